@@ -1,0 +1,65 @@
+// Package engine compares the desired state of a remote (package spec) with
+// what LXD reports, and turns the difference into a Plan that Apply executes.
+//
+// It talks to LXD only through the Remote interface, implemented for real by
+// package internal/lxd and by fakes in unit tests. It must not import HCL or
+// the LXD client.
+package engine
+
+import (
+	"context"
+	"errors"
+)
+
+// Errors a Remote returns so the engine can react without knowing LXD's wire format.
+var (
+	// ErrNotFound: the object does not exist (HTTP 404).
+	ErrNotFound = errors.New("not found")
+	// ErrPreconditionFailed: the ETag passed with an update is stale (HTTP 412);
+	// the engine re-reads the object and retries.
+	ErrPreconditionFailed = errors.New("precondition failed (stale etag)")
+)
+
+// Remote is everything the engine needs from one LXD server, scoped to one
+// project. Reads are bulk: a plan costs a number of requests that grows with
+// the number of networks, never with instances, devices or ports.
+type Remote interface {
+	// Name is the remote's name in the configuration (for messages).
+	Name() string
+
+	// ListNetworks returns every network, managed or not (Managed says which).
+	ListNetworks(ctx context.Context) ([]Network, error)
+	// ListProfiles returns every profile with config and devices.
+	ListProfiles(ctx context.Context) ([]Profile, error)
+	// ListInstances returns every instance with config, expanded-free local
+	// devices, profiles, status and addresses, in one request.
+	ListInstances(ctx context.Context) ([]Instance, error)
+	// ListForwards returns all forwards of one managed network.
+	ListForwards(ctx context.Context, network string) ([]Forward, error)
+
+	CreateNetwork(ctx context.Context, n Network) error
+	// UpdateNetwork replaces the network's writable fields, conditional on n.ETag
+	// (returns ErrPreconditionFailed when stale).
+	UpdateNetwork(ctx context.Context, n Network) error
+	DeleteNetwork(ctx context.Context, name string) error
+
+	CreateProfile(ctx context.Context, p Profile) error
+	UpdateProfile(ctx context.Context, p Profile) error // conditional on p.ETag
+	DeleteProfile(ctx context.Context, name string) error
+
+	// CreateInstance creates (does not start) an instance from i.Image and
+	// waits for the operation to finish.
+	CreateInstance(ctx context.Context, i Instance) error
+	UpdateInstance(ctx context.Context, i Instance) error // conditional on i.ETag; waits
+	// SetInstanceState runs "start" or "stop" (forced when force is true) and waits.
+	SetInstanceState(ctx context.Context, name, action string, force bool) error
+	DeleteInstance(ctx context.Context, name string) error // waits
+
+	CreateForward(ctx context.Context, f Forward) error
+	UpdateForward(ctx context.Context, f Forward) error // forwards have no ETag
+	DeleteForward(ctx context.Context, network, listenAddress string) error
+
+	// Requests is the number of API requests issued so far (for plan --stats
+	// and tests that assert reads are bulk).
+	Requests() int64
+}
