@@ -50,8 +50,8 @@ func functions(fsys fs.FS) map[string]function.Function {
 		"tostring": stdlib.MakeToFunc(cty.String), "tonumber": stdlib.MakeToFunc(cty.Number),
 		"tobool": stdlib.MakeToFunc(cty.Bool), "toset": stdlib.MakeToFunc(cty.Set(cty.DynamicPseudoType)),
 		"tolist": stdlib.MakeToFunc(cty.List(cty.DynamicPseudoType)),
-		"tomap": stdlib.MakeToFunc(cty.Map(cty.DynamicPseudoType)),
-		"try":   tryfunc.TryFunc, "can": tryfunc.CanFunc,
+		"tomap":  stdlib.MakeToFunc(cty.Map(cty.DynamicPseudoType)),
+		"try":    tryfunc.TryFunc, "can": tryfunc.CanFunc,
 		// encodings
 		"jsonencode": stdlib.JSONEncodeFunc, "jsondecode": stdlib.JSONDecodeFunc,
 		"yamlencode": ctyyaml.YAMLEncodeFunc, "yamldecode": ctyyaml.YAMLDecodeFunc,
