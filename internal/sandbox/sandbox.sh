@@ -24,7 +24,7 @@ DAEMONS=(primary secondary)
 FLOAT0=lxnfl0
 FLOAT1=lxnfl1
 LOCK=/run/lock/lxnetd-sandbox.lock
-PKGS=(nftables lxd lxd-client busybox-static)
+PKGS=(nftables lxd lxd-client busybox-static openssl)
 
 log() { printf 'sandbox: %s\n' "$*" >&2; }
 die() { printf 'sandbox: ERROR: %s\n' "$*" >&2; exit 1; }
