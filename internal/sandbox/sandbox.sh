@@ -13,17 +13,20 @@
 #              trusting a generated client certificate ($DIR/secondary-client/)
 #
 # Both get a "dir" storage pool "default", a root disk in the default profile
-# and a locally built "busybox" image. A host veth pair lxnfl0/lxnfl1 carries
-# floating IPs for network forwards. $DIR/state.env records everything the Go
-# package (internal/sandbox) needs. See README.md "Sandbox and tests".
+# and a locally built "busybox" image. A host veth pair lxnfl0/lxnfl1
+# (${LXNETD_SANDBOX_FLOAT:-lxnfl}{0,1}) carries floating IPs for network
+# forwards. $DIR/state.env records everything the Go package
+# (internal/sandbox) needs. See README.md "Sandbox and tests".
 set -euo pipefail
 
 DIR=${LXNETD_SANDBOX_DIR:-/var/lib/lxnetd-sandbox}
 PORT=${LXNETD_SANDBOX_PORT:-18443}
 DAEMONS=(primary secondary)
-FLOAT0=lxnfl0
-FLOAT1=lxnfl1
-LOCK=/run/lock/lxnetd-sandbox.lock
+FLOAT=${LXNETD_SANDBOX_FLOAT:-lxnfl} # veth pair ${FLOAT}0 / ${FLOAT}1
+FLOAT0=${FLOAT}0
+FLOAT1=${FLOAT}1
+# Beside, not inside, $DIR: down removes $DIR while holding the lock.
+LOCK=${DIR%/}.lock
 PKGS=(nftables lxd lxd-client busybox-static openssl)
 
 log() { printf 'sandbox: %s\n' "$*" >&2; }
@@ -71,22 +74,27 @@ install_packages() {
 	apt-get install -y -qq "${missing[@]}" >/dev/null || die "installing ${missing[*]} failed"
 }
 
-start_daemon() {
+# launch_daemon DAEMON starts lxd for DAEMON unless it already runs.
+launch_daemon() {
 	local d=$1 pid
 	if daemon_ready "$d"; then return 0; fi
 	pid=$(daemon_pid "$d")
 	if pid_alive "$pid"; then
 		log "$d: lxd (pid $pid) is running but not ready; waiting"
-	else
-		mkdir -p "$DIR/$d" "$DIR/logs"
-		chmod 0711 "$DIR/$d"
-		log "$d: starting lxd (LXD_DIR=$DIR/$d, log $DIR/logs/$d.log)"
-		LXD_DIR="$DIR/$d" setsid lxd --group root --logfile "$DIR/logs/$d.log" \
-			</dev/null >>"$DIR/logs/$d.stdout" 2>&1 9>&- &
-		echo $! >"$DIR/$d.pid"
+		return 0
 	fi
-	LXD_DIR="$DIR/$d" lxd waitready --timeout 60 ||
-		die "$d: lxd did not become ready; see $DIR/logs/$d.log"
+	mkdir -p "$DIR/$d" "$DIR/logs"
+	chmod 0711 "$DIR/$d"
+	log "$d: starting lxd (LXD_DIR=$DIR/$d, log $DIR/logs/$d.log)"
+	# 9>&-: the daemon must not inherit (and hold forever) the lock of this script.
+	LXD_DIR="$DIR/$d" setsid lxd --group root --logfile "$DIR/logs/$d.log" \
+		</dev/null >>"$DIR/logs/$d.stdout" 2>&1 9>&- &
+	echo $! >"$DIR/$d.pid"
+}
+
+wait_daemon() {
+	LXD_DIR="$DIR/$1" lxd waitready --timeout 60 ||
+		die "$1: lxd did not become ready; see $DIR/logs/$1.log"
 }
 
 prepare_daemon() {
@@ -267,7 +275,9 @@ cmd_up() {
 	chmod 0711 "$DIR"
 	build_image
 	local d
-	for d in "${DAEMONS[@]}"; do start_daemon "$d"; done
+	# Both daemons start at once; each then gets its pool, profile and image.
+	for d in "${DAEMONS[@]}"; do launch_daemon "$d"; done
+	for d in "${DAEMONS[@]}"; do wait_daemon "$d"; done
 	for d in "${DAEMONS[@]}"; do prepare_daemon "$d"; done
 	setup_secondary_tls
 	write_primary_client
@@ -283,20 +293,19 @@ cmd_up() {
 # open files point into the daemon's LXD_DIR (lxd, forkproxy, forkdns,
 # dnsmasq, lxc monitors) — what `lxd shutdown` may leave behind.
 kill_leftovers() {
-	local d=$1 pids p sig
+	local d=$1 pids sig
 	for sig in TERM KILL; do
-		pids=()
-		for p in /proc/[0-9]*; do
-			p=${p#/proc/}
-			[[ $p == "$$" ]] && continue
-			if { tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline"; } 2>/dev/null | grep -qF "$DIR/$d/" ||
-				{ tr '\0' '\n' <"/proc/$p/environ"; } 2>/dev/null | grep -qx "LXD_DIR=$DIR/$d"; then
-				pids+=("$p")
-			fi
-		done
-		[[ ${#pids[@]} -eq 0 ]] && return 0
-		log "$d: sending SIG$sig to leftover pids ${pids[*]}"
-		kill "-$sig" "${pids[@]}" 2>/dev/null || true
+		mapfile -t pids < <(
+			{
+				grep -lsF "$DIR/$d/" /proc/[0-9]*/cmdline
+				grep -lszxF "LXD_DIR=$DIR/$d" /proc/[0-9]*/environ
+			} | awk -F/ -v self=$$ '$3 != self && !seen[$3]++ {print $3}'
+		)
+		local live=() p
+		for p in "${pids[@]}"; do pid_alive "$p" && live+=("$p"); done
+		[[ ${#live[@]} -eq 0 ]] && return 0
+		log "$d: sending SIG$sig to leftover pids ${live[*]}"
+		kill "-$sig" "${live[@]}" 2>/dev/null || true
 		sleep 1
 	done
 }
