@@ -70,10 +70,10 @@ type (
 func parseDuration(s string) (time.Duration, error) {
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf("%q is not a duration.", s)
+		return 0, fmt.Errorf("%q is not a duration", s)
 	}
 	if d < time.Second {
-		return 0, fmt.Errorf("%q is shorter than one second.", s)
+		return 0, fmt.Errorf("%q is shorter than one second", s)
 	}
 	return d, nil
 }
