@@ -26,19 +26,12 @@ func TestScriptLifecycle(t *testing.T) {
 
 	dir := fmt.Sprintf("/var/lib/lxnetd-sandbox-lifecycle-%s", strings.TrimPrefix(UniqueName(t, "x"), "x-"))
 	float := "lxlc" + strings.TrimPrefix(UniqueName(t, "x"), "x-")[:5]
-	env := append(os.Environ(),
-		"LXNETD_SANDBOX_DIR="+dir,
-		"LXNETD_SANDBOX_PORT="+strconv.Itoa(freePort(t)),
-		"LXNETD_SANDBOX_FLOAT="+float,
-	)
-	script := func(arg string) (string, error) {
-		cmd := exec.Command("./sandbox.sh", arg)
-		cmd.Env = env
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err := cmd.Run()
-		return out.String(), err
+	env := []string{
+		"LXNETD_SANDBOX_DIR=" + dir,
+		"LXNETD_SANDBOX_PORT=" + strconv.Itoa(freePort(t)),
+		"LXNETD_SANDBOX_FLOAT=" + float,
 	}
+	script := func(arg string) (string, error) { return runScript(env, arg) }
 	t.Cleanup(func() {
 		if _, err := os.Stat(dir); err == nil {
 			if out, err := script("down"); err != nil {
@@ -162,4 +155,26 @@ func processesUsing(dir string) []string {
 func zombie(stat []byte) bool {
 	i := bytes.LastIndexByte(stat, ')')
 	return i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z'
+}
+
+// TestPrivate starts a test's own daemon, serves a busybox page from it, and
+// checks it is separate from the shared primary.
+func TestPrivate(t *testing.T) {
+	t.Parallel()
+	d := Private(t)
+	if d.Name != "private" || d.Socket == Primary(t).Socket || d.HTTPSAddress != "" {
+		t.Fatalf("Private() = %+v: want its own unix-socket daemon", d)
+	}
+	if !strings.HasPrefix(d.Remote().Address, "unix://") {
+		t.Fatalf("private Remote().Address = %q", d.Remote().Address)
+	}
+	br, inst := webOnBridge(t, d)
+	// The bridge is visible to every daemon as a host interface, but only
+	// the private daemon manages it.
+	if out, _ := Primary(t).LxcErr("network", "show", br); strings.Contains(out, "managed: true") {
+		t.Errorf("the shared primary manages the private daemon's network %s", br)
+	}
+	if _, err := Primary(t).LxcErr("config", "show", inst); err == nil {
+		t.Errorf("the shared primary has the private daemon's instance %s", inst)
+	}
 }

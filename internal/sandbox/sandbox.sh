@@ -21,12 +21,20 @@ set -euo pipefail
 
 DIR=${LXNETD_SANDBOX_DIR:-/var/lib/lxnetd-sandbox}
 PORT=${LXNETD_SANDBOX_PORT:-18443}
-DAEMONS=(primary secondary)
+# LXNETD_SANDBOX_DAEMONS="primary" starts only the primary (package
+# internal/sandbox does so for a test's private daemon).
+read -r -a DAEMONS <<<"${LXNETD_SANDBOX_DAEMONS:-primary secondary}"
+case "${DAEMONS[*]}" in
+"primary secondary" | primary) ;;
+*) echo "sandbox: ERROR: LXNETD_SANDBOX_DAEMONS must be \"primary secondary\" or \"primary\"" >&2; exit 2 ;;
+esac
+has_secondary() { [[ ${#DAEMONS[@]} -eq 2 ]]; }
 FLOAT=${LXNETD_SANDBOX_FLOAT:-lxnfl} # veth pair ${FLOAT}0 / ${FLOAT}1
 FLOAT0=${FLOAT}0
 FLOAT1=${FLOAT}1
-# Beside, not inside, $DIR: down removes $DIR while holding the lock.
-LOCK=${DIR%/}.lock
+# Outside $DIR (down removes $DIR while holding the lock), one per sandbox
+# directory, in tmpfs so private test sandboxes leave no files behind.
+LOCK=/run/lock/lxnetd-sandbox/$(printf '%s' "${DIR%/}" | tr / _).lock
 PKGS=(nftables lxd lxd-client busybox-static openssl)
 
 log() { printf 'sandbox: %s\n' "$*" >&2; }
@@ -256,6 +264,8 @@ PRIMARY_DIR=$DIR/primary
 PRIMARY_SOCKET=$DIR/primary/unix.socket
 PRIMARY_LXD_CONF=$DIR/primary-client
 PRIMARY_FINGERPRINT=sha256:$(fingerprint_hex "$DIR/primary/server.crt")
+EOF
+	has_secondary && cat >>"$tmp" <<EOF
 SECONDARY_DIR=$DIR/secondary
 SECONDARY_SOCKET=$DIR/secondary/unix.socket
 SECONDARY_HTTPS=https://127.0.0.1:$PORT
@@ -279,14 +289,20 @@ cmd_up() {
 	for d in "${DAEMONS[@]}"; do launch_daemon "$d"; done
 	for d in "${DAEMONS[@]}"; do wait_daemon "$d"; done
 	for d in "${DAEMONS[@]}"; do prepare_daemon "$d"; done
-	setup_secondary_tls
+	has_secondary && setup_secondary_tls
 	write_primary_client
 	setup_float_link
 	write_state
-	# Prove the HTTPS path works with the files we hand to tests.
-	LXD_CONF="$DIR/secondary-client" timeout 20 lxc query /1.0 >/dev/null ||
-		die "secondary does not answer over HTTPS with the sandbox client certificate"
-	log "up: primary unix://$DIR/primary/unix.socket, secondary https://127.0.0.1:$PORT (state $DIR/state.env)"
+	LXD_CONF="$DIR/primary-client" timeout 20 lxc query /1.0 >/dev/null ||
+		die "primary does not answer with the sandbox client config"
+	if has_secondary; then
+		# Prove the HTTPS path works with the files we hand to tests.
+		LXD_CONF="$DIR/secondary-client" timeout 20 lxc query /1.0 >/dev/null ||
+			die "secondary does not answer over HTTPS with the sandbox client certificate"
+		log "up: primary unix://$DIR/primary/unix.socket, secondary https://127.0.0.1:$PORT (state $DIR/state.env)"
+	else
+		log "up: primary unix://$DIR/primary/unix.socket (state $DIR/state.env)"
+	fi
 }
 
 # kill_leftovers DAEMON kills, by pid, every process whose command line or
@@ -321,7 +337,8 @@ unmount_under() {
 cmd_down() {
 	need_root
 	local d nets=() n
-	for d in "${DAEMONS[@]}"; do
+	# Both, whatever LXNETD_SANDBOX_DAEMONS says: $DIR is removed at the end.
+	for d in primary secondary; do
 		if daemon_ready "$d"; then
 			# Remember the daemon's network interfaces, so any it leaves behind can be removed.
 			while read -r n; do [[ -n $n ]] && nets+=("$n"); done < <(
