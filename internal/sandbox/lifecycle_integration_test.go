@@ -60,12 +60,9 @@ func TestScriptLifecycle(t *testing.T) {
 
 	var bridges []string
 	for _, name := range []string{"primary", "secondary"} {
-		d, err := load(dir, name)
-		if err == nil {
-			err = d.probe()
-		}
+		d, err := connect(dir, name)
 		if err != nil {
-			t.Fatalf("private sandbox %s: %v", name, err)
+			t.Fatal(err)
 		}
 		br := UniqueName(t, "slc")
 		cidr := AllocSubnet(t)
@@ -80,6 +77,26 @@ func TestScriptLifecycle(t *testing.T) {
 		if body := HTTPGet(t, "http://"+fip+"/", 20*time.Second); !strings.Contains(body, inst) {
 			t.Fatalf("forward %s on private %s: page without %s:\n%s", fip, name, inst, body)
 		}
+	}
+
+	// A stopped daemon: helpers fail clearly, status says so, up restarts it.
+	stop := exec.Command("lxd", "shutdown", "--timeout", "30")
+	stop.Env = append(os.Environ(), "LXD_DIR="+filepath.Join(dir, "secondary")) // exec keeps the last LXD_DIR
+	if out, err := stop.CombinedOutput(); err != nil {
+		t.Fatalf("stopping the private secondary: %v\n%s", err, out)
+	}
+	_, err := connect(dir, "secondary")
+	if err == nil || !strings.Contains(err.Error(), "sandbox LXD secondary is not running (run make sandbox-up): ") {
+		t.Fatalf("connect to a stopped daemon: %v; want the not-running message", err)
+	}
+	if out, err := script("status"); err == nil || !strings.Contains(out, "secondary: not running") {
+		t.Fatalf("status with a stopped secondary: %v\n%s", err, out)
+	}
+	if out, err := script("up"); err != nil {
+		t.Fatalf("up restarting the secondary: %v\n%s", err, out)
+	}
+	if _, err := connect(dir, "secondary"); err != nil {
+		t.Fatalf("after up: %v", err)
 	}
 
 	out, err := script("down")

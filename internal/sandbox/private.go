@@ -36,12 +36,9 @@ func Private(t testing.TB) *Daemon {
 	if out, err := runScript(env, "up"); err != nil {
 		t.Fatalf("starting a private sandbox daemon in %s: %v\n%s", dir, err, out)
 	}
-	d, err := load(dir, "primary")
-	if err == nil {
-		err = d.probe()
-	}
+	d, err := connect(dir, "primary")
 	if err != nil {
-		t.Fatalf("private sandbox daemon in %s: %v", dir, err)
+		t.Fatalf("private sandbox in %s: %v", dir, err)
 	}
 	d.Name = "private"
 	return d

@@ -100,9 +100,18 @@ launch_daemon() {
 	echo $! >"$DIR/$d.pid"
 }
 
+# wait_daemon DAEMON waits up to 60 s for lxd to answer, failing at once
+# (with the end of its log) if the process dies.
 wait_daemon() {
-	LXD_DIR="$DIR/$1" lxd waitready --timeout 60 ||
-		die "$1: lxd did not become ready; see $DIR/logs/$1.log"
+	local d=$1 i
+	for ((i = 0; i < 60; i++)); do
+		if LXD_DIR="$DIR/$d" timeout 5 lxd waitready --timeout 1 >/dev/null 2>&1; then return 0; fi
+		if ! pid_alive "$(daemon_pid "$d")"; then
+			tail -n 5 "$DIR/logs/$d.log" "$DIR/logs/$d.stdout" >&2 2>/dev/null || true
+			die "$d: lxd exited instead of becoming ready (logs above, in $DIR/logs/)"
+		fi
+	done
+	die "$d: lxd did not become ready within 60 s; see $DIR/logs/$d.log"
 }
 
 prepare_daemon() {
