@@ -441,3 +441,22 @@ func (v *vanishing) ListForwards(ctx context.Context, network string) ([]engine.
 	delete(v.Networks, network)
 	return v.Fake.ListForwards(ctx, network)
 }
+
+// After a failure no new change starts, even one already waiting for a slot.
+func TestNoNewChangeAfterFailure(t *testing.T) {
+	f := enginetest.New("local")
+	d := web()
+	for i := range 5 {
+		d.Instances = append(d.Instances, spec.Instance{Meta: spec.Meta{Addr: fmt.Sprintf("node.x%d", i)}, Name: fmt.Sprintf("x%d", i), Image: "busybox"})
+	}
+	f.Fail = func(op, name string) error {
+		if op == "create-instance" {
+			return errors.New("boom")
+		}
+		return nil
+	}
+	res, err := engine.Apply(context.Background(), f, plan(t, f, d, settings), engine.ApplyOptions{Parallelism: 1})
+	if err == nil || len(res.Failed) != 1 || len(res.NotDone) != 6 {
+		t.Fatalf("failed %d not done %d: %v", len(res.Failed), len(res.NotDone), err)
+	}
+}
