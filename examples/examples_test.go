@@ -388,6 +388,12 @@ func TestQuickstart(t *testing.T) {
 		t.Fatalf("plan --json --target node.web: %s", out)
 	}
 
+	// Unattended (stdin is not a terminal) apply needs --yes, and writes nothing without it.
+	out, code = c.run(append([]string{"apply", "quickstart"}, c.varArgs()...)...)
+	if code != 1 || !strings.Contains(out, "use --yes") {
+		t.Fatalf("apply without --yes and without a terminal: exit %d\n%s", code, out)
+	}
+
 	lifecycle{
 		dir: "quickstart", block: `service "web"`, markers: []string{bridge, node, fip},
 		check: func(c cli) {
