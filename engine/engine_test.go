@@ -460,3 +460,28 @@ func TestNoNewChangeAfterFailure(t *testing.T) {
 		t.Fatalf("failed %d not done %d: %v", len(res.Failed), len(res.NotDone), err)
 	}
 }
+
+// A forward port that targets a node without a static address in the
+// configuration forwards to the address LXD reports for it.
+func TestForwardTargetFromLiveState(t *testing.T) {
+	f := enginetest.New("local")
+	apply(t, f, plan(t, f, web(), settings))
+	i := f.Instances["web1"]
+	i.Addresses = map[string][]string{"eth0": {"10.231.1.77", "fd42::1"}}
+	f.Instances["web1"] = i
+	d := web()
+	d.Forwards = []spec.Forward{{Meta: spec.Meta{Addr: "forward.live"}, Network: "br0", ListenAddress: "198.51.100.20",
+		Ports: []spec.ForwardPort{{ListenPort: "22", TargetNode: "web1"}}}}
+	p := plan(t, f, d, settings)
+	if d := cmp.Diff([]string{"+ forward.br0/198.51.100.20"}, addrs(p)); d != "" {
+		t.Fatalf("(-want +got):\n%s", d)
+	}
+	if got := p.Changes[0].Forward.Ports[0].TargetAddress; got != "10.231.1.77" {
+		t.Fatalf("target = %q", got)
+	}
+	delete(f.Instances, "web1")
+	_, err := engine.NewPlan(context.Background(), f, d, settings, engine.PlanOptions{})
+	if err == nil || !strings.Contains(err.Error(), `node "web1" has no IPv4 address to forward to`) {
+		t.Fatalf("err = %v", err)
+	}
+}
