@@ -485,3 +485,31 @@ func TestForwardTargetFromLiveState(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A network whose type changes is replaced; while an instance lxnetd does not
+// manage uses it, the replace is a blocker instead.
+func TestNetworkTypeChangeIsReplace(t *testing.T) {
+	f := enginetest.New("local")
+	d := &spec.Remote{Name: "local", Networks: []spec.Network{{Meta: spec.Meta{Addr: "network.n"}, Name: "n0", Type: "bridge",
+		Config: map[string]string{"ipv4.address": "10.231.2.1/24"}}}}
+	apply(t, f, plan(t, f, d, settings))
+	d.Networks[0].Type = "macvlan"
+	d.Networks[0].Config = map[string]string{"parent": "eth0"}
+	p := plan(t, f, d, settings)
+	if len(p.Changes) != 1 || p.Changes[0].Action != engine.Replace || !strings.Contains(p.Changes[0].Reason, `type changes from "bridge" to "macvlan"`) {
+		t.Fatalf("plan: %v %+v", addrs(p), p.Changes)
+	}
+	if s := p.Summary(); s.Line() != "Plan: 1 to create, 0 to update, 1 to delete." || p.Deletes() != 1 {
+		t.Fatalf("summary %q deletes %d", s.Line(), p.Deletes())
+	}
+	f.Instances["hand"] = engine.Instance{Name: "hand", Devices: map[string]map[string]string{"eth0": {"type": "nic", "network": "n0"}}}
+	p = plan(t, f, d, settings)
+	if !p.Empty() || len(p.Blockers) != 1 || !strings.Contains(p.Blockers[0], "network.n0 is not replaced") {
+		t.Fatalf("blocked replace: %v %q", addrs(p), p.Blockers)
+	}
+	delete(f.Instances, "hand")
+	apply(t, f, plan(t, f, d, settings))
+	if n := f.Networks["n0"]; n.Type != "macvlan" || n.Config["parent"] != "eth0" {
+		t.Fatalf("after replace: %+v", n)
+	}
+}
