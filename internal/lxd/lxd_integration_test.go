@@ -28,7 +28,7 @@ import (
 
 func testCtx(t *testing.T) context.Context {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -789,10 +789,11 @@ func TestListRequestsAreBulk(t *testing.T) {
 
 	count := func(f func() error) int64 {
 		t.Helper()
-		before := r.Requests()
+		before, start := r.Requests(), time.Now()
 		if err := f(); err != nil {
 			t.Fatal(err)
 		}
+		t.Logf("%d requests in %v", r.Requests()-before, time.Since(start))
 		return r.Requests() - before
 	}
 	listAll := func() error {
@@ -838,4 +839,93 @@ func TestListRequestsAreBulk(t *testing.T) {
 	if got := count(func() error { _, err := r.ListInstances(ctx); return err }); got != 1 {
 		t.Errorf("ListInstances cost %d requests, want 1", got)
 	}
+}
+
+// TestProject: every call is scoped to the remote's project.
+func TestProject(t *testing.T) {
+	d := sandbox.Primary(t)
+	ctx := testCtx(t)
+	project := sandbox.UniqueName(t, "lxa")
+	d.Lxc(t, "project", "create", project, "-c", "features.profiles=true", "-c", "features.images=false")
+	t.Cleanup(func() { _, _ = d.LxcErr("project", "delete", project) })
+
+	sr := d.Remote()
+	sr.Project = project
+	r, err := Connect(ctx, &sr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	if r.Requests() != 2 {
+		t.Errorf("Connect to a project cost %d requests, want 2", r.Requests())
+	}
+	name := sandbox.UniqueName(t, "lxa")
+	t.Cleanup(func() { _, _ = d.LxcErr("profile", "delete", name, "--project", project) })
+	if err := r.CreateProfile(ctx, engine.Profile{Name: name, Config: map[string]string{"user.x": "1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := findProfile(t, r, name); !ok {
+		t.Error("profile not listed in its project")
+	}
+	if _, ok := findProfile(t, connect(t, d), name); ok {
+		t.Error("profile of another project listed in default")
+	}
+	if out := d.Lxc(t, "profile", "get", name, "user.x", "--project", project); strings.TrimSpace(out) != "1" {
+		t.Errorf("profile not in project %s: user.x=%q", project, out)
+	}
+	if err := r.DeleteProfile(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTargetOnStandalone: a placement target on a server that is not a
+// cluster is refused by LXD, and "none" (the location a standalone server
+// reports) is treated as no target.
+func TestTargetOnStandalone(t *testing.T) {
+	d := sandbox.Primary(t)
+	r := connect(t, d)
+	ctx := testCtx(t)
+	name := sandbox.UniqueName(t, "lxa")
+	t.Cleanup(func() { deleteInstanceByHand(d, name) })
+	err := r.CreateInstance(ctx, engine.Instance{Name: name, Image: "busybox", Location: "member1"})
+	if err == nil {
+		t.Error("create with a cluster target on a standalone server succeeded")
+	}
+	t.Logf("target on standalone: %v", err)
+	if err := r.CreateInstance(ctx, engine.Instance{Name: name, Image: "busybox", Location: "none"}); err != nil {
+		t.Fatal(err)
+	}
+	if i, _ := findInstance(t, r, name); i.Location != "none" {
+		t.Errorf("location %q", i.Location)
+	}
+}
+
+// TestConcurrentCalls: one Remote serves parallel calls (run with -race).
+func TestConcurrentCalls(t *testing.T) {
+	bothDaemons(t, func(t *testing.T, d *sandbox.Daemon, r *Remote) {
+		ctx := testCtx(t)
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for range 4 {
+			name := sandbox.UniqueName(t, "lxa")
+			t.Cleanup(func() { _, _ = d.LxcErr("profile", "delete", name) })
+			wg.Go(func() {
+				if err := r.CreateProfile(ctx, engine.Profile{Name: name}); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := r.ListProfiles(ctx); err != nil {
+					errs <- err
+				}
+				if err := r.DeleteProfile(ctx, name); err != nil {
+					errs <- err
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+	})
 }
