@@ -876,6 +876,37 @@ func TestProject(t *testing.T) {
 	if err := r.DeleteProfile(ctx, name); err != nil {
 		t.Fatal(err)
 	}
+
+	// The project's watch sees its own objects and the default project's
+	// networks it uses (features.networks is off), not other projects'.
+	rec := newRecorder()
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- r.WatchLifecycle(wctx, rec.add) }()
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	if err := r.CreateProfile(ctx, engine.Profile{Name: name}); err != nil {
+		t.Fatal(err)
+	}
+	rec.waitFor(t, "/1.0/profiles/"+name+"?project="+project, start, time.Second)
+	bridge := sandbox.UniqueName(t, "lxa")
+	start = time.Now()
+	d.CreateBridge(t, bridge)
+	rec.waitFor(t, "/1.0/networks/"+bridge, start, time.Second)
+	d.Lxc(t, "profile", "create", name) // same name, default project
+	t.Cleanup(func() { _, _ = d.LxcErr("profile", "delete", name) })
+	time.Sleep(300 * time.Millisecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("WatchLifecycle: %v", err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	for _, s := range rec.sources {
+		if s == "/1.0/profiles/"+name {
+			t.Errorf("project watch reported the default project's profile: %q", rec.sources)
+		}
+	}
 }
 
 // TestTargetOnStandalone: a placement target on a server that is not a
