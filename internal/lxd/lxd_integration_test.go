@@ -5,6 +5,7 @@ package lxd
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -959,4 +960,107 @@ func TestConcurrentCalls(t *testing.T) {
 			t.Error(err)
 		}
 	})
+}
+
+// tcpProxy relays 127.0.0.1:<port> to target, so a test can make a real
+// server vanish (from the client's point of view) without stopping a shared
+// sandbox daemon.
+type tcpProxy struct {
+	l     net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func startProxy(t *testing.T, target string) *tcpProxy {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tcpProxy{l: l}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, u)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(u, c); u.Close() }()
+			go func() { _, _ = io.Copy(c, u); c.Close() }()
+		}
+	}()
+	t.Cleanup(p.stop)
+	return p
+}
+
+func (p *tcpProxy) addr() string { return p.l.Addr().String() }
+
+// stop closes the listener and every relayed connection.
+func (p *tcpProxy) stop() {
+	p.l.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// TestWatchLifecycleServerGone: the secondary, reached through a relay,
+// disappears: the watch returns an error, Connect then fails fast, and
+// once the server is reachable again a new Connect watches again.
+func TestWatchLifecycleServerGone(t *testing.T) {
+	d := sandbox.Secondary(t)
+	target := strings.TrimPrefix(d.HTTPSAddress, "https://")
+	proxy := startProxy(t, target)
+	sr := d.Remote()
+	sr.Address = "https://" + proxy.addr()
+	r, err := Connect(testCtx(t), &sr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+
+	done := make(chan error, 1)
+	go func() { done <- r.WatchLifecycle(t.Context(), func(string) {}) }()
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	proxy.stop()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("WatchLifecycle returned nil when the server went away")
+		}
+		t.Logf("server gone after %v: %v", time.Since(start), err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("WatchLifecycle did not notice that the server went away")
+	}
+	if _, err := Connect(testCtx(t), &sr); err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("Connect to the vanished server: %v", err)
+	}
+
+	// The server is back (on a new relay): reconnect and watch again.
+	proxy2 := startProxy(t, target)
+	sr.Address = "https://" + proxy2.addr()
+	r2, err := Connect(testCtx(t), &sr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r2.Close)
+	bridge := sandbox.UniqueName(t, "lxa")
+	rec := newRecorder()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go func() { done <- r2.WatchLifecycle(ctx, rec.add) }()
+	time.Sleep(300 * time.Millisecond)
+	start = time.Now()
+	d.CreateBridge(t, bridge)
+	rec.waitFor(t, "/1.0/networks/"+bridge, start, 2*time.Second)
 }
