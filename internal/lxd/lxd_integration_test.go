@@ -4,8 +4,15 @@ package lxd
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"io"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -1063,4 +1070,39 @@ func TestWatchLifecycleServerGone(t *testing.T) {
 	start = time.Now()
 	d.CreateBridge(t, bridge)
 	rec.waitFor(t, "/1.0/networks/"+bridge, start, 2*time.Second)
+}
+
+// TestConnectUntrustedClient: a pinned server that does not trust the
+// client certificate is refused with the command that would fix it.
+func TestConnectUntrustedClient(t *testing.T) {
+	d := sandbox.Secondary(t)
+	dir := t.TempDir()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "stranger"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr := d.Remote()
+	sr.ClientCert, sr.ClientKey = filepath.Join(dir, "client.crt"), filepath.Join(dir, "client.key")
+	if err := os.WriteFile(sr.ClientCert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(sr.ClientKey, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Connect(testCtx(t), &sr)
+	if err == nil || !strings.Contains(err.Error(), "does not trust client certificate") {
+		t.Fatalf("untrusted client: %v", err)
+	}
+	t.Logf("untrusted client: %v", err)
 }
