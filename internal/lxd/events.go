@@ -28,6 +28,10 @@ import (
 //
 // Events caused by lxnetd's own writes are delivered too: LXD has no way to
 // tag requests (requestor.username is the unix user on the socket).
+//
+// For a project other than "default" the sources carry "?project=<name>",
+// and the watch also reports the default project's networks and forwards
+// (see below). The event websocket is not counted in Requests.
 func (r *Remote) WatchLifecycle(ctx context.Context, onEvent func(source string)) error {
 	// A client of its own, so its listener shares nothing with operation waits.
 	c := r.client(ctx)
