@@ -375,10 +375,9 @@ cmd_down() {
 			# Remember the daemon's network interfaces, so any it leaves behind can be removed.
 			while read -r n; do [[ -n $n ]] && nets+=("$n"); done < <(
 				admin_lxc "$d" network list --format csv 2>/dev/null | awk -F, '$3 == "YES" {print $1}')
-			# Force-stop instances first: a clean stop of every instance can take long.
-			admin_lxc "$d" list --format csv -c n 2>/dev/null | while read -r n; do
-				[[ -n $n ]] && admin_lxc "$d" stop --force "$n" >/dev/null 2>&1 || true
-			done
+			# Force-stop instances first: a clean stop of an image that ignores
+			# SIGPWR would make lxd shutdown wait for its timeout.
+			admin_lxc "$d" stop --all --force >/dev/null 2>&1 || true
 			log "$d: lxd shutdown"
 			LXD_DIR="$DIR/$d" timeout 90 lxd shutdown --timeout 60 >/dev/null 2>&1 || true
 		fi
