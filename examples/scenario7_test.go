@@ -5,6 +5,8 @@ package examples_test
 import (
 	"encoding/json"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -77,6 +79,11 @@ func TestScenario7VXLAN(t *testing.T) {
 	}
 	webIP := sandbox.HostIP(subnet, 10)
 	clientIP := waitIPv4(t, vm2, client, subnet)
+	// (LXD's list-leases shows only leases of its own instances; dnsmasq's file has all.)
+	leases, err := os.ReadFile(filepath.Join(vm1.Dir, "networks", bridge, "dnsmasq.leases"))
+	if err != nil || !strings.Contains(string(leases), " "+clientIP+" "+client+" ") {
+		t.Fatalf("vm1's DHCP did not lease %s to %s on vm2: %v\n%s", clientIP, client, err, leases)
+	}
 	page := wgetFrom(t, vm2, client, "http://"+webIP+"/", 60*time.Second)
 	if !strings.Contains(page, web) {
 		t.Fatalf("%s (%s on vm2) fetched %q from %s, not %s's page", client, clientIP, page, webIP, web)

@@ -563,6 +563,7 @@ cmd_pair_up() {
 	chmod 0711 "$DIR"
 	if [[ -n ${LXNETD_SANDBOX_IMAGE:-} ]]; then
 		IMAGE=$LXNETD_SANDBOX_IMAGE
+		[[ -s $IMAGE ]] || die "LXNETD_SANDBOX_IMAGE: no image at $IMAGE"
 	else
 		build_image
 	fi
