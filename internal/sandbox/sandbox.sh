@@ -643,10 +643,20 @@ cmd_pair_down() {
 			kill "-$sig" "${live[@]}" 2>/dev/null || true
 			sleep 1
 		done
+		# The veth first (its peer goes with it): once the holder dies the
+		# kernel destroys the namespace and the veth asynchronously.
+		ip link del "$PAIR_BR$m" 2>/dev/null || true
 		p=$(holder_pid "$m")
 		if pid_alive "$p"; then kill -KILL "$p" 2>/dev/null || true; fi
 		rm -f "$DIR/$m.pid" "$DIR/$m.holder"
-		if ip link show "$PAIR_BR$m" >/dev/null 2>&1; then ip link del "$PAIR_BR$m"; fi
+	done
+	local i
+	for ((i = 0; i < 50; i++)); do
+		ip link show "${PAIR_BR}a" >/dev/null 2>&1 || ip link show "${PAIR_BR}b" >/dev/null 2>&1 || break
+		sleep 0.1
+	done
+	for m in "${PAIR[@]}"; do
+		if ip link show "$PAIR_BR$m" >/dev/null 2>&1; then die "veth $PAIR_BR$m remains"; fi
 	done
 	if ip link show "$PAIR_BR" >/dev/null 2>&1; then ip link del "$PAIR_BR"; fi
 	if [[ -d $DIR ]]; then unmount_under "$DIR"; fi
