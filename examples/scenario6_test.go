@@ -155,18 +155,23 @@ func TestScenario6MacvlanPhysical(t *testing.T) {
 			}
 			d.Lxc(t, "exec", web, "--", "ping", "-c", "1", "-W", "5", gateway)
 
-			// Another DNS mode is an in-place update of the bridge: with
-			// dns.mode none the bridge answers for no container.
-			none := cli{t: t, d: d, vars: maps.Clone(c.vars)}
-			none.vars["dns_mode"] = "none"
-			out, code := none.plan("6-macvlan-physical", "--detailed-exitcode")
-			if code != 2 || !strings.Contains(out, "dns.mode") || strings.Contains(out, "replace") {
-				t.Fatalf("plan with dns_mode=none: exit %d, want an update of dns.mode:\n%s", code, out)
+			// Another DNS mode is an in-place update of the bridge. With
+			// dns.mode dynamic the name comes from the container's DHCP
+			// request (udhcpc sends its hostname); with none the bridge
+			// answers for no container.
+			for _, mode := range []struct {
+				name     string
+				resolves bool
+			}{{"dynamic", true}, {"none", false}, {"managed", true}} {
+				other := cli{t: t, d: d, vars: maps.Clone(c.vars)}
+				other.vars["dns_mode"] = mode.name
+				out, code := other.plan("6-macvlan-physical", "--detailed-exitcode")
+				if code != 2 || !strings.Contains(out, "dns.mode") || !strings.Contains(out, "1 to update") || strings.Contains(out, "replace") {
+					t.Fatalf("plan with dns_mode=%s: exit %d, want only an update of dns.mode:\n%s", mode.name, code, out)
+				}
+				other.apply("6-macvlan-physical")
+				checkResolves(t, gateway, web+"."+domain, webIP, mode.resolves)
 			}
-			none.apply("6-macvlan-physical")
-			checkResolves(t, gateway, web+"."+domain, webIP, false)
-			c.apply("6-macvlan-physical")
-			checkResolves(t, gateway, web+"."+domain, webIP, true)
 		},
 		afterRm: func(c cli, before, after []string) {
 			expectRemoved(t, before, after, []string{"node/" + nas, "node/" + nas + "/device/eth0"})
