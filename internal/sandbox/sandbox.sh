@@ -38,7 +38,7 @@ FLOAT1=${FLOAT}1
 # Outside $DIR (down removes $DIR while holding the lock), one per sandbox
 # directory, in tmpfs so private test sandboxes leave no files behind.
 LOCK=/run/lock/lxnetd-sandbox/$(printf '%s' "${DIR%/}" | tr / _).lock
-PKGS=(nftables lxd lxd-client busybox-static openssl)
+PKGS=(nftables lxd lxd-client busybox-static openssl dnsmasq-base)
 # Bump when the image recipe in build_image changes: up then replaces the
 # "busybox" image on running daemons (existing containers keep theirs).
 IMAGE_VERSION=1
