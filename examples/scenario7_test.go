@@ -4,6 +4,7 @@ package examples_test
 
 import (
 	"encoding/json"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -93,6 +94,27 @@ func TestScenario7VXLAN(t *testing.T) {
 		t.Fatalf("%s cannot ping %s across the tunnel:\n%s", web, clientIP, out)
 	}
 	c.converged(dir)
+
+	// Another VNI is an in-place update on both hosts (LXD recreates the
+	// tunnel device). While only vm1 has it, the two sides do not hear each
+	// other — the page really travels through the tunnel; once both have
+	// it, the tunnel carries traffic again.
+	moved := cli{t: t, d: vm1, vars: maps.Clone(c.vars)}
+	moved.vars["vni"] = "4243"
+	out, code = moved.plan(dir, "--detailed-exitcode")
+	if code != 2 || !strings.Contains(out, "0 to create, 2 to update, 0 to delete") || !strings.Contains(out, "tunnel.lxn.id") {
+		t.Fatalf("plan with another VNI: exit %d, want two in-place updates:\n%s", code, out)
+	}
+	moved.must(0, append([]string{"apply", "--yes", "--target", "remote.vm1", dir}, moved.varArgs()...)...)
+	if out, err := vm2.LxcErr("exec", client, "--", "timeout", "5", "wget", "-qO-", "http://"+webIP+"/"); err == nil {
+		t.Fatalf("%s reached %s while the two ends of the tunnel had different VNIs: %q", client, webIP, out)
+	}
+	moved.apply(dir)
+	moved.converged(dir)
+	if page := wgetFrom(t, vm2, client, "http://"+webIP+"/", 60*time.Second); !strings.Contains(page, web) {
+		t.Fatalf("after the VNI change %s fetched %q, not %s's page", client, page, web)
+	}
+	c.apply(dir)
 
 	// Dropping the client removes exactly it, on vm2.
 	noClient := withoutBlock(t, dir, `node "client"`)
