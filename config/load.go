@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -245,6 +246,17 @@ func (l *loader) parse(name string, src []byte) *hclsyntax.Body {
 
 // finish returns the diagnostics with every sensitive value removed.
 func (l *loader) finish() Diagnostics {
+	for _, d := range l.diags {
+		// hcl gives no suggestion for a typo in an attribute of a block's
+		// object (network.x.nmae); the attribute names are known here.
+		const prefix = "This object does not have an attribute named "
+		if d.Summary == "Unsupported attribute" && strings.HasPrefix(d.Detail, prefix) {
+			name, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(d.Detail, prefix), "."))
+			if s := suggest(name, objectAttributes); err == nil && s != "" {
+				d.Detail += fmt.Sprintf(" Did you mean %q?", s)
+			}
+		}
+	}
 	// The same expression evaluated for several for_each keys can fail the
 	// same way; say it once.
 	type diagKey struct {
@@ -289,3 +301,10 @@ func (l *loader) finish() Diagnostics {
 }
 
 func (l *loader) hashSum() string { return hex.EncodeToString(l.hash.Sum(nil)) }
+
+// objectAttributes are the attribute names of the objects blocks evaluate to
+// (remote.x, network.x, node.x, ...), for suggestions.
+var objectAttributes = []string{
+	"name", "remote", "address", "project", "type", "description", "config", "image", "state",
+	"target", "profiles", "ipv4", "nic", "network", "listen_address",
+}
