@@ -54,7 +54,9 @@ func Load(dir string, opts Options) (*spec.Config, Diagnostics) {
 	if abs, err := filepath.Abs(dir); err == nil {
 		l.dir = abs
 	}
-	return l.run()
+	cfg, d := l.run()
+	d.dir = dir
+	return cfg, d
 }
 
 // LoadFS is Load over any file system rooted at the configuration directory
@@ -116,7 +118,8 @@ type loader struct {
 	nodeByID  map[string]*nodeResult // "remote/name"
 	listeners []*listener
 
-	dir string // absolute configuration directory ("" for LoadFS), for relative certificate paths
+	dir   string          // absolute configuration directory ("" for LoadFS), for relative certificate paths
+	inDir map[string]bool // names of the files read from the directory (not --var-file)
 }
 
 func newLoader(fsys fs.FS, opts Options) *loader {
@@ -129,6 +132,7 @@ func newLoader(fsys fs.FS, opts Options) *loader {
 		funcs:   functions(fsys),
 		vars:    map[string]*varDecl{},
 		secrets: map[string]bool{},
+		inDir:   map[string]bool{},
 		byKey:   map[string]*decl{},
 		byKind:  map[string][]*decl{},
 		values:  map[string]cty.Value{},
@@ -196,6 +200,7 @@ func (l *loader) load() *spec.Config {
 	}
 	var bodies, varBodies []*hclsyntax.Body
 	for _, name := range names {
+		l.inDir[name] = true
 		src, err := fs.ReadFile(l.fsys, name)
 		if err != nil {
 			l.errorf(nil, "Cannot read configuration file", "%s.", errText(err))
@@ -297,7 +302,7 @@ func (l *loader) finish() Diagnostics {
 			d.Expression, d.EvalContext = nil, nil
 		}
 	}
-	return Diagnostics{diags: l.diags, sources: l.sources, files: l.files}
+	return Diagnostics{diags: l.diags, sources: l.sources, files: l.files, inDir: l.inDir}
 }
 
 func (l *loader) hashSum() string { return hex.EncodeToString(l.hash.Sum(nil)) }
