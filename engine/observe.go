@@ -1,0 +1,107 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"sort"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// observed is one remote's state from bulk reads, indexed by identity.
+type observed struct {
+	networks  map[string]Network
+	profiles  map[string]Profile
+	instances map[string]Instance
+	forwards  map[fwdKey]Forward
+	// forwardNetworks are the networks whose forwards were listed: only
+	// there can forwards be created, compared or pruned.
+	forwardNetworks map[string]bool
+}
+
+type fwdKey struct{ Network, Listen string }
+
+// forwardCapable reports whether LXD 5.0 supports forwards on a network type.
+func forwardCapable(n Network) bool {
+	return n.Managed && (n.Type == "bridge" || n.Type == "ovn")
+}
+
+// observe reads a remote with three bulk list calls plus one forward list per
+// forward-capable managed network, so its cost does not grow with the number
+// of instances, devices or ports.
+func observe(ctx context.Context, r Remote) (*observed, error) {
+	var (
+		nets  []Network
+		profs []Profile
+		insts []Instance
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		nets, err = r.ListNetworks(gctx)
+		return err
+	})
+	g.Go(func() (err error) {
+		profs, err = r.ListProfiles(gctx)
+		return err
+	})
+	g.Go(func() (err error) {
+		insts, err = r.ListInstances(gctx)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	o := &observed{
+		networks:        make(map[string]Network, len(nets)),
+		profiles:        make(map[string]Profile, len(profs)),
+		instances:       make(map[string]Instance, len(insts)),
+		forwards:        map[fwdKey]Forward{},
+		forwardNetworks: map[string]bool{},
+	}
+	var fwdNets []string
+	for _, n := range nets {
+		o.networks[n.Name] = n
+		if forwardCapable(n) {
+			fwdNets = append(fwdNets, n.Name)
+			o.forwardNetworks[n.Name] = true
+		}
+	}
+	sort.Strings(fwdNets)
+	for _, p := range profs {
+		o.profiles[p.Name] = p
+	}
+	for _, i := range insts {
+		o.instances[i.Name] = i
+	}
+
+	lists := make([][]Forward, len(fwdNets))
+	gone := make([]bool, len(fwdNets))
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	for i, name := range fwdNets {
+		g.Go(func() (err error) {
+			lists[i], err = r.ListForwards(gctx, name)
+			if errors.Is(err, ErrNotFound) {
+				// Deleted by someone else since the network list: it has no
+				// forwards, and it is not a network forwards can go on.
+				gone[i] = true
+				return nil
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for i, name := range fwdNets {
+		if gone[i] {
+			delete(o.forwardNetworks, name)
+			continue
+		}
+		for _, f := range lists[i] {
+			f.Network = name
+			o.forwards[fwdKey{name, normalizeListenAddress(f.ListenAddress)}] = f
+		}
+	}
+	return o, nil
+}
