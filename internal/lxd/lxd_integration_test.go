@@ -1121,3 +1121,29 @@ func TestConnectUntrustedClient(t *testing.T) {
 	}
 	t.Logf("untrusted client: %v", err)
 }
+
+// TestConnectLXCRemoteUnix: an lxc remote on a unix socket, with the
+// project lxc has for it.
+func TestConnectLXCRemoteUnix(t *testing.T) {
+	d := sandbox.Primary(t)
+	project := sandbox.UniqueName(t, "lxa")
+	d.Lxc(t, "project", "create", project)
+	t.Cleanup(func() { _, _ = d.LxcErr("project", "delete", project) })
+	dir := t.TempDir()
+	cfg := "default-remote: here\nremotes:\n  here:\n    addr: unix://" + d.Socket + "\n    project: " + project + "\n    public: false\n"
+	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("LXD_CONF", dir)
+	r, err := Connect(testCtx(t), &spec.Remote{Name: "here", LXCRemote: "here"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if r.Address() != "unix://"+d.Socket || r.Project() != project {
+		t.Errorf("address %q project %q, want unix://%s and %s", r.Address(), r.Project(), d.Socket, project)
+	}
+	if _, err := r.ListProfiles(testCtx(t)); err != nil {
+		t.Error(err)
+	}
+}
