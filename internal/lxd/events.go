@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 	"sync"
 
+	lxdclient "github.com/canonical/lxd/client"
 	"github.com/canonical/lxd/shared/api"
 )
 
@@ -25,10 +28,31 @@ import (
 //
 // Events caused by lxnetd's own writes are delivered too: LXD has no way to
 // tag requests (requestor.username is the unix user on the socket).
+//
+// For a project other than "default" the sources carry "?project=<name>",
+// and the watch also reports the default project's networks and forwards
+// (see below). The event websocket is not counted in Requests.
 func (r *Remote) WatchLifecycle(ctx context.Context, onEvent func(source string)) error {
 	// A client of its own, so its listener shares nothing with operation waits.
 	c := r.client(ctx)
-	listener, err := c.GetEvents()
+	var (
+		listener *lxdclient.EventListener
+		err      error
+	)
+	relevant := func(string) bool { return true }
+	if r.project != api.ProjectDefaultName {
+		// A project's event stream lacks the objects the project takes from
+		// "default" (networks and their forwards unless features.networks is
+		// set): listen to all projects and keep this one's and default's
+		// networks. A certificate restricted to projects may not do that; it
+		// falls back to the project's own stream.
+		if listener, err = c.GetEventsAllProjects(); err == nil {
+			relevant = func(source string) bool { return eventRelevant(source, r.project) }
+		}
+	}
+	if listener == nil {
+		listener, err = c.GetEvents()
+	}
 	if err != nil {
 		return fmt.Errorf("subscribing to events of remote %q: %w", r.name, err)
 	}
@@ -39,7 +63,7 @@ func (r *Remote) WatchLifecycle(ctx context.Context, onEvent func(source string)
 	)
 	_, err = listener.AddHandler([]string{api.EventTypeLifecycle}, func(ev api.Event) {
 		var lc api.EventLifecycle
-		if err := json.Unmarshal(ev.Metadata, &lc); err != nil || lc.Source == "" {
+		if err := json.Unmarshal(ev.Metadata, &lc); err != nil || lc.Source == "" || !relevant(lc.Source) {
 			return
 		}
 		mu.RLock()
@@ -76,4 +100,21 @@ func (r *Remote) WatchLifecycle(ctx context.Context, onEvent func(source string)
 		}
 		return fmt.Errorf("event stream of remote %q broke: %w", r.name, err)
 	}
+}
+
+// eventRelevant says whether an event of an all-projects stream concerns a
+// remote scoped to project: objects of that project, and networks (with
+// their forwards) of the default project, which projects without
+// features.networks use. LXD 5.0.2 appends "?project=<name>" to the source
+// of objects outside the default project.
+func eventRelevant(source, project string) bool {
+	path, query, _ := strings.Cut(source, "?")
+	p := api.ProjectDefaultName
+	if v, err := url.ParseQuery(query); err == nil && v.Get("project") != "" {
+		p = v.Get("project")
+	}
+	if p == project {
+		return true
+	}
+	return p == api.ProjectDefaultName && strings.HasPrefix(path, "/1.0/networks/")
 }

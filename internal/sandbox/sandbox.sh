@@ -13,18 +13,33 @@
 #              trusting a generated client certificate ($DIR/secondary-client/)
 #
 # Both get a "dir" storage pool "default", a root disk in the default profile
-# and a locally built "busybox" image. A host veth pair lxnfl0/lxnfl1 carries
-# floating IPs for network forwards. $DIR/state.env records everything the Go
-# package (internal/sandbox) needs. See README.md "Sandbox and tests".
+# and a locally built "busybox" image. A host veth pair lxnfl0/lxnfl1
+# (${LXNETD_SANDBOX_FLOAT:-lxnfl}{0,1}) carries floating IPs for network
+# forwards. $DIR/state.env records everything the Go package
+# (internal/sandbox) needs. See README.md "Sandbox and tests".
 set -euo pipefail
 
 DIR=${LXNETD_SANDBOX_DIR:-/var/lib/lxnetd-sandbox}
 PORT=${LXNETD_SANDBOX_PORT:-18443}
-DAEMONS=(primary secondary)
-FLOAT0=lxnfl0
-FLOAT1=lxnfl1
-LOCK=/run/lock/lxnetd-sandbox.lock
+# LXNETD_SANDBOX_DAEMONS="primary" starts only the primary (package
+# internal/sandbox does so for a test's private daemon).
+read -r -a DAEMONS <<<"${LXNETD_SANDBOX_DAEMONS:-primary secondary}"
+case "${DAEMONS[*]}" in
+"primary secondary" | primary) ;;
+*) echo "sandbox: ERROR: LXNETD_SANDBOX_DAEMONS must be \"primary secondary\" or \"primary\"" >&2; exit 2 ;;
+esac
+has_secondary() { [[ ${#DAEMONS[@]} -eq 2 ]]; }
+FLOAT=${LXNETD_SANDBOX_FLOAT:-lxnfl} # veth pair ${FLOAT}0 / ${FLOAT}1
+FLOAT0=${FLOAT}0
+FLOAT1=${FLOAT}1
+# Outside $DIR (down removes $DIR while holding the lock), one per sandbox
+# directory, in tmpfs so private test sandboxes leave no files behind.
+LOCK=/run/lock/lxnetd-sandbox/$(printf '%s' "${DIR%/}" | tr / _).lock
 PKGS=(nftables lxd lxd-client busybox-static openssl)
+# Bump when the image recipe in build_image changes: up then replaces the
+# "busybox" image on running daemons (existing containers keep theirs).
+IMAGE_VERSION=1
+IMAGE=$DIR/image/busybox-v$IMAGE_VERSION.tar.gz
 
 log() { printf 'sandbox: %s\n' "$*" >&2; }
 die() { printf 'sandbox: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -71,22 +86,36 @@ install_packages() {
 	apt-get install -y -qq "${missing[@]}" >/dev/null || die "installing ${missing[*]} failed"
 }
 
-start_daemon() {
+# launch_daemon DAEMON starts lxd for DAEMON unless it already runs.
+launch_daemon() {
 	local d=$1 pid
 	if daemon_ready "$d"; then return 0; fi
 	pid=$(daemon_pid "$d")
 	if pid_alive "$pid"; then
 		log "$d: lxd (pid $pid) is running but not ready; waiting"
-	else
-		mkdir -p "$DIR/$d" "$DIR/logs"
-		chmod 0711 "$DIR/$d"
-		log "$d: starting lxd (LXD_DIR=$DIR/$d, log $DIR/logs/$d.log)"
-		LXD_DIR="$DIR/$d" setsid lxd --group root --logfile "$DIR/logs/$d.log" \
-			</dev/null >>"$DIR/logs/$d.stdout" 2>&1 9>&- &
-		echo $! >"$DIR/$d.pid"
+		return 0
 	fi
-	LXD_DIR="$DIR/$d" lxd waitready --timeout 60 ||
-		die "$d: lxd did not become ready; see $DIR/logs/$d.log"
+	mkdir -p "$DIR/$d" "$DIR/logs"
+	chmod 0711 "$DIR/$d"
+	log "$d: starting lxd (LXD_DIR=$DIR/$d, log $DIR/logs/$d.log)"
+	# 9>&-: the daemon must not inherit (and hold forever) the lock of this script.
+	LXD_DIR="$DIR/$d" setsid lxd --group root --logfile "$DIR/logs/$d.log" \
+		</dev/null >>"$DIR/logs/$d.stdout" 2>&1 9>&- &
+	echo $! >"$DIR/$d.pid"
+}
+
+# wait_daemon DAEMON waits up to 60 s for lxd to answer, failing at once
+# (with the end of its log) if the process dies.
+wait_daemon() {
+	local d=$1 i
+	for ((i = 0; i < 60; i++)); do
+		if LXD_DIR="$DIR/$d" timeout 5 lxd waitready --timeout 1 >/dev/null 2>&1; then return 0; fi
+		if ! pid_alive "$(daemon_pid "$d")"; then
+			tail -n 5 "$DIR/logs/$d.log" "$DIR/logs/$d.stdout" >&2 2>/dev/null || true
+			die "$d: lxd exited instead of becoming ready (logs above, in $DIR/logs/)"
+		fi
+	done
+	die "$d: lxd did not become ready within 60 s; see $DIR/logs/$d.log"
 }
 
 prepare_daemon() {
@@ -95,16 +124,33 @@ prepare_daemon() {
 		admin_lxc "$d" storage create default dir >/dev/null
 	admin_lxc "$d" profile device get default root pool >/dev/null 2>&1 ||
 		admin_lxc "$d" profile device add default root disk path=/ pool=default >/dev/null
-	admin_lxc "$d" image alias list --format csv 2>/dev/null | grep -q '^busybox,' ||
-		admin_lxc "$d" image import "$DIR/image/busybox.tar.gz" --alias busybox >/dev/null
+	local shown
+	shown=$(admin_lxc "$d" image show busybox 2>/dev/null) || shown=""
+	[[ $shown == *"lxnetd_sandbox_image: \"$IMAGE_VERSION\""* ]] || install_image "$d"
 }
 
-# build_image writes $DIR/image/busybox.tar.gz (a unified image: metadata.yaml
+# install_image DAEMON imports $IMAGE and points the alias "busybox" at it,
+# replacing an older sandbox image with only a moment without the alias.
+install_image() {
+	local d=$1 fp old
+	fp=$(sha256sum "$IMAGE" | cut -d' ' -f1) # LXD's fingerprint of a unified image
+	admin_lxc "$d" image info "$fp" >/dev/null 2>&1 ||
+		admin_lxc "$d" image import "$IMAGE" >/dev/null
+	old=$(admin_lxc "$d" image info busybox 2>/dev/null) || old=""
+	old=$(awk '/^Fingerprint:/ {print $2}' <<<"$old")
+	[[ $old == "$fp" ]] && return 0
+	[[ -n $old ]] && admin_lxc "$d" image alias delete busybox >/dev/null
+	admin_lxc "$d" image alias create busybox "$fp" >/dev/null
+	[[ -z $old ]] || admin_lxc "$d" image delete "$old" >/dev/null 2>&1 || true
+	log "$d: image busybox is $IMAGE (${fp:0:12})"
+}
+
+# build_image writes $IMAGE (a unified image: metadata.yaml
 # + rootfs/) from the host's static busybox. PID 1 is a small shell script
 # rather than busybox init because busybox init ignores SIGPWR, the signal
 # `lxc stop` sends, which would make every clean stop wait for its timeout.
 build_image() {
-	local out=$DIR/image/busybox.tar.gz
+	local out=$IMAGE
 	[[ -s $out ]] && return 0
 	local bb=/bin/busybox
 	[[ -x $bb ]] || die "$bb missing (package busybox-static)"
@@ -171,12 +217,14 @@ creation_date: $(date +%s)
 properties:
   os: busybox
   release: "$("$bb" 2>&1 | head -1 | awk '{print $2}')"
+  lxnetd_sandbox_image: "$IMAGE_VERSION"
   description: busybox (lxnetd sandbox; init, udhcpc, httpd)
 EOF
 	mkdir -p "$DIR/image"
 	tar -C "$work" --numeric-owner --owner=0 --group=0 -czf "$out.tmp" metadata.yaml rootfs
 	mv "$out.tmp" "$out"
 	rm -rf "$work"
+	find "$DIR/image" -maxdepth 1 -name 'busybox*.tar.gz' ! -path "$out" -delete
 }
 
 # setup_secondary_tls makes the secondary listen on HTTPS, trust a generated
@@ -248,6 +296,8 @@ PRIMARY_DIR=$DIR/primary
 PRIMARY_SOCKET=$DIR/primary/unix.socket
 PRIMARY_LXD_CONF=$DIR/primary-client
 PRIMARY_FINGERPRINT=sha256:$(fingerprint_hex "$DIR/primary/server.crt")
+EOF
+	has_secondary && cat >>"$tmp" <<EOF
 SECONDARY_DIR=$DIR/secondary
 SECONDARY_SOCKET=$DIR/secondary/unix.socket
 SECONDARY_HTTPS=https://127.0.0.1:$PORT
@@ -267,36 +317,43 @@ cmd_up() {
 	chmod 0711 "$DIR"
 	build_image
 	local d
-	for d in "${DAEMONS[@]}"; do start_daemon "$d"; done
+	# Both daemons start at once; each then gets its pool, profile and image.
+	for d in "${DAEMONS[@]}"; do launch_daemon "$d"; done
+	for d in "${DAEMONS[@]}"; do wait_daemon "$d"; done
 	for d in "${DAEMONS[@]}"; do prepare_daemon "$d"; done
-	setup_secondary_tls
+	has_secondary && setup_secondary_tls
 	write_primary_client
 	setup_float_link
 	write_state
-	# Prove the HTTPS path works with the files we hand to tests.
-	LXD_CONF="$DIR/secondary-client" timeout 20 lxc query /1.0 >/dev/null ||
-		die "secondary does not answer over HTTPS with the sandbox client certificate"
-	log "up: primary unix://$DIR/primary/unix.socket, secondary https://127.0.0.1:$PORT (state $DIR/state.env)"
+	LXD_CONF="$DIR/primary-client" timeout 20 lxc query /1.0 >/dev/null ||
+		die "primary does not answer with the sandbox client config"
+	if has_secondary; then
+		# Prove the HTTPS path works with the files we hand to tests.
+		LXD_CONF="$DIR/secondary-client" timeout 20 lxc query /1.0 >/dev/null ||
+			die "secondary does not answer over HTTPS with the sandbox client certificate"
+		log "up: primary unix://$DIR/primary/unix.socket, secondary https://127.0.0.1:$PORT (state $DIR/state.env)"
+	else
+		log "up: primary unix://$DIR/primary/unix.socket (state $DIR/state.env)"
+	fi
 }
 
 # kill_leftovers DAEMON kills, by pid, every process whose command line or
 # open files point into the daemon's LXD_DIR (lxd, forkproxy, forkdns,
 # dnsmasq, lxc monitors) — what `lxd shutdown` may leave behind.
 kill_leftovers() {
-	local d=$1 pids p sig
+	local d=$1 pids sig
 	for sig in TERM KILL; do
-		pids=()
-		for p in /proc/[0-9]*; do
-			p=${p#/proc/}
-			[[ $p == "$$" ]] && continue
-			if { tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline"; } 2>/dev/null | grep -qF "$DIR/$d/" ||
-				{ tr '\0' '\n' <"/proc/$p/environ"; } 2>/dev/null | grep -qx "LXD_DIR=$DIR/$d"; then
-				pids+=("$p")
-			fi
-		done
-		[[ ${#pids[@]} -eq 0 ]] && return 0
-		log "$d: sending SIG$sig to leftover pids ${pids[*]}"
-		kill "-$sig" "${pids[@]}" 2>/dev/null || true
+		mapfile -t pids < <(
+			{
+				grep -lsF "$DIR/$d/" /proc/[0-9]*/cmdline
+				grep -lszxF "LXD_DIR=$DIR/$d" /proc/[0-9]*/environ
+			} | awk -F/ -v self=$$ '$3 != self && !seen[$3]++ {print $3}'
+		)
+		local live=() p
+		for p in "${pids[@]}"; do pid_alive "$p" && live+=("$p"); done
+		[[ ${#live[@]} -eq 0 ]] && return 0
+		log "$d: sending SIG$sig to leftover pids ${live[*]}"
+		kill "-$sig" "${live[@]}" 2>/dev/null || true
 		sleep 1
 	done
 }
@@ -312,15 +369,15 @@ unmount_under() {
 cmd_down() {
 	need_root
 	local d nets=() n
-	for d in "${DAEMONS[@]}"; do
+	# Both, whatever LXNETD_SANDBOX_DAEMONS says: $DIR is removed at the end.
+	for d in primary secondary; do
 		if daemon_ready "$d"; then
 			# Remember the daemon's network interfaces, so any it leaves behind can be removed.
 			while read -r n; do [[ -n $n ]] && nets+=("$n"); done < <(
 				admin_lxc "$d" network list --format csv 2>/dev/null | awk -F, '$3 == "YES" {print $1}')
-			# Force-stop instances first: a clean stop of every instance can take long.
-			admin_lxc "$d" list --format csv -c n 2>/dev/null | while read -r n; do
-				[[ -n $n ]] && admin_lxc "$d" stop --force "$n" >/dev/null 2>&1 || true
-			done
+			# Force-stop instances first: a clean stop of an image that ignores
+			# SIGPWR would make lxd shutdown wait for its timeout.
+			admin_lxc "$d" stop --all --force >/dev/null 2>&1 || true
 			log "$d: lxd shutdown"
 			LXD_DIR="$DIR/$d" timeout 90 lxd shutdown --timeout 60 >/dev/null 2>&1 || true
 		fi
@@ -342,6 +399,11 @@ cmd_down() {
 	log "down: nothing of the sandbox remains"
 }
 
+# summarize prints how many lines it reads and the first 8 of them.
+summarize() {
+	awk 'NR <= 8 {l = l (NR > 1 ? " " : "") $0} END {printf "%d%s%s%s", NR, (NR ? ": " : ""), l, (NR > 8 ? " ..." : "")}'
+}
+
 cmd_status() {
 	local d pid rc=0
 	echo "sandbox dir: $DIR"
@@ -351,8 +413,8 @@ cmd_status() {
 			local extra=""
 			[[ $d == secondary ]] && extra=" https://127.0.0.1:$PORT"
 			echo "$d: running (pid ${pid:-?}) unix://$DIR/$d/unix.socket$extra"
-			echo "  networks:  $(admin_lxc "$d" network list --format csv 2>/dev/null | awk -F, '$3 == "YES" {printf "%s ", $1}')"
-			echo "  instances: $(admin_lxc "$d" list --format csv -c ns 2>/dev/null | tr '\n' ' ')"
+			echo "  networks:  $(admin_lxc "$d" network list --format csv 2>/dev/null | awk -F, '$3 == "YES" {print $1}' | summarize)"
+			echo "  instances: $(admin_lxc "$d" list --format csv -c ns 2>/dev/null | summarize)"
 			echo "  images:    $(admin_lxc "$d" image alias list --format csv 2>/dev/null | cut -d, -f1 | tr '\n' ' ')"
 		elif pid_alive "$pid"; then
 			echo "$d: process $pid alive but not answering"
