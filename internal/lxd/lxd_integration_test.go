@@ -482,6 +482,14 @@ func TestInstanceRoundTrip(t *testing.T) {
 		if got, _ := findInstance(t, r, name); got.Status != "Stopped" {
 			t.Errorf("status %q after stop", got.Status)
 		}
+		// A failing operation reports LXD's reason.
+		if err := r.SetInstanceState(ctx, name, "stop", false); err == nil || !strings.Contains(err.Error(), "already stopped") {
+			t.Errorf("stopping a stopped instance: %v", err)
+		}
+		// Writes wait by long-polling, without event websockets.
+		if n := openConns(r); n != 0 {
+			t.Errorf("%d connections left open after the writes", n)
+		}
 		if err := r.SetInstanceState(ctx, name, "start", false); err != nil {
 			t.Fatal(err)
 		}
@@ -771,6 +779,13 @@ func TestWatchLifecycleStreamBreaks(t *testing.T) {
 			t.Fatal("WatchLifecycle did not return after Close")
 		}
 	})
+}
+
+// openConns counts the connections of r's transport that are still open.
+func openConns(r *Remote) int {
+	r.tr.mu.Lock()
+	defer r.tr.mu.Unlock()
+	return len(r.tr.conns)
 }
 
 // breakConns closes the currently open tracked connections but keeps the
