@@ -98,8 +98,10 @@ func (l *loader) evalRemote(d *decl, ctx *hcl.EvalContext) (cty.Value, bool) {
 		bad = true
 	}
 	if lxcRemote != "" {
-		for _, a := range []*hcl.Attribute{aAddr, aCert, aKey} {
-			if a != nil {
+		// A null value is the same as an absent argument (as in Terraform),
+		// so one remote block can serve unix and https through variables.
+		for i, a := range []*hcl.Attribute{aAddr, aCert, aKey} {
+			if a != nil && []string{address, cert, key}[i] != "" {
 				fail(a.NameRange.Ptr(), "Conflicting remote settings",
 					"With lxc_remote set, the address and client certificate come from the lxc client configuration; remove %s, or remove lxc_remote.", a.Name)
 			}
@@ -114,9 +116,9 @@ func (l *loader) evalRemote(d *decl, ctx *hcl.EvalContext) (cty.Value, bool) {
 				fail(aAddr.Expr.Range().Ptr(), "Invalid remote address",
 					"A unix socket address needs an absolute path: \"unix:///var/lib/lxd/unix.socket\" (three slashes), or just \"unix://\" for the default socket.")
 			}
-			if aCert != nil || aKey != nil {
+			if cert != "" || key != "" {
 				a := aCert
-				if a == nil {
+				if cert == "" {
 					a = aKey
 				}
 				fail(a.NameRange.Ptr(), "Unused client certificate",
@@ -488,7 +490,8 @@ func (l *loader) resolveNode(v cty.Value, rng *hcl.Range) (*nodeResult, bool) {
 		return nil, false
 	}
 	name, remote := v.GetAttr("name"), v.GetAttr("remote")
-	if name.IsNull() || remote.IsNull() {
+	if name.Type() != cty.String || remote.Type() != cty.String || name.IsNull() || remote.IsNull() {
+		l.errorf(rng, "Invalid node reference", "This value is not a node; refer to a node block, like node.web1.")
 		return nil, false
 	}
 	n, ok := l.nodeByID[remote.AsString()+"/"+name.AsString()]
@@ -681,7 +684,12 @@ func (l *loader) evalForward(inst *instance) cty.Value {
 	}
 	var remote string
 	if netV.Type().IsObjectType() && netV.Type().HasAttribute("remote") {
-		remote = netV.GetAttr("remote").AsString()
+		rv := netV.GetAttr("remote")
+		if rv.Type() != cty.String || rv.IsNull() {
+			e.typeError(aNet, "network (network.NAME or a network name)")
+			return cty.NilVal
+		}
+		remote = rv.AsString()
 		if r, a := e.get("remote"); a != nil && r != cty.NilVal {
 			if rn, ok := nameOf(r); ok && rn != remote {
 				l.errorf(a.Expr.Range().Ptr(), "Conflicting remote",

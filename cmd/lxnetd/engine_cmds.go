@@ -303,11 +303,3 @@ func applyAll(ctx context.Context, rps []remotePlan, parallelism int, out io.Wri
 	wg.Wait()
 	return results
 }
-
-func newExportCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "export",
-		Short: "Write HCL for objects that already exist on a remote",
-		RunE:  notYet("export"),
-	}
-}
