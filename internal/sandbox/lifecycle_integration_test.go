@@ -232,3 +232,38 @@ func TestNamespacedPair(t *testing.T) {
 		t.Fatalf("page of %s: %q", inst, out)
 	}
 }
+
+// TestNamespacedPairStale checks that the pair of a test process that died
+// without cleaning up is taken down by the next NamespacedPair.
+func TestNamespacedPairStale(t *testing.T) {
+	t.Parallel()
+	Primary(t)
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	id := strings.TrimPrefix(UniqueName(t, "x"), "x-")[:6]
+	dir := filepath.Join(filepath.Dir(Dir()), pairDirPrefix+id)
+	env := []string{
+		"LXNETD_SANDBOX_DIR=" + dir, "LXNETD_SANDBOX_PAIR_ID=" + id,
+		"LXNETD_SANDBOX_PAIR_SUBNET=" + AllocSubnet(t),
+		"LXNETD_SANDBOX_OWNER_PID=" + strconv.Itoa(dead.Process.Pid),
+	}
+	t.Cleanup(func() {
+		if _, err := os.Stat(dir); err == nil {
+			if out, err := runScript(env, "pair-down"); err != nil {
+				t.Errorf("cleanup: pair-down: %v\n%s", err, out)
+			}
+		}
+	})
+	if out, err := runScript(env, "pair-up"); err != nil {
+		t.Fatalf("pair-up: %v\n%s", err, out)
+	}
+	removeStalePairs(t)
+	if _, err := os.Stat(dir); err == nil {
+		t.Fatalf("the pair of dead process %d is still in %s", dead.Process.Pid, dir)
+	}
+	if _, err := net.InterfaceByName("lxpr" + id); err == nil {
+		t.Fatalf("the pair's host bridge lxpr%s remains", id)
+	}
+}

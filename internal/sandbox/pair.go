@@ -3,9 +3,14 @@ package sandbox
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
+
+// pairDirPrefix names the directory of every namespaced pair, beside the
+// shared sandbox's directory; the rest of the name is the pair's id.
+const pairDirPrefix = "lxnetd-sandbox-pair-"
 
 // NamespacedPair starts two LXD daemons for the calling test, "a" and "b",
 // each in its own network and mount namespace: as far as LXD networking
@@ -25,12 +30,14 @@ import (
 func NamespacedPair(t testing.TB) (a, b *Daemon) {
 	t.Helper()
 	Primary(t) // subnet leases live in the shared sandbox
+	removeStalePairs(t)
 	id := strings.TrimPrefix(uniqueName("p"), "p-")[:6]
-	dir := filepath.Join(filepath.Dir(Dir()), "lxnetd-sandbox-pair-"+id)
+	dir := filepath.Join(filepath.Dir(Dir()), pairDirPrefix+id)
 	env := []string{
 		"LXNETD_SANDBOX_DIR=" + dir,
 		"LXNETD_SANDBOX_PAIR_ID=" + id,
 		"LXNETD_SANDBOX_PAIR_SUBNET=" + AllocSubnet(t),
+		"LXNETD_SANDBOX_OWNER_PID=" + strconv.Itoa(os.Getpid()),
 	}
 	// The shared sandbox's image, when there is one, saves building another.
 	if images, _ := filepath.Glob(filepath.Join(Dir(), "image", "busybox-v*.tar.gz")); len(images) == 1 {
@@ -56,4 +63,26 @@ func NamespacedPair(t testing.TB) (a, b *Daemon) {
 		ds[i] = d
 	}
 	return ds[0], ds[1]
+}
+
+// removeStalePairs takes down the pairs of test processes that died without
+// running their cleanups (killed, or a `go test -timeout` panic), whose
+// daemons and host interfaces would otherwise outlive them.
+func removeStalePairs(t testing.TB) {
+	t.Helper()
+	dirs, _ := filepath.Glob(filepath.Join(filepath.Dir(Dir()), pairDirPrefix+"*"))
+	for _, dir := range dirs {
+		b, err := os.ReadFile(filepath.Join(dir, "owner"))
+		if err != nil {
+			continue // being set up right now
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || processAlive(pid) {
+			continue
+		}
+		env := []string{"LXNETD_SANDBOX_DIR=" + dir, "LXNETD_SANDBOX_PAIR_ID=" + strings.TrimPrefix(filepath.Base(dir), pairDirPrefix)}
+		if out, err := runScript(env, "pair-down"); err != nil {
+			t.Logf("removing the namespaced pair %s of dead process %d: %v\n%s", dir, pid, err, out)
+		}
+	}
 }

@@ -454,6 +454,7 @@ cmd_status() {
 #   LXNETD_SANDBOX_PAIR_ID      1-6 of [a-z0-9] for interface names: bridge lxpr<ID>, veths lxpr<ID>a/b
 #   LXNETD_SANDBOX_PAIR_SUBNET  a free 10.231.X.0/24 for the underlay (pair-up only)
 #   LXNETD_SANDBOX_IMAGE        busybox image tarball to import (default: build one)
+#   LXNETD_SANDBOX_OWNER_PID    the process the pair is for (default: the caller), in $DIR/owner
 #
 # pair-down removes everything: daemons, their leftovers (every process in
 # either namespace, dnsmasq included), the holders, veths, bridge, $DIR.
@@ -561,6 +562,8 @@ cmd_pair_up() {
 	for c in lxd lxc openssl ip nft unshare nsenter; do command -v "$c" >/dev/null || die "$c not found"; done
 	mkdir -p "$DIR/logs" "$DIR/client"
 	chmod 0711 "$DIR"
+	# Who the pair is for: package sandbox takes down pairs whose owner died.
+	echo "${LXNETD_SANDBOX_OWNER_PID:-$PPID}" >"$DIR/owner"
 	if [[ -n ${LXNETD_SANDBOX_IMAGE:-} ]]; then
 		IMAGE=$LXNETD_SANDBOX_IMAGE
 		[[ -s $IMAGE ]] || die "LXNETD_SANDBOX_IMAGE: no image at $IMAGE"
