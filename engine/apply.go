@@ -1,0 +1,383 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+)
+
+// ApplyOptions tune Apply.
+type ApplyOptions struct {
+	// Parallelism bounds concurrent writes on the remote (default 2: LXD
+	// serializes writes internally, more only adds latency).
+	Parallelism int
+	// Progress, when set, is called after each change finishes, from the
+	// goroutine that ran it.
+	Progress func(ChangeResult)
+}
+
+// ChangeResult is the outcome of one change.
+type ChangeResult struct {
+	Remote   string
+	Change   *Change
+	Duration time.Duration
+	Err      error
+}
+
+// Result says what an Apply did: every change is in exactly one of Done,
+// Failed and NotDone.
+type Result struct {
+	Remote  string
+	Done    []ChangeResult
+	Failed  []ChangeResult
+	NotDone []*Change // not started because an earlier change failed or ctx ended
+}
+
+// maxRetries bounds re-read-and-retry rounds on 412 Precondition Failed.
+const maxRetries = 5
+
+// Apply executes exactly the changes of p on r, in phases: creates and
+// updates of networks, profiles, nodes, forwards, then deletes of forwards,
+// nodes, profiles, networks. Within a phase up to Parallelism changes run at
+// once, but forward writes on one network run strictly one at a time (LXD
+// 5.0.2 races there). After a failure no new change starts; the error says
+// how many were done, and the next plan completes the rest.
+func Apply(ctx context.Context, r Remote, p *Plan, opts ApplyOptions) (*Result, error) {
+	par := opts.Parallelism
+	if par <= 0 {
+		par = 2
+	}
+	res := &Result{Remote: p.Remote}
+	var (
+		mu     sync.Mutex
+		failed bool
+	)
+	netLocks := map[string]*sync.Mutex{}
+	for _, c := range p.Changes {
+		if c.Addr.Kind == KindForward && netLocks[c.Addr.Network] == nil {
+			netLocks[c.Addr.Network] = &sync.Mutex{}
+		}
+	}
+	for _, phase := range phases(p.Changes) {
+		sem := make(chan struct{}, par)
+		var wg sync.WaitGroup
+		for _, c := range phase {
+			mu.Lock()
+			stop := failed || ctx.Err() != nil
+			mu.Unlock()
+			if stop {
+				res.NotDone = append(res.NotDone, c)
+				continue
+			}
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				if l := netLocks[c.Addr.Network]; c.Addr.Kind == KindForward && l != nil {
+					l.Lock()
+					defer l.Unlock()
+				}
+				start := time.Now()
+				err := applyChange(ctx, r, c)
+				cr := ChangeResult{Remote: p.Remote, Change: c, Duration: time.Since(start), Err: err}
+				mu.Lock()
+				if err != nil {
+					failed = true
+					res.Failed = append(res.Failed, cr)
+				} else {
+					res.Done = append(res.Done, cr)
+				}
+				mu.Unlock()
+				if opts.Progress != nil {
+					opts.Progress(cr)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	if len(res.Failed) > 0 || len(res.NotDone) > 0 {
+		var first error
+		if len(res.Failed) > 0 {
+			first = res.Failed[0].Err
+		} else {
+			first = ctx.Err()
+		}
+		return res, fmt.Errorf("applying plan on remote %q: %d done, %d failed, %d not done: %w",
+			p.Remote, len(res.Done), len(res.Failed), len(res.NotDone), first)
+	}
+	return res, nil
+}
+
+// phases groups changes (already in plan order) into barriers: one phase per
+// kind for creates/updates/replaces, then one per kind for deletes.
+func phases(changes []*Change) [][]*Change {
+	var out [][]*Change
+	var cur []*Change
+	key := func(c *Change) string { return fmt.Sprint(c.Action == Delete, c.Addr.Kind) }
+	for i, c := range changes {
+		if i > 0 && key(c) != key(changes[i-1]) {
+			out = append(out, cur)
+			cur = nil
+		}
+		cur = append(cur, c)
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+func applyChange(ctx context.Context, r Remote, c *Change) error {
+	var err error
+	switch c.Addr.Kind {
+	case KindNetwork:
+		err = applyNetwork(ctx, r, c)
+	case KindProfile:
+		err = applyProfile(ctx, r, c)
+	case KindNode:
+		err = applyInstance(ctx, r, c)
+	case KindForward:
+		err = applyForward(ctx, r, c)
+	default:
+		err = fmt.Errorf("unknown kind %q", c.Addr.Kind)
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", verb(c.Action), c.Addr, err)
+	}
+	return nil
+}
+
+func verb(a Action) string {
+	switch a {
+	case Create:
+		return "creating"
+	case Update:
+		return "updating"
+	case Delete:
+		return "deleting"
+	case Replace:
+		return "replacing"
+	}
+	return "changing"
+}
+
+// retryStale runs write with obj, and on 412 re-reads the object and retries
+// with the patch applied to the fresh copy.
+func retryStale[T any](ctx context.Context, obj T, write func(T) error, reread func() (T, error)) error {
+	for attempt := 0; ; attempt++ {
+		err := write(obj)
+		if !errors.Is(err, ErrPreconditionFailed) || attempt >= maxRetries {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if obj, err = reread(); err != nil {
+			return fmt.Errorf("re-reading after a stale etag: %w", err)
+		}
+	}
+}
+
+func find[T any](items []T, match func(T) bool) (T, error) {
+	for _, it := range items {
+		if match(it) {
+			return it, nil
+		}
+	}
+	var zero T
+	return zero, ErrNotFound
+}
+
+func patchConfig(cfg map[string]string, p *Patch) map[string]string {
+	out := maps.Clone(cfg)
+	if out == nil {
+		out = map[string]string{}
+	}
+	maps.Copy(out, p.SetConfig)
+	for _, k := range p.UnsetConfig {
+		delete(out, k)
+	}
+	return out
+}
+
+func patchDevices(devs map[string]map[string]string, p *Patch) map[string]map[string]string {
+	out := make(map[string]map[string]string, len(devs))
+	for k, v := range devs {
+		out[k] = maps.Clone(v)
+	}
+	for k, v := range p.SetDevices {
+		out[k] = maps.Clone(v)
+	}
+	for _, k := range p.RemoveDevices {
+		delete(out, k)
+	}
+	return out
+}
+
+func patchNetwork(n Network, p *Patch) Network {
+	n.Config = patchConfig(n.Config, p)
+	if p.Description != nil {
+		n.Description = *p.Description
+	}
+	return n
+}
+
+func patchProfile(pr Profile, p *Patch) Profile {
+	pr.Config = patchConfig(pr.Config, p)
+	pr.Devices = patchDevices(pr.Devices, p)
+	if p.Description != nil {
+		pr.Description = *p.Description
+	}
+	return pr
+}
+
+func patchInstance(i Instance, p *Patch) Instance {
+	i.Config = patchConfig(i.Config, p)
+	i.Devices = patchDevices(i.Devices, p)
+	if p.Description != nil {
+		i.Description = *p.Description
+	}
+	if p.Profiles != nil {
+		i.Profiles = slices.Clone(p.Profiles)
+	}
+	return i
+}
+
+func patchForward(f Forward, p *Patch) Forward {
+	f.Config = patchConfig(f.Config, p)
+	if p.Description != nil {
+		f.Description = *p.Description
+	}
+	if p.SetPorts {
+		f.Ports = slices.Clone(p.Ports)
+	}
+	return f
+}
+
+func applyNetwork(ctx context.Context, r Remote, c *Change) error {
+	switch c.Action {
+	case Create:
+		return r.CreateNetwork(ctx, *c.Network)
+	case Replace:
+		if err := r.DeleteNetwork(ctx, c.Network.Name); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		return r.CreateNetwork(ctx, *c.Network)
+	case Update:
+		return retryStale(ctx, patchNetwork(*c.Network, c.Patch), func(n Network) error { return r.UpdateNetwork(ctx, n) },
+			func() (Network, error) {
+				ns, err := r.ListNetworks(ctx)
+				if err != nil {
+					return Network{}, err
+				}
+				n, err := find(ns, func(n Network) bool { return n.Name == c.Network.Name })
+				return patchNetwork(n, c.Patch), err
+			})
+	case Delete:
+		return ignoreNotFound(r.DeleteNetwork(ctx, c.Network.Name))
+	}
+	return nil
+}
+
+func applyProfile(ctx context.Context, r Remote, c *Change) error {
+	switch c.Action {
+	case Create:
+		return r.CreateProfile(ctx, *c.Profile)
+	case Update:
+		return retryStale(ctx, patchProfile(*c.Profile, c.Patch), func(p Profile) error { return r.UpdateProfile(ctx, p) },
+			func() (Profile, error) {
+				ps, err := r.ListProfiles(ctx)
+				if err != nil {
+					return Profile{}, err
+				}
+				p, err := find(ps, func(p Profile) bool { return p.Name == c.Profile.Name })
+				return patchProfile(p, c.Patch), err
+			})
+	case Delete:
+		return ignoreNotFound(r.DeleteProfile(ctx, c.Profile.Name))
+	}
+	return nil
+}
+
+func applyInstance(ctx context.Context, r Remote, c *Change) error {
+	name := c.Instance.Name
+	switch c.Action {
+	case Replace:
+		if err := deleteInstance(ctx, r, name, ""); err != nil {
+			return err
+		}
+		fallthrough
+	case Create:
+		if err := r.CreateInstance(ctx, *c.Instance); err != nil {
+			return err
+		}
+		if c.Patch != nil && c.Patch.State == "running" {
+			if err := r.SetInstanceState(ctx, name, "start", false); err != nil {
+				return fmt.Errorf("starting: %w", err)
+			}
+		}
+		return nil
+	case Update:
+		if c.Patch.writes() {
+			err := retryStale(ctx, patchInstance(*c.Instance, c.Patch), func(i Instance) error { return r.UpdateInstance(ctx, i) },
+				func() (Instance, error) {
+					is, err := r.ListInstances(ctx)
+					if err != nil {
+						return Instance{}, err
+					}
+					i, err := find(is, func(i Instance) bool { return i.Name == name })
+					return patchInstance(i, c.Patch), err
+				})
+			if err != nil {
+				return err
+			}
+		}
+		switch c.Patch.State {
+		case "running":
+			return r.SetInstanceState(ctx, name, "start", false)
+		case "stopped":
+			return r.SetInstanceState(ctx, name, "stop", false)
+		}
+		return nil
+	case Delete:
+		return deleteInstance(ctx, r, name, c.Instance.Status)
+	}
+	return nil
+}
+
+// deleteInstance force-stops an instance unless it is known to be stopped,
+// then deletes it. A stop that fails because the instance is not running is
+// harmless: the delete then says what is wrong, if anything.
+func deleteInstance(ctx context.Context, r Remote, name, status string) error {
+	if status != "Stopped" {
+		_ = r.SetInstanceState(ctx, name, "stop", true)
+	}
+	return ignoreNotFound(r.DeleteInstance(ctx, name))
+}
+
+func applyForward(ctx context.Context, r Remote, c *Change) error {
+	f := *c.Forward
+	switch c.Action {
+	case Create:
+		return r.CreateForward(ctx, f)
+	case Update:
+		return r.UpdateForward(ctx, patchForward(f, c.Patch))
+	case Delete:
+		return ignoreNotFound(r.DeleteForward(ctx, f.Network, f.ListenAddress))
+	}
+	return nil
+}
+
+// ignoreNotFound treats deleting something already gone as done, so a plan
+// interrupted half-way can be re-applied.
+func ignoreNotFound(err error) error {
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,304 @@
+package engine
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/lxnetd/lxnetd/engine/spec"
+)
+
+// desired is a remote's configuration compiled to LXD objects: services
+// become forward ports or proxy devices, forwards sharing a listen address
+// are merged into one.
+type desired struct {
+	networks  map[string]*item[Network]
+	profiles  map[string]*item[Profile]
+	instances map[string]*item[Instance]
+	forwards  map[fwdKey]*item[Forward]
+	problems  []Problem
+}
+
+// item is a desired object with where it came from.
+type item[T any] struct {
+	obj     T
+	sources []string
+	pos     spec.Pos
+	adopt   bool
+	state   string // instances: "running" or "stopped"
+	// forwards: port positions by key, to name duplicates
+	portSrc map[portKey]string
+}
+
+func (it *item[T]) addSource(s string) {
+	for _, x := range it.sources {
+		if x == s {
+			return
+		}
+	}
+	it.sources = append(it.sources, s)
+}
+
+// ProxyDeviceName is the name of the proxy device lxnetd puts on a node for
+// one port of a service: deterministic, so plans are stable.
+func ProxyDeviceName(service, port string) string {
+	return "lxnetd-" + service + "-" + port
+}
+
+// cleanConfig drops empty values (LXD treats them as unset) and keys lxnetd
+// never declares.
+func cleanConfig(in map[string]string) map[string]string {
+	out := make(map[string]string, len(in))
+	for k, v := range in {
+		if v != "" && managedKey(k) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func cleanDevices(in map[string]spec.Device) map[string]map[string]string {
+	out := make(map[string]map[string]string, len(in))
+	for name, d := range in {
+		props := make(map[string]string, len(d))
+		for k, v := range d {
+			if v != "" {
+				props[k] = v
+			}
+		}
+		out[name] = props
+	}
+	return out
+}
+
+// compile builds the desired objects of a remote. obs resolves forward ports
+// that target a node without a static address in the configuration.
+func compile(r *spec.Remote, obs *observed) *desired {
+	d := &desired{
+		networks:  map[string]*item[Network]{},
+		profiles:  map[string]*item[Profile]{},
+		instances: map[string]*item[Instance]{},
+		forwards:  map[fwdKey]*item[Forward]{},
+	}
+	for _, n := range r.Networks {
+		typ := n.Type
+		if typ == "" {
+			typ = "bridge"
+		}
+		d.networks[n.Name] = &item[Network]{
+			obj:     Network{Name: n.Name, Type: typ, Description: n.Description, Config: cleanConfig(n.Config), Managed: true},
+			sources: []string{n.Addr}, pos: n.Pos, adopt: n.Adopt,
+		}
+	}
+	for _, p := range r.Profiles {
+		d.profiles[p.Name] = &item[Profile]{
+			obj:     Profile{Name: p.Name, Description: p.Description, Config: cleanConfig(p.Config), Devices: cleanDevices(p.Devices)},
+			sources: []string{p.Addr}, pos: p.Pos, adopt: p.Adopt,
+		}
+	}
+	for _, i := range r.Instances {
+		typ := i.Type
+		if typ == "" {
+			typ = "container"
+		}
+		profiles := i.Profiles
+		if profiles == nil {
+			profiles = []string{"default"}
+		}
+		state := i.State
+		if state == "" {
+			state = "running"
+		}
+		d.instances[i.Name] = &item[Instance]{
+			obj: Instance{
+				Name: i.Name, Type: typ, Description: i.Description, Image: i.Image,
+				Profiles: append([]string(nil), profiles...), Config: cleanConfig(i.Config),
+				Devices: cleanDevices(i.Devices), Location: i.Target,
+			},
+			sources: []string{i.Addr}, pos: i.Pos, adopt: i.Adopt, state: state,
+		}
+	}
+	for _, f := range r.Forwards {
+		it := d.forward(f.Network, f.ListenAddress, f.Addr, f.Pos)
+		it.adopt = it.adopt || f.Adopt
+		if f.Description != "" {
+			it.obj.Description = f.Description
+		}
+		if f.DefaultTarget != "" {
+			it.obj.Config["target_address"] = f.DefaultTarget
+		}
+		for _, p := range f.Ports {
+			target := p.TargetAddress
+			if target == "" && p.TargetNode != "" {
+				target = liveAddress(obs, p.TargetNode)
+				if target == "" {
+					d.problems = append(d.problems, Problem{
+						Addr: f.Addr, Pos: p.Pos,
+						Summary: fmt.Sprintf("node %q has no IPv4 address to forward to", p.TargetNode),
+						Detail:  "give its NIC a static ipv4.address, or apply the node first so LXD reports its address",
+					})
+					continue
+				}
+			}
+			d.addPort(it, f.Addr, p.Pos, ForwardPort{
+				Description: p.Description, Protocol: p.Protocol, ListenPort: p.ListenPort,
+				TargetAddress: target, TargetPort: p.TargetPort,
+			})
+		}
+	}
+	for _, e := range r.Exposures {
+		d.expose(e)
+	}
+	return d
+}
+
+// forward returns the desired forward of (network, listen), creating it.
+func (d *desired) forward(network, listen, src string, pos spec.Pos) *item[Forward] {
+	key := fwdKey{network, normalizeListenAddress(listen)}
+	it := d.forwards[key]
+	if it == nil {
+		it = &item[Forward]{
+			obj: Forward{Network: network, ListenAddress: key.Listen, Config: map[string]string{}},
+			pos: pos, portSrc: map[portKey]string{},
+		}
+		d.forwards[key] = it
+	}
+	it.addSource(src)
+	return it
+}
+
+func (d *desired) addPort(it *item[Forward], src string, pos spec.Pos, p ForwardPort) {
+	p = normalizePort(p)
+	k := portKey{p.Protocol, p.ListenPort}
+	if prev, dup := it.portSrc[k]; dup {
+		d.problems = append(d.problems, Problem{
+			Addr: src, Pos: pos,
+			Summary: fmt.Sprintf("port %s on %s is already forwarded by %s", k, it.obj.ListenAddress, prev),
+			Detail:  "each protocol/port of a listen address can be forwarded once",
+		})
+		return
+	}
+	it.portSrc[k] = src
+	it.obj.Ports = append(it.obj.Ports, p)
+}
+
+// expose compiles one service port: a forward port on the node's network, or
+// a proxy device on the node.
+func (d *desired) expose(e spec.Exposure) {
+	src := "service." + e.Service
+	inst := d.instances[e.Instance]
+	switch e.Via {
+	case spec.ViaForward, "":
+		if e.TargetAddress == "" || e.Network == "" {
+			d.problems = append(d.problems, Problem{
+				Addr: e.Addr, Pos: e.Pos,
+				Summary: fmt.Sprintf("node %q has no static address on a network for via = \"forward\"", e.Instance),
+				Detail:  "set ipv4.address on the node's NIC device",
+			})
+			return
+		}
+		it := d.forward(e.Network, e.ListenAddress, src, e.Pos)
+		d.addPort(it, e.Addr, e.Pos, ForwardPort{
+			Description: e.Addr, Protocol: e.Protocol, ListenPort: e.ListenPort,
+			TargetAddress: e.TargetAddress, TargetPort: e.TargetPort,
+		})
+		if inst != nil {
+			it.addSource(inst.sources[0])
+		}
+	case spec.ViaProxy, spec.ViaNAT:
+		if inst == nil {
+			d.problems = append(d.problems, Problem{
+				Addr: e.Addr, Pos: e.Pos,
+				Summary: fmt.Sprintf("node %q of %s is not declared on this remote", e.Instance, e.Addr),
+				Detail:  "proxy and nat exposures become devices of a node lxnetd manages",
+			})
+			return
+		}
+		dev, prob := proxyDevice(e)
+		if prob != nil {
+			d.problems = append(d.problems, *prob)
+			return
+		}
+		name := ProxyDeviceName(e.Service, e.Port)
+		if _, clash := inst.obj.Devices[name]; clash {
+			d.problems = append(d.problems, Problem{
+				Addr: e.Addr, Pos: e.Pos,
+				Summary: fmt.Sprintf("node %q already has a device named %q", e.Instance, name),
+				Detail:  "rename the device or the service port",
+			})
+			return
+		}
+		inst.obj.Devices[name] = dev
+		inst.addSource(src)
+	default:
+		d.problems = append(d.problems, Problem{Addr: e.Addr, Pos: e.Pos, Summary: fmt.Sprintf("unknown via %q", e.Via)})
+	}
+}
+
+// proxyDevice builds the proxy device of a proxy or nat exposure. LXD's nat
+// mode needs a concrete listen address and connects to the NIC's static
+// address; PROXY protocol works only without nat.
+func proxyDevice(e spec.Exposure) (map[string]string, *Problem) {
+	proto := e.Protocol
+	if proto == "" {
+		proto = "tcp"
+	}
+	target := e.TargetPort
+	if target == "" {
+		target = e.ListenPort
+	}
+	dev := map[string]string{
+		"type":   "proxy",
+		"listen": proto + ":" + hostPort(e.ListenAddress, e.ListenPort),
+	}
+	if e.Via == spec.ViaNAT {
+		switch {
+		case e.TargetAddress == "":
+			return nil, &Problem{Addr: e.Addr, Pos: e.Pos,
+				Summary: fmt.Sprintf("via = \"nat\" needs a static address on node %q", e.Instance),
+				Detail:  "set ipv4.address on the node's NIC device (LXD's nat mode connects to it)"}
+		case e.ListenAddress == "" || e.ListenAddress == "0.0.0.0" || e.ListenAddress == "::":
+			return nil, &Problem{Addr: e.Addr, Pos: e.Pos,
+				Summary: "via = \"nat\" needs a concrete listen address",
+				Detail:  "listen on one host address, e.g. \"198.51.100.10:80\", not a wildcard"}
+		case e.ProxyProtocol:
+			return nil, &Problem{Addr: e.Addr, Pos: e.Pos,
+				Summary: "proxy_protocol cannot be used with via = \"nat\"",
+				Detail:  "use via = \"proxy\" to send the PROXY protocol header"}
+		}
+		dev["nat"] = "true"
+		dev["connect"] = proto + ":" + hostPort(e.TargetAddress, target)
+		return dev, nil
+	}
+	connect := e.TargetAddress
+	if connect == "" {
+		connect = "127.0.0.1"
+	}
+	dev["connect"] = proto + ":" + hostPort(connect, target)
+	if e.ProxyProtocol {
+		dev["proxy_protocol"] = "true"
+	}
+	return dev, nil
+}
+
+// liveAddress is the first global IPv4 LXD reports for an instance, NICs in
+// name order.
+func liveAddress(obs *observed, instance string) string {
+	inst, ok := obs.instances[instance]
+	if !ok {
+		return ""
+	}
+	nics := make([]string, 0, len(inst.Addresses))
+	for n := range inst.Addresses {
+		nics = append(nics, n)
+	}
+	sort.Strings(nics)
+	for _, n := range nics {
+		for _, a := range inst.Addresses[n] {
+			if !strings.Contains(a, ":") {
+				return a
+			}
+		}
+	}
+	return ""
+}

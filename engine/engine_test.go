@@ -1,0 +1,425 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/lxnetd/lxnetd/engine"
+	"github.com/lxnetd/lxnetd/engine/enginetest"
+	"github.com/lxnetd/lxnetd/engine/spec"
+)
+
+var settings = spec.Settings{Owner: "test"}
+
+// web is a small configuration: a bridge, a profile, a node with a static
+// address, a forward service and a proxy service.
+func web() *spec.Remote {
+	return &spec.Remote{
+		Name: "local",
+		Networks: []spec.Network{{
+			Meta: spec.Meta{Addr: "network.br0"}, Name: "br0", Type: "bridge",
+			Config: map[string]string{"ipv4.address": "10.231.1.1/24", "ipv4.nat": "true"},
+		}},
+		Profiles: []spec.Profile{{
+			Meta: spec.Meta{Addr: "profile.web"}, Name: "web",
+			Config:  map[string]string{"limits.memory": "64MiB"},
+			Devices: map[string]spec.Device{"eth0": {"type": "nic", "network": "br0", "name": "eth0"}},
+		}},
+		Instances: []spec.Instance{{
+			Meta: spec.Meta{Addr: "node.web1"}, Name: "web1", Image: "busybox",
+			Profiles: []string{"default", "web"},
+			Devices:  map[string]spec.Device{"eth0": {"type": "nic", "network": "br0", "ipv4.address": "10.231.1.10"}},
+			IPv4:     "10.231.1.10", NIC: "eth0", Network: "br0",
+		}},
+		Exposures: []spec.Exposure{
+			{Service: "web", Port: "http", Addr: `service.web.port["http"]`, Instance: "web1", Network: "br0",
+				TargetAddress: "10.231.1.10", Protocol: "tcp", ListenAddress: "198.51.100.10", ListenPort: "80", TargetPort: "80", Via: spec.ViaForward},
+			{Service: "web", Port: "https", Addr: `service.web.port["https"]`, Instance: "web1", Network: "br0",
+				TargetAddress: "10.231.1.10", Protocol: "tcp", ListenAddress: "198.51.100.10", ListenPort: "443", Via: spec.ViaForward},
+			{Service: "admin", Port: "ui", Addr: `service.admin.port["ui"]`, Instance: "web1",
+				Protocol: "tcp", ListenAddress: "0.0.0.0", ListenPort: "8080", TargetPort: "80", Via: spec.ViaProxy, ProxyProtocol: true},
+		},
+	}
+}
+
+func plan(t *testing.T, r engine.Remote, d *spec.Remote, s spec.Settings, targets ...string) *engine.Plan {
+	t.Helper()
+	p, err := engine.NewPlan(context.Background(), r, d, s, engine.PlanOptions{Targets: targets})
+	if err != nil {
+		t.Fatalf("plan: %v", err)
+	}
+	return p
+}
+
+func apply(t *testing.T, r engine.Remote, p *engine.Plan) *engine.Result {
+	t.Helper()
+	res, err := engine.Apply(context.Background(), r, p, engine.ApplyOptions{})
+	if err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	return res
+}
+
+func addrs(p *engine.Plan) []string {
+	var out []string
+	for _, c := range p.Changes {
+		out = append(out, c.Action.Symbol()+" "+c.Addr.String())
+	}
+	return out
+}
+
+func diffKeys(c *engine.Change) []string {
+	var out []string
+	for _, d := range c.Diffs {
+		s := d.Key + ": "
+		if d.Before != nil {
+			s += fmt.Sprintf("%q", *d.Before)
+		} else {
+			s += "-"
+		}
+		s += " → "
+		if d.After != nil {
+			s += fmt.Sprintf("%q", *d.After)
+		} else {
+			s += "-"
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestCreateThenNoChanges(t *testing.T) {
+	f := enginetest.New("local")
+	p := plan(t, f, web(), settings)
+	want := []string{"+ network.br0", "+ profile.web", "+ node.web1", "+ forward.br0/198.51.100.10"}
+	if d := cmp.Diff(want, addrs(p)); d != "" {
+		t.Fatalf("changes (-want +got):\n%s", d)
+	}
+	if s := p.Summary(); s != (engine.Summary{Create: 4}) || s.Line() != "Plan: 4 to create, 0 to update, 0 to delete." {
+		t.Fatalf("summary %+v %q", s, s.Line())
+	}
+	apply(t, f, p)
+	wantWrites := []string{"create-network br0", "create-profile web", "create-instance web1", "start-instance web1", "create-forward br0/198.51.100.10"}
+	if d := cmp.Diff(wantWrites, f.Writes); d != "" {
+		t.Fatalf("writes (-want +got):\n%s", d)
+	}
+	inst := f.Instances["web1"]
+	if d := cmp.Diff(map[string]string{
+		"type": "proxy", "listen": "tcp:0.0.0.0:8080", "connect": "tcp:127.0.0.1:80", "proxy_protocol": "true",
+	}, inst.Devices["lxnetd-admin-ui"]); d != "" {
+		t.Errorf("proxy device (-want +got):\n%s", d)
+	}
+	if inst.Config[engine.TagOwner] != "test" || inst.Config[engine.TagDevices] != "eth0,lxnetd-admin-ui" {
+		t.Errorf("instance tags: %v", inst.Config)
+	}
+	fw := f.Forwards["br0"]["198.51.100.10"]
+	if len(fw.Ports) != 2 || fw.Config[engine.TagOwner] != "test" {
+		t.Errorf("forward: %+v", fw)
+	}
+	again := plan(t, f, web(), settings)
+	if !again.Empty() {
+		t.Fatalf("second plan not empty: %v", addrs(again))
+	}
+	if again.Owned != 4 {
+		t.Errorf("owned = %d, want 4", again.Owned)
+	}
+}
+
+func TestNormalization(t *testing.T) {
+	f := enginetest.New("local")
+	d := web()
+	d.Networks[0].Config["ipv4.address"] = "auto"
+	d.Networks[0].Config["ipv4.nat"] = "yes"
+	d.Exposures[2].ProxyProtocol = false
+	apply(t, f, plan(t, f, d, settings))
+	// LXD filled the address in and stores values as sent; someone spells
+	// a bool differently and adds a default device property by hand.
+	n := f.Networks["br0"]
+	n.Config["ipv4.nat"] = "true"
+	n.Config["volatile.bridge.host"] = "x"
+	f.Networks["br0"] = n
+	i := f.Instances["web1"]
+	i.Devices["lxnetd-admin-ui"]["nat"] = "false"
+	i.Devices["lxnetd-admin-ui"]["bind"] = "host"
+	f.Instances["web1"] = i
+	if p := plan(t, f, d, settings); !p.Empty() {
+		t.Fatalf("plan not empty: %v %v", addrs(p), diffKeys(p.Changes[0]))
+	}
+}
+
+func TestUnownedIsAnErrorUnlessAdopted(t *testing.T) {
+	f := enginetest.New("local")
+	f.Networks["br0"] = engine.Network{Name: "br0", Type: "bridge", Managed: true, ETag: "e",
+		Config: map[string]string{"ipv4.address": "10.231.1.1/24", "ipv4.nat": "false", "dns.domain": "hand"}}
+	d := web()
+	d.Networks[0].Pos = spec.Pos{File: "net.hcl", Line: 3, Column: 1}
+	_, err := engine.NewPlan(context.Background(), f, d, settings, engine.PlanOptions{})
+	var pe *engine.PlanError
+	if !errors.As(err, &pe) || len(pe.Problems) != 1 {
+		t.Fatalf("want one problem, got %v", err)
+	}
+	msg := pe.Error()
+	for _, s := range []string{`net.hcl:3,1`, `network "br0" already exists`, "not managed by lxnetd", "adopt = true to network.br0"} {
+		if !strings.Contains(msg, s) {
+			t.Errorf("error %q lacks %q", msg, s)
+		}
+	}
+
+	d.Networks[0].Adopt = true
+	p := plan(t, f, d, settings)
+	if got := diffKeys(p.Changes[0]); !cmp.Equal(got, []string{
+		`config.ipv4.nat: "false" → "true"`,
+		`config.user.lxnetd.keys: - → "ipv4.address,ipv4.nat"`,
+		`config.user.lxnetd.owner: - → "test"`,
+	}) {
+		t.Fatalf("adopt diffs: %q", got)
+	}
+	apply(t, f, p)
+	if got := f.Networks["br0"].Config["dns.domain"]; got != "hand" {
+		t.Errorf("unowned key changed: %q", got)
+	}
+	// Dropping a key lxnetd set unsets it; a key it never set stays.
+	delete(d.Networks[0].Config, "ipv4.nat")
+	p = plan(t, f, d, settings)
+	if got := diffKeys(p.Changes[0]); !cmp.Equal(got, []string{
+		`config.ipv4.nat: "true" → -`,
+		`config.user.lxnetd.keys: "ipv4.address,ipv4.nat" → "ipv4.address"`,
+	}) {
+		t.Fatalf("unset diffs: %q", got)
+	}
+	apply(t, f, p)
+	cfg := f.Networks["br0"].Config
+	if _, ok := cfg["ipv4.nat"]; ok || cfg["dns.domain"] != "hand" {
+		t.Errorf("config after unset: %v", cfg)
+	}
+}
+
+func TestOtherOwnerIsNotOurs(t *testing.T) {
+	f := enginetest.New("local")
+	f.Profiles["web"] = engine.Profile{Name: "web", Config: map[string]string{engine.TagOwner: "edge-2"}}
+	_, err := engine.NewPlan(context.Background(), f, web(), settings, engine.PlanOptions{})
+	if err == nil || !strings.Contains(err.Error(), `owned by lxnetd owner "edge-2"`) {
+		t.Fatalf("err = %v", err)
+	}
+	// And it is not pruned either.
+	p := plan(t, f, &spec.Remote{Name: "local"}, settings)
+	if !p.Empty() {
+		t.Fatalf("plan touches another owner's profile: %v", addrs(p))
+	}
+}
+
+func TestDriftIsRestored(t *testing.T) {
+	f := enginetest.New("local")
+	apply(t, f, plan(t, f, web(), settings))
+	fw := f.Forwards["br0"]["198.51.100.10"]
+	fw.Ports = fw.Ports[:1] // lxc network forward port remove
+	f.Forwards["br0"]["198.51.100.10"] = fw
+	i := f.Instances["web1"]
+	delete(i.Devices, "lxnetd-admin-ui") // lxc config device remove
+	i.Devices["mine"] = map[string]string{"type": "disk", "path": "/srv", "source": "/srv"}
+	f.Instances["web1"] = i
+	pr := f.Profiles["web"]
+	pr.Config["limits.memory"] = "1GiB" // lxc profile set
+	pr.Config["user.note"] = "hand"
+	f.Profiles["web"] = pr
+
+	p := plan(t, f, web(), settings)
+	got := map[string][]string{}
+	for _, c := range p.Changes {
+		got[c.Action.Symbol()+" "+c.Addr.String()] = diffKeys(c)
+	}
+	want := map[string][]string{
+		"~ profile.web": {`config.limits.memory: "1GiB" → "64MiB"`},
+		"~ node.web1": {
+			`devices.lxnetd-admin-ui.connect: - → "tcp:127.0.0.1:80"`,
+			`devices.lxnetd-admin-ui.listen: - → "tcp:0.0.0.0:8080"`,
+			`devices.lxnetd-admin-ui.proxy_protocol: - → "true"`,
+			`devices.lxnetd-admin-ui.type: - → "proxy"`,
+		},
+		"~ forward.br0/198.51.100.10": {`ports.tcp/80: - → "10.231.1.10:80 (service.web.port[\"http\"])"`},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("drift (-want +got):\n%s", d)
+	}
+	apply(t, f, p)
+	if p := plan(t, f, web(), settings); !p.Empty() {
+		t.Fatalf("not restored: %v", addrs(p))
+	}
+	if f.Instances["web1"].Devices["mine"] == nil || f.Profiles["web"].Config["user.note"] != "hand" {
+		t.Fatal("unowned device or key was touched")
+	}
+}
+
+func TestPruneOrphansAndBlockers(t *testing.T) {
+	f := enginetest.New("local")
+	apply(t, f, plan(t, f, web(), settings))
+	// An instance lxnetd does not manage uses the bridge.
+	f.Instances["hand"] = engine.Instance{Name: "hand", Type: "container", Status: "Running", ETag: "h",
+		Devices: map[string]map[string]string{"eth0": {"type": "nic", "network": "br0"}}}
+
+	empty := &spec.Remote{Name: "local"}
+	p := plan(t, f, empty, settings)
+	if d := cmp.Diff([]string{"- forward.br0/198.51.100.10"}, addrs(p)); d != "" {
+		t.Fatalf("prune (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]string{"node.web1"}, p.Orphans); d != "" {
+		t.Errorf("orphans: %s", d)
+	}
+	wantBlockers := []string{
+		`network.br0 is not deleted: still used by instance "hand", which lxnetd does not manage, instance "web1" (orphaned; set delete_instances = true to delete it)`,
+		`profile.web is not deleted: still used by instance "web1" (orphaned; set delete_instances = true to delete it)`,
+	}
+	if d := cmp.Diff(wantBlockers, p.Blockers); d != "" {
+		t.Errorf("blockers (-want +got):\n%s", d)
+	}
+	if p.Deletes() != 1 || p.Owned != 4 {
+		t.Errorf("deletes %d owned %d", p.Deletes(), p.Owned)
+	}
+
+	s := settings
+	s.DeleteInstances = true
+	delete(f.Instances, "hand")
+	p = plan(t, f, empty, s)
+	if d := cmp.Diff([]string{"- forward.br0/198.51.100.10", "- node.web1", "- profile.web", "- network.br0"}, addrs(p)); d != "" {
+		t.Fatalf("prune with delete_instances (-want +got):\n%s", d)
+	}
+	apply(t, f, p)
+	if len(f.Networks) != 0 || len(f.Instances) != 0 || len(f.Profiles) != 1 {
+		t.Fatalf("left behind: %v %v %v", f.Networks, f.Instances, f.Profiles)
+	}
+}
+
+func TestStaleETagIsRetried(t *testing.T) {
+	f := enginetest.New("local")
+	apply(t, f, plan(t, f, web(), settings))
+	d := web()
+	d.Profiles[0].Config["limits.memory"] = "128MiB"
+	p := plan(t, f, d, settings)
+	// Someone writes the profile between plan and apply.
+	pr := f.Profiles["web"]
+	pr.Config["user.other"] = "x"
+	pr.ETag = "someone-else"
+	f.Profiles["web"] = pr
+	apply(t, f, p)
+	got := f.Profiles["web"].Config
+	if got["limits.memory"] != "128MiB" || got["user.other"] != "x" {
+		t.Fatalf("after retry: %v", got)
+	}
+}
+
+func TestFailureReportsDoneAndNotDone(t *testing.T) {
+	f := enginetest.New("local")
+	f.Fail = func(op, name string) error {
+		if op == "create-instance" {
+			return errors.New("boom")
+		}
+		return nil
+	}
+	p := plan(t, f, web(), settings)
+	res, err := engine.Apply(context.Background(), f, p, engine.ApplyOptions{})
+	if err == nil || !strings.Contains(err.Error(), "2 done, 1 failed, 1 not done") || !strings.Contains(err.Error(), "creating node.web1: boom") {
+		t.Fatalf("err = %v", err)
+	}
+	if len(res.Done) != 2 || len(res.Failed) != 1 || len(res.NotDone) != 1 || res.NotDone[0].Addr.Kind != engine.KindForward {
+		t.Fatalf("result: %+v", res)
+	}
+	// The next plan completes the rest.
+	f.Fail = nil
+	p = plan(t, f, web(), settings)
+	if d := cmp.Diff([]string{"+ node.web1", "+ forward.br0/198.51.100.10"}, addrs(p)); d != "" {
+		t.Fatalf("resume (-want +got):\n%s", d)
+	}
+	apply(t, f, p)
+	if !plan(t, f, web(), settings).Empty() {
+		t.Fatal("not converged")
+	}
+}
+
+func TestStoppedInstanceIsStarted(t *testing.T) {
+	f := enginetest.New("local")
+	f.Fail = func(op, name string) error {
+		if op == "start-instance" {
+			return errors.New("daemon went away")
+		}
+		return nil
+	}
+	_, err := engine.Apply(context.Background(), f, plan(t, f, web(), settings), engine.ApplyOptions{})
+	if err == nil {
+		t.Fatal("want error")
+	}
+	f.Fail = nil
+	p := plan(t, f, web(), settings)
+	var got []string
+	for _, c := range p.Changes {
+		if c.Addr.Kind == engine.KindNode {
+			got = diffKeys(c)
+		}
+	}
+	if d := cmp.Diff([]string{`state: "stopped" → "running"`}, got); d != "" {
+		t.Fatalf("(-want +got):\n%s", d)
+	}
+}
+
+func TestTargets(t *testing.T) {
+	f := enginetest.New("local")
+	for target, want := range map[string][]string{
+		"node.web1":     {"+ node.web1", "+ forward.br0/198.51.100.10"},
+		"service.admin": {"+ node.web1"},
+		"service.web":   {"+ forward.br0/198.51.100.10"},
+		"network.br0":   {"+ network.br0"},
+		"remote.local":  {"+ network.br0", "+ profile.web", "+ node.web1", "+ forward.br0/198.51.100.10"},
+		"remote.other":  nil,
+	} {
+		if d := cmp.Diff(want, addrs(plan(t, f, web(), settings, target))); d != "" {
+			t.Errorf("--target %s (-want +got):\n%s", target, d)
+		}
+	}
+}
+
+func TestNATNeedsStaticAddressAndConcreteListen(t *testing.T) {
+	f := enginetest.New("local")
+	d := web()
+	d.Exposures = []spec.Exposure{{Service: "db", Port: "pg", Addr: `service.db.port["pg"]`, Instance: "web1",
+		Protocol: "tcp", ListenAddress: "0.0.0.0", ListenPort: "5432", Via: spec.ViaNAT, Pos: spec.Pos{File: "db.hcl", Line: 4, Column: 3}}}
+	_, err := engine.NewPlan(context.Background(), f, d, settings, engine.PlanOptions{})
+	if err == nil || !strings.Contains(err.Error(), `db.hcl:4,3: via = "nat" needs a static address on node "web1"`) {
+		t.Fatalf("err = %v", err)
+	}
+	d.Exposures[0].TargetAddress = "10.231.1.10"
+	_, err = engine.NewPlan(context.Background(), f, d, settings, engine.PlanOptions{})
+	if err == nil || !strings.Contains(err.Error(), "concrete listen address") {
+		t.Fatalf("err = %v", err)
+	}
+	d.Exposures[0].ListenAddress = "198.51.100.20"
+	p := plan(t, f, d, settings)
+	dev := p.Changes[2].Instance.Devices["lxnetd-db-pg"]
+	if d := cmp.Diff(map[string]string{"type": "proxy", "nat": "true", "listen": "tcp:198.51.100.20:5432", "connect": "tcp:10.231.1.10:5432"}, dev); d != "" {
+		t.Fatalf("nat device (-want +got):\n%s", d)
+	}
+}
+
+// A no-op plan costs three bulk reads plus one forward list per bridge,
+// whatever the number of instances, profiles and forward ports.
+func TestNoOpPlanRequestsAreBulk(t *testing.T) {
+	for _, n := range []int{1, 200} {
+		f := enginetest.New("local")
+		d := web()
+		for i := range n {
+			d.Profiles = append(d.Profiles, spec.Profile{Meta: spec.Meta{Addr: fmt.Sprintf("profile.p%d", i)}, Name: fmt.Sprintf("p%d", i),
+				Config: map[string]string{"user.n": fmt.Sprint(i)}})
+			d.Instances = append(d.Instances, spec.Instance{Meta: spec.Meta{Addr: fmt.Sprintf("node.n%d", i)}, Name: fmt.Sprintf("n%d", i), Image: "busybox"})
+			d.Forwards = append(d.Forwards, spec.Forward{Meta: spec.Meta{Addr: fmt.Sprintf("forward.f%d", i)}, Network: "br0",
+				ListenAddress: fmt.Sprintf("198.51.100.%d", 20+i%200), Ports: []spec.ForwardPort{{ListenPort: fmt.Sprint(1000 + i), TargetAddress: "10.231.1.10"}}})
+		}
+		apply(t, f, plan(t, f, d, settings))
+		p := plan(t, f, d, settings)
+		if !p.Empty() || p.Requests != 4 || p.ForwardNetworks != 1 {
+			t.Fatalf("n=%d: empty=%v requests=%d forwardNetworks=%d", n, p.Empty(), p.Requests, p.ForwardNetworks)
+		}
+	}
+}

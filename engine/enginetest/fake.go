@@ -1,0 +1,386 @@
+// Package enginetest provides an in-memory engine.Remote for unit tests of
+// pure logic (the engine's planner and applier, the daemon's loop). It is a
+// fake: anything claimed to work with LXD is proven against the sandbox.
+package enginetest
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/lxnetd/lxnetd/engine"
+)
+
+// Fake is an in-memory LXD remote. It keeps ETags like LXD (a new one on every
+// write, 412 on a stale one) and counts requests. The zero value is not
+// usable; call New.
+type Fake struct {
+	name     string
+	mu       sync.Mutex
+	etag     int
+	requests atomic.Int64
+
+	Networks  map[string]engine.Network
+	Profiles  map[string]engine.Profile
+	Instances map[string]engine.Instance
+	Forwards  map[string]map[string]engine.Forward // network → listen address → forward
+
+	// Fail, when set, is asked before every write ("create-network", name)
+	// and may return an error to inject a failure.
+	Fail func(op, name string) error
+	// Writes records every write as "op name", in order.
+	Writes []string
+}
+
+var _ engine.Remote = (*Fake)(nil)
+
+// New returns an empty fake remote with a managed "lxdbr0"-less state.
+func New(name string) *Fake {
+	return &Fake{
+		name:      name,
+		Networks:  map[string]engine.Network{},
+		Profiles:  map[string]engine.Profile{"default": {Name: "default", Config: map[string]string{}, Devices: map[string]map[string]string{}, ETag: "0"}},
+		Instances: map[string]engine.Instance{},
+		Forwards:  map[string]map[string]engine.Forward{},
+	}
+}
+
+func (f *Fake) Name() string    { return f.name }
+func (f *Fake) Requests() int64 { return f.requests.Load() }
+
+func (f *Fake) nextETag() string { f.etag++; return strconv.Itoa(f.etag) }
+
+func (f *Fake) write(op, name string) error {
+	f.requests.Add(1)
+	f.Writes = append(f.Writes, op+" "+name)
+	if f.Fail != nil {
+		return f.Fail(op, name)
+	}
+	return nil
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return maps.Clone(m)
+}
+
+func cloneDevices(m map[string]map[string]string) map[string]map[string]string {
+	out := make(map[string]map[string]string, len(m))
+	for k, v := range m {
+		out[k] = maps.Clone(v)
+	}
+	return out
+}
+
+func (f *Fake) ListNetworks(context.Context) ([]engine.Network, error) {
+	f.requests.Add(1)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []engine.Network
+	for _, k := range slices.Sorted(maps.Keys(f.Networks)) {
+		n := f.Networks[k]
+		n.Config = cloneMap(n.Config)
+		n.UsedBy = f.networkUsedBy(k)
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func (f *Fake) networkUsedBy(name string) []string {
+	var out []string
+	uses := func(devs map[string]map[string]string) bool {
+		for _, d := range devs {
+			if d["network"] == name || d["parent"] == name {
+				return true
+			}
+		}
+		return false
+	}
+	for _, p := range slices.Sorted(maps.Keys(f.Profiles)) {
+		if uses(f.Profiles[p].Devices) {
+			out = append(out, "/1.0/profiles/"+p)
+		}
+	}
+	for _, i := range slices.Sorted(maps.Keys(f.Instances)) {
+		if uses(f.Instances[i].Devices) {
+			out = append(out, "/1.0/instances/"+i)
+		}
+	}
+	return out
+}
+
+func (f *Fake) ListProfiles(context.Context) ([]engine.Profile, error) {
+	f.requests.Add(1)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []engine.Profile
+	for _, k := range slices.Sorted(maps.Keys(f.Profiles)) {
+		p := f.Profiles[k]
+		p.Config, p.Devices = cloneMap(p.Config), cloneDevices(p.Devices)
+		p.UsedBy = nil
+		for _, i := range slices.Sorted(maps.Keys(f.Instances)) {
+			if slices.Contains(f.Instances[i].Profiles, k) {
+				p.UsedBy = append(p.UsedBy, "/1.0/instances/"+i)
+			}
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func (f *Fake) ListInstances(context.Context) ([]engine.Instance, error) {
+	f.requests.Add(1)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []engine.Instance
+	for _, k := range slices.Sorted(maps.Keys(f.Instances)) {
+		i := f.Instances[k]
+		i.Config, i.Devices = cloneMap(i.Config), cloneDevices(i.Devices)
+		i.Profiles = slices.Clone(i.Profiles)
+		out = append(out, i)
+	}
+	return out, nil
+}
+
+func (f *Fake) ListForwards(_ context.Context, network string) ([]engine.Forward, error) {
+	f.requests.Add(1)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.Networks[network]; !ok {
+		return nil, engine.ErrNotFound
+	}
+	var out []engine.Forward
+	fw := f.Forwards[network]
+	for _, k := range slices.Sorted(maps.Keys(fw)) {
+		x := fw[k]
+		x.Config = cloneMap(x.Config)
+		x.Ports = slices.Clone(x.Ports)
+		out = append(out, x)
+	}
+	return out, nil
+}
+
+func (f *Fake) CreateNetwork(_ context.Context, n engine.Network) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.write("create-network", n.Name); err != nil {
+		return err
+	}
+	if _, ok := f.Networks[n.Name]; ok {
+		return fmt.Errorf("network %q already exists", n.Name)
+	}
+	n.Config = cloneMap(n.Config)
+	if n.Config["ipv4.address"] == "auto" || n.Config["ipv4.address"] == "" {
+		n.Config["ipv4.address"] = "10.231.254.1/24" // LXD fills "auto" in
+	}
+	n.Managed, n.Status, n.ETag = true, "Created", f.nextETag()
+	f.Networks[n.Name] = n
+	return nil
+}
+
+func (f *Fake) UpdateNetwork(_ context.Context, n engine.Network) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.write("update-network", n.Name); err != nil {
+		return err
+	}
+	old, ok := f.Networks[n.Name]
+	if !ok {
+		return engine.ErrNotFound
+	}
+	if n.ETag != old.ETag {
+		return engine.ErrPreconditionFailed
+	}
+	old.Config, old.Description, old.ETag = cloneMap(n.Config), n.Description, f.nextETag()
+	f.Networks[n.Name] = old
+	return nil
+}
+
+func (f *Fake) DeleteNetwork(_ context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.write("delete-network", name); err != nil {
+		return err
+	}
+	if _, ok := f.Networks[name]; !ok {
+		return engine.ErrNotFound
+	}
+	if u := f.networkUsedBy(name); len(u) > 0 {
+		return fmt.Errorf("network %q is in use", name)
+	}
+	delete(f.Networks, name)
+	delete(f.Forwards, name)
+	return nil
+}
+
+func (f *Fake) CreateProfile(_ context.Context, p engine.Profile) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.write("create-profile", p.Name); err != nil {
+		return err
+	}
+	if _, ok := f.Profiles[p.Name]; ok {
+		return fmt.Errorf("profile %q already exists", p.Name)
+	}
+	p.Config, p.Devices, p.ETag = cloneMap(p.Config), cloneDevices(p.Devices), f.nextETag()
+	f.Profiles[p.Name] = p
+	return nil
+}
+
+func (f *Fake) UpdateProfile(_ context.Context, p engine.Profile) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.write("update-profile", p.Name); err != nil {
+		return err
+	}
+	old, ok := f.Profiles[p.Name]
+	if !ok {
+		return engine.ErrNotFound
+	}
+	if p.ETag != old.ETag {
+		return engine.ErrPreconditionFailed
+	}
+	p.Config, p.Devices, p.ETag = cloneMap(p.Config), cloneDevices(p.Devices), f.nextETag()
+	f.Profiles[p.Name] = p
+	return nil
+}
+
+func (f *Fake) DeleteProfile(_ context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.write("delete-profile", name); err != nil {
+		return err
+	}
+	if _, ok := f.Profiles[name]; !ok {
+		return engine.ErrNotFound
+	}
+	delete(f.Profiles, name)
+	return nil
+}
+
+func (f *Fake) CreateInstance(_ context.Context, i engine.Instance) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.write("create-instance", i.Name); err != nil {
+		return err
+	}
+	if _, ok := f.Instances[i.Name]; ok {
+		return fmt.Errorf("instance %q already exists", i.Name)
+	}
+	i.Config, i.Devices = cloneMap(i.Config), cloneDevices(i.Devices)
+	i.Config["volatile.base_image"] = "fake"
+	i.Status, i.ETag, i.Image = "Stopped", f.nextETag(), ""
+	f.Instances[i.Name] = i
+	return nil
+}
+
+func (f *Fake) UpdateInstance(_ context.Context, i engine.Instance) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.write("update-instance", i.Name); err != nil {
+		return err
+	}
+	old, ok := f.Instances[i.Name]
+	if !ok {
+		return engine.ErrNotFound
+	}
+	if i.ETag != old.ETag {
+		return engine.ErrPreconditionFailed
+	}
+	old.Config, old.Devices, old.Profiles, old.Description = cloneMap(i.Config), cloneDevices(i.Devices), slices.Clone(i.Profiles), i.Description
+	old.ETag = f.nextETag()
+	f.Instances[i.Name] = old
+	return nil
+}
+
+func (f *Fake) SetInstanceState(_ context.Context, name, action string, force bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.write(action+"-instance", name); err != nil {
+		return err
+	}
+	i, ok := f.Instances[name]
+	if !ok {
+		return engine.ErrNotFound
+	}
+	switch action {
+	case "start":
+		i.Status = "Running"
+	case "stop":
+		i.Status = "Stopped"
+	default:
+		return fmt.Errorf("unknown action %q", action)
+	}
+	f.Instances[name] = i
+	return nil
+}
+
+func (f *Fake) DeleteInstance(_ context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.write("delete-instance", name); err != nil {
+		return err
+	}
+	i, ok := f.Instances[name]
+	if !ok {
+		return engine.ErrNotFound
+	}
+	if i.Status == "Running" {
+		return fmt.Errorf("instance %q is running", name)
+	}
+	delete(f.Instances, name)
+	return nil
+}
+
+func (f *Fake) CreateForward(_ context.Context, fw engine.Forward) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.write("create-forward", fw.Network+"/"+fw.ListenAddress); err != nil {
+		return err
+	}
+	if _, ok := f.Networks[fw.Network]; !ok {
+		return engine.ErrNotFound
+	}
+	if f.Forwards[fw.Network] == nil {
+		f.Forwards[fw.Network] = map[string]engine.Forward{}
+	}
+	if _, ok := f.Forwards[fw.Network][fw.ListenAddress]; ok {
+		return fmt.Errorf("forward %s/%s already exists", fw.Network, fw.ListenAddress)
+	}
+	fw.Config, fw.Ports = cloneMap(fw.Config), slices.Clone(fw.Ports)
+	f.Forwards[fw.Network][fw.ListenAddress] = fw
+	return nil
+}
+
+func (f *Fake) UpdateForward(_ context.Context, fw engine.Forward) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.write("update-forward", fw.Network+"/"+fw.ListenAddress); err != nil {
+		return err
+	}
+	if _, ok := f.Forwards[fw.Network][fw.ListenAddress]; !ok {
+		return engine.ErrNotFound
+	}
+	fw.Config, fw.Ports = cloneMap(fw.Config), slices.Clone(fw.Ports)
+	f.Forwards[fw.Network][fw.ListenAddress] = fw
+	return nil
+}
+
+func (f *Fake) DeleteForward(_ context.Context, network, listen string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.write("delete-forward", network+"/"+listen); err != nil {
+		return err
+	}
+	if _, ok := f.Forwards[network][listen]; !ok {
+		return engine.ErrNotFound
+	}
+	delete(f.Forwards[network], listen)
+	return nil
+}

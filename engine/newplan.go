@@ -1,0 +1,540 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/lxnetd/lxnetd/engine/spec"
+)
+
+// PlanOptions narrow a plan.
+type PlanOptions struct {
+	// Targets keep only changes to objects compiled from these configuration
+	// addresses ("node.web1", "service.api", "forward.floating",
+	// "network.br0", "profile.web", "remote.vm1"). A target selects whole
+	// LXD objects: "service.api" selects the nodes and forwards its ports are
+	// compiled into, with all of their changes. Empty: everything.
+	Targets []string
+}
+
+// DefaultOwner is the owner tag when the configuration sets none.
+const DefaultOwner = "lxnetd"
+
+// NewPlan observes remote r with bulk reads and plans what it takes to make it
+// match desired. It writes nothing. A *PlanError lists every conflict between
+// the configuration and what exists (e.g. an unowned object of a declared name).
+func NewPlan(ctx context.Context, r Remote, desiredRemote *spec.Remote, s spec.Settings, opts PlanOptions) (*Plan, error) {
+	owner := s.Owner
+	if owner == "" {
+		owner = DefaultOwner
+	}
+	before := r.Requests()
+	obs, err := observe(ctx, r)
+	if err != nil {
+		return nil, fmt.Errorf("observing remote %q: %w", r.Name(), err)
+	}
+	p := &Plan{Remote: r.Name(), Owner: owner, Requests: r.Requests() - before, ForwardNetworks: len(obs.forwardNetworks)}
+	if desiredRemote == nil {
+		desiredRemote = &spec.Remote{Name: r.Name()}
+	}
+	d := compile(desiredRemote, obs)
+	pl := planner{plan: p, obs: obs, want: d, owner: owner, settings: s, problems: d.problems}
+	pl.networks()
+	pl.profiles()
+	pl.instances()
+	pl.forwards()
+	pl.blockers()
+	if len(pl.problems) > 0 {
+		return nil, &PlanError{Remote: r.Name(), Problems: pl.problems}
+	}
+	p.Changes = filterTargets(p.Changes, p.Remote, opts.Targets)
+	sortChanges(p.Changes)
+	sort.Strings(p.Orphans)
+	return p, nil
+}
+
+type planner struct {
+	plan     *Plan
+	obs      *observed
+	want     *desired
+	owner    string
+	settings spec.Settings
+	problems []Problem
+}
+
+func (pl *planner) add(c *Change) {
+	sortDiffs(c.Diffs)
+	pl.plan.Changes = append(pl.plan.Changes, c)
+}
+
+// unowned reports the problem of a declared object that exists without this
+// owner's tag.
+func (pl *planner) unowned(kind, name string, own ownership, src []string, pos spec.Pos) {
+	addr := ""
+	if len(src) > 0 {
+		addr = src[0]
+	}
+	who := "not managed by lxnetd"
+	if own.other != "" {
+		who = fmt.Sprintf("owned by lxnetd owner %q, not %q", own.other, pl.owner)
+	}
+	pl.problems = append(pl.problems, Problem{
+		Addr: addr, Pos: pos,
+		Summary: fmt.Sprintf("%s %q already exists on remote %q and is %s", kind, name, pl.plan.Remote, who),
+		Detail:  fmt.Sprintf("add adopt = true to %s to take it over, or choose another name", addr),
+	})
+}
+
+func (pl *planner) networks() {
+	for _, name := range slices.Sorted(maps.Keys(pl.want.networks)) {
+		it := pl.want.networks[name]
+		want := it.obj
+		addr := Address{Kind: KindNetwork, Name: name}
+		obs, exists := pl.obs.networks[name]
+		if !exists {
+			c := &Change{Addr: addr, Action: Create, Sources: it.sources, Pos: it.pos}
+			want.Config = withTags(want.Config, pl.owner, slices.Collect(maps.Keys(want.Config)), nil, false)
+			c.Network = &want
+			c.Diffs = append(creationDiffs(want.Description, want.Config, nil), KeyDiff{Key: "type", After: &want.Type})
+			pl.add(c)
+			continue
+		}
+		if !obs.Managed {
+			pl.problems = append(pl.problems, Problem{Addr: it.sources[0], Pos: it.pos,
+				Summary: fmt.Sprintf("network %q exists on remote %q as a host interface LXD does not manage", name, pl.plan.Remote),
+				Detail:  "choose another name for the LXD network"})
+			continue
+		}
+		own := ownershipOf(obs.Config, pl.owner)
+		if own.owned {
+			pl.plan.Owned++
+		}
+		if !own.owned && !it.adopt {
+			pl.unowned("network", name, own, it.sources, it.pos)
+			continue
+		}
+		if obs.Type != want.Type {
+			c := &Change{Addr: addr, Action: Replace, Sources: it.sources, Pos: it.pos,
+				Reason: fmt.Sprintf("type changes from %q to %q, which LXD cannot change in place", obs.Type, want.Type)}
+			want.Config = withTags(want.Config, pl.owner, slices.Collect(maps.Keys(want.Config)), nil, false)
+			c.Network = &want
+			c.Diffs = append(creationDiffs(want.Description, want.Config, nil), KeyDiff{Key: "type", Before: &obs.Type, After: &want.Type})
+			pl.add(c)
+			continue
+		}
+		patch := &Patch{}
+		diffs := diffConfig(obs.Config, want.Config, own, pl.owner, nil, false, patch)
+		diffs = append(diffs, diffDescription(obs.Description, want.Description, patch)...)
+		if len(diffs) > 0 {
+			o := obs
+			pl.add(&Change{Addr: addr, Action: Update, Sources: it.sources, Pos: it.pos, Diffs: diffs, Network: &o, Patch: patch, Reason: adoptReason(own)})
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(pl.obs.networks)) {
+		obs := pl.obs.networks[name]
+		own := ownershipOf(obs.Config, pl.owner)
+		if _, declared := pl.want.networks[name]; declared || !own.owned || !obs.Managed {
+			continue
+		}
+		pl.plan.Owned++
+		o := obs
+		pl.add(&Change{Addr: Address{Kind: KindNetwork, Name: name}, Action: Delete, Network: &o,
+			Diffs: deletionDiffs(obs.Description, obs.Config, nil, own)})
+	}
+}
+
+func (pl *planner) profiles() {
+	for _, name := range slices.Sorted(maps.Keys(pl.want.profiles)) {
+		it := pl.want.profiles[name]
+		want := it.obj
+		addr := Address{Kind: KindProfile, Name: name}
+		obs, exists := pl.obs.profiles[name]
+		if !exists {
+			want.Config = withTags(want.Config, pl.owner, slices.Collect(maps.Keys(want.Config)), slices.Collect(maps.Keys(want.Devices)), true)
+			pl.add(&Change{Addr: addr, Action: Create, Sources: it.sources, Pos: it.pos, Profile: &want,
+				Diffs: creationDiffs(want.Description, want.Config, want.Devices)})
+			continue
+		}
+		own := ownershipOf(obs.Config, pl.owner)
+		if own.owned {
+			pl.plan.Owned++
+		}
+		if !own.owned && !it.adopt {
+			pl.unowned("profile", name, own, it.sources, it.pos)
+			continue
+		}
+		patch := &Patch{}
+		diffs, devs := diffDevices(obs.Devices, want.Devices, own, patch)
+		diffs = append(diffs, diffConfig(obs.Config, want.Config, own, pl.owner, devs, true, patch)...)
+		diffs = append(diffs, diffDescription(obs.Description, want.Description, patch)...)
+		if len(diffs) > 0 {
+			o := obs
+			pl.add(&Change{Addr: addr, Action: Update, Sources: it.sources, Pos: it.pos, Diffs: diffs, Profile: &o, Patch: patch, Reason: adoptReason(own)})
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(pl.obs.profiles)) {
+		obs := pl.obs.profiles[name]
+		own := ownershipOf(obs.Config, pl.owner)
+		if _, declared := pl.want.profiles[name]; declared || !own.owned {
+			continue
+		}
+		pl.plan.Owned++
+		o := obs
+		pl.add(&Change{Addr: Address{Kind: KindProfile, Name: name}, Action: Delete, Profile: &o,
+			Diffs: deletionDiffs(obs.Description, obs.Config, obs.Devices, own)})
+	}
+}
+
+// instanceRunning maps LXD's status to the configuration's state.
+func instanceState(status string) string {
+	switch status {
+	case "Running":
+		return "running"
+	case "Stopped":
+		return "stopped"
+	default:
+		return strings.ToLower(status)
+	}
+}
+
+func (pl *planner) instances() {
+	for _, name := range slices.Sorted(maps.Keys(pl.want.instances)) {
+		it := pl.want.instances[name]
+		want := it.obj
+		addr := Address{Kind: KindNode, Name: name}
+		obs, exists := pl.obs.instances[name]
+		created := func(action Action, reason string, before *string) {
+			want.Config = withTags(want.Config, pl.owner, slices.Collect(maps.Keys(want.Config)), slices.Collect(maps.Keys(want.Devices)), true)
+			c := &Change{Addr: addr, Action: action, Sources: it.sources, Pos: it.pos, Reason: reason, Instance: &want, Patch: &Patch{State: it.state}}
+			c.Diffs = creationDiffs(want.Description, want.Config, want.Devices)
+			profiles, state := profilesString(want.Profiles), it.state
+			c.Diffs = append(c.Diffs,
+				KeyDiff{Key: "image", After: &want.Image},
+				KeyDiff{Key: "profiles", After: &profiles},
+				KeyDiff{Key: "state", After: &state},
+				KeyDiff{Key: "type", Before: before, After: &want.Type})
+			pl.add(c)
+		}
+		if !exists {
+			created(Create, "", nil)
+			continue
+		}
+		own := ownershipOf(obs.Config, pl.owner)
+		if own.owned {
+			pl.plan.Owned++
+		}
+		if !own.owned && !it.adopt {
+			pl.unowned("node", name, own, it.sources, it.pos)
+			continue
+		}
+		if obs.Type != want.Type {
+			if !pl.settings.DeleteInstances {
+				pl.problems = append(pl.problems, Problem{Addr: it.sources[0], Pos: it.pos,
+					Summary: fmt.Sprintf("node %q would change type from %q to %q, which means deleting the instance", name, obs.Type, want.Type),
+					Detail:  "set delete_instances = true in the lxnet block to allow it, or delete the instance by hand"})
+				continue
+			}
+			t := obs.Type
+			created(Replace, fmt.Sprintf("type changes from %q to %q", obs.Type, want.Type), &t)
+			continue
+		}
+		patch := &Patch{}
+		diffs, devs := diffDevices(obs.Devices, want.Devices, own, patch)
+		diffs = append(diffs, diffConfig(obs.Config, want.Config, own, pl.owner, devs, true, patch)...)
+		diffs = append(diffs, diffDescription(obs.Description, want.Description, patch)...)
+		if !slices.Equal(obs.Profiles, want.Profiles) {
+			b, a := profilesString(obs.Profiles), profilesString(want.Profiles)
+			diffs = append(diffs, KeyDiff{Key: "profiles", Before: &b, After: &a})
+			patch.Profiles = want.Profiles
+		}
+		if st := instanceState(obs.Status); st != it.state {
+			diffs = append(diffs, KeyDiff{Key: "state", Before: &st, After: &it.state})
+			patch.State = it.state
+		}
+		if len(diffs) > 0 {
+			o := obs
+			pl.add(&Change{Addr: addr, Action: Update, Sources: it.sources, Pos: it.pos, Diffs: diffs, Instance: &o, Patch: patch, Reason: adoptReason(own)})
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(pl.obs.instances)) {
+		obs := pl.obs.instances[name]
+		own := ownershipOf(obs.Config, pl.owner)
+		if _, declared := pl.want.instances[name]; declared || !own.owned {
+			continue
+		}
+		pl.plan.Owned++
+		addr := Address{Kind: KindNode, Name: name}
+		if !pl.settings.DeleteInstances {
+			pl.plan.Orphans = append(pl.plan.Orphans, addr.String())
+			continue
+		}
+		o := obs
+		pl.add(&Change{Addr: addr, Action: Delete, Instance: &o, Diffs: deletionDiffs(obs.Description, obs.Config, obs.Devices, own)})
+	}
+}
+
+func (pl *planner) forwards() {
+	keys := slices.SortedFunc(maps.Keys(pl.want.forwards), func(a, b fwdKey) int {
+		return strings.Compare(a.Network+"/"+a.Listen, b.Network+"/"+b.Listen)
+	})
+	for _, k := range keys {
+		it := pl.want.forwards[k]
+		want := it.obj
+		sortPorts(want.Ports)
+		addr := Address{Kind: KindForward, Network: k.Network, Name: k.Listen}
+		_, netDeclared := pl.want.networks[k.Network]
+		if !pl.obs.forwardNetworks[k.Network] && !netDeclared {
+			pl.problems = append(pl.problems, Problem{Addr: it.sources[0], Pos: it.pos,
+				Summary: fmt.Sprintf("network %q for the forward on %s is not a managed bridge on remote %q", k.Network, k.Listen, pl.plan.Remote),
+				Detail:  "declare the network, or create it in LXD first"})
+			continue
+		}
+		obs, exists := pl.obs.forwards[k]
+		if !exists {
+			want.Config = withTags(want.Config, pl.owner, slices.Collect(maps.Keys(want.Config)), nil, false)
+			c := &Change{Addr: addr, Action: Create, Sources: it.sources, Pos: it.pos, Forward: &want}
+			c.Diffs = append(creationDiffs(want.Description, want.Config, nil), diffPorts(nil, want.Ports)...)
+			pl.add(c)
+			continue
+		}
+		own := ownershipOf(obs.Config, pl.owner)
+		if own.owned {
+			pl.plan.Owned++
+		}
+		if !own.owned && !it.adopt {
+			pl.unowned("forward", k.Network+"/"+k.Listen, own, it.sources, it.pos)
+			continue
+		}
+		patch := &Patch{}
+		diffs := diffConfig(obs.Config, want.Config, own, pl.owner, nil, false, patch)
+		diffs = append(diffs, diffDescription(obs.Description, want.Description, patch)...)
+		if pd := diffPorts(obs.Ports, want.Ports); len(pd) > 0 {
+			diffs = append(diffs, pd...)
+			patch.Ports, patch.SetPorts = want.Ports, true
+		}
+		if len(diffs) > 0 {
+			o := obs
+			pl.add(&Change{Addr: addr, Action: Update, Sources: it.sources, Pos: it.pos, Diffs: diffs, Forward: &o, Patch: patch, Reason: adoptReason(own)})
+		}
+	}
+	for k, obs := range pl.obs.forwards {
+		own := ownershipOf(obs.Config, pl.owner)
+		if _, declared := pl.want.forwards[k]; declared || !own.owned {
+			continue
+		}
+		pl.plan.Owned++
+		o := obs
+		pl.add(&Change{Addr: Address{Kind: KindForward, Network: k.Network, Name: k.Listen}, Action: Delete, Forward: &o,
+			Diffs: append(deletionDiffs(obs.Description, obs.Config, nil, own), diffPorts(obs.Ports, nil)...)})
+	}
+}
+
+// blockers removes deletes of networks and profiles that something staying
+// in place still uses, and reports them.
+func (pl *planner) blockers() {
+	deleted := map[Address]bool{}
+	for _, c := range pl.plan.Changes {
+		if c.Action == Delete {
+			deleted[c.Addr] = true
+		}
+	}
+	kept := pl.plan.Changes[:0]
+	for _, c := range pl.plan.Changes {
+		var users []string
+		switch {
+		case c.Action == Delete && c.Addr.Kind == KindNetwork:
+			users = pl.networkUsers(c.Network.UsedBy, c.Addr.Name, deleted)
+		case c.Action == Replace && c.Addr.Kind == KindNetwork:
+			users = pl.networkUsers(pl.obs.networks[c.Addr.Name].UsedBy, "", deleted)
+		case c.Action == Delete && c.Addr.Kind == KindProfile:
+			users = pl.profileUsers(c.Profile.UsedBy, c.Addr.Name, deleted)
+		}
+		if len(users) > 0 {
+			pl.plan.Blockers = append(pl.plan.Blockers, fmt.Sprintf("%s is not %sd: still used by %s", c.Addr, c.Action, strings.Join(users, ", ")))
+			continue
+		}
+		kept = append(kept, c)
+	}
+	pl.plan.Changes = kept
+}
+
+// usedBy parses LXD's used_by URLs ("/1.0/instances/c1?project=x").
+func usedBy(urls []string) []Address {
+	var out []Address
+	for _, s := range urls {
+		u, err := url.Parse(s)
+		if err != nil {
+			continue
+		}
+		parts := strings.Split(strings.TrimPrefix(u.Path, "/1.0/"), "/")
+		if len(parts) < 2 {
+			continue
+		}
+		switch parts[0] {
+		case "instances", "containers", "virtual-machines":
+			out = append(out, Address{Kind: KindNode, Name: parts[1]})
+		case "profiles":
+			out = append(out, Address{Kind: KindProfile, Name: parts[1]})
+		}
+	}
+	return out
+}
+
+// networkUsers lists the users of a network that stay after the plan. network
+// is "" for a replace (every user blocks it).
+func (pl *planner) networkUsers(urls []string, network string, deleted map[Address]bool) []string {
+	var users []string
+	for _, u := range usedBy(urls) {
+		if deleted[u] {
+			continue
+		}
+		if network != "" && !pl.stillUsesNetwork(u, network) {
+			continue
+		}
+		users = append(users, pl.describeUser(u))
+	}
+	return users
+}
+
+func (pl *planner) profileUsers(urls []string, profile string, deleted map[Address]bool) []string {
+	var users []string
+	for _, u := range usedBy(urls) {
+		if deleted[u] {
+			continue
+		}
+		if it, ok := pl.want.instances[u.Name]; ok && u.Kind == KindNode && !slices.Contains(it.obj.Profiles, profile) {
+			continue
+		}
+		users = append(users, pl.describeUser(u))
+	}
+	return users
+}
+
+// stillUsesNetwork reports whether a user of a network keeps using it once
+// the plan is applied: declared objects by their desired devices (and a
+// node's desired profiles), everything else as observed.
+func (pl *planner) stillUsesNetwork(u Address, network string) bool {
+	uses := func(devs map[string]map[string]string) bool {
+		for _, d := range devs {
+			if d["network"] == network || d["parent"] == network {
+				return true
+			}
+		}
+		return false
+	}
+	profileUses := func(name string) bool {
+		if it, ok := pl.want.profiles[name]; ok {
+			return uses(it.obj.Devices)
+		}
+		return uses(pl.obs.profiles[name].Devices)
+	}
+	switch u.Kind {
+	case KindNode:
+		it, ok := pl.want.instances[u.Name]
+		if !ok {
+			return true
+		}
+		if uses(it.obj.Devices) {
+			return true
+		}
+		for _, p := range it.obj.Profiles {
+			if profileUses(p) {
+				return true
+			}
+		}
+		return false
+	case KindProfile:
+		return profileUses(u.Name)
+	}
+	return true
+}
+
+func (pl *planner) describeUser(u Address) string {
+	switch u.Kind {
+	case KindNode:
+		inst, ok := pl.obs.instances[u.Name]
+		switch {
+		case ok && ownershipOf(inst.Config, pl.owner).owned:
+			if _, declared := pl.want.instances[u.Name]; !declared {
+				return fmt.Sprintf("instance %q (orphaned; set delete_instances = true to delete it)", u.Name)
+			}
+			return fmt.Sprintf("instance %q", u.Name)
+		default:
+			return fmt.Sprintf("instance %q, which lxnetd does not manage", u.Name)
+		}
+	default:
+		return fmt.Sprintf("%s %q", u.Kind, u.Name)
+	}
+}
+
+// withTags returns cfg plus the ownership tags of a new object.
+func withTags(cfg map[string]string, owner string, keys, devices []string, tagDevices bool) map[string]string {
+	out := maps.Clone(cfg)
+	if out == nil {
+		out = map[string]string{}
+	}
+	out[TagOwner] = owner
+	if len(keys) > 0 {
+		out[TagKeys] = joinList(keys)
+	}
+	if tagDevices && len(devices) > 0 {
+		out[TagDevices] = joinList(devices)
+	}
+	return out
+}
+
+func adoptReason(own ownership) string {
+	if own.owned {
+		return ""
+	}
+	return "adopting an existing object (adopt = true)"
+}
+
+// filterTargets keeps the changes selected by --target expressions.
+func filterTargets(changes []*Change, remote string, targets []string) []*Change {
+	if len(targets) == 0 {
+		return changes
+	}
+	var out []*Change
+	for _, c := range changes {
+		if selected(c, remote, targets) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func selected(c *Change, remote string, targets []string) bool {
+	for _, t := range targets {
+		if t == "remote."+remote || matchTarget(t, c.Addr.String()) {
+			return true
+		}
+		for _, s := range c.Sources {
+			if matchTarget(t, s) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// sortChanges puts creates, updates and replaces in kind order (networks,
+// profiles, nodes, forwards) and deletes after them in reverse kind order.
+func sortChanges(cs []*Change) {
+	sort.SliceStable(cs, func(i, j int) bool {
+		a, b := cs[i], cs[j]
+		ad, bd := a.Action == Delete, b.Action == Delete
+		if ad != bd {
+			return bd
+		}
+		if ad && a.Addr.Kind != b.Addr.Kind {
+			return a.Addr.Kind.order() > b.Addr.Kind.order()
+		}
+		return a.Addr.Less(b.Addr)
+	})
+}

@@ -1,0 +1,85 @@
+package render
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/lxnetd/lxnetd/engine"
+)
+
+// FormatVersion is the version of the JSON plan format; it changes only when
+// a field changes meaning or disappears.
+const FormatVersion = "1"
+
+type jsonPlanSet struct {
+	FormatVersion string      `json:"format_version"`
+	Changes       bool        `json:"changes"`
+	Summary       jsonSummary `json:"summary"`
+	Remotes       []jsonPlan  `json:"remotes"`
+}
+
+type jsonSummary struct {
+	Create  int `json:"create"`
+	Update  int `json:"update"`
+	Delete  int `json:"delete"`
+	Replace int `json:"replace"`
+}
+
+type jsonPlan struct {
+	Remote   string       `json:"remote"`
+	Owner    string       `json:"owner"`
+	Changes  []jsonChange `json:"changes"`
+	Orphans  []string     `json:"orphans"`
+	Blockers []string     `json:"blockers"`
+	Owned    int          `json:"owned"`
+	Requests int64        `json:"requests"`
+	Summary  jsonSummary  `json:"summary"`
+}
+
+type jsonChange struct {
+	Address string           `json:"address"`
+	Action  engine.Action    `json:"action"`
+	Sources []string         `json:"sources,omitempty"`
+	Pos     string           `json:"declared_at,omitempty"`
+	Reason  string           `json:"reason,omitempty"`
+	Diffs   []engine.KeyDiff `json:"diffs"`
+}
+
+func summary(s engine.Summary) jsonSummary {
+	return jsonSummary{Create: s.Create, Update: s.Update, Delete: s.Delete, Replace: s.Replace}
+}
+
+// JSON writes the plans of every remote as one JSON document.
+func JSON(w io.Writer, plans []*engine.Plan) error {
+	out := jsonPlanSet{FormatVersion: FormatVersion, Remotes: []jsonPlan{}}
+	var total engine.Summary
+	for _, p := range plans {
+		jp := jsonPlan{
+			Remote: p.Remote, Owner: p.Owner, Changes: []jsonChange{},
+			Orphans: append([]string{}, p.Orphans...), Blockers: append([]string{}, p.Blockers...),
+			Owned: p.Owned, Requests: p.Requests, Summary: summary(p.Summary()),
+		}
+		for _, c := range p.Changes {
+			jc := jsonChange{Address: c.Addr.String(), Action: c.Action, Sources: c.Sources, Reason: c.Reason, Diffs: c.Diffs}
+			if c.Pos.File != "" {
+				jc.Pos = posString(c)
+			}
+			if jc.Diffs == nil {
+				jc.Diffs = []engine.KeyDiff{}
+			}
+			jp.Changes = append(jp.Changes, jc)
+		}
+		total = total.Add(p.Summary())
+		out.Changes = out.Changes || !p.Empty()
+		out.Remotes = append(out.Remotes, jp)
+	}
+	out.Summary = summary(total)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func posString(c *engine.Change) string {
+	return fmt.Sprintf("%s:%d,%d", c.Pos.File, c.Pos.Line, c.Pos.Column)
+}

@@ -1,0 +1,126 @@
+package lxd
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/canonical/lxd/shared/api"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/lxnetd/lxnetd/engine"
+)
+
+func TestMapError(t *testing.T) {
+	notFound := api.StatusErrorf(http.StatusNotFound, "Network not found")
+	stale := api.StatusErrorf(http.StatusPreconditionFailed, "ETag doesn't match")
+	other := api.StatusErrorf(http.StatusBadRequest, "bad")
+
+	for _, tc := range []struct {
+		err  error
+		want error
+	}{
+		{notFound, engine.ErrNotFound},
+		{fmt.Errorf("wrapped: %w", notFound), engine.ErrNotFound},
+		{stale, engine.ErrPreconditionFailed},
+	} {
+		got := mapError(tc.err)
+		if !errors.Is(got, tc.want) {
+			t.Errorf("mapError(%v) = %v, not %v", tc.err, got, tc.want)
+		}
+		if got.Error() != tc.err.Error() {
+			t.Errorf("mapError changed the message: %q → %q", tc.err, got)
+		}
+		if !errors.Is(got, tc.err) {
+			t.Errorf("mapError(%v) lost the original error", tc.err)
+		}
+	}
+	if got := mapError(other); errors.Is(got, engine.ErrNotFound) || errors.Is(got, engine.ErrPreconditionFailed) || got != other {
+		t.Errorf("mapError(400) = %v, want it unchanged", got)
+	}
+	if mapError(nil) != nil {
+		t.Error("mapError(nil) != nil")
+	}
+}
+
+func TestNICAddresses(t *testing.T) {
+	config := map[string]string{
+		"volatile.eth0.hwaddr": "00:16:3e:aa:aa:aa",
+		"volatile.net1.hwaddr": "00:16:3E:BB:BB:BB",
+	}
+	devices := map[string]map[string]string{
+		"eth0": {"type": "nic", "network": "br0"},
+		"net1": {"type": "nic", "network": "br1", "name": "eth9"},
+		"net2": {"type": "nic", "network": "br2", "name": "eth2"}, // no hwaddr yet: matched by name
+		"root": {"type": "disk", "path": "/"},
+	}
+	state := map[string]api.InstanceStateNetwork{
+		"lo": {Addresses: []api.InstanceStateNetworkAddress{{Family: "inet", Address: "127.0.0.1", Scope: "local"}}},
+		"eth0": {Hwaddr: "00:16:3e:aa:aa:aa", Addresses: []api.InstanceStateNetworkAddress{
+			{Family: "inet", Address: "10.231.1.20", Scope: "global"},
+			{Family: "inet", Address: "10.231.1.3", Scope: "global"},
+			{Family: "inet6", Address: "fd42::1", Scope: "global"},
+			{Family: "inet6", Address: "fe80::1", Scope: "link"},
+		}},
+		// Renamed inside the instance: found by MAC address, not by name.
+		"ens5": {Hwaddr: "00:16:3e:bb:bb:bb", Addresses: []api.InstanceStateNetworkAddress{{Family: "inet", Address: "10.231.2.2", Scope: "global"}}},
+		"eth2": {Hwaddr: "00:16:3e:cc:cc:cc", Addresses: []api.InstanceStateNetworkAddress{{Family: "inet", Address: "10.231.3.2", Scope: "global"}}},
+	}
+	want := map[string][]string{
+		"eth0": {"10.231.1.20", "10.231.1.3"},
+		"net1": {"10.231.2.2"},
+		"net2": {"10.231.3.2"},
+	}
+	if diff := cmp.Diff(want, nicAddresses(config, devices, state)); diff != "" {
+		t.Errorf("addresses (-want +got):\n%s", diff)
+	}
+}
+
+func TestETagsTrackWritableState(t *testing.T) {
+	cfg := map[string]string{"ipv4.address": "10.231.1.1/24"}
+	a := networkETag("d", cfg)
+	if a != networkETag("d", map[string]string{"ipv4.address": "10.231.1.1/24"}) {
+		t.Error("equal networks hash differently")
+	}
+	if a == networkETag("d2", cfg) || a == networkETag("d", map[string]string{"ipv4.address": "10.231.1.1/25"}) {
+		t.Error("different networks hash equally")
+	}
+	if networkETag("", nil) != networkETag("", map[string]string{}) {
+		t.Error("nil and empty config hash differently")
+	}
+	dev := map[string]map[string]string{"eth0": {"type": "nic"}}
+	if instanceETag("", []string{"a", "b"}, nil, dev) == instanceETag("", []string{"b", "a"}, nil, dev) {
+		t.Error("profile order is not part of an instance's state")
+	}
+	if profileETag("", nil, dev) == profileETag("", nil, map[string]map[string]string{"eth0": {"type": "nic", "network": "x"}}) {
+		t.Error("device properties are not part of a profile's state")
+	}
+}
+
+func TestForwardRoundTrip(t *testing.T) {
+	f := engine.Forward{
+		Network: "br0", ListenAddress: "198.51.100.10", Description: "d",
+		Config: map[string]string{"user.lxnetd.owner": "lxnetd"},
+		Ports: []engine.ForwardPort{
+			{Protocol: "tcp", ListenPort: "80,443", TargetAddress: "10.231.1.2"},
+			{Protocol: "udp", ListenPort: "5000-5010", TargetAddress: "10.231.1.3", TargetPort: "6000-6010", Description: "x"},
+		},
+	}
+	put := forwardPut(f)
+	got := forwardFromAPI("br0", api.NetworkForward{ListenAddress: f.ListenAddress, Description: put.Description, Config: put.Config, Ports: put.Ports})
+	if diff := cmp.Diff(f, got); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+}
+
+func TestLooksLikeFingerprint(t *testing.T) {
+	for s, want := range map[string]bool{
+		"busybox": false, "ubuntu/22.04": false, "abc": false,
+		"0123456789ab": true, "7c5ea0f0d6e5b1f3f8c3": true, "ABCDEF012345": false,
+	} {
+		if got := looksLikeFingerprint(s); got != want {
+			t.Errorf("looksLikeFingerprint(%q) = %v", s, got)
+		}
+	}
+}

@@ -1,0 +1,64 @@
+package lxd
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+)
+
+// ETags.
+//
+// LXD returns an ETag only on single-object GETs; the bulk lists the engine
+// observes with (GetNetworks, GetProfiles, GetInstancesFull) carry none. The
+// ETag the adapter hands the engine is therefore its own: a hash of the
+// object's writable state as listed. An update first GETs the object (one
+// request, which also yields LXD's real ETag), recomputes the hash from that
+// fresh copy and fails with engine.ErrPreconditionFailed when it differs from
+// the one the engine passed — the object changed since it was observed. It
+// then writes with LXD's real ETag in If-Match, so a change between that GET
+// and the write is also answered by LXD with 412, mapped to the same error.
+//
+// Recomputing LXD's own hash client-side was rejected: for instances it
+// hashes the numeric architecture and the full expanded profile objects,
+// which differ between LXD versions.
+
+// etagOf hashes v's JSON encoding (maps encode with sorted keys, so equal
+// values give equal hashes).
+func etagOf(v any) string {
+	data, err := json.Marshal(v)
+	if err != nil {
+		// Only maps of strings, strings and slices of strings are hashed.
+		panic("lxd: hashing observed state: " + err.Error())
+	}
+	sum := sha256.Sum256(data)
+	return "lxnetd:" + hex.EncodeToString(sum[:16])
+}
+
+func networkETag(description string, config map[string]string) string {
+	return etagOf([]any{"network", description, nonNilMap(config)})
+}
+
+func profileETag(description string, config map[string]string, devices map[string]map[string]string) string {
+	return etagOf([]any{"profile", description, nonNilMap(config), nonNilDevices(devices)})
+}
+
+func instanceETag(description string, profiles []string, config map[string]string, devices map[string]map[string]string) string {
+	if profiles == nil {
+		profiles = []string{}
+	}
+	return etagOf([]any{"instance", description, profiles, nonNilMap(config), nonNilDevices(devices)})
+}
+
+func nonNilMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+func nonNilDevices(m map[string]map[string]string) map[string]map[string]string {
+	if m == nil {
+		return map[string]map[string]string{}
+	}
+	return m
+}

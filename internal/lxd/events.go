@@ -1,0 +1,79 @@
+package lxd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/canonical/lxd/shared/api"
+)
+
+// WatchLifecycle subscribes to LXD's lifecycle events of the remote's
+// project and calls onEvent with each event's source path (for example
+// "/1.0/networks/br0/forwards/198.51.100.10"; LXD 5.0.2 names the object only
+// there). It blocks until ctx is done (returns nil) or the event stream
+// breaks (returns an error): the LXD client never reconnects, so the caller
+// reconnects — Connect again — and re-reads everything, as events may have
+// been missed.
+//
+// onEvent may be called concurrently from several goroutines and in no
+// particular order (the client dispatches each event on its own goroutine);
+// it should only mark state dirty, never interpret the event. No call is in
+// progress or starts after WatchLifecycle has returned.
+//
+// Events caused by lxnetd's own writes are delivered too: LXD has no way to
+// tag requests (requestor.username is the unix user on the socket).
+func (r *Remote) WatchLifecycle(ctx context.Context, onEvent func(source string)) error {
+	// A client of its own, so its listener shares nothing with operation waits.
+	c := r.client(ctx)
+	listener, err := c.GetEvents()
+	if err != nil {
+		return fmt.Errorf("subscribing to events of remote %q: %w", r.name, err)
+	}
+
+	var (
+		mu      sync.RWMutex
+		stopped bool
+	)
+	_, err = listener.AddHandler([]string{api.EventTypeLifecycle}, func(ev api.Event) {
+		var lc api.EventLifecycle
+		if err := json.Unmarshal(ev.Metadata, &lc); err != nil || lc.Source == "" {
+			return
+		}
+		mu.RLock()
+		defer mu.RUnlock()
+		if !stopped {
+			onEvent(lc.Source)
+		}
+	})
+	if err != nil {
+		listener.Disconnect()
+		return fmt.Errorf("subscribing to events of remote %q: %w", r.name, err)
+	}
+	stop := func() {
+		mu.Lock()
+		stopped = true
+		mu.Unlock()
+	}
+
+	broken := make(chan error, 1)
+	go func() { broken <- listener.Wait() }()
+	select {
+	case <-ctx.Done():
+		listener.Disconnect()
+		<-broken
+		stop()
+		return nil
+	case err := <-broken:
+		stop()
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err == nil {
+			err = errors.New("listener disconnected")
+		}
+		return fmt.Errorf("event stream of remote %q broke: %w", r.name, err)
+	}
+}

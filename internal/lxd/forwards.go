@@ -1,0 +1,89 @@
+package lxd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/canonical/lxd/shared/api"
+
+	"github.com/lxnetd/lxnetd/engine"
+)
+
+// ListForwards returns all forwards of one managed network (one request).
+// Forwards carry no ETag: LXD 5.0.2 computes one but does not check If-Match
+// on forward writes.
+func (r *Remote) ListForwards(ctx context.Context, network string) ([]engine.Forward, error) {
+	fwds, err := r.client(ctx).GetNetworkForwards(network)
+	if err != nil {
+		return nil, fmt.Errorf("listing forwards of network %q: %w", network, mapError(err))
+	}
+	out := make([]engine.Forward, 0, len(fwds))
+	for _, f := range fwds {
+		out = append(out, forwardFromAPI(network, f))
+	}
+	return out, nil
+}
+
+func forwardFromAPI(network string, f api.NetworkForward) engine.Forward {
+	out := engine.Forward{
+		Network:       network,
+		ListenAddress: f.ListenAddress,
+		Description:   f.Description,
+		Config:        nonNilMap(f.Config),
+		Ports:         make([]engine.ForwardPort, 0, len(f.Ports)),
+	}
+	for _, p := range f.Ports {
+		out.Ports = append(out.Ports, engine.ForwardPort{
+			Description:   p.Description,
+			Protocol:      p.Protocol,
+			ListenPort:    p.ListenPort,
+			TargetAddress: p.TargetAddress,
+			TargetPort:    p.TargetPort,
+		})
+	}
+	return out
+}
+
+func forwardPut(f engine.Forward) api.NetworkForwardPut {
+	put := api.NetworkForwardPut{
+		Description: f.Description,
+		Config:      nonNilMap(f.Config),
+		Ports:       make([]api.NetworkForwardPort, 0, len(f.Ports)),
+	}
+	for _, p := range f.Ports {
+		put.Ports = append(put.Ports, api.NetworkForwardPort{
+			Description:   p.Description,
+			Protocol:      p.Protocol,
+			ListenPort:    p.ListenPort,
+			TargetAddress: p.TargetAddress,
+			TargetPort:    p.TargetPort,
+		})
+	}
+	return put
+}
+
+// CreateForward creates a forward with all its ports in one request.
+func (r *Remote) CreateForward(ctx context.Context, f engine.Forward) error {
+	req := api.NetworkForwardsPost{ListenAddress: f.ListenAddress, NetworkForwardPut: forwardPut(f)}
+	if err := r.client(ctx).CreateNetworkForward(f.Network, req); err != nil {
+		return fmt.Errorf("creating forward %s on network %q: %w", f.ListenAddress, f.Network, mapError(err))
+	}
+	return nil
+}
+
+// UpdateForward replaces the forward's description, config and ports (PUT,
+// one request, unconditional).
+func (r *Remote) UpdateForward(ctx context.Context, f engine.Forward) error {
+	if err := r.client(ctx).UpdateNetworkForward(f.Network, f.ListenAddress, forwardPut(f), ""); err != nil {
+		return fmt.Errorf("updating forward %s on network %q: %w", f.ListenAddress, f.Network, mapError(err))
+	}
+	return nil
+}
+
+// DeleteForward deletes the forward of one listen address.
+func (r *Remote) DeleteForward(ctx context.Context, network, listenAddress string) error {
+	if err := r.client(ctx).DeleteNetworkForward(network, listenAddress); err != nil {
+		return fmt.Errorf("deleting forward %s on network %q: %w", listenAddress, network, mapError(err))
+	}
+	return nil
+}

@@ -1,0 +1,353 @@
+package lxd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	lxdclient "github.com/canonical/lxd/client"
+	"github.com/canonical/lxd/shared/api"
+
+	"github.com/lxnetd/lxnetd/engine"
+)
+
+// ListInstances returns every instance of the project with its state in one
+// request (GET /1.0/instances?recursion=2; LXD gathers the state of every
+// instance server-side, ~3-4 ms per instance on 5.0.2).
+func (r *Remote) ListInstances(ctx context.Context) ([]engine.Instance, error) {
+	insts, err := r.client(ctx).GetInstancesFull(api.InstanceTypeAny)
+	if err != nil {
+		return nil, fmt.Errorf("listing instances: %w", mapError(err))
+	}
+	out := make([]engine.Instance, 0, len(insts))
+	for _, in := range insts {
+		out = append(out, instanceFromAPI(in))
+	}
+	return out, nil
+}
+
+func instanceFromAPI(in api.InstanceFull) engine.Instance {
+	i := engine.Instance{
+		Name:        in.Name,
+		Type:        in.Type,
+		Description: in.Description,
+		Profiles:    in.Profiles,
+		Config:      nonNilMap(in.Config),
+		Devices:     nonNilDevices(in.Devices),
+		Status:      in.Status,
+		Location:    in.Location,
+		Addresses:   map[string][]string{},
+		ETag:        instanceETag(in.Description, in.Profiles, in.Config, in.Devices),
+	}
+	if in.Profiles == nil {
+		i.Profiles = []string{}
+	}
+	if in.State != nil {
+		i.Addresses = nicAddresses(in.Config, in.ExpandedDevices, in.State.Network)
+	}
+	return i
+}
+
+// nicAddresses maps each NIC device (local or from a profile) to the global
+// IPv4 addresses of its interface in the instance. The interface is found by
+// the MAC address LXD recorded for the device (volatile.<dev>.hwaddr),
+// falling back to the device's "name" property or the device name, which is
+// what a container's interface is called.
+func nicAddresses(config map[string]string, devices map[string]map[string]string, state map[string]api.InstanceStateNetwork) map[string][]string {
+	out := map[string][]string{}
+	for dev, props := range devices {
+		if props["type"] != "nic" {
+			continue
+		}
+		iface, ok := findInterface(state, config["volatile."+dev+".hwaddr"])
+		if !ok {
+			name := props["name"]
+			if name == "" {
+				name = dev
+			}
+			st, found := state[name]
+			if !found {
+				continue
+			}
+			iface = st
+		}
+		var addrs []string
+		for _, a := range iface.Addresses {
+			if a.Family == "inet" && a.Scope == "global" {
+				addrs = append(addrs, a.Address)
+			}
+		}
+		if len(addrs) > 0 {
+			sort.Strings(addrs)
+			out[dev] = addrs
+		}
+	}
+	return out
+}
+
+func findInterface(state map[string]api.InstanceStateNetwork, hwaddr string) (api.InstanceStateNetwork, bool) {
+	if hwaddr == "" {
+		return api.InstanceStateNetwork{}, false
+	}
+	for _, st := range state {
+		if strings.EqualFold(st.Hwaddr, hwaddr) {
+			return st, true
+		}
+	}
+	return api.InstanceStateNetwork{}, false
+}
+
+// CreateInstance creates (does not start) an instance and waits for the
+// operation. i.Image is an image alias or fingerprint on this server, or
+// "server:alias" naming an lxc remote (see imageSource). i.Location, when
+// set, places the instance on that cluster member. Nil i.Profiles means
+// LXD's default (["default"]); an empty slice means no profiles.
+func (r *Remote) CreateInstance(ctx context.Context, i engine.Instance) error {
+	if err := r.createInstance(ctx, i); err != nil {
+		return fmt.Errorf("creating instance %q: %w", i.Name, err)
+	}
+	return nil
+}
+
+func (r *Remote) createInstance(ctx context.Context, i engine.Instance) error {
+	if i.Image == "" {
+		return errors.New("no image given")
+	}
+	c := r.targetClient(ctx, i.Location)
+	req := api.InstancesPost{
+		Name: i.Name,
+		Type: api.InstanceType(i.Type),
+		InstancePut: api.InstancePut{
+			Description: i.Description,
+			Config:      nonNilMap(i.Config),
+			Devices:     nonNilDevices(i.Devices),
+			Profiles:    i.Profiles,
+		},
+	}
+	if server, alias, ok := strings.Cut(i.Image, ":"); ok {
+		return r.createFromRemoteImage(ctx, c, server, alias, req)
+	}
+	req.Source = api.InstanceSource{Type: api.SourceTypeImage}
+	if looksLikeFingerprint(i.Image) {
+		req.Source.Fingerprint = i.Image
+	} else {
+		req.Source.Alias = i.Image
+	}
+	op, err := c.CreateInstance(req)
+	if err != nil {
+		return mapError(err)
+	}
+	return mapError(op.WaitContext(ctx))
+}
+
+// looksLikeFingerprint says whether an image reference is a (prefix of a)
+// SHA-256 fingerprint rather than an alias.
+func looksLikeFingerprint(s string) bool {
+	if len(s) < 12 || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// createFromRemoteImage creates an instance from an image on another
+// server, named by its lxc remote name (the lxc client config is read at
+// each call). The image is resolved on the source (alias, else fingerprint)
+// and LXD pulls it from there.
+func (r *Remote) createFromRemoteImage(ctx context.Context, c *lxdclient.ProtocolLXD, server, alias string, req api.InstancesPost) error {
+	src, err := r.connectImageServer(ctx, server)
+	if err != nil {
+		return fmt.Errorf("connecting to image server %q: %w", server, err)
+	}
+	defer src.Disconnect()
+	fp := alias
+	if entry, _, err := src.GetImageAlias(alias); err == nil {
+		fp = entry.Target
+	}
+	img, _, err := src.GetImage(fp)
+	if err != nil {
+		return fmt.Errorf("finding image %q on %q: %w", alias, server, mapError(err))
+	}
+	op, err := c.CreateInstanceFromImage(src, *img, req)
+	if err != nil {
+		return mapError(err)
+	}
+	// RemoteOperation.Wait takes no context.
+	done := make(chan error, 1)
+	go func() { done <- op.Wait() }()
+	select {
+	case err := <-done:
+		return mapError(err)
+	case <-ctx.Done():
+		_ = op.CancelTarget()
+		return ctx.Err()
+	}
+}
+
+// connectImageServer connects to an lxc remote as an image source. Its
+// requests count towards Requests.
+func (r *Remote) connectImageServer(ctx context.Context, name string) (lxdclient.ImageServer, error) {
+	dir, err := lxcConfigDir(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := loadLXCConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	lr, err := cfg.remote(name)
+	if err != nil {
+		return nil, err
+	}
+	args := &lxdclient.ConnectionArgs{UserAgent: userAgent}
+	var pin string
+	if strings.HasPrefix(lr.Addr, "https://") {
+		// The server certificate lxc accepted doubles as the certificate the
+		// target LXD checks when it pulls the image.
+		if pem, err := os.ReadFile(cfg.serverCertPath(name)); err == nil {
+			args.TLSServerCert = string(pem)
+			if pin, err = pemFingerprint(cfg.serverCertPath(name)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	args.TransportWrapper = func(t *http.Transport) lxdclient.HTTPTransporter {
+		if pin != "" {
+			t.TLSClientConfig.VerifyConnection = verifyPin(lr.Addr, pin)
+		}
+		return &transport{t: t, requests: r.requests, conns: map[*trackedConn]struct{}{}}
+	}
+	switch {
+	case lr.Protocol == "simplestreams":
+		return lxdclient.ConnectSimpleStreams(lr.Addr, args)
+	case strings.HasPrefix(lr.Addr, "unix:"):
+		return lxdclient.ConnectLXDUnixWithContext(ctx, strings.TrimPrefix(strings.TrimPrefix(lr.Addr, "unix:"), "//"), args)
+	case lr.Public:
+		return lxdclient.ConnectPublicLXDWithContext(ctx, lr.Addr, args)
+	default:
+		cert, key := cfg.clientCertPaths()
+		certPEM, err := os.ReadFile(cert)
+		if err != nil {
+			return nil, fmt.Errorf("reading lxc client certificate: %w", err)
+		}
+		keyPEM, err := os.ReadFile(key)
+		if err != nil {
+			return nil, fmt.Errorf("reading lxc client key: %w", err)
+		}
+		args.TLSClientCert, args.TLSClientKey = string(certPEM), string(keyPEM)
+		return lxdclient.ConnectLXDWithContext(ctx, lr.Addr, args)
+	}
+}
+
+// UpdateInstance replaces the instance's description, profiles, config and
+// local devices (PUT) and waits, conditional on i.ETag as described in
+// etag.go. Keys LXD manages (volatile.*, image.*) are kept from the current
+// instance unless i.Config sets them, and architecture, ephemeral and
+// stateful are kept as they are. Costs two requests plus the operation wait.
+func (r *Remote) UpdateInstance(ctx context.Context, i engine.Instance) error {
+	c := r.client(ctx)
+	cur, lxdETag, err := c.GetInstance(i.Name)
+	if err != nil {
+		return fmt.Errorf("updating instance %q: %w", i.Name, mapError(err))
+	}
+	if i.ETag != "" && instanceETag(cur.Description, cur.Profiles, cur.Config, cur.Devices) != i.ETag {
+		return fmt.Errorf("updating instance %q: changed since it was read: %w", i.Name, engine.ErrPreconditionFailed)
+	}
+	config := maps.Clone(nonNilMap(i.Config))
+	for k, v := range cur.Config {
+		if strings.HasPrefix(k, "volatile.") || strings.HasPrefix(k, "image.") {
+			if _, set := config[k]; !set {
+				config[k] = v
+			}
+		}
+	}
+	profiles := i.Profiles
+	if profiles == nil {
+		profiles = []string{}
+	}
+	put := api.InstancePut{
+		Architecture: cur.Architecture,
+		Config:       config,
+		Devices:      nonNilDevices(i.Devices),
+		Ephemeral:    cur.Ephemeral,
+		Profiles:     profiles,
+		Stateful:     cur.Stateful,
+		Description:  i.Description,
+	}
+	op, err := c.UpdateInstance(i.Name, put, lxdETag)
+	if err == nil {
+		err = op.WaitContext(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("updating instance %q: %w", i.Name, mapError(err))
+	}
+	return nil
+}
+
+// SetInstanceState runs action ("start", "stop", "restart", "freeze",
+// "unfreeze") and waits. A stop without force asks the instance to shut
+// down and waits for it up to the context's deadline (60 s without one)
+// before LXD gives up with an error.
+func (r *Remote) SetInstanceState(ctx context.Context, name, action string, force bool) error {
+	timeout := 60
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = max(1, int(time.Until(dl).Seconds()))
+	}
+	req := api.InstanceStatePut{Action: action, Timeout: timeout, Force: force}
+	op, err := r.client(ctx).UpdateInstanceState(name, req, "")
+	if err == nil {
+		err = op.WaitContext(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("%s instance %q: %w", actionGerund(action), name, mapError(err))
+	}
+	return nil
+}
+
+func actionGerund(action string) string {
+	switch action {
+	case "start":
+		return "starting"
+	case "stop":
+		return "stopping"
+	}
+	return "changing state (" + action + ") of"
+}
+
+// DeleteInstance deletes an instance and waits; a running instance is
+// force-stopped first (LXD refuses to delete it otherwise). Costs one GET
+// more than the delete.
+func (r *Remote) DeleteInstance(ctx context.Context, name string) error {
+	c := r.client(ctx)
+	cur, _, err := c.GetInstance(name)
+	if err != nil {
+		return fmt.Errorf("deleting instance %q: %w", name, mapError(err))
+	}
+	if cur.StatusCode != api.Stopped {
+		op, err := c.UpdateInstanceState(name, api.InstanceStatePut{Action: "stop", Force: true, Timeout: -1}, "")
+		if err == nil {
+			err = op.WaitContext(ctx)
+		}
+		if err != nil {
+			return fmt.Errorf("deleting instance %q: stopping it: %w", name, mapError(err))
+		}
+	}
+	op, err := c.DeleteInstance(name)
+	if err == nil {
+		err = op.WaitContext(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("deleting instance %q: %w", name, mapError(err))
+	}
+	return nil
+}

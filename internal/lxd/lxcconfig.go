@@ -1,0 +1,109 @@
+package lxd
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"gopkg.in/yaml.v2"
+)
+
+// lxcConfig is the part of the lxc command-line client's configuration
+// (config.yml in the lxc config directory) that lxnetd reads, so a remote can
+// say `lxc_remote = "vm1"` and reuse what `lxc remote add` set up.
+//
+// lxc's own loader (github.com/canonical/lxd/lxc/config) is not used: it is
+// outside the Apache-2.0 client/ and shared/ trees of the LXD module.
+type lxcConfig struct {
+	// Dir is the directory config.yml, client.crt/key and servercerts/ live in.
+	Dir           string
+	DefaultRemote string               `yaml:"default-remote"`
+	Remotes       map[string]lxcRemote `yaml:"remotes"`
+}
+
+// lxcRemote is one entry of config.yml's remotes map.
+type lxcRemote struct {
+	Addr     string `yaml:"addr"`
+	AuthType string `yaml:"auth_type"`
+	Project  string `yaml:"project"`
+	Protocol string `yaml:"protocol"` // "lxd" (default) or "simplestreams"
+	Public   bool   `yaml:"public"`
+}
+
+// lxcStaticRemotes are the remotes lxc knows without any configuration.
+var lxcStaticRemotes = map[string]lxcRemote{
+	"local":        {Addr: "unix://"},
+	"images":       {Addr: "https://images.linuxcontainers.org", Protocol: "simplestreams", Public: true},
+	"ubuntu":       {Addr: "https://cloud-images.ubuntu.com/releases", Protocol: "simplestreams", Public: true},
+	"ubuntu-daily": {Addr: "https://cloud-images.ubuntu.com/daily", Protocol: "simplestreams", Public: true},
+}
+
+// lxcConfigDir returns the lxc client configuration directory the way lxc
+// finds it: $LXD_CONF, else the snap's ~/snap/lxd/common/config when it
+// holds a config.yml, else ~/.config/lxc.
+func lxcConfigDir(getenv func(string) string) (string, error) {
+	if dir := getenv("LXD_CONF"); dir != "" {
+		return dir, nil
+	}
+	home := getenv("HOME")
+	if home == "" {
+		h, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("finding the lxc config directory: set LXD_CONF or HOME: %w", err)
+		}
+		home = h
+	}
+	snap := filepath.Join(home, "snap", "lxd", "common", "config")
+	if _, err := os.Stat(filepath.Join(snap, "config.yml")); err == nil {
+		return snap, nil
+	}
+	return filepath.Join(home, ".config", "lxc"), nil
+}
+
+// loadLXCConfig reads dir/config.yml. A missing file is not an error: lxc
+// then knows only its static remotes, and so do we.
+func loadLXCConfig(dir string) (*lxcConfig, error) {
+	cfg := &lxcConfig{Dir: dir}
+	data, err := os.ReadFile(filepath.Join(dir, "config.yml"))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("reading lxc client config: %w", err)
+	default:
+		if err := yaml.Unmarshal(data, cfg); err != nil {
+			return nil, fmt.Errorf("parsing lxc client config %s: %w", filepath.Join(dir, "config.yml"), err)
+		}
+	}
+	if cfg.Remotes == nil {
+		cfg.Remotes = map[string]lxcRemote{}
+	}
+	for name, r := range lxcStaticRemotes {
+		if _, ok := cfg.Remotes[name]; !ok {
+			cfg.Remotes[name] = r
+		}
+	}
+	return cfg, nil
+}
+
+// remote returns the named remote or an error listing the known ones.
+func (c *lxcConfig) remote(name string) (lxcRemote, error) {
+	r, ok := c.Remotes[name]
+	if !ok {
+		return lxcRemote{}, fmt.Errorf("lxc remote %q is not in %s (add it with `lxc remote add %s <address>`)",
+			name, filepath.Join(c.Dir, "config.yml"), name)
+	}
+	return r, nil
+}
+
+// clientCertPaths are the client certificate and key lxc presents to every
+// https remote.
+func (c *lxcConfig) clientCertPaths() (cert, key string) {
+	return filepath.Join(c.Dir, "client.crt"), filepath.Join(c.Dir, "client.key")
+}
+
+// serverCertPath is where lxc stored the certificate it accepted for a
+// remote at `lxc remote add` time (absent for remotes trusted through a CA).
+func (c *lxcConfig) serverCertPath(name string) string {
+	return filepath.Join(c.Dir, "servercerts", name+".crt")
+}
