@@ -42,8 +42,18 @@ lint:
 bench:
 	@echo "make bench: not yet (benchmarks arrive with the engine issue)"; exit 1
 
-deb:
-	@echo "make deb: not yet (packaging arrives with the daemon issue)"; exit 1
+# Debian versions must start with a digit: untagged builds become 0.0.0~git<sha>.
+DEB_VERSION ?= $(shell v=$$(git describe --tags --always --dirty 2>/dev/null | sed 's/^v//'); case "$$v" in [0-9]*) echo "$$v";; *) echo "0.0.0~git$${v:-unknown}";; esac)
+NFPM_VERSION := v2.45.2
+
+# The .deb: binary, systemd unit, default /etc/lxnet.d, man pages and shell
+# completions generated from the command tree (lxnetd gen-docs).
+deb: build
+	rm -rf dist/docs && ./$(BIN) gen-docs dist/docs && gzip -9n dist/docs/man1/*.1
+	@command -v nfpm >/dev/null 2>&1 || test -x "$$($(GO) env GOPATH)/bin/nfpm" || $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
+	mkdir -p dist
+	VERSION="$(DEB_VERSION)" ARCH="$$($(GO) env GOARCH)" PATH="$$PATH:$$($(GO) env GOPATH)/bin" \
+		nfpm package --config packaging/nfpm.yaml --packager deb --target dist/
 
 clean:
 	rm -rf bin dist

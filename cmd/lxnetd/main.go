@@ -55,6 +55,7 @@ systemd service (run) keeps every remote converged.`,
 		newRunCommand(),
 		newReloadCommand(),
 		newStatusCommand(),
+		newGenDocsCommand(),
 	)
 	return root
 }
