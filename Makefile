@@ -42,8 +42,9 @@ lint:
 bench:
 	@echo "make bench: not yet (benchmarks arrive with the engine issue)"; exit 1
 
-# Debian versions must start with a digit: untagged builds become 0.0.0~git<sha>.
-DEB_VERSION ?= $(shell v=$$(git describe --tags --always --dirty 2>/dev/null | sed 's/^v//'); case "$$v" in [0-9]*) echo "$$v";; *) echo "0.0.0~git$${v:-unknown}";; esac)
+# Debian versions must start with a digit: a tag v1.2.3 gives 1.2.3, an
+# untagged build 0.0.0~git<sha>.
+DEB_VERSION ?= $(shell v=`git describe --tags --dirty 2>/dev/null | sed 's/^v//'`; if echo "$$v" | grep -q '^[0-9]'; then echo "$$v"; else echo "0.0.0~git`git rev-parse --short HEAD 2>/dev/null || echo unknown`"; fi)
 NFPM_VERSION := v2.45.2
 
 # The .deb: binary, systemd unit, default /etc/lxnet.d, man pages and shell
