@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"sync"
 	"syscall"
@@ -180,8 +181,10 @@ func (d *Daemon) runWatcher(ctx context.Context, ready chan struct{}) {
 	}
 }
 
-// load reads the directory; an empty or missing directory is rejected so
-// that deleting every file never reads as "desire nothing".
+// load reads the directory. An empty or missing directory, and an empty
+// (zero-byte) file, are rejected: they are what a botched deploy or an editor
+// crash leaves behind, and reading them as "desire nothing" would prune a
+// host. Deleting a file is how an operator removes what it declared.
 func (d *Daemon) load() (*spec.Config, error) {
 	files, err := ConfigFiles(d.Dir)
 	if err != nil {
@@ -189,6 +192,11 @@ func (d *Daemon) load() (*spec.Config, error) {
 	}
 	if len(files) == 0 {
 		return nil, &ConfigError{Summary: fmt.Sprintf("%s: no *.hcl configuration files; an emptied directory is refused (the last good configuration stays in force)", d.Dir)}
+	}
+	for _, f := range files {
+		if fi, err := os.Stat(filepath.Join(d.Dir, f)); err == nil && fi.Size() == 0 {
+			return nil, &ConfigError{Summary: fmt.Sprintf("%s:1,1: empty file; a truncated write is refused (delete the file to remove what it declared)", f)}
+		}
 	}
 	cfg, err := d.Load(d.Dir)
 	if err != nil {

@@ -390,6 +390,12 @@ func TestInvalidEditKeepsLastGood(t *testing.T) {
 		t.Errorf("reload response = %+v, want failure with diagnostics", resp)
 	}
 
+	// A truncated (zero-byte) file is rejected and named.
+	write(t, filepath.Join(h.dir, "a.hcl"), "")
+	eventually(t, "empty file rejected", func() bool {
+		return strings.HasPrefix(h.ask("status").Status.ConfigError, "a.hcl:1,1: empty file")
+	})
+
 	// Emptying the directory is rejected too.
 	must(t, os.Remove(filepath.Join(h.dir, "a.hcl")))
 	eventually(t, "empty rejected", func() bool {

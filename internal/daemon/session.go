@@ -184,4 +184,3 @@ func (s shield) DeleteForward(ctx context.Context, network, listenAddress string
 	defer cancel()
 	return s.Remote.DeleteForward(ctx, network, listenAddress)
 }
-
