@@ -1,0 +1,231 @@
+package config
+
+import (
+	"fmt"
+	"math/big"
+	"sort"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+)
+
+// ev evaluates the arguments of one block instance and converts them to Go
+// values, reporting type errors as diagnostics. failed is set when anything
+// could not be evaluated (an error was reported, or a value is unknown
+// because something it depends on failed earlier): the caller then drops the
+// instance without adding more diagnostics.
+type ev struct {
+	l      *loader
+	ctx    *hcl.EvalContext
+	attrs  hcl.Attributes
+	def    hcl.Range // the block's DefRange, for missing-argument messages
+	failed bool
+}
+
+// get evaluates an argument. It returns cty.NilVal when the argument is
+// absent, null, or could not be evaluated; attr is nil only when absent.
+func (e *ev) get(name string) (cty.Value, *hcl.Attribute) {
+	a := e.attrs[name]
+	if a == nil {
+		return cty.NilVal, nil
+	}
+	v, diags := a.Expr.Value(e.ctx)
+	e.l.add(diags...)
+	if diags.HasErrors() || !v.IsWhollyKnown() {
+		e.failed = true
+		return cty.NilVal, a
+	}
+	v = e.l.unmark(v)
+	if v.IsNull() {
+		return cty.NilVal, a
+	}
+	return v, a
+}
+
+func (e *ev) typeError(a *hcl.Attribute, want string) {
+	e.l.errorf(a.Expr.Range().Ptr(), "Incorrect attribute value type",
+		"Inappropriate value for attribute %q: %s required.", a.Name, want)
+	e.failed = true
+}
+
+// str returns a string argument ("" when absent) and its attribute.
+func (e *ev) str(name string) (string, *hcl.Attribute) {
+	v, a := e.get(name)
+	if v == cty.NilVal {
+		return "", a
+	}
+	s, err := convertString(v)
+	if err != nil {
+		e.typeError(a, "string")
+		return "", a
+	}
+	return s.AsString(), a
+}
+
+// portString accepts a port as a number or a string ("80", "80-90").
+func (e *ev) portString(name string) (string, *hcl.Attribute) {
+	return e.str(name)
+}
+
+func (e *ev) boolean(name string) (bool, *hcl.Attribute) {
+	v, a := e.get(name)
+	if v == cty.NilVal {
+		return false, a
+	}
+	b, err := convert.Convert(v, cty.Bool)
+	if err != nil {
+		e.typeError(a, "bool")
+		return false, a
+	}
+	return b.True(), a
+}
+
+func (e *ev) integer(name string) (int, *hcl.Attribute) {
+	v, a := e.get(name)
+	if v == cty.NilVal {
+		return 0, a
+	}
+	n, err := convert.Convert(v, cty.Number)
+	if err != nil {
+		e.typeError(a, "number")
+		return 0, a
+	}
+	i, acc := n.AsBigFloat().Int64()
+	if acc != big.Exact || i > 1<<31 || i < -(1<<31) {
+		e.l.errorf(a.Expr.Range().Ptr(), "Invalid number", "%s must be a whole number.", a.Name)
+		e.failed = true
+		return 0, a
+	}
+	return int(i), a
+}
+
+// elements returns the elements of a list/tuple/set argument.
+func (e *ev) elements(name string) ([]cty.Value, *hcl.Attribute) {
+	v, a := e.get(name)
+	if v == cty.NilVal {
+		return nil, a
+	}
+	ty := v.Type()
+	if !ty.IsListType() && !ty.IsTupleType() && !ty.IsSetType() {
+		e.typeError(a, "list")
+		return nil, a
+	}
+	var out []cty.Value
+	for it := v.ElementIterator(); it.Next(); {
+		_, el := it.Element()
+		out = append(out, el)
+	}
+	return out, a
+}
+
+// strMap converts an LXD config or properties map: keys verbatim, values
+// strings, numbers or bools rendered as LXD stores them ("true", "8080");
+// null values leave the key out.
+func (e *ev) strMap(name string) (map[string]string, *hcl.Attribute) {
+	v, a := e.get(name)
+	if v == cty.NilVal {
+		return nil, a
+	}
+	ty := v.Type()
+	if !ty.IsMapType() && !ty.IsObjectType() {
+		e.typeError(a, "map of strings, numbers or bools")
+		return nil, a
+	}
+	out := map[string]string{}
+	for it := v.ElementIterator(); it.Next(); {
+		k, el := it.Element()
+		key := k.AsString()
+		if el.IsNull() {
+			continue
+		}
+		s, ok := lxdString(el)
+		if !ok {
+			e.l.errorf(keyRange(a, e.ctx, key), "Invalid "+name+" value",
+				"The value of %q must be a string, number or bool, as LXD stores every %s value as a string; got %s. Use jsonencode() or yamlencode() to pass structured data.", key, name, el.Type().FriendlyName())
+			e.failed = true
+			continue
+		}
+		out[key] = s
+	}
+	return out, a
+}
+
+// lxdString renders a primitive value the way LXD stores it.
+func lxdString(v cty.Value) (string, bool) {
+	switch v.Type() {
+	case cty.String:
+		return v.AsString(), true
+	case cty.Bool:
+		if v.True() {
+			return "true", true
+		}
+		return "false", true
+	case cty.Number:
+		return numberString(v.AsBigFloat()), true
+	}
+	return "", false
+}
+
+func numberString(f *big.Float) string {
+	if f.IsInt() {
+		return f.Text('f', 0)
+	}
+	return f.Text('f', -1)
+}
+
+func convertString(v cty.Value) (cty.Value, error) {
+	if v.Type() == cty.Number {
+		return cty.StringVal(numberString(v.AsBigFloat())), nil
+	}
+	return convert.Convert(v, cty.String)
+}
+
+// keyRange narrows a diagnostic about one key of a map argument to that
+// key's item in an object constructor ({ "ipv4.address" = "..." }), when the
+// map was written literally; otherwise it is the whole expression.
+func keyRange(a *hcl.Attribute, ctx *hcl.EvalContext, key string) *hcl.Range {
+	if oc, ok := a.Expr.(*hclsyntax.ObjectConsExpr); ok {
+		for _, item := range oc.Items {
+			kv, diags := item.KeyExpr.Value(ctx)
+			if diags.HasErrors() || !kv.IsKnown() || kv.IsNull() {
+				continue
+			}
+			if ks, err := convertString(kv); err == nil && ks.AsString() == key {
+				r := hcl.RangeBetween(item.KeyExpr.Range(), item.ValueExpr.Range())
+				return &r
+			}
+		}
+	}
+	return a.Expr.Range().Ptr()
+}
+
+// valueRange is like keyRange but narrows to the value of the item.
+func valueRange(a *hcl.Attribute, ctx *hcl.EvalContext, key string) *hcl.Range {
+	if oc, ok := a.Expr.(*hclsyntax.ObjectConsExpr); ok {
+		for _, item := range oc.Items {
+			kv, diags := item.KeyExpr.Value(ctx)
+			if diags.HasErrors() || !kv.IsKnown() || kv.IsNull() {
+				continue
+			}
+			if ks, err := convertString(kv); err == nil && ks.AsString() == key {
+				return item.ValueExpr.Range().Ptr()
+			}
+		}
+	}
+	return a.Expr.Range().Ptr()
+}
+
+// sortedKeys returns a map's keys in order, for deterministic diagnostics.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// quoted shows a user value in a message.
+func quoted(s string) string { return fmt.Sprintf("%q", s) }

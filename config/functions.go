@@ -1,0 +1,187 @@
+package config
+
+import (
+	"io/fs"
+	"path"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/hashicorp/go-cty-funcs/cidr"
+	"github.com/hashicorp/go-cty-funcs/crypto"
+	"github.com/hashicorp/go-cty-funcs/encoding"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/tryfunc"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	ctyyaml "github.com/zclconf/go-cty-yaml"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
+	"github.com/zclconf/go-cty/cty/function/stdlib"
+)
+
+// functions returns the function table expressions may call. Only pure,
+// deterministic functions: the same directory must always evaluate to the
+// same desired state (no uuid, no timestamp). file and templatefile read only
+// inside the configuration directory (fsys).
+func functions(fsys fs.FS) map[string]function.Function {
+	fns := map[string]function.Function{
+		// strings
+		"chomp": stdlib.ChompFunc, "format": stdlib.FormatFunc, "formatlist": stdlib.FormatListFunc,
+		"indent": stdlib.IndentFunc, "join": stdlib.JoinFunc, "lower": stdlib.LowerFunc,
+		"regex": stdlib.RegexFunc, "regexall": stdlib.RegexAllFunc, "replace": stdlib.ReplaceFunc,
+		"split": stdlib.SplitFunc, "strrev": stdlib.ReverseFunc, "substr": stdlib.SubstrFunc,
+		"title": stdlib.TitleFunc, "trim": stdlib.TrimFunc, "trimprefix": stdlib.TrimPrefixFunc,
+		"trimsuffix": stdlib.TrimSuffixFunc, "trimspace": stdlib.TrimSpaceFunc, "upper": stdlib.UpperFunc,
+		"strlen": stdlib.StrlenFunc,
+		// numbers
+		"abs": stdlib.AbsoluteFunc, "ceil": stdlib.CeilFunc, "floor": stdlib.FloorFunc,
+		"log": stdlib.LogFunc, "max": stdlib.MaxFunc, "min": stdlib.MinFunc, "parseint": stdlib.ParseIntFunc,
+		"pow": stdlib.PowFunc, "signum": stdlib.SignumFunc,
+		// collections
+		"chunklist": stdlib.ChunklistFunc, "coalesce": stdlib.CoalesceFunc, "coalescelist": stdlib.CoalesceListFunc,
+		"compact": stdlib.CompactFunc, "concat": stdlib.ConcatFunc, "contains": stdlib.ContainsFunc,
+		"distinct": stdlib.DistinctFunc, "element": stdlib.ElementFunc, "flatten": stdlib.FlattenFunc,
+		"index": indexFunc, "keys": stdlib.KeysFunc, "length": stdlib.LengthFunc,
+		"lookup": stdlib.LookupFunc, "merge": stdlib.MergeFunc, "range": stdlib.RangeFunc,
+		"reverse": stdlib.ReverseListFunc, "setintersection": stdlib.SetIntersectionFunc,
+		"setproduct": stdlib.SetProductFunc, "setsubtract": stdlib.SetSubtractFunc,
+		"setunion": stdlib.SetUnionFunc, "slice": stdlib.SliceFunc, "sort": stdlib.SortFunc,
+		"values": stdlib.ValuesFunc, "zipmap": stdlib.ZipmapFunc,
+		// types
+		"tostring": stdlib.MakeToFunc(cty.String), "tonumber": stdlib.MakeToFunc(cty.Number),
+		"tobool": stdlib.MakeToFunc(cty.Bool), "toset": stdlib.MakeToFunc(cty.Set(cty.DynamicPseudoType)),
+		"tolist": stdlib.MakeToFunc(cty.List(cty.DynamicPseudoType)),
+		"tomap":  stdlib.MakeToFunc(cty.Map(cty.DynamicPseudoType)),
+		"try":    tryfunc.TryFunc, "can": tryfunc.CanFunc,
+		// encodings
+		"jsonencode": stdlib.JSONEncodeFunc, "jsondecode": stdlib.JSONDecodeFunc,
+		"yamlencode": ctyyaml.YAMLEncodeFunc, "yamldecode": ctyyaml.YAMLDecodeFunc,
+		"csvdecode": stdlib.CSVDecodeFunc, "base64encode": encoding.Base64EncodeFunc,
+		"base64decode": encoding.Base64DecodeFunc, "urlencode": encoding.URLEncodeFunc,
+		"md5": crypto.Md5Func, "sha1": crypto.Sha1Func, "sha256": crypto.Sha256Func, "sha512": crypto.Sha512Func,
+		// networking
+		"cidrhost": cidr.HostFunc, "cidrnetmask": cidr.NetmaskFunc, "cidrsubnet": cidr.SubnetFunc,
+		"cidrsubnets": cidr.SubnetsFunc,
+	}
+	fns["file"] = fileFunc(fsys)
+	// A template may call every function but templatefile itself (no recursion).
+	tmplFns := make(map[string]function.Function, len(fns))
+	for k, v := range fns {
+		tmplFns[k] = v
+	}
+	fns["templatefile"] = templateFileFunc(fsys, tmplFns)
+	return fns
+}
+
+// readConfigFile reads a file named relative to the configuration directory,
+// refusing absolute paths and paths that climb out of it.
+func readConfigFile(fsys fs.FS, name string) ([]byte, error) {
+	clean := path.Clean(strings.ReplaceAll(name, "\\", "/"))
+	if path.IsAbs(clean) || !fs.ValidPath(clean) {
+		return nil, function.NewArgErrorf(0, "%q is outside the configuration directory; file and templatefile read only files inside it, named relative to it (e.g. \"templates/index.html\")", name)
+	}
+	src, err := fs.ReadFile(fsys, clean)
+	if err != nil {
+		return nil, function.NewArgErrorf(0, "reading %q: %s", name, strings.TrimPrefix(err.Error(), "open "+clean+": "))
+	}
+	return src, nil
+}
+
+func fileFunc(fsys fs.FS) function.Function {
+	return function.New(&function.Spec{
+		Description: "Reads a UTF-8 text file in the configuration directory.",
+		Params:      []function.Parameter{{Name: "path", Type: cty.String}},
+		Type:        function.StaticReturnType(cty.String),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			src, err := readConfigFile(fsys, args[0].AsString())
+			if err != nil {
+				return cty.NilVal, err
+			}
+			if !utf8.Valid(src) {
+				return cty.NilVal, function.NewArgErrorf(0, "%q is not valid UTF-8 text", args[0].AsString())
+			}
+			return cty.StringVal(string(src)), nil
+		},
+	})
+}
+
+func templateFileFunc(fsys fs.FS, fns map[string]function.Function) function.Function {
+	return function.New(&function.Spec{
+		Description: "Renders a template file in the configuration directory with the given variables.",
+		Params: []function.Parameter{
+			{Name: "path", Type: cty.String},
+			{Name: "vars", Type: cty.DynamicPseudoType},
+		},
+		Type: function.StaticReturnType(cty.String),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			name := args[0].AsString()
+			src, err := readConfigFile(fsys, name)
+			if err != nil {
+				return cty.NilVal, err
+			}
+			vars := args[1]
+			if !vars.Type().IsObjectType() && !vars.Type().IsMapType() {
+				return cty.NilVal, function.NewArgErrorf(1, "template variables must be a map or object, e.g. { name = \"web\" }")
+			}
+			if !vars.IsWhollyKnown() {
+				return cty.UnknownVal(cty.String), nil
+			}
+			expr, diags := hclsyntax.ParseTemplate(src, name, hcl.InitialPos)
+			if diags.HasErrors() {
+				return cty.NilVal, function.NewArgErrorf(0, "parsing template %q: %s", name, diags.Error())
+			}
+			ctx := &hcl.EvalContext{Variables: map[string]cty.Value{}, Functions: fns}
+			if !vars.IsNull() {
+				for it := vars.ElementIterator(); it.Next(); {
+					k, v := it.Element()
+					ctx.Variables[k.AsString()] = v
+				}
+			}
+			val, diags := expr.Value(ctx)
+			if diags.HasErrors() {
+				return cty.NilVal, function.NewArgErrorf(0, "rendering template %q: %s", name, diags.Error())
+			}
+			val, err = convertString(val)
+			if err != nil {
+				return cty.NilVal, function.NewArgErrorf(0, "template %q: %s", name, err)
+			}
+			return val, nil
+		},
+	})
+}
+
+// indexFunc is Terraform's index(list, value): the position of the first
+// element equal to value (cty's stdlib index is element access instead).
+var indexFunc = function.New(&function.Spec{
+	Description: "Returns the index of the first element of list equal to value.",
+	Params: []function.Parameter{
+		{Name: "list", Type: cty.DynamicPseudoType},
+		{Name: "value", Type: cty.DynamicPseudoType},
+	},
+	Type: function.StaticReturnType(cty.Number),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		ty := args[0].Type()
+		if !ty.IsListType() && !ty.IsTupleType() {
+			return cty.NilVal, function.NewArgErrorf(0, "argument must be a list or tuple")
+		}
+		if !args[0].IsKnown() {
+			return cty.UnknownVal(cty.Number), nil
+		}
+		if args[0].LengthInt() == 0 {
+			return cty.NilVal, function.NewArgErrorf(0, "cannot search an empty list")
+		}
+		for it := args[0].ElementIterator(); it.Next(); {
+			i, v := it.Element()
+			eq, err := stdlib.Equal(v, args[1])
+			if err != nil {
+				return cty.NilVal, err
+			}
+			if !eq.IsKnown() {
+				return cty.UnknownVal(cty.Number), nil
+			}
+			if eq.True() {
+				return i, nil
+			}
+		}
+		return cty.NilVal, function.NewArgErrorf(1, "value not found in the list")
+	},
+})

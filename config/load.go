@@ -1,0 +1,279 @@
+package config
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/lxnetd/lxnetd/engine/spec"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
+)
+
+// Options are the variable values given from outside the directory.
+type Options struct {
+	// Vars are --var name=value assignments. Values of string variables are
+	// taken literally; other types are parsed as HCL expressions
+	// (e.g. `["a","b"]`).
+	Vars map[string]string
+	// VarFiles are --var-file paths (read in order, later wins), relative to
+	// the working directory.
+	VarFiles []string
+	// Environ is the process environment (os.Environ()); LXNET_VAR_name=value
+	// entries assign variables like --var, with lower precedence than files.
+	Environ []string
+}
+
+// EnvPrefix starts environment variables that assign configuration variables.
+const EnvPrefix = "LXNET_VAR_"
+
+// Load reads every configuration file in dir, evaluates it all-or-nothing and
+// returns the desired state of every remote. cfg is nil when diags has
+// errors; diags may hold warnings either way. It never contacts LXD.
+func Load(dir string, opts Options) (*spec.Config, Diagnostics) {
+	info, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		return nil, plainError("Cannot read configuration directory",
+			fmt.Sprintf("%s. Give the directory that holds the *.hcl files (default /etc/lxnet.d).", errText(err)))
+	case !info.IsDir():
+		return nil, plainError("Configuration path is not a directory",
+			fmt.Sprintf("%s is a file; lxnetd reads every *.hcl file of a directory. Give the directory instead.", dir))
+	}
+	l := newLoader(os.DirFS(dir), opts)
+	if abs, err := filepath.Abs(dir); err == nil {
+		l.dir = abs
+	}
+	return l.run()
+}
+
+// LoadFS is Load over any file system rooted at the configuration directory
+// (tests and the fuzz target use an in-memory one).
+func LoadFS(fsys fs.FS, opts Options) (*spec.Config, Diagnostics) {
+	return newLoader(fsys, opts).run()
+}
+
+func (l *loader) run() (*spec.Config, Diagnostics) {
+	cfg := l.load()
+	d := l.finish()
+	if d.HasErrors() {
+		return nil, d
+	}
+	return cfg, d
+}
+
+func plainError(summary, detail string) Diagnostics {
+	return Diagnostics{diags: hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: detail}}}
+}
+
+func errText(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Sprintf("%s: %v", pe.Path, pe.Err)
+	}
+	return err.Error()
+}
+
+// loader holds the state of one Load: everything read, the declarations, the
+// evaluation results and the diagnostics so far.
+type loader struct {
+	fsys  fs.FS
+	opts  Options
+	diags hcl.Diagnostics
+
+	sources map[string][]byte
+	files   map[string]*hcl.File
+	hash    hash.Hash
+	funcs   map[string]function.Function
+
+	vars     map[string]*varDecl
+	varOrder []*varDecl
+	varObj   cty.Value
+	secrets  map[string]bool // strings that came from sensitive values: never printed
+
+	decls  []*decl
+	byKey  map[string]*decl
+	byKind map[string][]*decl
+	values map[string]cty.Value
+
+	remotes   []*remoteResult
+	networks  []*networkResult
+	profiles  []*profileResult
+	nodes     []*nodeResult
+	services  []*serviceResult
+	forwards  []*forwardResult
+	settings  spec.Settings
+	nodeByID  map[string]*nodeResult // "remote/name"
+	listeners []*listener
+
+	dir string // absolute configuration directory ("" for LoadFS), for relative certificate paths
+}
+
+func newLoader(fsys fs.FS, opts Options) *loader {
+	return &loader{
+		fsys:    fsys,
+		opts:    opts,
+		sources: map[string][]byte{},
+		files:   map[string]*hcl.File{},
+		hash:    sha256.New(),
+		funcs:   functions(fsys),
+		vars:    map[string]*varDecl{},
+		secrets: map[string]bool{},
+		byKey:   map[string]*decl{},
+		byKind:  map[string][]*decl{},
+		values:  map[string]cty.Value{},
+		settings: spec.Settings{
+			Owner: defaultOwner, ResyncInterval: defaultResync, MaxDeletes: defaultMaxDeletes,
+		},
+	}
+}
+
+func (l *loader) add(diags ...*hcl.Diagnostic) { l.diags = append(l.diags, diags...) }
+
+func (l *loader) errorf(subject *hcl.Range, summary, detailFormat string, args ...any) {
+	l.add(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(detailFormat, args...), Subject: subject})
+}
+
+// isConfigFile says whether a directory entry is part of the configuration:
+// *.hcl, but not dotfiles (editor swap files, Kubernetes ..data links), backup
+// files ending in "~" or emacs "#autosave#" files.
+func isConfigFile(name string) bool {
+	if strings.HasPrefix(name, ".") || strings.HasPrefix(name, "#") || strings.HasSuffix(name, "~") {
+		return false
+	}
+	return strings.HasSuffix(name, ".hcl")
+}
+
+// isVarsFile says whether a configuration file only assigns variables.
+func isVarsFile(name string) bool { return strings.HasSuffix(name, ".vars.hcl") }
+
+// Files lists the configuration files of dir that Load reads, in the order it
+// reads them (lexical), as names relative to dir.
+func Files(dir string) ([]string, error) {
+	return filesFS(os.DirFS(dir))
+}
+
+func filesFS(fsys fs.FS) ([]string, error) {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, fmt.Errorf("reading configuration directory: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if !isConfigFile(e.Name()) {
+			continue
+		}
+		// Follow symlinks: a file may be a link into a ..data directory.
+		info, err := fs.Stat(fsys, e.Name())
+		if err != nil || !info.Mode().IsRegular() {
+			continue
+		}
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+func (l *loader) load() *spec.Config {
+	names, err := filesFS(l.fsys)
+	if err != nil {
+		l.errorf(nil, "Cannot read configuration directory", "%s.", errText(err))
+		return nil
+	}
+	if len(names) == 0 {
+		l.add(&hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "No configuration files",
+			Detail: "The directory holds no *.hcl files, so nothing is desired on the implicit remote \"local\". Add a file such as main.hcl."})
+	}
+	var bodies, varBodies []*hclsyntax.Body
+	for _, name := range names {
+		src, err := fs.ReadFile(l.fsys, name)
+		if err != nil {
+			l.errorf(nil, "Cannot read configuration file", "%s.", errText(err))
+			continue
+		}
+		body := l.parse(name, src)
+		if body == nil {
+			continue
+		}
+		if isVarsFile(name) {
+			varBodies = append(varBodies, body)
+		} else {
+			bodies = append(bodies, body)
+		}
+	}
+	if l.diags.HasErrors() {
+		// Syntax errors: the structure is unreliable, evaluating would
+		// only add noise.
+		return nil
+	}
+	l.declare(bodies)
+	l.loadVariables(varBodies)
+	l.resolveReferences()
+	l.evaluate()
+	if l.diags.HasErrors() {
+		return nil
+	}
+	return l.build()
+}
+
+// parse records a file's source (for snippets and the hash) and parses it.
+func (l *loader) parse(name string, src []byte) *hclsyntax.Body {
+	l.sources[name] = src
+	fmt.Fprintf(l.hash, "file %q %d\n", name, len(src))
+	l.hash.Write(src)
+	f, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+	l.add(diags...)
+	if f == nil {
+		return nil
+	}
+	l.files[name] = f
+	body, _ := f.Body.(*hclsyntax.Body)
+	if diags.HasErrors() {
+		return nil
+	}
+	return body
+}
+
+// finish returns the diagnostics with every sensitive value removed.
+func (l *loader) finish() Diagnostics {
+	// The same expression evaluated for several for_each keys can fail the
+	// same way; say it once.
+	type diagKey struct {
+		sev             hcl.DiagnosticSeverity
+		summary, detail string
+		subject         hcl.Range
+	}
+	seen := map[diagKey]bool{}
+	kept := l.diags[:0]
+	for _, d := range l.diags {
+		k := diagKey{sev: d.Severity, summary: d.Summary, detail: d.Detail}
+		if d.Subject != nil {
+			k.subject = *d.Subject
+		}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		kept = append(kept, d)
+	}
+	l.diags = kept
+	for _, d := range l.diags {
+		d.Summary = l.scrub(d.Summary)
+		d.Detail = l.scrub(d.Detail)
+		if d.EvalContext != nil && d.Expression != nil && l.exprTouchesSensitive(d.Expression, d.EvalContext) {
+			d.Expression, d.EvalContext = nil, nil
+		}
+	}
+	return Diagnostics{diags: l.diags, sources: l.sources, files: l.files}
+}
+
+func (l *loader) hashSum() string { return hex.EncodeToString(l.hash.Sum(nil)) }
