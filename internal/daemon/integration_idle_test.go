@@ -1,0 +1,195 @@
+//go:build integration
+
+package daemon_test
+
+import (
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lxnetd/lxnetd/internal/daemon"
+	"github.com/lxnetd/lxnetd/internal/sandbox"
+)
+
+// TestRunIdle200Objects: with 200 owned objects converged, 60 idle seconds
+// cost no LXD write, no pass and next to no CPU. The objects live in a
+// project of their own, whose event stream only this daemon's objects feed,
+// so "zero events" means no one wrote there.
+func TestRunIdle200Objects(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes over a minute; run without -short")
+	}
+	primary := sandbox.Primary(t)
+	project := sandbox.UniqueName(t, "didle")
+	primary.Lxc(t, "project", "create", project, "-c", "features.profiles=true", "-c", "features.images=false", "-c", "features.storage.volumes=false")
+	t.Cleanup(func() {
+		out, _ := primary.LxcErr("profile", "list", "--project", project, "--format", "csv", "-c", "n")
+		for _, name := range strings.Fields(out) {
+			if name != "default" {
+				_, _ = primary.LxcErr("profile", "delete", "--project", project, name)
+			}
+		}
+		if out, err := primary.LxcErr("project", "delete", project); err != nil {
+			t.Errorf("deleting project %s: %v\n%s", project, err, out)
+		}
+	})
+
+	const n = 200
+	var b strings.Builder
+	fmt.Fprintf(&b, "lxnet {\n  owner = %q\n  resync_interval = \"1h\"\n}\n\n", project)
+	b.WriteString(remoteHCL("p", primary.Remote(), project))
+	for i := range n {
+		fmt.Fprintf(&b, "\nprofile \"%s-%03d\" {\n  remote = remote.p\n  config = { \"user.index\" = \"%d\" }\n}\n", project, i, i)
+	}
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "profiles.hcl"), b.String())
+
+	start := time.Now()
+	p := startLxnetd(t, dir)
+	st := p.waitConverged(t, 3*time.Minute)
+	r := remoteStatus(t, st, "p")
+	t.Logf("converged %d objects in %v (%d writes)", r.Objects, time.Since(start).Round(time.Millisecond), r.Writes)
+	if r.Objects != n {
+		t.Fatalf("objects = %d, want %d", r.Objects, n)
+	}
+
+	// Let the echoes of our own writes settle into their no-op pass.
+	time.Sleep(3 * time.Second)
+	before := remoteStatus(t, p.status(t), "p")
+	cpu0 := cpuTime(t, p.cmd.Process.Pid)
+	const idle = 60 * time.Second
+	time.Sleep(idle)
+	cpu1 := cpuTime(t, p.cmd.Process.Pid)
+	after := remoteStatus(t, p.status(t), "p")
+
+	cpu := cpu1 - cpu0
+	t.Logf("idle %v with %d owned objects: %d LXD writes, %d lifecycle events, %d passes, %v CPU (%.3f%% of one core)",
+		idle, n, after.Writes-before.Writes, after.Events-before.Events, after.Passes-before.Passes, cpu, 100*cpu.Seconds()/idle.Seconds())
+	if after.Writes != before.Writes {
+		t.Errorf("%d writes while idle, want 0", after.Writes-before.Writes)
+	}
+	if after.Events != before.Events {
+		t.Errorf("%d lifecycle events in the project while idle (someone wrote), want 0", after.Events-before.Events)
+	}
+	if after.Passes != before.Passes {
+		t.Errorf("%d passes while idle (resync is 1h), want 0", after.Passes-before.Passes)
+	}
+	if cpu > 500*time.Millisecond {
+		t.Errorf("idle CPU %v over %v, want near zero (< 500ms)", cpu, idle)
+	}
+
+	// The zero above is meaningful only if the stream was live: delete one
+	// owned profile by hand; the event arrives and the profile is back fast.
+	victim := fmt.Sprintf("%s-%03d", project, 7)
+	primary.Lxc(t, "profile", "delete", "--project", project, victim)
+	deleted := time.Now()
+	for {
+		if _, err := primary.LxcErr("profile", "show", "--project", project, victim); err == nil {
+			break
+		}
+		if time.Since(deleted) > 10*time.Second {
+			t.Fatalf("profile %s not restored within 10s", victim)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("profile deleted by hand restored after %v", time.Since(deleted).Round(time.Millisecond))
+	p.waitFor(t, "event counted", 5*time.Second, func(s *daemon.Status) bool {
+		return remoteStatus(t, s, "p").Events > after.Events
+	})
+}
+
+// TestRunSecondaryOutage stops the secondary LXD daemon: the primary keeps
+// converging, status reports the failure, and once the secondary is back it
+// converges without restarting lxnetd. It stops a daemon other tests share,
+// so it restores it in Cleanup whatever happens.
+func TestRunSecondaryOutage(t *testing.T) {
+	primary := sandbox.Primary(t)
+	secondary := sandbox.Secondary(t)
+	owner := sandbox.UniqueName(t, "dout")
+	pp1, pp2 := sandbox.UniqueName(t, "doutp"), sandbox.UniqueName(t, "doutp")
+	sp1, sp2 := sandbox.UniqueName(t, "douts"), sandbox.UniqueName(t, "douts")
+	t.Cleanup(func() {
+		for _, n := range []string{pp1, pp2} {
+			_, _ = primary.LxcErr("profile", "delete", n)
+		}
+	})
+
+	prof := func(name, remote string) string {
+		return fmt.Sprintf("profile %q {\n  remote = remote.%s\n}\n", name, remote)
+	}
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "remotes.hcl"), fmt.Sprintf("lxnet {\n  owner = %q\n  resync_interval = \"1h\"\n}\n", owner)+
+		remoteHCL("primary", primary.Remote(), "")+remoteHCL("secondary", secondary.Remote(), ""))
+	writeFile(t, filepath.Join(dir, "primary.hcl"), prof(pp1, "primary"))
+	writeFile(t, filepath.Join(dir, "secondary.hcl"), prof(sp1, "secondary"))
+	p := startLxnetd(t, dir)
+	st := p.waitConverged(t, 60*time.Second)
+	t.Logf("both up: %s", st.Line())
+
+	// Stop the secondary; restore it in Cleanup (after its profiles are gone).
+	script := filepath.Join("..", "sandbox", "sandbox.sh")
+	t.Cleanup(func() {
+		_ = p.stop(t) // before deleting owned objects it would restore
+		if _, err := secondary.LxcErr("info"); err != nil {
+			out, err := exec.Command(script, "up").CombinedOutput()
+			if err != nil {
+				t.Errorf("restarting the sandbox: %v\n%s", err, out)
+			}
+		}
+		for _, n := range []string{sp1, sp2} {
+			_, _ = secondary.LxcErr("profile", "delete", n)
+		}
+	})
+	stopped := time.Now()
+	out, err := exec.Command("timeout", "120", "env", "LXD_DIR="+secondary.Dir, "lxd", "shutdown", "--timeout", "90").CombinedOutput()
+	if err != nil {
+		t.Fatalf("lxd shutdown of the secondary: %v\n%s", err, out)
+	}
+	t.Logf("secondary stopped in %v", time.Since(stopped).Round(time.Millisecond))
+	st = p.waitFor(t, "secondary failing", 30*time.Second, func(s *daemon.Status) bool {
+		return remoteStatus(t, s, "secondary").State == daemon.StateFailing
+	})
+	sec := remoteStatus(t, st, "secondary")
+	t.Logf("secondary down: STATUS=%s", st.Line())
+	if sec.LastError == "" || !strings.Contains(st.Line(), "secondary: ") {
+		t.Errorf("status does not report the secondary's failure: %+v / %q", sec, st.Line())
+	}
+
+	// The primary keeps converging: a new profile appears while the
+	// secondary is down; the secondary's new profile waits.
+	writeFile(t, filepath.Join(dir, "primary.hcl"), prof(pp1, "primary")+prof(pp2, "primary"))
+	writeFile(t, filepath.Join(dir, "secondary.hcl"), prof(sp1, "secondary")+prof(sp2, "secondary"))
+	edited := time.Now()
+	for {
+		if _, err := primary.LxcErr("profile", "show", pp2); err == nil {
+			break
+		}
+		if time.Since(edited) > 10*time.Second {
+			t.Fatal("primary did not converge while the secondary was down")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("primary converged the edit in %v with the secondary down", time.Since(edited).Round(time.Millisecond))
+	if r := remoteStatus(t, p.status(t), "primary"); r.State != daemon.StateConverged {
+		t.Errorf("primary state %q, want converged", r.State)
+	}
+
+	// Restart the secondary with the sandbox script; lxnetd reconnects and
+	// converges it without being restarted.
+	restarted := time.Now()
+	if out, err := exec.Command(script, "up").CombinedOutput(); err != nil {
+		t.Fatalf("sandbox.sh up: %v\n%s", err, out)
+	}
+	t.Logf("secondary back after %v", time.Since(restarted).Round(time.Millisecond))
+	st = p.waitConverged(t, 90*time.Second)
+	t.Logf("secondary converged %v after its restart: %s", time.Since(restarted).Round(time.Millisecond), st.Line())
+	if p.exited() {
+		t.Fatal("lxnetd exited")
+	}
+	if _, err := secondary.LxcErr("profile", "show", sp2); err != nil {
+		t.Errorf("profile %s missing on the secondary after it came back: %v", sp2, err)
+	}
+}
