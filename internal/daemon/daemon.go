@@ -36,8 +36,9 @@ type Daemon struct {
 	// Metrics, when set, is updated after every status change.
 	Metrics *Metrics
 
-	timings workerTimings
-	watcher *DirWatcher
+	timings     workerTimings
+	watcher     *DirWatcher
+	extendEvery time.Duration // EXTEND_TIMEOUT_USEC cadence while waiting for first passes
 
 	cfg       *spec.Config
 	loaded    time.Time
@@ -311,7 +312,11 @@ func (d *Daemon) poke() {
 // waitFirstAttempts blocks until every worker attempted a pass. It returns
 // true when a stop was requested meanwhile.
 func (d *Daemon) waitFirstAttempts(ctx context.Context, sigs <-chan os.Signal) bool {
-	extend := time.NewTicker(5 * time.Second)
+	every := d.extendEvery
+	if every == 0 {
+		every = 5 * time.Second
+	}
+	extend := time.NewTicker(every)
 	defer extend.Stop()
 	for _, h := range d.workers {
 		for waiting := true; waiting; {
@@ -329,7 +334,7 @@ func (d *Daemon) waitFirstAttempts(ctx context.Context, sigs <-chan os.Signal) b
 				d.watcher.check(d.Dir)
 			case <-extend.C:
 				d.Log.Info("waiting for the first convergence", "remote", h.w.name)
-				_ = d.Notify.ExtendTimeout(30 * time.Second)
+				_ = d.Notify.ExtendTimeout(6 * every)
 			}
 		}
 	}

@@ -603,3 +603,108 @@ func TestBackoff(t *testing.T) {
 		t.Errorf("after reset wait %v", d)
 	}
 }
+
+// blockingLXD answers connects only after release is closed, and its
+// sessions' passes block while stall is set.
+type blockingLXD struct {
+	*fakeLXD
+	release chan struct{}
+	stall   atomic.Bool
+	unstall chan struct{}
+}
+
+func (b *blockingLXD) connect(ctx context.Context, r *spec.Remote) (Session, error) {
+	select {
+	case <-b.release:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	s, err := b.fakeLXD.connect(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return &stallSession{Session: s, b: b}, nil
+}
+
+type stallSession struct {
+	Session
+	b *blockingLXD
+}
+
+func (s *stallSession) Converge(ctx context.Context, d *spec.Remote, st spec.Settings) (Outcome, error) {
+	if s.b.stall.Load() {
+		select {
+		case <-s.b.unstall:
+		case <-ctx.Done():
+			return Outcome{}, ctx.Err()
+		}
+	}
+	return s.Session.Converge(ctx, d, st)
+}
+
+func TestExtendTimeoutWhileLXDIsSlow(t *testing.T) {
+	n := listenNotify(t)
+	b := &blockingLXD{fakeLXD: newFakeLXD(), release: make(chan struct{}), unstall: make(chan struct{})}
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "a.hcl"), "remote a 1\n")
+	d := &Daemon{Dir: dir, Load: fakeLoader, Connect: b.connect, Log: discard(), Notify: &Notifier{},
+		Socket: filepath.Join(t.TempDir(), "c.sock"), Signals: make(chan os.Signal), extendEvery: 50 * time.Millisecond,
+		timings: workerTimings{Settle: time.Millisecond, ConnectTimeout: 10 * time.Second, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, ReconnectAfter: 2}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	for range 2 {
+		if m := n.next(t); m != "EXTEND_TIMEOUT_USEC=300000" {
+			t.Fatalf("while LXD is slow got %q, want EXTEND_TIMEOUT_USEC=300000", m)
+		}
+	}
+	close(b.release)
+	if m := n.next(t, "EXTEND_TIMEOUT_USEC="); !strings.HasPrefix(m, "READY=1\nSTATUS=1/1 remotes converged") {
+		t.Fatalf("after LXD answered got %q, want READY=1", m)
+	}
+}
+
+func TestWatchdogWithheldWhilePassStuck(t *testing.T) {
+	b := &blockingLXD{fakeLXD: newFakeLXD(), release: make(chan struct{}), unstall: make(chan struct{})}
+	close(b.release)
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "a.hcl"), "remote a 1\n")
+	var mu sync.Mutex
+	var pings []time.Time
+	d := &Daemon{Dir: dir, Load: fakeLoader, Connect: b.connect, Log: discard(),
+		Notify: &Notifier{Send: func(s string) error {
+			if s == "WATCHDOG=1" {
+				mu.Lock()
+				pings = append(pings, time.Now())
+				mu.Unlock()
+			}
+			return nil
+		}},
+		Socket: filepath.Join(t.TempDir(), "c.sock"), Signals: make(chan os.Signal), WatchdogEvery: 20 * time.Millisecond, StuckAfter: 200 * time.Millisecond,
+		timings: workerTimings{Settle: time.Millisecond, ConnectTimeout: time.Second, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, ReconnectAfter: 2}}
+	w := NewDirWatcher(dir, discard())
+	w.Debounce, w.MaxDelay = 20*time.Millisecond, 100*time.Millisecond
+	d.watcher = w
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	count := func() int { mu.Lock(); defer mu.Unlock(); return len(pings) }
+	eventually(t, "pings while healthy", func() bool { return count() >= 3 })
+
+	// A pass that hangs (triggered by an edit): pings continue until
+	// StuckAfter, then stop.
+	b.stall.Store(true)
+	write(t, filepath.Join(dir, "a.hcl"), "remote a 2\n")
+	time.Sleep(500 * time.Millisecond)
+	c1 := count()
+	time.Sleep(300 * time.Millisecond)
+	if c2 := count(); c2 != c1 {
+		t.Fatalf("watchdog pinged %d times while a pass was stuck past StuckAfter", c2-c1)
+	}
+	// The pass finishes: pings resume.
+	b.stall.Store(false)
+	close(b.unstall)
+	eventually(t, "pings resume", func() bool { return count() > c1+2 })
+}
