@@ -1,0 +1,78 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// lxcTimeout bounds one lxc invocation, so a wedged daemon fails a test
+// instead of hanging the whole run.
+const lxcTimeout = 2 * time.Minute
+
+// Lxc runs `lxc ARGS...` against this daemon (its private LXD_CONF, whose
+// default remote is the daemon) and returns stdout. It fails the test with
+// the command's output when lxc exits non-zero.
+func (d *Daemon) Lxc(t testing.TB, args ...string) string {
+	t.Helper()
+	out, err := d.LxcErr(args...)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	return out
+}
+
+// LxcErr is Lxc without a test: it returns stdout, and an error carrying
+// the command line and stderr when lxc fails.
+func (d *Daemon) LxcErr(args ...string) (string, error) {
+	return d.lxc(nil, args...)
+}
+
+// LxcInput is Lxc with stdin, for commands that read YAML from it
+// (`lxc launch busybox x < instance.yaml`, `lxc network edit`, ...).
+func (d *Daemon) LxcInput(t testing.TB, stdin string, args ...string) string {
+	t.Helper()
+	out, err := d.lxc(strings.NewReader(stdin), args...)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	return out
+}
+
+func (d *Daemon) lxc(stdin io.Reader, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), lxcTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "lxc", args...)
+	cmd.Env = d.lxcEnv()
+	if stdin == nil {
+		stdin = strings.NewReader("")
+	}
+	cmd.Stdin = stdin
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("lxc %s (on sandbox %s): %w: %s",
+			strings.Join(args, " "), d.Name, err, strings.TrimSpace(stderr.String()+"\n"+stdout.String()))
+	}
+	return stdout.String(), nil
+}
+
+// lxcEnv is the process environment with LXD_CONF pointing at the daemon's
+// private client config, and without LXD_DIR/LXD_SOCKET, which would
+// redirect the "local" remote elsewhere.
+func (d *Daemon) lxcEnv() []string {
+	env := make([]string, 0, len(os.Environ())+1)
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "LXD_CONF=") || strings.HasPrefix(kv, "LXD_DIR=") || strings.HasPrefix(kv, "LXD_SOCKET=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "LXD_CONF="+d.LXDConf)
+}

@@ -1,0 +1,384 @@
+#!/usr/bin/env bash
+# sandbox.sh — throwaway real LXD for lxnetd's tests and demo.
+#
+#   sandbox.sh up      install what is missing, start and prepare both daemons (idempotent)
+#   sandbox.sh down    stop both daemons and remove everything the sandbox created
+#   sandbox.sh status  print what runs
+#
+# Two LXD daemons run side by side in the host's network namespace, each with
+# its own LXD_DIR under $LXNETD_SANDBOX_DIR (default /var/lib/lxnetd-sandbox):
+#
+#   primary    unix socket only           ($DIR/primary/unix.socket)
+#   secondary  unix socket + HTTPS on 127.0.0.1:$LXNETD_SANDBOX_PORT (default 18443),
+#              trusting a generated client certificate ($DIR/secondary-client/)
+#
+# Both get a "dir" storage pool "default", a root disk in the default profile
+# and a locally built "busybox" image. A host veth pair lxnfl0/lxnfl1 carries
+# floating IPs for network forwards. $DIR/state.env records everything the Go
+# package (internal/sandbox) needs. See README.md "Sandbox and tests".
+set -euo pipefail
+
+DIR=${LXNETD_SANDBOX_DIR:-/var/lib/lxnetd-sandbox}
+PORT=${LXNETD_SANDBOX_PORT:-18443}
+DAEMONS=(primary secondary)
+FLOAT0=lxnfl0
+FLOAT1=lxnfl1
+LOCK=/run/lock/lxnetd-sandbox.lock
+PKGS=(nftables lxd lxd-client busybox-static)
+
+log() { printf 'sandbox: %s\n' "$*" >&2; }
+die() { printf 'sandbox: ERROR: %s\n' "$*" >&2; exit 1; }
+
+# admin_lxc DAEMON ARGS... talks to a daemon over its unix socket with a
+# private client config, so nothing lands in ~/.config/lxc.
+admin_lxc() {
+	local d=$1; shift
+	LXD_CONF="$DIR/admin-lxc" LXD_DIR="$DIR/$d" lxc "$@"
+}
+
+pid_alive() { [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; }
+
+daemon_pid() { cat "$DIR/$1.pid" 2>/dev/null || true; }
+
+# daemon_ready DAEMON: the daemon answers on its socket right now.
+daemon_ready() {
+	[[ -S $DIR/$1/unix.socket ]] && LXD_DIR="$DIR/$1" timeout 5 lxd waitready --timeout 2 >/dev/null 2>&1
+}
+
+need_root() { [[ $(id -u) -eq 0 ]] || die "must run as root (it installs packages and starts LXD daemons)"; }
+
+install_packages() {
+	local missing=() p
+	for p in "${PKGS[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	[[ ${#missing[@]} -eq 0 ]] && return 0
+	log "installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq || die "apt-get update failed"
+	# nftables first: LXD picks its firewall driver when it first starts, and
+	# the xtables fallback is slow and buggy (see LXD-NOTES).
+	if [[ " ${missing[*]} " == *" nftables "* ]]; then
+		apt-get install -y -qq nftables >/dev/null || die "installing nftables failed"
+	fi
+	apt-get install -y -qq "${missing[@]}" >/dev/null || die "installing ${missing[*]} failed"
+}
+
+start_daemon() {
+	local d=$1 pid
+	if daemon_ready "$d"; then return 0; fi
+	pid=$(daemon_pid "$d")
+	if pid_alive "$pid"; then
+		log "$d: lxd (pid $pid) is running but not ready; waiting"
+	else
+		mkdir -p "$DIR/$d" "$DIR/logs"
+		chmod 0711 "$DIR/$d"
+		log "$d: starting lxd (LXD_DIR=$DIR/$d, log $DIR/logs/$d.log)"
+		LXD_DIR="$DIR/$d" setsid lxd --group root --logfile "$DIR/logs/$d.log" \
+			</dev/null >>"$DIR/logs/$d.stdout" 2>&1 9>&- &
+		echo $! >"$DIR/$d.pid"
+	fi
+	LXD_DIR="$DIR/$d" lxd waitready --timeout 60 ||
+		die "$d: lxd did not become ready; see $DIR/logs/$d.log"
+}
+
+prepare_daemon() {
+	local d=$1
+	admin_lxc "$d" storage show default >/dev/null 2>&1 ||
+		admin_lxc "$d" storage create default dir >/dev/null
+	admin_lxc "$d" profile device get default root pool >/dev/null 2>&1 ||
+		admin_lxc "$d" profile device add default root disk path=/ pool=default >/dev/null
+	admin_lxc "$d" image alias list --format csv 2>/dev/null | grep -q '^busybox,' ||
+		admin_lxc "$d" image import "$DIR/image/busybox.tar.gz" --alias busybox >/dev/null
+}
+
+# build_image writes $DIR/image/busybox.tar.gz (a unified image: metadata.yaml
+# + rootfs/) from the host's static busybox. PID 1 is a small shell script
+# rather than busybox init because busybox init ignores SIGPWR, the signal
+# `lxc stop` sends, which would make every clean stop wait for its timeout.
+build_image() {
+	local out=$DIR/image/busybox.tar.gz
+	[[ -s $out ]] && return 0
+	local bb=/bin/busybox
+	[[ -x $bb ]] || die "$bb missing (package busybox-static)"
+	if ldd "$bb" >/dev/null 2>&1; then die "$bb is not static (install busybox-static)"; fi
+	local work
+	work=$(mktemp -d "$DIR/image-build.XXXXXX")
+	local r=$work/rootfs
+	mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,etc,dev,proc,sys,tmp,run,root,var/www}
+	cp "$bb" "$r/bin/busybox"
+	local a
+	while read -r a; do
+		[[ $a == bin/busybox || -e $r/$a || -L $r/$a ]] && continue
+		mkdir -p "$(dirname "$r/$a")"
+		ln -s /bin/busybox "$r/$a"
+	done < <("$bb" --list-full)
+	rm -f "$r/sbin/init"
+	cat >"$r/sbin/init" <<'EOF'
+#!/bin/sh
+# lxnetd sandbox init: /proc, DHCP on eth0, httpd on :80 serving a page with
+# the hostname (= instance name); exits on SIGPWR/SIGTERM so stops are quick.
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mountpoint -q /proc || mount -t proc proc /proc
+mountpoint -q /sys || mount -t sysfs sysfs /sys 2>/dev/null
+ip link set lo up
+name=$(hostname)
+printf '<html><body><h1>%s</h1><p>busybox httpd on %s</p></body></html>\n' "$name" "$name" >/var/www/index.html
+trap 'kill $(jobs -p) 2>/dev/null; exit 0' PWR TERM INT HUP USR1 USR2
+[ -e /sys/class/net/eth0 ] && udhcpc -f -S -i eth0 -x hostname:"$name" -s /etc/udhcpc.script >/dev/null 2>&1 &
+httpd -f -p 80 -h /var/www &
+while :; do sleep 3600 & wait; done
+EOF
+	chmod 0755 "$r/sbin/init"
+	cat >"$r/etc/udhcpc.script" <<'EOF'
+#!/bin/sh
+# udhcpc event script: put the leased address and default route on the interface.
+case "$1" in
+deconfig)
+	ip link set "$interface" up
+	;;
+bound|renew)
+	prefix=${mask:-24}
+	if ! ip -4 addr show dev "$interface" | grep -q "inet $ip/$prefix "; then
+		ip -4 addr flush dev "$interface"
+		ip addr add "$ip/$prefix" dev "$interface"
+	fi
+	if [ -n "$router" ]; then
+		set -- $router
+		ip route replace default via "$1" dev "$interface"
+	fi
+	if [ -n "$dns" ]; then
+		: >/etc/resolv.conf
+		for s in $dns; do echo "nameserver $s" >>/etc/resolv.conf; done
+	fi
+	;;
+esac
+exit 0
+EOF
+	chmod 0755 "$r/etc/udhcpc.script"
+	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$r/etc/passwd"
+	printf 'root:x:0:\n' >"$r/etc/group"
+	cat >"$work/metadata.yaml" <<EOF
+architecture: $(uname -m)
+creation_date: $(date +%s)
+properties:
+  os: busybox
+  release: "$("$bb" 2>&1 | head -1 | awk '{print $2}')"
+  description: busybox (lxnetd sandbox; init, udhcpc, httpd)
+EOF
+	mkdir -p "$DIR/image"
+	tar -C "$work" --numeric-owner --owner=0 --group=0 -czf "$out.tmp" metadata.yaml rootfs
+	mv "$out.tmp" "$out"
+	rm -rf "$work"
+}
+
+# setup_secondary_tls makes the secondary listen on HTTPS, trust a generated
+# client certificate, and writes a private lxc config that reaches it over
+# HTTPS only (remote "secondary", pinned server certificate).
+setup_secondary_tls() {
+	local d=secondary c=$DIR/secondary-client
+	mkdir -p "$c/servercerts"
+	chmod 0700 "$c"
+	if [[ ! -s $c/client.crt || ! -s $c/client.key ]]; then
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:secp384r1 -nodes \
+			-keyout "$c/client.key" -out "$c/client.crt" -days 3650 \
+			-subj "/CN=lxnetd-sandbox-client" >/dev/null 2>&1 || die "openssl could not create the client certificate"
+		chmod 0600 "$c/client.key"
+	fi
+	if [[ $(admin_lxc "$d" config get core.https_address) != "127.0.0.1:$PORT" ]]; then
+		admin_lxc "$d" config set core.https_address "127.0.0.1:$PORT" ||
+			die "secondary: cannot listen on 127.0.0.1:$PORT (set LXNETD_SANDBOX_PORT to a free port)"
+	fi
+	local cfp
+	cfp=$(fingerprint_hex "$c/client.crt")
+	admin_lxc "$d" query "/1.0/certificates/$cfp" >/dev/null 2>&1 ||
+		admin_lxc "$d" config trust add "$c/client.crt" >/dev/null
+	cp "$DIR/$d/server.crt" "$c/servercerts/secondary.crt"
+	cat >"$c/config.yml" <<EOF
+default-remote: secondary
+remotes:
+  secondary:
+    addr: https://127.0.0.1:$PORT
+    protocol: lxd
+    auth_type: tls
+    public: false
+aliases: {}
+EOF
+}
+
+write_primary_client() {
+	local c=$DIR/primary-client
+	mkdir -p "$c"
+	chmod 0700 "$c"
+	cat >"$c/config.yml" <<EOF
+default-remote: primary
+remotes:
+  primary:
+    addr: unix://$DIR/primary/unix.socket
+    protocol: lxd
+    public: false
+aliases: {}
+EOF
+}
+
+fingerprint_hex() { openssl x509 -in "$1" -outform der | sha256sum | cut -d' ' -f1; }
+
+setup_float_link() {
+	if ! ip link show "$FLOAT0" >/dev/null 2>&1; then
+		ip link add "$FLOAT0" type veth peer name "$FLOAT1"
+	fi
+	ip link set "$FLOAT0" up
+	ip link set "$FLOAT1" up
+}
+
+write_state() {
+	local tmp=$DIR/state.env.tmp
+	cat >"$tmp" <<EOF
+# Written by internal/sandbox/sandbox.sh up; read by package internal/sandbox.
+SANDBOX_DIR=$DIR
+FLOAT_LINK=$FLOAT0
+PRIMARY_DIR=$DIR/primary
+PRIMARY_SOCKET=$DIR/primary/unix.socket
+PRIMARY_LXD_CONF=$DIR/primary-client
+PRIMARY_FINGERPRINT=sha256:$(fingerprint_hex "$DIR/primary/server.crt")
+SECONDARY_DIR=$DIR/secondary
+SECONDARY_SOCKET=$DIR/secondary/unix.socket
+SECONDARY_HTTPS=https://127.0.0.1:$PORT
+SECONDARY_LXD_CONF=$DIR/secondary-client
+SECONDARY_CLIENT_CERT=$DIR/secondary-client/client.crt
+SECONDARY_CLIENT_KEY=$DIR/secondary-client/client.key
+SECONDARY_FINGERPRINT=sha256:$(fingerprint_hex "$DIR/secondary/server.crt")
+EOF
+	mv "$tmp" "$DIR/state.env"
+}
+
+cmd_up() {
+	need_root
+	install_packages
+	for c in lxd lxc openssl ip nft; do command -v "$c" >/dev/null || die "$c not found"; done
+	mkdir -p "$DIR" "$DIR/alloc"
+	chmod 0711 "$DIR"
+	build_image
+	local d
+	for d in "${DAEMONS[@]}"; do start_daemon "$d"; done
+	for d in "${DAEMONS[@]}"; do prepare_daemon "$d"; done
+	setup_secondary_tls
+	write_primary_client
+	setup_float_link
+	write_state
+	# Prove the HTTPS path works with the files we hand to tests.
+	LXD_CONF="$DIR/secondary-client" timeout 20 lxc query /1.0 >/dev/null ||
+		die "secondary does not answer over HTTPS with the sandbox client certificate"
+	log "up: primary unix://$DIR/primary/unix.socket, secondary https://127.0.0.1:$PORT (state $DIR/state.env)"
+}
+
+# kill_leftovers DAEMON kills, by pid, every process whose command line or
+# open files point into the daemon's LXD_DIR (lxd, forkproxy, forkdns,
+# dnsmasq, lxc monitors) — what `lxd shutdown` may leave behind.
+kill_leftovers() {
+	local d=$1 pids p sig
+	for sig in TERM KILL; do
+		pids=()
+		for p in /proc/[0-9]*; do
+			p=${p#/proc/}
+			[[ $p == "$$" ]] && continue
+			if { tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline"; } 2>/dev/null | grep -qF "$DIR/$d/" ||
+				{ tr '\0' '\n' <"/proc/$p/environ"; } 2>/dev/null | grep -qx "LXD_DIR=$DIR/$d"; then
+				pids+=("$p")
+			fi
+		done
+		[[ ${#pids[@]} -eq 0 ]] && return 0
+		log "$d: sending SIG$sig to leftover pids ${pids[*]}"
+		kill "-$sig" "${pids[@]}" 2>/dev/null || true
+		sleep 1
+	done
+}
+
+# unmount_under DIR unmounts every mount point below DIR, deepest first.
+unmount_under() {
+	local m
+	while read -r m; do
+		umount -l "$m" 2>/dev/null || true
+	done < <(awk -v dir="$1" '$5 == dir || index($5, dir "/") == 1 {print $5}' /proc/self/mountinfo | sort -r)
+}
+
+cmd_down() {
+	need_root
+	local d nets=() n
+	for d in "${DAEMONS[@]}"; do
+		if daemon_ready "$d"; then
+			# Remember the daemon's network interfaces, so any it leaves behind can be removed.
+			while read -r n; do [[ -n $n ]] && nets+=("$n"); done < <(
+				admin_lxc "$d" network list --format csv 2>/dev/null | awk -F, '$3 == "YES" {print $1}')
+			# Force-stop instances first: a clean stop of every instance can take long.
+			admin_lxc "$d" list --format csv -c n 2>/dev/null | while read -r n; do
+				[[ -n $n ]] && admin_lxc "$d" stop --force "$n" >/dev/null 2>&1 || true
+			done
+			log "$d: lxd shutdown"
+			LXD_DIR="$DIR/$d" timeout 90 lxd shutdown --timeout 60 >/dev/null 2>&1 || true
+		fi
+		kill_leftovers "$d"
+		rm -f "$DIR/$d.pid"
+	done
+	for n in "${nets[@]}"; do
+		if ip link show "$n" >/dev/null 2>&1; then
+			log "removing leftover interface $n"
+			ip link del "$n" 2>/dev/null || true
+		fi
+	done
+	ip link show "$FLOAT0" >/dev/null 2>&1 && ip link del "$FLOAT0"
+	[[ -d $DIR ]] && unmount_under "$DIR"
+	if awk -v dir="$DIR" 'index($5, dir "/") == 1 {f=1} END {exit !f}' /proc/self/mountinfo; then
+		die "mounts remain under $DIR; not removing it"
+	fi
+	rm -rf "$DIR"
+	log "down: nothing of the sandbox remains"
+}
+
+cmd_status() {
+	local d pid rc=0
+	echo "sandbox dir: $DIR"
+	for d in "${DAEMONS[@]}"; do
+		pid=$(daemon_pid "$d")
+		if daemon_ready "$d"; then
+			local extra=""
+			[[ $d == secondary ]] && extra=" https://127.0.0.1:$PORT"
+			echo "$d: running (pid ${pid:-?}) unix://$DIR/$d/unix.socket$extra"
+			echo "  networks:  $(admin_lxc "$d" network list --format csv 2>/dev/null | awk -F, '$3 == "YES" {printf "%s ", $1}')"
+			echo "  instances: $(admin_lxc "$d" list --format csv -c ns 2>/dev/null | tr '\n' ' ')"
+			echo "  images:    $(admin_lxc "$d" image alias list --format csv 2>/dev/null | cut -d, -f1 | tr '\n' ' ')"
+		elif pid_alive "$pid"; then
+			echo "$d: process $pid alive but not answering"
+			rc=1
+		else
+			echo "$d: not running"
+			rc=1
+		fi
+	done
+	if ip link show "$FLOAT0" >/dev/null 2>&1; then
+		echo "floating-IP link: $FLOAT0 $(ip -br -4 addr show dev "$FLOAT0" | awk '{$1=$2=""; print}')"
+	else
+		echo "floating-IP link: $FLOAT0 missing"
+		rc=1
+	fi
+	return $rc
+}
+
+main() {
+	local cmd=${1:-}
+	case $cmd in
+	up | down)
+		mkdir -p "$(dirname "$LOCK")"
+		exec 9>"$LOCK"
+		flock 9
+		"cmd_$cmd"
+		;;
+	status) cmd_status ;;
+	*)
+		echo "usage: $0 up|down|status" >&2
+		exit 2
+		;;
+	esac
+}
+
+main "$@"
