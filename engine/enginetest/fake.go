@@ -119,16 +119,17 @@ func (f *Fake) ListProfiles(context.Context) ([]engine.Profile, error) {
 	f.requests.Add(1)
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	usedBy := map[string][]string{}
+	for _, i := range slices.Sorted(maps.Keys(f.Instances)) {
+		for _, p := range f.Instances[i].Profiles {
+			usedBy[p] = append(usedBy[p], "/1.0/instances/"+i)
+		}
+	}
 	var out []engine.Profile
 	for _, k := range slices.Sorted(maps.Keys(f.Profiles)) {
 		p := f.Profiles[k]
 		p.Config, p.Devices = cloneMap(p.Config), cloneDevices(p.Devices)
-		p.UsedBy = nil
-		for _, i := range slices.Sorted(maps.Keys(f.Instances)) {
-			if slices.Contains(f.Instances[i].Profiles, k) {
-				p.UsedBy = append(p.UsedBy, "/1.0/instances/"+i)
-			}
-		}
+		p.UsedBy = usedBy[k]
 		out = append(out, p)
 	}
 	return out, nil
