@@ -273,7 +273,7 @@ func (l *loader) remoteOf(e *ev, inst *instance) (string, *hcl.Range, bool) {
 			return names[0], inst.d.block.DefRange.Ptr(), true
 		}
 		l.errorf(inst.d.block.DefRange.Ptr(), "Missing remote",
-			"There are %d remotes (%s), so each %s must say which one it belongs to, e.g. remote = remote.%s.", len(names), list(names), inst.d.kind, names[0])
+			"There are %d remotes (%s), so each %s must say which one it belongs to, e.g. remote = remote.%s.", len(names), listAll(names), inst.d.kind, names[0])
 		return "", nil, false
 	}
 	if v == cty.NilVal {
@@ -293,7 +293,7 @@ func (l *loader) remoteOf(e *ev, inst *instance) (string, *hcl.Range, bool) {
 			hint = fmt.Sprintf(" Did you mean %q?", s)
 		}
 		l.errorf(a.Expr.Range().Ptr(), "Unknown remote",
-			"There is no remote named %q; declared remotes: %s.%s", name, list(l.remoteNames()), hint)
+			"There is no remote named %q; declared remotes: %s.%s", name, listAll(l.remoteNames()), hint)
 		return "", nil, false
 	}
 	return name, a.Expr.Range().Ptr(), true
@@ -383,7 +383,7 @@ func (l *loader) checkOneOf(e *ev, name string, value string, set []string, what
 		hint = fmt.Sprintf(" Did you mean %q?", s)
 	}
 	l.errorf(e.attrs[name].Expr.Range().Ptr(), "Unknown "+what,
-		"%q is not a %s lxnetd knows; use %s.%s", value, what, list(set), hint)
+		"%q is not a valid %s; use %s.%s", value, what, list(set), hint)
 	e.failed = true
 }
 

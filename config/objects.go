@@ -813,6 +813,6 @@ func (l *loader) evalForwardPort(inst *instance, nb *nestedBlock, remote, networ
 		fp.TargetPort = portsString(tps)
 	}
 	lst := &listener{remote: remote, proto: proto, addr: listen, ports: lports, rng: aLP.Expr.Range().Ptr(),
-		what: fmt.Sprintf("%s (%s)", inst.addr, nb.block.DefRange), network: network}
+		what: fmt.Sprintf("%s port %s", inst.addr, fp.ListenPort), network: network}
 	return fp, lst
 }

@@ -94,7 +94,13 @@ func oneOf(s string, set []string) bool {
 	return false
 }
 
-func list(set []string) string {
+// list quotes names for a message: "a", "b" or "c".
+func list(set []string) string { return joinQuoted(set, "or") }
+
+// listAll quotes names for a message: "a", "b" and "c".
+func listAll(set []string) string { return joinQuoted(set, "and") }
+
+func joinQuoted(set []string, conj string) string {
 	q := make([]string, len(set))
 	for i, s := range set {
 		q[i] = quoted(s)
@@ -102,7 +108,7 @@ func list(set []string) string {
 	if len(q) == 1 {
 		return q[0]
 	}
-	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
+	return strings.Join(q[:len(q)-1], ", ") + " " + conj + " " + q[len(q)-1]
 }
 
 // portRange is an inclusive range of ports.
@@ -204,7 +210,7 @@ func proxyAddressProblem(s string) string {
 		return ""
 	case "tcp", "udp":
 	default:
-		return fmt.Sprintf("starts with %q; the protocol must be tcp, udp or unix", proto)
+		return "must start with its protocol: \"tcp:ADDRESS:PORT\", \"udp:ADDRESS:PORT\" or \"unix:PATH\""
 	}
 	i := strings.LastIndex(rest, ":")
 	if i < 0 {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -88,7 +89,7 @@ func (l *loader) declareVariable(block *hcl.Block) {
 			conv, err := convert.Convert(val, v.typ)
 			if err != nil {
 				l.errorf(attr.Expr.Range().Ptr(), "Invalid default value for variable",
-					"This default value is not compatible with the variable's type constraint: %s.", err)
+					"This default value is not compatible with the variable's type constraint: %s.", pathErr(err))
 			} else {
 				v.def = conv
 			}
@@ -292,7 +293,7 @@ func (l *loader) finishVariable(v *varDecl) {
 			from = " given by " + v.valFrom
 		}
 		l.errorf(subject, "Invalid value for variable",
-			"The value%s is not compatible with the type constraint of variable %q (%s): %s.", from, v.name, typeexpr.TypeString(v.typ), err)
+			"The value%s is not compatible with the type constraint of variable %q (%s): %s.", from, v.name, typeexpr.TypeString(v.typ), pathErr(err))
 		v.value = cty.DynamicVal
 		return
 	}
@@ -415,4 +416,28 @@ func (l *loader) exprTouchesSensitive(expr hcl.Expression, ctx *hcl.EvalContext)
 		}
 	}
 	return false
+}
+
+// pathErr renders a conversion error with the path it happened at, like
+// "[0]: a number is required" or ".name: attribute required".
+func pathErr(err error) string {
+	var pe cty.PathError
+	if !errors.As(err, &pe) || len(pe.Path) == 0 {
+		return err.Error()
+	}
+	var b strings.Builder
+	for _, step := range pe.Path {
+		switch s := step.(type) {
+		case cty.GetAttrStep:
+			b.WriteString("." + s.Name)
+		case cty.IndexStep:
+			switch s.Key.Type() {
+			case cty.String:
+				fmt.Fprintf(&b, "[%q]", s.Key.AsString())
+			case cty.Number:
+				b.WriteString("[" + s.Key.AsBigFloat().Text('f', -1) + "]")
+			}
+		}
+	}
+	return strings.TrimPrefix(b.String(), ".") + ": " + pe.Error()
 }

@@ -1,21 +1,191 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/lxnetd/lxnetd/config"
+	"github.com/pmezard/go-difflib/difflib"
+	"github.com/spf13/cobra"
+)
+
+// varFlags are the --var and --var-file flags every command that loads a
+// configuration accepts (validate, plan, apply, run).
+type varFlags struct {
+	vars     []string
+	varFiles []string
+}
+
+func (f *varFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringArrayVar(&f.vars, "var", nil, "set a variable: --var name=value (repeatable; non-string types in HCL syntax, e.g. --var 'ports=[80,443]')")
+	cmd.Flags().StringArrayVar(&f.varFiles, "var-file", nil, "read variable values from an HCL file of name = value lines (repeatable)")
+}
+
+// options turns the flags and the process environment (LXNET_VAR_name) into
+// config.Options.
+func (f *varFlags) options() (config.Options, error) {
+	opts := config.Options{Vars: map[string]string{}, VarFiles: f.varFiles, Environ: os.Environ()}
+	for _, kv := range f.vars {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || name == "" {
+			return opts, fmt.Errorf("invalid --var %q: write --var name=value", kv)
+		}
+		opts.Vars[name] = value
+	}
+	return opts, nil
+}
+
+// colorFor says whether to color output for w: only a terminal, and never
+// when NO_COLOR is set.
+func colorFor(w io.Writer) bool {
+	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}
 
 func newValidateCommand() *cobra.Command {
-	return &cobra.Command{
+	var vf varFlags
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "validate [dir]",
 		Short: "Check a configuration directory without contacting LXD",
-		Args:  cobra.MaximumNArgs(1),
-		RunE:  notYet("validate"),
+		Long: `Validate loads and evaluates every *.hcl file of the directory (default
+/etc/lxnet.d) exactly as plan and the daemon do, without contacting LXD.
+It prints nothing and exits 0 when the configuration is valid; otherwise it
+prints every problem with file:line:col, the source with the range marked and
+a hint, and exits 1.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := vf.options()
+			if err != nil {
+				return err
+			}
+			_, diags := config.Load(configDirArg(args), opts)
+			if asJSON {
+				if err := diags.WriteJSON(cmd.OutOrStdout()); err != nil {
+					return err
+				}
+			} else if diags.Len() > 0 {
+				w := cmd.ErrOrStderr()
+				if err := diags.WriteText(w, colorFor(w)); err != nil {
+					return err
+				}
+			}
+			if diags.HasErrors() {
+				return exitError{1}
+			}
+			return nil
+		},
 	}
+	vf.register(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON ({valid, error_count, warning_count, diagnostics})")
+	return cmd
 }
 
 func newFmtCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "fmt [dir]",
+	var check, diff bool
+	cmd := &cobra.Command{
+		Use:   "fmt [dir|file]",
 		Short: "Rewrite configuration files in canonical format",
-		Args:  cobra.MaximumNArgs(1),
-		RunE:  notYet("fmt"),
+		Long: `Fmt rewrites every configuration file of the directory (default /etc/lxnet.d),
+or the one file given, in canonical HCL layout and prints the names of the
+files it changed.
+
+  --check  change nothing; list the files that are not canonical and exit 1 if any
+  --diff   print a unified diff of each change (with --check, change nothing)
+
+A file with syntax errors is left alone; its diagnostics are printed and fmt
+exits 1.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runFmt(cmd.OutOrStdout(), cmd.ErrOrStderr(), configDirArg(args), check, diff)
+		},
 	}
+	cmd.Flags().BoolVar(&check, "check", false, "do not write; exit 1 and list the files that would change")
+	cmd.Flags().BoolVar(&diff, "diff", false, "print a unified diff of every change")
+	return cmd
+}
+
+func runFmt(stdout, stderr io.Writer, target string, check, diff bool) error {
+	info, err := os.Stat(target)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", target, err)
+	}
+	var paths []string
+	if info.IsDir() {
+		names, err := config.Files(target)
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			paths = append(paths, filepath.Join(target, n))
+		}
+	} else {
+		paths = []string{target}
+	}
+	failed, changed := false, false
+	for _, path := range paths {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", path, err)
+		}
+		out, diags := config.Format(path, src)
+		if diags.HasErrors() {
+			if err := diags.WriteText(stderr, colorFor(stderr)); err != nil {
+				return err
+			}
+			failed = true
+			continue
+		}
+		if bytes.Equal(src, out) {
+			continue
+		}
+		changed = true
+		if diff {
+			ud := difflib.UnifiedDiff{
+				A: difflib.SplitLines(string(src)), B: difflib.SplitLines(string(out)),
+				FromFile: path, ToFile: path + " (formatted)", Context: 3,
+			}
+			text, err := difflib.GetUnifiedDiffString(ud)
+			if err != nil {
+				return fmt.Errorf("diffing %s: %w", path, err)
+			}
+			fmt.Fprint(stdout, text)
+		}
+		if check {
+			if !diff {
+				fmt.Fprintln(stdout, path)
+			}
+			continue
+		}
+		if err := os.WriteFile(path, out, fileMode(path)); err != nil {
+			return fmt.Errorf("writing %s: %w", path, err)
+		}
+		if !diff {
+			fmt.Fprintln(stdout, path)
+		}
+	}
+	if failed || (check && changed) {
+		return exitError{1}
+	}
+	return nil
+}
+
+// fileMode keeps a file's permissions when rewriting it (WriteFile only uses
+// the mode when creating).
+func fileMode(path string) os.FileMode {
+	if st, err := os.Stat(path); err == nil {
+		return st.Mode().Perm()
+	}
+	return 0o644
 }

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// run executes the CLI in-process and returns stdout, stderr and the exit code.
+func run(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	root := newRootCommand()
+	var out, errb bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	root.SetArgs(args)
+	err := root.Execute()
+	code := 0
+	var ee exitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.code
+	case err != nil:
+		t.Fatalf("lxnetd %s: %v", strings.Join(args, " "), err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func repoPath(t *testing.T, rel string) string {
+	t.Helper()
+	abs, err := filepath.Abs(filepath.Join("../..", rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return abs
+}
+
+// TestValidateBadCatalogue: `lxnetd validate` exits 1 on every case of
+// testdata/bad and prints exactly its golden diagnostics.
+func TestValidateBadCatalogue(t *testing.T) {
+	dirs, _ := filepath.Glob(repoPath(t, "testdata/bad/*"))
+	if len(dirs) < 40 {
+		t.Fatalf("found %d bad cases, want at least 40", len(dirs))
+	}
+	for _, dir := range dirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			args := []string{"validate", "."}
+			if b, err := os.ReadFile(filepath.Join(dir, "options.json")); err == nil {
+				var o struct {
+					Vars     map[string]string `json:"vars"`
+					VarFiles []string          `json:"var_files"`
+					Environ  []string          `json:"environ"`
+				}
+				if err := json.Unmarshal(b, &o); err != nil {
+					t.Fatal(err)
+				}
+				names := make([]string, 0, len(o.Vars))
+				for k := range o.Vars {
+					names = append(names, k)
+				}
+				sort.Strings(names)
+				for _, k := range names {
+					args = append(args, "--var", k+"="+o.Vars[k])
+				}
+				for _, f := range o.VarFiles {
+					args = append(args, "--var-file", f)
+				}
+				for _, kv := range o.Environ {
+					k, v, _ := strings.Cut(kv, "=")
+					t.Setenv(k, v)
+				}
+			}
+			want, err := os.ReadFile(filepath.Join(dir, "diagnostics.golden"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Chdir(dir)
+			stdout, stderr, code := run(t, args...)
+			if code != 1 {
+				t.Errorf("exit code %d, want 1", code)
+			}
+			if stdout != "" {
+				t.Errorf("unexpected stdout: %q", stdout)
+			}
+			if diff := cmp.Diff(string(want), stderr); diff != "" {
+				t.Errorf("diagnostics (-golden +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestValidateExamples: every examples/*/ directory is a valid configuration.
+func TestValidateExamples(t *testing.T) {
+	dirs, _ := filepath.Glob(repoPath(t, "examples/*"))
+	for _, dir := range dirs {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			continue
+		}
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			_, stderr, code := run(t, "validate", dir)
+			if code != 0 {
+				t.Errorf("lxnetd validate %s exited %d:\n%s", dir, code, stderr)
+			}
+		})
+	}
+}
+
+// TestValidateGood: the seed scenarios validate silently.
+func TestValidateGood(t *testing.T) {
+	dirs, _ := filepath.Glob(repoPath(t, "testdata/good/*"))
+	if len(dirs) == 0 {
+		t.Fatal("no testdata/good scenarios")
+	}
+	for _, dir := range dirs {
+		stdout, stderr, code := run(t, "validate", dir)
+		if code != 0 || stdout != "" || stderr != "" {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want exit 0 and no output", dir, code, stdout, stderr)
+		}
+	}
+}
+
+func TestValidateJSONAndVars(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "main.hcl", "variable \"name\" {}\n\nnetwork \"br\" {\n  name = var.name\n}\n")
+	stdout, _, code := run(t, "validate", "--json", dir)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1 (missing variable)", code)
+	}
+	var res struct {
+		Valid       bool `json:"valid"`
+		ErrorCount  int  `json:"error_count"`
+		Diagnostics []struct {
+			Summary string `json:"summary"`
+			Range   struct {
+				Filename string `json:"filename"`
+			} `json:"range"`
+		} `json:"diagnostics"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, stdout)
+	}
+	if res.Valid || res.ErrorCount != 1 || res.Diagnostics[0].Summary != "No value for required variable" || res.Diagnostics[0].Range.Filename != "main.hcl" {
+		t.Errorf("unexpected result: %+v", res)
+	}
+	if _, stderr, code := run(t, "validate", "--var", "name=lxnbr9", dir); code != 0 {
+		t.Errorf("with --var: exit %d\n%s", code, stderr)
+	}
+	varFile := filepath.Join(t.TempDir(), "v.hcl")
+	write(t, filepath.Dir(varFile), "v.hcl", "name = \"x\"\n")
+	_, stderr, code := run(t, "validate", "--var-file", varFile, dir)
+	if code != 1 || !strings.Contains(stderr, `The network name "x" is too short`) {
+		t.Errorf("with --var-file: exit %d\n%s", code, stderr)
+	}
+	t.Setenv("LXNET_VAR_name", "lxnbr8")
+	if stdout, stderr, code := run(t, "validate", "--json", dir); code != 0 || !strings.Contains(stdout, `"valid": true`) {
+		t.Errorf("with LXNET_VAR_name: exit %d\n%s%s", code, stdout, stderr)
+	}
+	root := newRootCommand()
+	root.SetArgs([]string{"validate", dir, "--var", "novalue"})
+	root.SetOut(&bytes.Buffer{})
+	root.SetErr(&bytes.Buffer{})
+	if err := root.Execute(); err == nil || !strings.Contains(err.Error(), "write --var name=value") {
+		t.Errorf("a malformed --var must be a usage error; got %v", err)
+	}
+}
+
+func write(t *testing.T, dir, name, content string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o640); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFmt(t *testing.T) {
+	dir := t.TempDir()
+	ugly := "network \"lxnbr0\" {\ntype=\"bridge\"\n  description = \"x\"\n}\n"
+	pretty := "network \"lxnbr0\" {\n  type        = \"bridge\"\n  description = \"x\"\n}\n"
+	write(t, dir, "a.hcl", ugly)
+	write(t, dir, "b.hcl", pretty)
+	write(t, dir, ".skip.hcl", ugly)
+	path := filepath.Join(dir, "a.hcl")
+
+	stdout, _, code := run(t, "fmt", "--check", dir)
+	if code != 1 || stdout != path+"\n" {
+		t.Errorf("fmt --check: exit %d, stdout %q; want 1 and the one file", code, stdout)
+	}
+	stdout, _, code = run(t, "fmt", "--check", "--diff", dir)
+	if code != 1 || !strings.Contains(stdout, "-type=\"bridge\"\n+  type        = \"bridge\"\n") || !strings.HasPrefix(stdout, "--- "+path) {
+		t.Errorf("fmt --check --diff: exit %d, stdout:\n%s", code, stdout)
+	}
+	if b, _ := os.ReadFile(path); string(b) != ugly {
+		t.Error("--check must not change files")
+	}
+	stdout, _, code = run(t, "fmt", dir)
+	if code != 0 || stdout != path+"\n" {
+		t.Errorf("fmt: exit %d, stdout %q", code, stdout)
+	}
+	if b, _ := os.ReadFile(path); string(b) != pretty {
+		t.Errorf("fmt wrote:\n%s", b)
+	}
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o640 {
+		t.Errorf("fmt changed the mode to %v", st.Mode().Perm())
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, ".skip.hcl")); string(b) != ugly {
+		t.Error("fmt touched a dotfile")
+	}
+	if _, _, code := run(t, "fmt", "--check", dir); code != 0 {
+		t.Errorf("after fmt, --check exits %d", code)
+	}
+	write(t, dir, "c.hcl", "network \"x\" {\n")
+	_, stderr, code := run(t, "fmt", dir)
+	if code != 1 || !strings.Contains(stderr, "Unclosed configuration block") {
+		t.Errorf("syntax error: exit %d, stderr %q", code, stderr)
+	}
+	if stdout, _, code := run(t, "fmt", "--check", filepath.Join(dir, "b.hcl")); code != 0 || stdout != "" {
+		t.Errorf("fmt of one canonical file: exit %d, %q", code, stdout)
+	}
+}

@@ -1,0 +1,23 @@
+package config
+
+import (
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+)
+
+// Format returns src in canonical HCL layout (indentation, aligned equals
+// signs, spacing), as `lxnetd fmt` writes it. A file that does not parse is
+// returned unchanged with its syntax diagnostics: formatting never guesses.
+func Format(filename string, src []byte) ([]byte, Diagnostics) {
+	d := Diagnostics{sources: map[string][]byte{filename: src}, files: map[string]*hcl.File{}}
+	f, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
+	if f != nil {
+		d.files[filename] = f
+	}
+	if diags.HasErrors() {
+		d.diags = diags
+		return src, d
+	}
+	return hclwrite.Format(src), d
+}

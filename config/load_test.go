@@ -1,0 +1,338 @@
+package config
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/lxnetd/lxnetd/engine/spec"
+)
+
+func mapFS(files map[string]string) fstest.MapFS {
+	fsys := fstest.MapFS{}
+	for name, content := range files {
+		fsys[name] = &fstest.MapFile{Data: []byte(content)}
+	}
+	return fsys
+}
+
+func mustLoad(t *testing.T, files map[string]string, opts Options) *spec.Config {
+	t.Helper()
+	cfg, diags := LoadFS(mapFS(files), opts)
+	if diags.HasErrors() {
+		var b bytes.Buffer
+		_ = diags.WriteText(&b, false)
+		t.Fatalf("unexpected diagnostics:\n%s", b.String())
+	}
+	return cfg
+}
+
+func loadErrors(t *testing.T, files map[string]string, opts Options) string {
+	t.Helper()
+	cfg, diags := LoadFS(mapFS(files), opts)
+	if !diags.HasErrors() || cfg != nil {
+		t.Fatalf("expected errors, got none (cfg=%v)", cfg)
+	}
+	var b bytes.Buffer
+	if err := diags.WriteText(&b, false); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+const varsMain = `
+variable "desc" {
+  type    = string
+  default = "from-default"
+}
+variable "n" {
+  type    = number
+  default = 1
+}
+network "lxnbr0" {
+  description = "${var.desc}/${var.n}"
+}
+`
+
+func desc(cfg *spec.Config) string { return cfg.Remotes["local"].Networks[0].Description }
+
+// TestVariablePrecedence: default < environment < *.vars.hcl < --var-file < --var.
+func TestVariablePrecedence(t *testing.T) {
+	dir := t.TempDir()
+	varFile := filepath.Join(dir, "extra.hcl")
+	if err := os.WriteFile(varFile, []byte("desc = \"from-var-file\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"LXNET_VAR_desc=from-env", "LXNET_VAR_n=7", "LXNET_VAR_undeclared=ignored", "PATH=/bin"}
+	tests := []struct {
+		name  string
+		files map[string]string
+		opts  Options
+		want  string
+	}{
+		{"default", map[string]string{"main.hcl": varsMain}, Options{}, "from-default/1"},
+		{"environment", map[string]string{"main.hcl": varsMain}, Options{Environ: env}, "from-env/7"},
+		{"vars file beats environment", map[string]string{"main.hcl": varsMain, "a.vars.hcl": `desc = "from-vars-hcl"`},
+			Options{Environ: env}, "from-vars-hcl/7"},
+		{"later vars file wins", map[string]string{"main.hcl": varsMain, "a.vars.hcl": `desc = "a"`, "b.vars.hcl": `desc = "b"`},
+			Options{}, "b/1"},
+		{"var-file beats vars files", map[string]string{"main.hcl": varsMain, "a.vars.hcl": `desc = "a"`},
+			Options{VarFiles: []string{varFile}, Environ: env}, "from-var-file/7"},
+		{"--var beats everything", map[string]string{"main.hcl": varsMain, "a.vars.hcl": `desc = "a"`},
+			Options{Vars: map[string]string{"desc": "from-flag", "n": "42"}, VarFiles: []string{varFile}, Environ: env}, "from-flag/42"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := desc(mustLoad(t, tt.files, tt.opts)); got != tt.want {
+				t.Errorf("description = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestComplexVariableFromFlag(t *testing.T) {
+	cfg := mustLoad(t, map[string]string{"main.hcl": `
+variable "names" { type = list(string) }
+network "br" {
+  for_each = toset(var.names)
+  name     = each.key
+}`}, Options{Vars: map[string]string{"names": `["lxna", "lxnb"]`}})
+	var got []string
+	for _, n := range cfg.Remotes["local"].Networks {
+		got = append(got, n.Name)
+	}
+	if diff := cmp.Diff([]string{"lxna", "lxnb"}, got); diff != "" {
+		t.Error(diff)
+	}
+}
+
+// TestSkippedFiles: dotfiles, backups, swap files and non-.hcl files are not
+// part of the configuration.
+func TestSkippedFiles(t *testing.T) {
+	files := map[string]string{
+		"main.hcl":        `network "lxnbr0" {}`,
+		".hidden.hcl":     `broken {`,
+		"main.hcl~":       `broken {`,
+		"#main.hcl#":      `broken {`,
+		".main.hcl.swp":   `broken {`,
+		"notes.txt":       `broken {`,
+		"main.hcl.dpkg-o": `broken {`,
+	}
+	cfg := mustLoad(t, files, Options{})
+	if n := len(cfg.Remotes["local"].Networks); n != 1 {
+		t.Errorf("got %d networks, want 1", n)
+	}
+	names, err := filesFS(mapFS(files))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"main.hcl"}, names); diff != "" {
+		t.Error(diff)
+	}
+}
+
+// TestOrderIndependent: references work whatever file and order they are in,
+// and the result and its hash do not depend on it.
+func TestOrderIndependent(t *testing.T) {
+	a := mustLoad(t, map[string]string{
+		"a.hcl": `node "web" {
+  image = "busybox"
+  device "eth0" {
+    type       = "nic"
+    properties = { network = network.lxnbr0.name, "ipv4.address" = local.ip }
+  }
+}`,
+		"b.hcl": `locals { ip = cidrhost(local.subnet, 10) }
+network "lxnbr0" { config = { "ipv4.address" = "${cidrhost(local.subnet, 1)}/24" } }
+locals { subnet = "10.231.9.0/24" }`,
+	}, Options{})
+	n := a.Remotes["local"].Instances[0]
+	if n.IPv4 != "10.231.9.10" || n.Network != "lxnbr0" || n.NIC != "eth0" {
+		t.Errorf("node address = %q on %q via %q", n.IPv4, n.Network, n.NIC)
+	}
+	b := mustLoad(t, map[string]string{
+		"a.hcl": `node "web" {
+  image = "busybox"
+  device "eth0" {
+    type       = "nic"
+    properties = { network = network.lxnbr0.name, "ipv4.address" = local.ip }
+  }
+}`,
+		"b.hcl": `locals { ip = cidrhost(local.subnet, 10) }
+network "lxnbr0" { config = { "ipv4.address" = "${cidrhost(local.subnet, 1)}/24" } }
+locals { subnet = "10.231.9.0/24" }`,
+	}, Options{})
+	if a.Hash != b.Hash {
+		t.Error("the same files gave different hashes")
+	}
+	c := mustLoad(t, map[string]string{"a.hcl": `network "lxnbr0" {}`}, Options{})
+	if c.Hash == a.Hash {
+		t.Error("different files gave the same hash")
+	}
+}
+
+func TestImplicitLocalRemoteAndDefaults(t *testing.T) {
+	cfg := mustLoad(t, map[string]string{"main.hcl": `node "web" { image = "busybox" }`}, Options{})
+	if diff := cmp.Diff(defaults(), cfg.Settings); diff != "" {
+		t.Error(diff)
+	}
+	r := cfg.Remotes["local"]
+	if r == nil || r.Address != "unix://" || r.Project != "default" || len(cfg.Remotes) != 1 {
+		t.Fatalf("remotes = %+v", cfg.Remotes)
+	}
+	n := r.Instances[0]
+	if n.Type != "container" || n.State != "running" || !cmp.Equal(n.Profiles, []string{"default"}) {
+		t.Errorf("instance defaults: %+v", n)
+	}
+}
+
+func TestLxnetSettings(t *testing.T) {
+	cfg := mustLoad(t, map[string]string{"main.hcl": `lxnet {
+  owner            = "edge-1"
+  resync_interval  = "90s"
+  max_deletes      = 0
+  delete_instances = true
+  allow_empty      = true
+}`}, Options{})
+	want := spec.Settings{Owner: "edge-1", ResyncInterval: 90e9, MaxDeletes: 0, DeleteInstances: true, AllowEmpty: true}
+	if diff := cmp.Diff(want, cfg.Settings); diff != "" {
+		t.Error(diff)
+	}
+}
+
+// TestFunctions exercises the functions beyond cty's stdlib.
+func TestFunctions(t *testing.T) {
+	cfg := mustLoad(t, map[string]string{
+		"main.hcl": `
+locals {
+  doc = yamldecode(file("data/doc.yaml"))
+}
+network "lxnbr0" {
+  config = {
+    "user.a" = cidrnetmask("10.231.0.0/20")
+    "user.b" = cidrsubnet("10.231.0.0/16", 8, 3)
+    "user.c" = jsonencode({ x = [1, 2] })
+    "user.d" = jsondecode("{\"k\": \"v\"}").k
+    "user.e" = trimspace(yamlencode({ a = 1 }))
+    "user.f" = local.doc.name
+    "user.g" = join(",", [for k in keys(merge({ a = 1 }, { b = 2 })) : upper(k)])
+    "user.h" = tostring(length("héllo"))
+    "user.i" = index(["x", "y"], "y")
+    "user.j" = startswith("lxnbr0", "lxn")
+    "user.k" = coalesce("", "fallback")
+    "user.l" = 1.5
+  }
+}`,
+		"data/doc.yaml": "name: from-yaml\n",
+	}, Options{})
+	want := map[string]string{
+		"user.a": "255.255.240.0", "user.b": "10.231.3.0/24", "user.c": `{"x":[1,2]}`, "user.d": "v",
+		"user.e": "\"a\": 1", "user.f": "from-yaml", "user.g": "A,B", "user.h": "5", "user.i": "1",
+		"user.j": "true", "user.k": "fallback", "user.l": "1.5",
+	}
+	if diff := cmp.Diff(want, cfg.Remotes["local"].Networks[0].Config); diff != "" {
+		t.Error(diff)
+	}
+}
+
+// TestSensitiveNeverPrinted: no diagnostic, in text or JSON, contains the
+// value of a sensitive variable or anything derived from it.
+func TestSensitiveNeverPrinted(t *testing.T) {
+	secret := "correct-horse-battery"
+	files := map[string]string{
+		"main.hcl": `
+variable "token" {
+  type      = string
+  sensitive = true
+  validation {
+    condition     = length(var.token) < 5
+    error_message = "too long"
+  }
+}
+network "lxnbr0" {
+  config = {
+    "ipv4.address" = upper(var.token)
+    "bad"          = cidrhost(var.token, 1)
+  }
+}`,
+		"secret.vars.hcl": `token = "` + secret + `"`,
+	}
+	cfg, diags := LoadFS(mapFS(files), Options{})
+	if !diags.HasErrors() || cfg != nil {
+		t.Fatal("expected errors")
+	}
+	var text, js bytes.Buffer
+	_ = diags.WriteText(&text, false)
+	_ = diags.WriteJSON(&js)
+	for _, out := range []string{text.String(), js.String(), diags.Err().Error()} {
+		for _, leak := range []string{secret, strings.ToUpper(secret)} {
+			if strings.Contains(out, leak) {
+				t.Errorf("output leaks the sensitive value:\n%s", out)
+			}
+		}
+	}
+	if !strings.Contains(text.String(), "too long") {
+		t.Errorf("validation message missing:\n%s", text.String())
+	}
+}
+
+func TestErrFormat(t *testing.T) {
+	_, diags := LoadFS(mapFS(map[string]string{"web.hcl": `network "lxnbr0" {
+  colour = "red"
+  type   = "brige"
+}`}), Options{})
+	want := `web.hcl:2,3-9: Unsupported argument; An argument named "colour" is not expected here. (and 1 more)`
+	if got := diags.Err().Error(); got != want {
+		t.Errorf("Err() = %q\nwant     %q", got, want)
+	}
+	if (Diagnostics{}).Err() != nil {
+		t.Error("empty diagnostics must give a nil Err")
+	}
+}
+
+func TestWarningOnlyStillLoads(t *testing.T) {
+	cfg, diags := LoadFS(fstest.MapFS{}, Options{})
+	if cfg == nil || diags.HasErrors() || diags.Len() != 1 {
+		t.Fatalf("empty directory: cfg=%v diags=%v", cfg, diags.List())
+	}
+	if _, ok := cfg.Remotes["local"]; !ok {
+		t.Error("the implicit local remote is missing")
+	}
+}
+
+func TestMissingDirectory(t *testing.T) {
+	cfg, diags := Load(filepath.Join(t.TempDir(), "nope"), Options{})
+	if cfg != nil || !diags.HasErrors() || !strings.Contains(diags.Err().Error(), "Cannot read configuration directory") {
+		t.Fatalf("got %v", diags.Err())
+	}
+}
+
+func TestColorOutput(t *testing.T) {
+	_, diags := LoadFS(mapFS(map[string]string{"a.hcl": `network "x" {}`}), Options{})
+	var plain, color bytes.Buffer
+	_ = diags.WriteText(&plain, false)
+	_ = diags.WriteText(&color, true)
+	if strings.Contains(plain.String(), "\x1b[") || !strings.Contains(color.String(), "\x1b[") {
+		t.Errorf("color=false must print no escapes and color=true some:\n%q\n%q", plain.String(), color.String())
+	}
+}
+
+func TestFormat(t *testing.T) {
+	out, diags := Format("a.hcl", []byte("network \"x\" {\ntype=\"bridge\"\n  config={a=1}\n}\n"))
+	if diags.HasErrors() {
+		t.Fatal(diags.Err())
+	}
+	want := "network \"x\" {\n  type   = \"bridge\"\n  config = { a = 1 }\n}\n"
+	if string(out) != want {
+		t.Errorf("Format =\n%s\nwant\n%s", out, want)
+	}
+	src := []byte("network \"x\" {\n")
+	out, diags = Format("b.hcl", src)
+	if !diags.HasErrors() || !bytes.Equal(out, src) {
+		t.Error("a file with syntax errors must be returned unchanged with errors")
+	}
+}

@@ -1,0 +1,3 @@
+network "lxnbr0" {
+  description = "next to ${network.lxnbr1.name}"
+}

@@ -1,0 +1,3 @@
+network "lxnbr1" {
+  description = "next to ${network.lxnbr0.name}"
+}

@@ -1,0 +1,4 @@
+node "web" {
+  image       = "busybox"
+  description = "I am ${node.web.name}"
+}

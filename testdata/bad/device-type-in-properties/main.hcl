@@ -1,0 +1,7 @@
+node "web" {
+  image = "busybox"
+  device "eth0" {
+    type       = "nic"
+    properties = { type = "nic", network = "lxdbr0" }
+  }
+}

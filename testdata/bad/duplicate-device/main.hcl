@@ -1,0 +1,15 @@
+network "lxnbr0" {
+  config = { "ipv4.address" = "10.231.7.1/24" }
+}
+
+node "web" {
+  image = "busybox"
+  device "eth0" {
+    type = "nic"
+    properties = { network = "lxdbr0" }
+  }
+  device "eth0" {
+    type       = "nic"
+    properties = { network = network.lxnbr0.name, "ipv4.address" = "10.231.7.10" }
+  }
+}

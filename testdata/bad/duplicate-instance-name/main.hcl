@@ -1,0 +1,8 @@
+node "web" {
+  image = "busybox"
+}
+
+node "web2" {
+  name  = "web"
+  image = "busybox"
+}

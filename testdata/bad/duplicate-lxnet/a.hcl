@@ -1,0 +1,3 @@
+lxnet {
+  owner = "edge-1"
+}

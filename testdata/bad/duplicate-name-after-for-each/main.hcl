@@ -1,0 +1,4 @@
+network "lan" {
+  for_each = toset(["a", "b"])
+  name     = "lxnlan"
+}

@@ -1,0 +1,3 @@
+variable "port" {
+  default = 80
+}

@@ -1,0 +1,4 @@
+node "web" {
+  for_each = ["a", "b"]
+  image    = "busybox"
+}

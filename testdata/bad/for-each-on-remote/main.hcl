@@ -1,0 +1,4 @@
+remote "vm" {
+  for_each = toset(["a", "b"])
+  address  = "unix://"
+}

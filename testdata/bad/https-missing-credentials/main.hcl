@@ -1,0 +1,4 @@
+remote "vm2" {
+  address            = "https://10.0.0.2:8443"
+  server_fingerprint = "sha256:3f0a6c5b1d2e4f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8"
+}

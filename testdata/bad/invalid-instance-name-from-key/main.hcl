@@ -1,0 +1,4 @@
+node "web" {
+  for_each = toset(["a.b", "c"])
+  image    = "busybox"
+}

@@ -1,0 +1,3 @@
+node "web_1" {
+  image = "busybox"
+}

@@ -1,0 +1,3 @@
+lxnet {
+  resync_interval = "5 minutes"
+}

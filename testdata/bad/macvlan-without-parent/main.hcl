@@ -1,0 +1,3 @@
+network "lxnmv0" {
+  type = "macvlan"
+}

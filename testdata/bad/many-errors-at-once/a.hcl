@@ -1,0 +1,8 @@
+network "lxnbr0" {
+  type = "bridgee"
+}
+
+node "web_1" {
+  image = "busybox"
+  state = "up"
+}

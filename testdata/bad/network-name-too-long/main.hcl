@@ -1,0 +1,3 @@
+network "lxnbr_for_the_web_tier" {
+  type = "bridge"
+}

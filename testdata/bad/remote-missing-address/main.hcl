@@ -1,0 +1,3 @@
+remote "vm1" {
+  project = "default"
+}

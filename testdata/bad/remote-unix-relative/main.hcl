@@ -1,0 +1,3 @@
+remote "vm1" {
+  address = "unix://var/lib/lxd/unix.socket"
+}

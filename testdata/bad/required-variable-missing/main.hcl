@@ -1,0 +1,4 @@
+variable "subnet" {
+  type        = string
+  description = "The bridge subnet."
+}

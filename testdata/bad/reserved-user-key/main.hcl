@@ -1,0 +1,4 @@
+node "web" {
+  image  = "busybox"
+  config = { "user.lxnetd.owner" = "me", "user.note" = "fine" }
+}

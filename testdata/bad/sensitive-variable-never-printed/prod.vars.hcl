@@ -1,0 +1,1 @@
+secret_addr = "hunter2-10.231.7.1"

@@ -1,0 +1,6 @@
+network "lxnbr0" {
+  type = "bridge"
+
+node "web" {
+  image = "busybox"
+}

@@ -1,0 +1,3 @@
+owner = "edge-1"
+
+network "lxnbr0" {}

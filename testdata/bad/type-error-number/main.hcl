@@ -1,0 +1,3 @@
+lxnet {
+  max_deletes = "a few"
+}

@@ -1,0 +1,4 @@
+network "lxnbr0" {
+  type   = "bridge"
+  colour = "blue"
+}

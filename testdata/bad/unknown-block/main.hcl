@@ -1,0 +1,3 @@
+netwrok "lxnbr0" {
+  type = "bridge"
+}

@@ -1,0 +1,5 @@
+profile "extra" {
+  device "data" {
+    type = "volume"
+  }
+}

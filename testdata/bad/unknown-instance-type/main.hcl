@@ -1,0 +1,4 @@
+node "web" {
+  image = "busybox"
+  type  = "vm"
+}

@@ -1,0 +1,6 @@
+node "web" {
+  image = "busybox"
+  devices "eth0" {
+    type = "nic"
+  }
+}

@@ -1,0 +1,3 @@
+variable "subnet" {
+  default = "10.231.7.0/24"
+}
