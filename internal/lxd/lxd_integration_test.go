@@ -1,0 +1,832 @@
+//go:build integration
+
+package lxd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/lxnetd/lxnetd/engine"
+	"github.com/lxnetd/lxnetd/engine/spec"
+	"github.com/lxnetd/lxnetd/internal/sandbox"
+)
+
+// These tests run against the sandbox's real LXD daemons (make sandbox-up):
+// primary over its unix socket, secondary over pinned HTTPS.
+
+func testCtx(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func connect(t *testing.T, d *sandbox.Daemon) *Remote {
+	t.Helper()
+	sr := d.Remote()
+	r, err := Connect(testCtx(t), &sr)
+	if err != nil {
+		t.Fatalf("Connect(%s): %v", d.Name, err)
+	}
+	t.Cleanup(r.Close)
+	return r
+}
+
+// bothDaemons runs f as a subtest against primary (unix) and secondary (https).
+func bothDaemons(t *testing.T, f func(t *testing.T, d *sandbox.Daemon, r *Remote)) {
+	for _, get := range []func(testing.TB) *sandbox.Daemon{sandbox.Primary, sandbox.Secondary} {
+		d := get(t)
+		t.Run(d.Name, func(t *testing.T) { f(t, d, connect(t, d)) })
+	}
+}
+
+func findNetwork(t *testing.T, r *Remote, name string) (engine.Network, bool) {
+	t.Helper()
+	nets, err := r.ListNetworks(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nets {
+		if n.Name == name {
+			return n, true
+		}
+	}
+	return engine.Network{}, false
+}
+
+func gateway(cidr string) string { // "10.231.7.0/24" → "10.231.7.1/24"
+	return strings.TrimSuffix(cidr, "0/24") + "1/24"
+}
+
+func hostAddr(cidr string, host string) string { // ("10.231.7.0/24", "20") → "10.231.7.20"
+	return strings.TrimSuffix(cidr, "0/24") + host
+}
+
+func TestConnectUnix(t *testing.T) {
+	d := sandbox.Primary(t)
+	r := connect(t, d)
+	if r.Requests() != 1 {
+		t.Errorf("Connect issued %d requests, want 1 (GET /1.0)", r.Requests())
+	}
+	if r.Address() != "unix://"+d.Socket || r.Project() != "default" {
+		t.Errorf("Address %q Project %q", r.Address(), r.Project())
+	}
+
+	// LXD_DIR is honoured for "unix://", like lxc does.
+	t.Setenv("LXD_SOCKET", "")
+	t.Setenv("LXD_DIR", d.Dir)
+	r2, err := Connect(testCtx(t), &spec.Remote{Name: "viaenv", Address: "unix://"})
+	if err != nil {
+		t.Fatalf("Connect with LXD_DIR: %v", err)
+	}
+	r2.Close()
+
+	// A missing socket and a missing project are clear errors.
+	_, err = Connect(testCtx(t), &spec.Remote{Name: "x", Address: "unix://" + filepath.Join(t.TempDir(), "unix.socket")})
+	if err == nil || !strings.Contains(err.Error(), "does not exist: is LXD running?") {
+		t.Errorf("missing socket: %v", err)
+	}
+	_, err = Connect(testCtx(t), &spec.Remote{Name: "x", Address: "unix://" + d.Socket, Project: "no-such-project"})
+	if err == nil || !strings.Contains(err.Error(), `project "no-such-project" does not exist`) {
+		t.Errorf("missing project: %v", err)
+	}
+}
+
+// TestConnectUnixErrors: a socket nobody listens on, and a socket this user
+// may not use (the primary's, reached as user nobody from a copy of this test
+// binary), both give an error that says what is wrong.
+func TestConnectUnixErrors(t *testing.T) {
+	if sock := os.Getenv("LXNETD_TEST_UNPRIVILEGED_SOCKET"); sock != "" {
+		_, err := Connect(t.Context(), &spec.Remote{Name: "x", Address: "unix://" + sock})
+		if err == nil || !strings.Contains(err.Error(), "no permission") {
+			t.Fatalf("unprivileged connect: %v", err)
+		}
+		t.Logf("unprivileged: %v", err)
+		return
+	}
+
+	d := sandbox.Primary(t)
+	stale := filepath.Join(t.TempDir(), "unix.socket")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: stale, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.SetUnlinkOnClose(false)
+	l.Close()
+	_, err = Connect(testCtx(t), &spec.Remote{Name: "x", Address: "unix://" + stale})
+	if err == nil || !strings.Contains(err.Error(), "nothing listens on LXD socket") {
+		t.Errorf("stale socket: %v", err)
+	}
+	t.Logf("stale socket: %v", err)
+
+	if os.Getuid() != 0 {
+		t.Fatal("the sandbox tests run as root")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "lxnetd-lxd-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "lxd.test")
+	copyFile(t, exe, bin)
+	if err := os.Chmod(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(testCtx(t), bin, "-test.run=^TestConnectUnixErrors$", "-test.v")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "LXNETD_TEST_UNPRIVILEGED_SOCKET="+d.Socket, "HOME="+dir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("unprivileged run failed: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "no permission") {
+		t.Errorf("unprivileged run did not report the permission problem:\n%s", out)
+	}
+}
+
+func TestConnectHTTPSPinning(t *testing.T) {
+	d := sandbox.Secondary(t)
+	r := connect(t, d)
+	if r.Requests() != 1 {
+		t.Errorf("Connect issued %d requests, want 1", r.Requests())
+	}
+
+	wrong := d.Remote()
+	wrong.ServerFingerprint = "sha256:" + strings.Repeat("0", 64)
+	_, err := Connect(testCtx(t), &wrong)
+	var pe *PinError
+	if !errors.As(err, &pe) || pe.Actual != d.ServerFingerprint || pe.Expected != wrong.ServerFingerprint {
+		t.Fatalf("wrong pin: got %v, want a PinError naming %s", err, d.ServerFingerprint)
+	}
+	t.Logf("wrong pin: %v", err)
+
+	unpinned := d.Remote()
+	unpinned.ServerFingerprint = ""
+	_, err = Connect(testCtx(t), &unpinned)
+	if !errors.As(err, &pe) || pe.Actual != d.ServerFingerprint || pe.Expected != "" ||
+		!strings.Contains(err.Error(), `server_fingerprint = "`+d.ServerFingerprint+`"`) {
+		t.Fatalf("missing pin: got %v, want a PinError that says how to pin %s", err, d.ServerFingerprint)
+	}
+	t.Logf("missing pin: %v", err)
+
+	// Nothing listens on this port: refused at once, not after a timeout.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedAddr := l.Addr().String()
+	l.Close()
+	down := d.Remote()
+	down.Address = "https://" + closedAddr
+	start := time.Now()
+	_, err = Connect(testCtx(t), &down)
+	if err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("unreachable: %v", err)
+	}
+	if time.Since(start) > 3*time.Second {
+		t.Errorf("unreachable address took %v to fail", time.Since(start))
+	}
+	t.Logf("unreachable: %v (%v)", err, time.Since(start))
+
+	// A server that accepts TCP but never answers: bounded by the context.
+	l, err = net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	silent := d.Remote()
+	silent.Address = "https://" + l.Addr().String()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	start = time.Now()
+	_, err = Connect(ctx, &silent)
+	if err == nil || time.Since(start) > 8*time.Second {
+		t.Errorf("silent server: err %v after %v", err, time.Since(start))
+	}
+	t.Logf("silent server: %v (%v)", err, time.Since(start))
+}
+
+func TestNetworkRoundTrip(t *testing.T) {
+	bothDaemons(t, func(t *testing.T, d *sandbox.Daemon, r *Remote) {
+		ctx := testCtx(t)
+		name := sandbox.UniqueName(t, "lxa")
+		cidr := sandbox.AllocSubnet(t)
+		t.Cleanup(func() { _, _ = d.LxcErr("network", "delete", name) })
+
+		want := engine.Network{Name: name, Type: "bridge", Description: "adapter test",
+			Config: map[string]string{"ipv4.address": gateway(cidr), "ipv4.nat": "false", "ipv6.address": "none", "user.lxnetd.owner": "test"}}
+		if err := r.CreateNetwork(ctx, want); err != nil {
+			t.Fatal(err)
+		}
+		got, ok := findNetwork(t, r, name)
+		if !ok {
+			t.Fatalf("network %s not listed after create", name)
+		}
+		if !got.Managed || got.Type != "bridge" || got.Description != "adapter test" || got.Status != "Created" || got.ETag == "" {
+			t.Errorf("listed network: %+v", got)
+		}
+		for k, v := range want.Config {
+			if got.Config[k] != v {
+				t.Errorf("config %s = %q, want %q", k, got.Config[k], v)
+			}
+		}
+
+		// Update with the listed ETag succeeds.
+		upd := got
+		upd.Config = maps2(got.Config, "user.x", "1")
+		upd.Description = "updated"
+		if err := r.UpdateNetwork(ctx, upd); err != nil {
+			t.Fatal(err)
+		}
+		after, _ := findNetwork(t, r, name)
+		if after.Config["user.x"] != "1" || after.Description != "updated" || after.ETag == got.ETag {
+			t.Errorf("after update: %+v", after)
+		}
+		// The ETag from before the update is stale now.
+		stale := got
+		stale.Config = maps2(got.Config, "user.y", "2")
+		if err := r.UpdateNetwork(ctx, stale); !errors.Is(err, engine.ErrPreconditionFailed) {
+			t.Errorf("update with stale etag: %v, want ErrPreconditionFailed", err)
+		}
+		// So is the current one once someone else changes the network.
+		d.Lxc(t, "network", "set", name, "user.byhand=yes")
+		after.Config = maps2(after.Config, "user.y", "2")
+		if err := r.UpdateNetwork(ctx, after); !errors.Is(err, engine.ErrPreconditionFailed) {
+			t.Errorf("update after a change by hand: %v, want ErrPreconditionFailed", err)
+		}
+		if out := d.Lxc(t, "network", "get", name, "user.y"); strings.TrimSpace(out) != "" {
+			t.Errorf("refused update was written: user.y=%q", out)
+		}
+
+		missing := engine.Network{Name: name + "x", Config: map[string]string{}}
+		if err := r.UpdateNetwork(ctx, missing); !errors.Is(err, engine.ErrNotFound) {
+			t.Errorf("update of a missing network: %v, want ErrNotFound", err)
+		}
+		if err := r.DeleteNetwork(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := findNetwork(t, r, name); ok {
+			t.Error("network still listed after delete")
+		}
+		if err := r.DeleteNetwork(ctx, name); !errors.Is(err, engine.ErrNotFound) {
+			t.Errorf("second delete: %v, want ErrNotFound", err)
+		}
+	})
+}
+
+// maps2 returns a copy of m with k=v set.
+func maps2(m map[string]string, k, v string) map[string]string {
+	out := map[string]string{k: v}
+	for mk, mv := range m {
+		if mk != k {
+			out[mk] = mv
+		}
+	}
+	return out
+}
+
+func findProfile(t *testing.T, r *Remote, name string) (engine.Profile, bool) {
+	t.Helper()
+	ps, err := r.ListProfiles(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return engine.Profile{}, false
+}
+
+func TestProfileRoundTrip(t *testing.T) {
+	bothDaemons(t, func(t *testing.T, d *sandbox.Daemon, r *Remote) {
+		ctx := testCtx(t)
+		name := sandbox.UniqueName(t, "lxa")
+		t.Cleanup(func() { _, _ = d.LxcErr("profile", "delete", name) })
+		want := engine.Profile{
+			Name: name, Description: "adapter test",
+			Config: map[string]string{"user.lxnetd.owner": "test", "limits.cpu": "1"},
+			Devices: map[string]map[string]string{
+				"web": {"type": "proxy", "listen": "tcp:127.0.0.1:18080", "connect": "tcp:127.0.0.1:80"},
+			},
+		}
+		if err := r.CreateProfile(ctx, want); err != nil {
+			t.Fatal(err)
+		}
+		got, ok := findProfile(t, r, name)
+		if !ok {
+			t.Fatal("profile not listed after create")
+		}
+		if diff := cmp.Diff(want, got, cmpIgnore("ETag", "UsedBy")); diff != "" {
+			t.Errorf("listed profile (-want +got):\n%s", diff)
+		}
+
+		upd := got
+		upd.Devices = map[string]map[string]string{"web": {"type": "proxy", "listen": "tcp:127.0.0.1:18081", "connect": "tcp:127.0.0.1:80"}}
+		if err := r.UpdateProfile(ctx, upd); err != nil {
+			t.Fatal(err)
+		}
+		after, _ := findProfile(t, r, name)
+		if after.Devices["web"]["listen"] != "tcp:127.0.0.1:18081" {
+			t.Errorf("device not updated: %v", after.Devices)
+		}
+		if err := r.UpdateProfile(ctx, got); !errors.Is(err, engine.ErrPreconditionFailed) {
+			t.Errorf("update with stale etag: %v, want ErrPreconditionFailed", err)
+		}
+		d.Lxc(t, "profile", "set", name, "user.byhand=yes")
+		if err := r.UpdateProfile(ctx, after); !errors.Is(err, engine.ErrPreconditionFailed) {
+			t.Errorf("update after a change by hand: %v, want ErrPreconditionFailed", err)
+		}
+		if err := r.DeleteProfile(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := findProfile(t, r, name); ok {
+			t.Error("profile listed after delete")
+		}
+		if err := r.DeleteProfile(ctx, name); !errors.Is(err, engine.ErrNotFound) {
+			t.Errorf("second delete: %v, want ErrNotFound", err)
+		}
+		if err := r.UpdateProfile(ctx, engine.Profile{Name: name}); !errors.Is(err, engine.ErrNotFound) {
+			t.Errorf("update of a missing profile: %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func cmpIgnore(fields ...string) cmp.Option {
+	return cmp.FilterPath(func(p cmp.Path) bool {
+		sf, ok := p.Last().(cmp.StructField)
+		return ok && slices.Contains(fields, sf.Name())
+	}, cmp.Ignore())
+}
+
+func findInstance(t *testing.T, r *Remote, name string) (engine.Instance, bool) {
+	t.Helper()
+	is, err := r.ListInstances(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range is {
+		if i.Name == name {
+			return i, true
+		}
+	}
+	return engine.Instance{}, false
+}
+
+// deleteInstanceByHand removes an instance the test created, whatever state it is in.
+func deleteInstanceByHand(d *sandbox.Daemon, name string) {
+	_, _ = d.LxcErr("delete", "--force", name)
+}
+
+func TestInstanceRoundTrip(t *testing.T) {
+	bothDaemons(t, func(t *testing.T, d *sandbox.Daemon, r *Remote) {
+		ctx := testCtx(t)
+		bridge := sandbox.UniqueName(t, "lxa")
+		cidr := d.CreateBridge(t, bridge)
+		name := sandbox.UniqueName(t, "lxa")
+		t.Cleanup(func() { deleteInstanceByHand(d, name) })
+		ip := hostAddr(cidr, "20")
+
+		want := engine.Instance{
+			Name: name, Type: "container", Image: "busybox", Description: "adapter test",
+			Profiles: []string{"default"},
+			Config:   map[string]string{"user.lxnetd.owner": "test"},
+			Devices: map[string]map[string]string{
+				"eth0": {"type": "nic", "network": bridge, "ipv4.address": ip},
+			},
+		}
+		before := r.Requests()
+		if err := r.CreateInstance(ctx, want); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("create: %d requests", r.Requests()-before)
+		got, ok := findInstance(t, r, name)
+		if !ok {
+			t.Fatal("instance not listed after create")
+		}
+		if got.Status != "Stopped" || got.Type != "container" || got.ETag == "" ||
+			!slices.Equal(got.Profiles, want.Profiles) || got.Config["user.lxnetd.owner"] != "test" {
+			t.Errorf("listed instance: %+v", got)
+		}
+		if diff := cmp.Diff(want.Devices, got.Devices); diff != "" {
+			t.Errorf("local devices (-want +got):\n%s", diff)
+		}
+
+		if err := r.SetInstanceState(ctx, name, "start", false); err != nil {
+			t.Fatal(err)
+		}
+		// The static DHCP address shows up once udhcpc got its lease.
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			got, _ = findInstance(t, r, name)
+			if slices.Contains(got.Addresses["eth0"], ip) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("address %s not reported; instance: status %s addresses %v", ip, got.Status, got.Addresses)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if got.Status != "Running" {
+			t.Errorf("status %q after start", got.Status)
+		}
+
+		// Update with the listed ETag; volatile keys survive though not sent.
+		upd := got
+		upd.Config = map[string]string{"user.lxnetd.owner": "test", "user.x": "1"}
+		upd.Description = "updated"
+		if err := r.UpdateInstance(ctx, upd); err != nil {
+			t.Fatal(err)
+		}
+		after, _ := findInstance(t, r, name)
+		if after.Config["user.x"] != "1" || after.Description != "updated" {
+			t.Errorf("not updated: %+v", after)
+		}
+		if after.Config["volatile.eth0.hwaddr"] == "" || after.Config["volatile.eth0.hwaddr"] != got.Config["volatile.eth0.hwaddr"] {
+			t.Errorf("volatile.eth0.hwaddr lost or changed: %q → %q", got.Config["volatile.eth0.hwaddr"], after.Config["volatile.eth0.hwaddr"])
+		}
+		if err := r.UpdateInstance(ctx, got); !errors.Is(err, engine.ErrPreconditionFailed) {
+			t.Errorf("update with stale etag: %v, want ErrPreconditionFailed", err)
+		}
+
+		if err := r.SetInstanceState(ctx, name, "stop", true); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := findInstance(t, r, name); got.Status != "Stopped" {
+			t.Errorf("status %q after stop", got.Status)
+		}
+		if err := r.SetInstanceState(ctx, name, "start", false); err != nil {
+			t.Fatal(err)
+		}
+		// Delete force-stops a running instance.
+		if err := r.DeleteInstance(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := findInstance(t, r, name); ok {
+			t.Error("instance listed after delete")
+		}
+		if err := r.DeleteInstance(ctx, name); !errors.Is(err, engine.ErrNotFound) {
+			t.Errorf("second delete: %v, want ErrNotFound", err)
+		}
+		if err := r.SetInstanceState(ctx, name, "start", false); !errors.Is(err, engine.ErrNotFound) {
+			t.Errorf("start of a missing instance: %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestCreateInstanceImageSources(t *testing.T) {
+	p := sandbox.Primary(t)
+	s := sandbox.Secondary(t)
+	r := connect(t, p)
+	ctx := testCtx(t)
+
+	// By fingerprint (prefix) on the same server.
+	fp := strings.TrimSpace(p.Lxc(t, "image", "list", "busybox", "--format", "csv", "-c", "f"))
+	if fp == "" {
+		t.Fatal("no busybox image on primary")
+	}
+	byFP := sandbox.UniqueName(t, "lxa")
+	t.Cleanup(func() { deleteInstanceByHand(p, byFP) })
+	if err := r.CreateInstance(ctx, engine.Instance{Name: byFP, Image: fp[:12], Profiles: []string{"default"}}); err != nil {
+		t.Fatalf("create from fingerprint %s: %v", fp[:12], err)
+	}
+
+	// Unknown image: a clear error.
+	err := r.CreateInstance(ctx, engine.Instance{Name: sandbox.UniqueName(t, "lxa"), Image: "no-such-image"})
+	if err == nil {
+		t.Error("create from a missing image succeeded")
+	}
+	t.Logf("missing image: %v", err)
+
+	// "server:alias" through an lxc client config naming the secondary.
+	conf := lxcConfFor(t, "sec", s)
+	t.Setenv("LXD_CONF", conf)
+	fromRemote := sandbox.UniqueName(t, "lxa")
+	t.Cleanup(func() { deleteInstanceByHand(p, fromRemote) })
+	if err := r.CreateInstance(ctx, engine.Instance{Name: fromRemote, Image: "sec:busybox", Profiles: []string{"default"}}); err != nil {
+		t.Fatalf("create from sec:busybox: %v", err)
+	}
+	if _, ok := findInstance(t, r, fromRemote); !ok {
+		t.Error("instance from a remote image not listed")
+	}
+}
+
+// lxcConfFor writes an lxc client config directory with one https remote
+// pointing at d (client certificate and accepted server certificate included).
+func lxcConfFor(t *testing.T, name string, d *sandbox.Daemon) string {
+	t.Helper()
+	dir := t.TempDir()
+	copyFile(t, d.ClientCert, filepath.Join(dir, "client.crt"))
+	copyFile(t, d.ClientKey, filepath.Join(dir, "client.key"))
+	copyFile(t, filepath.Join(d.Dir, "server.crt"), filepath.Join(dir, "servercerts", name+".crt"))
+	cfg := "default-remote: local\nremotes:\n  " + name + ":\n    addr: " + d.HTTPSAddress +
+		"\n    auth_type: tls\n    project: default\n    protocol: lxd\n    public: false\n"
+	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	data, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestConnectLXCRemote(t *testing.T) {
+	s := sandbox.Secondary(t)
+	t.Setenv("LXD_CONF", lxcConfFor(t, "sec", s))
+	r, err := Connect(testCtx(t), &spec.Remote{Name: "viaLXC", LXCRemote: "sec"})
+	if err != nil {
+		t.Fatalf("Connect via lxc remote: %v", err)
+	}
+	defer r.Close()
+	if r.Address() != s.HTTPSAddress {
+		t.Errorf("address %q, want %q", r.Address(), s.HTTPSAddress)
+	}
+	if _, err := r.ListNetworks(testCtx(t)); err != nil {
+		t.Error(err)
+	}
+	// The server certificate lxc saved is the pin: a different one is refused.
+	writeCert(t, filepath.Join(os.Getenv("LXD_CONF"), "servercerts", "sec.crt"))
+	_, err = Connect(testCtx(t), &spec.Remote{Name: "viaLXC", LXCRemote: "sec"})
+	var pe *PinError
+	if !errors.As(err, &pe) || pe.Actual != s.ServerFingerprint {
+		t.Errorf("replaced servercert: %v, want a PinError", err)
+	}
+}
+
+func TestForwardRoundTrip(t *testing.T) {
+	bothDaemons(t, func(t *testing.T, d *sandbox.Daemon, r *Remote) {
+		ctx := testCtx(t)
+		bridge := sandbox.UniqueName(t, "lxa")
+		cidr := d.CreateBridge(t, bridge)
+		listen := sandbox.FloatingIP(t)
+		t.Cleanup(func() { _, _ = d.LxcErr("network", "forward", "delete", bridge, listen) })
+
+		want := engine.Forward{
+			Network: bridge, ListenAddress: listen, Description: "adapter test",
+			Config: map[string]string{"user.lxnetd.owner": "test"},
+			Ports: []engine.ForwardPort{
+				{Protocol: "tcp", ListenPort: "80", TargetAddress: hostAddr(cidr, "20"), TargetPort: "8080"},
+				{Protocol: "tcp", ListenPort: "443,8443", TargetAddress: hostAddr(cidr, "20")},
+				{Protocol: "udp", ListenPort: "5000-5010", TargetAddress: hostAddr(cidr, "21"), Description: "range"},
+			},
+		}
+		if err := r.CreateForward(ctx, want); err != nil {
+			t.Fatal(err)
+		}
+		fwds, err := r.ListForwards(ctx, bridge)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]engine.Forward{want}, fwds); diff != "" {
+			t.Errorf("listed forwards (-want +got):\n%s", diff)
+		}
+
+		upd := want
+		upd.Ports = want.Ports[:1]
+		upd.Config = map[string]string{"user.lxnetd.owner": "test", "target_address": hostAddr(cidr, "22")}
+		if err := r.UpdateForward(ctx, upd); err != nil {
+			t.Fatal(err)
+		}
+		fwds, _ = r.ListForwards(ctx, bridge)
+		if diff := cmp.Diff([]engine.Forward{upd}, fwds); diff != "" {
+			t.Errorf("after update (-want +got):\n%s", diff)
+		}
+		if err := r.CreateForward(ctx, want); err == nil {
+			t.Error("creating a duplicate forward succeeded")
+		}
+		if err := r.DeleteForward(ctx, bridge, listen); err != nil {
+			t.Fatal(err)
+		}
+		if fwds, _ := r.ListForwards(ctx, bridge); len(fwds) != 0 {
+			t.Errorf("forwards after delete: %v", fwds)
+		}
+		if err := r.DeleteForward(ctx, bridge, listen); !errors.Is(err, engine.ErrNotFound) {
+			t.Errorf("second delete: %v, want ErrNotFound", err)
+		}
+		if err := r.UpdateForward(ctx, upd); !errors.Is(err, engine.ErrNotFound) {
+			t.Errorf("update of a missing forward: %v, want ErrNotFound", err)
+		}
+		if _, err := r.ListForwards(ctx, bridge+"x"); !errors.Is(err, engine.ErrNotFound) {
+			t.Errorf("forwards of a missing network: %v, want ErrNotFound", err)
+		}
+	})
+}
+
+// eventRecorder collects event sources and lets a test wait for one.
+type eventRecorder struct {
+	mu      sync.Mutex
+	sources []string
+	seen    chan struct{}
+}
+
+func newRecorder() *eventRecorder { return &eventRecorder{seen: make(chan struct{}, 1000)} }
+
+func (e *eventRecorder) add(source string) {
+	e.mu.Lock()
+	e.sources = append(e.sources, source)
+	e.mu.Unlock()
+	e.seen <- struct{}{}
+}
+
+func (e *eventRecorder) waitFor(t *testing.T, source string, within time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	timeout := time.After(within)
+	for {
+		e.mu.Lock()
+		found := slices.Contains(e.sources, source)
+		e.mu.Unlock()
+		if found {
+			return time.Since(start)
+		}
+		select {
+		case <-e.seen:
+		case <-timeout:
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			t.Fatalf("no lifecycle event with source %q within %v; got %q", source, within, e.sources)
+		}
+	}
+}
+
+func TestWatchLifecycle(t *testing.T) {
+	bothDaemons(t, func(t *testing.T, d *sandbox.Daemon, r *Remote) {
+		bridge := sandbox.UniqueName(t, "lxa")
+		cidr := d.CreateBridge(t, bridge)
+		listen := sandbox.FloatingIP(t)
+		t.Cleanup(func() { _, _ = d.LxcErr("network", "forward", "delete", bridge, listen) })
+
+		rec := newRecorder()
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- r.WatchLifecycle(ctx, rec.add) }()
+		time.Sleep(300 * time.Millisecond) // let the websocket connect
+
+		start := time.Now()
+		d.Lxc(t, "network", "forward", "create", bridge, listen)
+		took := rec.waitFor(t, "/1.0/networks/"+bridge+"/forwards/"+listen, time.Second)
+		t.Logf("forward create event after %v (lxc took %v)", took, time.Since(start))
+
+		// Our own writes are reported too.
+		if err := r.UpdateForward(testCtx(t), engine.Forward{Network: bridge, ListenAddress: listen,
+			Ports: []engine.ForwardPort{{Protocol: "tcp", ListenPort: "80", TargetAddress: hostAddr(cidr, "20")}}}); err != nil {
+			t.Fatal(err)
+		}
+		_ = rec.waitFor(t, "/1.0/networks/"+bridge+"/forwards/"+listen, time.Second)
+
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("WatchLifecycle after cancel: %v, want nil", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("WatchLifecycle did not return after cancel")
+		}
+	})
+}
+
+// TestWatchLifecycleStreamBreaks cuts the event websocket under a running
+// watch (the client's view of a daemon that went away): WatchLifecycle must
+// return an error promptly, and a fresh Connect must watch again.
+func TestWatchLifecycleStreamBreaks(t *testing.T) {
+	bothDaemons(t, func(t *testing.T, d *sandbox.Daemon, r *Remote) {
+		done := make(chan error, 1)
+		go func() { done <- r.WatchLifecycle(t.Context(), func(string) {}) }()
+		time.Sleep(300 * time.Millisecond)
+		if n := r.tr.breakConns(); n == 0 {
+			t.Fatal("no open connection to break")
+		}
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Fatal("WatchLifecycle returned nil after its stream broke")
+			}
+			t.Logf("broken stream: %v", err)
+		case <-time.After(5 * time.Second):
+			t.Fatal("WatchLifecycle did not notice the broken stream")
+		}
+
+		// Close also ends a watch with an error.
+		r2 := connect(t, d)
+		go func() { done <- r2.WatchLifecycle(t.Context(), func(string) {}) }()
+		time.Sleep(300 * time.Millisecond)
+		r2.Close()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Fatal("WatchLifecycle returned nil after Close")
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("WatchLifecycle did not return after Close")
+		}
+	})
+}
+
+// breakConns closes the currently open tracked connections but keeps the
+// transport usable, to break an event stream on purpose.
+func (tr *transport) breakConns() int {
+	tr.mu.Lock()
+	conns := tr.conns
+	tr.conns = map[*trackedConn]struct{}{}
+	tr.mu.Unlock()
+	for c := range conns {
+		_ = c.Conn.Close()
+	}
+	return len(conns)
+}
+
+// TestListRequestsAreBulk proves that reads cost a constant number of
+// requests: one per list, whatever the number of instances.
+func TestListRequestsAreBulk(t *testing.T) {
+	d := sandbox.Primary(t)
+	r := connect(t, d)
+	ctx := testCtx(t)
+	bridge := sandbox.UniqueName(t, "lxa")
+	cidr := d.CreateBridge(t, bridge)
+
+	count := func(f func() error) int64 {
+		t.Helper()
+		before := r.Requests()
+		if err := f(); err != nil {
+			t.Fatal(err)
+		}
+		return r.Requests() - before
+	}
+	listAll := func() error {
+		if _, err := r.ListNetworks(ctx); err != nil {
+			return err
+		}
+		if _, err := r.ListProfiles(ctx); err != nil {
+			return err
+		}
+		if _, err := r.ListInstances(ctx); err != nil {
+			return err
+		}
+		_, err := r.ListForwards(ctx, bridge)
+		return err
+	}
+	base := count(listAll)
+	if base != 4 {
+		t.Errorf("four lists cost %d requests, want 4", base)
+	}
+
+	const n = 6
+	for k := range n {
+		name := sandbox.UniqueName(t, "lxa")
+		t.Cleanup(func() { deleteInstanceByHand(d, name) })
+		i := engine.Instance{Name: name, Image: "busybox", Profiles: []string{"default"},
+			Devices: map[string]map[string]string{"eth0": {"type": "nic", "network": bridge}}}
+		if err := r.CreateInstance(ctx, i); err != nil {
+			t.Fatal(err)
+		}
+		if k%2 == 0 {
+			if err := r.SetInstanceState(ctx, name, "start", false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := r.CreateForward(ctx, engine.Forward{Network: bridge, ListenAddress: sandbox.FloatingIP(t),
+			Ports: []engine.ForwardPort{{Protocol: "tcp", ListenPort: "80", TargetAddress: hostAddr(cidr, fmt.Sprint(10+k))}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := count(listAll); got != base {
+		t.Errorf("with %d more instances and forwards the lists cost %d requests, want %d", n, got, base)
+	}
+	if got := count(func() error { _, err := r.ListInstances(ctx); return err }); got != 1 {
+		t.Errorf("ListInstances cost %d requests, want 1", got)
+	}
+}
