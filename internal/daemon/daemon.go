@@ -152,7 +152,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			}
 		case <-d.watcher.C:
 			d.Log.Info("configuration directory changed", "dir", d.Dir)
-			d.applyLoad(false)
+			_, _ = d.applyLoad(true)
 		case cr := <-reqs:
 			cr.reply <- d.handle(cr.req)
 		case <-d.statusC:
@@ -212,7 +212,9 @@ func (d *Daemon) load() (*spec.Config, error) {
 // applyLoad reloads the directory. An invalid configuration is logged and
 // reported in STATUS, and changes nothing in LXD: the last good configuration
 // stays in force. It returns the load error and whether anything changed.
-func (d *Daemon) applyLoad(force bool) (changed bool, err error) {
+// publish sends the new STATUS at once; a reload instead sends it with its
+// READY=1.
+func (d *Daemon) applyLoad(publish bool) (changed bool, err error) {
 	cfg, err := d.load()
 	if err != nil {
 		d.cfgErr = err
@@ -220,14 +222,15 @@ func (d *Daemon) applyLoad(force bool) (changed bool, err error) {
 		if det := detail(err); det != err.Error() {
 			d.Log.Error("configuration diagnostics:\n" + det)
 		}
-		d.publishStatus()
+		if publish {
+			d.publishStatus()
+		}
 		return false, err
 	}
-	hadErr := d.cfgErr != nil
 	d.cfgErr = nil
-	if cfg.Hash == d.cfg.Hash && !force {
+	if cfg.Hash == d.cfg.Hash {
 		d.Log.Info("configuration unchanged", "config_hash", short(cfg.Hash))
-		if hadErr {
+		if publish {
 			d.publishStatus()
 		}
 		return false, nil
@@ -251,8 +254,10 @@ func (d *Daemon) applyLoad(force bool) (changed bool, err error) {
 		}
 	}
 	d.Log.Info("configuration applied", "config_hash", short(cfg.Hash), "previous", short(old.Hash), "remotes", len(cfg.Remotes))
-	d.publishStatus()
-	return cfg.Hash != old.Hash, nil
+	if publish {
+		d.publishStatus()
+	}
+	return true, nil
 }
 
 // reload is SIGHUP and `lxnetd reload`: RELOADING=1 with MONOTONIC_USEC, load,
@@ -264,6 +269,9 @@ func (d *Daemon) reload(source string) (bool, error) {
 	d.Log.Info("reloading configuration", "source", source)
 	changed, err := d.applyLoad(false)
 	st := d.status()
+	if d.Metrics != nil {
+		d.Metrics.update(&st)
+	}
 	d.lastLine = st.Line()
 	if nerr := d.Notify.Ready(d.lastLine); nerr != nil {
 		d.Log.Warn("sd_notify READY failed", "err", nerr)
