@@ -56,9 +56,15 @@ func TestRunForwardLifecycle(t *testing.T) {
 	// leave a forward behind on the bridge the sandbox deletes.
 	t.Cleanup(func() { _, _ = primary.LxcErr("network", "forward", "delete", br, fip) })
 
+	// base.hcl also declares a profile: deleting web.hcl then leaves a
+	// non-empty desired set (deleting everything lxnetd owns on a remote
+	// needs allow_empty = true, which the safety gate tests cover).
+	keep := sandbox.UniqueName(t, "dkeep")
+	t.Cleanup(func() { _, _ = primary.LxcErr("profile", "delete", keep) })
 	dir := t.TempDir()
 	base := fmt.Sprintf("lxnet {\n  owner = %q\n  resync_interval = \"1h\"\n  max_deletes = 10\n}\n\n", owner) +
-		remoteHCL("primary", primary.Remote(), "")
+		remoteHCL("primary", primary.Remote(), "") +
+		fmt.Sprintf("\nprofile %q {\n  remote = remote.primary\n}\n", keep)
 	web := fmt.Sprintf(`forward "web" {
   remote         = remote.primary
   network        = %q
@@ -92,8 +98,8 @@ func TestRunForwardLifecycle(t *testing.T) {
 	}
 	st = p.waitConverged(t, 10*time.Second)
 	r := remoteStatus(t, st, "primary")
-	if r.Objects != 1 {
-		t.Errorf("objects = %d, want 1", r.Objects)
+	if r.Objects != 2 {
+		t.Errorf("objects = %d, want 2 (profile and forward)", r.Objects)
 	}
 
 	// lxnetd's own write echoes back as LXD events: at most one extra, empty
@@ -160,6 +166,10 @@ func TestRunForwardLifecycle(t *testing.T) {
 		if !forwardExists(primary, br, fip) {
 			t.Fatalf("%s: the forward was deleted", c.name)
 		}
+		// Fixing the file clears the rejection (so the next case is judged
+		// on its own diagnostics).
+		writeFile(t, filepath.Join(dir, "web.hcl"), web)
+		p.waitFor(t, c.name+" fixed", 10*time.Second, func(s *daemon.Status) bool { return s.ConfigError == "" && s.Converged() })
 	}
 	// Emptying the directory.
 	for _, f := range []string{"web.hcl", "base.hcl"} {
@@ -198,8 +208,8 @@ func TestRunForwardLifecycle(t *testing.T) {
 	}
 	t.Logf("forward removed %v after its file was deleted", time.Since(start).Round(time.Millisecond))
 	st = p.waitConverged(t, 10*time.Second)
-	if n := remoteStatus(t, st, "primary").Objects; n != 0 {
-		t.Errorf("objects = %d after deleting the file, want 0", n)
+	if n := remoteStatus(t, st, "primary").Objects; n != 1 {
+		t.Errorf("objects = %d after deleting the file, want 1 (the profile)", n)
 	}
 	if err := p.stop(t); err != nil {
 		t.Errorf("lxnetd exited with %v after SIGTERM, want 0", err)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/lxnetd/lxnetd/engine"
@@ -51,10 +53,14 @@ func (s *engineSession) Converge(ctx context.Context, desired *spec.Remote, sett
 	}
 	sum := p.Summary()
 	if why := Gate(DesiredObjects(desired), p.Owned, p.Deletes(), settings); why != "" {
-		out.Refused = why
+		var dels []string
 		for _, c := range p.Changes {
-			log.Warn("refused change", "object", c.Addr.String(), "action", c.Action.String())
+			if c.Action == engine.Delete || c.Action == engine.Replace {
+				dels = append(dels, c.Addr.String())
+			}
+			log.Debug("refused change", "object", c.Addr.String(), "action", c.Action.String())
 		}
+		out.Refused = why + "; would delete " + listSome(dels, 5)
 		return out, nil
 	}
 	log.Info("applying plan", "create", sum.Create, "update", sum.Update, "delete", sum.Delete, "replace", sum.Replace, "lxd_requests", p.Requests)
@@ -183,4 +189,12 @@ func (s shield) DeleteForward(ctx context.Context, network, listenAddress string
 	ctx, cancel := calm(ctx)
 	defer cancel()
 	return s.Remote.DeleteForward(ctx, network, listenAddress)
+}
+
+// listSome joins up to n items and says how many more there are.
+func listSome(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
 }

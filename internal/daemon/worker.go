@@ -277,7 +277,9 @@ func (w *worker) run(ctx context.Context) {
 		}
 		resync.Reset(every)
 		now := time.Now()
+		repeated := false
 		w.setStatus(func(s *RemoteStatus) {
+			repeated = s.State == StateRefused && s.LastError == out.Refused
 			s.Objects = out.Objects
 			s.Writes += int64(out.Applied)
 			s.NextResync = now.Add(every)
@@ -295,6 +297,8 @@ func (w *worker) run(ctx context.Context) {
 			s.LastError, s.LastErrorAt = "", time.Time{}
 		})
 		switch {
+		case out.Refused != "" && repeated:
+			w.log.Debug("plan still refused by the safety gate", "plan_id", out.PlanID)
 		case out.Refused != "":
 			w.log.Error("plan refused by the safety gate; nothing written", "plan_id", out.PlanID, "reason", out.Refused)
 		case out.Applied > 0:
