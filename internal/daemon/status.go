@@ -21,6 +21,7 @@ type RemoteStatus struct {
 	Address          string    `json:"address"`
 	State            string    `json:"state"`
 	Connected        bool      `json:"connected"`
+	Busy             bool      `json:"busy"` // a pass is running
 	LastAttempt      time.Time `json:"last_attempt,omitzero"`
 	LastConverged    time.Time `json:"last_converged,omitzero"`
 	LastError        string    `json:"last_error,omitempty"`

@@ -252,12 +252,13 @@ func (w *worker) run(ctx context.Context) {
 		start := time.Now()
 		w.mu.Lock()
 		w.passStart = start
+		w.st.Busy = true
 		w.mu.Unlock()
 		out, err := sess.Converge(ctx, desired, settings)
 		w.mu.Lock()
 		w.passStart = time.Time{}
 		w.mu.Unlock()
-		w.setStatus(func(s *RemoteStatus) { s.LastAttempt = start; s.Passes++ })
+		w.setStatus(func(s *RemoteStatus) { s.LastAttempt = start; s.Passes++; s.Busy = false })
 		if ctx.Err() != nil {
 			return
 		}
