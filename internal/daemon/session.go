@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -39,7 +40,7 @@ var _ Session = (*engineSession)(nil)
 // safety gate rejects (too many deletes, an empty desired set while objects
 // are owned), and applies the rest with the engine, which writes deletes last.
 func (s *engineSession) Converge(ctx context.Context, desired *spec.Remote, settings spec.Settings) (Outcome, error) {
-	p, err := engine.NewPlan(ctx, s.rem, desired, settings, engine.PlanOptions{})
+	p, err := s.plan(ctx, desired, settings)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -85,6 +86,23 @@ func (s *engineSession) Converge(ctx context.Context, desired *spec.Remote, sett
 		out.Objects = p.Owned + sum.Create - sum.Delete
 	}
 	return out, err
+}
+
+// observeRetries bounds re-observation after a 404 during observe.
+const observeRetries = 3
+
+// plan observes and plans. Observing is several bulk reads, not a snapshot:
+// an object deleted between two of them (a network listed, then gone when
+// its forwards are read) answers 404. That says only that LXD changed under
+// the read, so the pass observes again at once instead of failing.
+func (s *engineSession) plan(ctx context.Context, desired *spec.Remote, settings spec.Settings) (*engine.Plan, error) {
+	for i := 1; ; i++ {
+		p, err := engine.NewPlan(ctx, s.rem, desired, settings, engine.PlanOptions{})
+		if err == nil || !errors.Is(err, engine.ErrNotFound) || i == observeRetries || ctx.Err() != nil {
+			return p, err
+		}
+		s.log.Debug("object vanished while observing; observing again", "err", err)
+	}
 }
 
 // Watch follows the remote's lifecycle events.
