@@ -87,8 +87,8 @@ func TestRunForwardLifecycle(t *testing.T) {
 	start := time.Now()
 	writeFile(t, filepath.Join(dir, "web.hcl"), web)
 	for !forwardExists(primary, br, fip) {
-		if time.Since(start) > 15*time.Second {
-			t.Fatalf("forward %s on %s did not appear within 15s", fip, br)
+		if time.Since(start) > 60*time.Second {
+			t.Fatalf("forward %s on %s did not appear within 60s", fip, br)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -97,7 +97,7 @@ func TestRunForwardLifecycle(t *testing.T) {
 	if !strings.Contains(body, node) {
 		t.Fatalf("GET through the forward returned %q, want the page of %s", body, node)
 	}
-	st = p.waitConverged(t, 10*time.Second)
+	st = p.waitConverged(t, 60*time.Second)
 	r := remoteStatus(t, st, "primary")
 	if r.Objects != 2 {
 		t.Errorf("objects = %d, want 2 (profile and forward)", r.Objects)
@@ -118,8 +118,8 @@ func TestRunForwardLifecycle(t *testing.T) {
 	primary.Lxc(t, "network", "forward", "delete", br, fip)
 	deleted := time.Now()
 	for !forwardExists(primary, br, fip) {
-		if time.Since(deleted) > 10*time.Second {
-			t.Fatalf("deleted forward not restored within 10s")
+		if time.Since(deleted) > 60*time.Second {
+			t.Fatalf("deleted forward not restored within 60s")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -129,7 +129,7 @@ func TestRunForwardLifecycle(t *testing.T) {
 		t.Errorf("drift correction took %v, want <= 2s", took)
 	}
 	sandbox.HTTPGet(t, fmt.Sprintf("http://%s:8080/", fip), 10*time.Second)
-	p.waitFor(t, "drift counted", 5*time.Second, func(s *daemon.Status) bool {
+	p.waitFor(t, "drift counted", 30*time.Second, func(s *daemon.Status) bool {
 		return remoteStatus(t, s, "primary").DriftCorrections > drift
 	})
 
@@ -156,7 +156,7 @@ func TestRunForwardLifecycle(t *testing.T) {
 	}
 	for _, c := range invalid {
 		writeFile(t, filepath.Join(dir, "web.hcl"), c.content)
-		st := p.waitFor(t, c.name+" rejected", 10*time.Second, func(s *daemon.Status) bool {
+		st := p.waitFor(t, c.name+" rejected", 30*time.Second, func(s *daemon.Status) bool {
 			return regexp.MustCompile(c.want).MatchString(s.ConfigError)
 		})
 		t.Logf("%s: STATUS=%s", c.name, st.Line())
@@ -170,7 +170,7 @@ func TestRunForwardLifecycle(t *testing.T) {
 		// Fixing the file clears the rejection (so the next case is judged
 		// on its own diagnostics).
 		writeFile(t, filepath.Join(dir, "web.hcl"), web)
-		p.waitFor(t, c.name+" fixed", 10*time.Second, func(s *daemon.Status) bool { return s.ConfigError == "" && s.Converged() })
+		p.waitFor(t, c.name+" fixed", 60*time.Second, func(s *daemon.Status) bool { return s.ConfigError == "" && s.Converged() })
 	}
 	// Emptying the directory.
 	for _, f := range []string{"web.hcl", "base.hcl"} {
@@ -178,7 +178,7 @@ func TestRunForwardLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	st = p.waitFor(t, "empty directory rejected", 10*time.Second, func(s *daemon.Status) bool {
+	st = p.waitFor(t, "empty directory rejected", 30*time.Second, func(s *daemon.Status) bool {
 		return strings.Contains(s.ConfigError, "no *.hcl configuration files")
 	})
 	t.Logf("emptied directory: STATUS=%s", st.Line())
@@ -191,7 +191,7 @@ func TestRunForwardLifecycle(t *testing.T) {
 	// Fixing converges again.
 	writeFile(t, filepath.Join(dir, "base.hcl"), base)
 	writeFile(t, filepath.Join(dir, "web.hcl"), web)
-	st = p.waitFor(t, "fixed", 15*time.Second, func(s *daemon.Status) bool {
+	st = p.waitFor(t, "fixed", 60*time.Second, func(s *daemon.Status) bool {
 		return s.ConfigError == "" && s.Converged()
 	})
 	t.Logf("fixed: STATUS=%s", st.Line())
@@ -202,13 +202,13 @@ func TestRunForwardLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	for forwardExists(primary, br, fip) {
-		if time.Since(start) > 15*time.Second {
-			t.Fatal("forward still exists 15s after its file was deleted")
+		if time.Since(start) > 60*time.Second {
+			t.Fatal("forward still exists 60s after its file was deleted")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Logf("forward removed %v after its file was deleted", time.Since(start).Round(time.Millisecond))
-	st = p.waitConverged(t, 10*time.Second)
+	st = p.waitConverged(t, 60*time.Second)
 	if n := remoteStatus(t, st, "primary").Objects; n != 1 {
 		t.Errorf("objects = %d after deleting the file, want 1 (the profile)", n)
 	}
