@@ -488,11 +488,24 @@ func TestEventsCoalesce(t *testing.T) {
 	s := lxd.sessions["a"]
 	lxd.mu.Unlock()
 	for range 10 {
-		s.events <- "/1.0/networks/br0/forwards/198.51.100.7"
+		s.events <- "/1.0/profiles/p0"
 	}
 	time.Sleep(300 * time.Millisecond)
 	if got := lxd.passCount("a") - before; got < 1 || got > 2 {
 		t.Errorf("10 events caused %d passes, want 1 (at most 2)", got)
+	}
+
+	// Events about objects the configuration never mentions wake nobody.
+	before = lxd.passCount("a")
+	for _, src := range []string{"/1.0/instances/someone-elses", "/1.0/networks/br9/forwards/198.51.100.7", "/1.0/profiles/p1"} {
+		s.events <- src
+	}
+	time.Sleep(300 * time.Millisecond)
+	if got := lxd.passCount("a") - before; got != 0 {
+		t.Errorf("irrelevant events caused %d passes, want 0", got)
+	}
+	if ev := h.ask("status").Status.Remotes[0].Events; ev != 13 {
+		t.Errorf("events counted = %d, want 13 (relevant or not)", ev)
 	}
 }
 

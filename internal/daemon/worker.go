@@ -51,6 +51,7 @@ type worker struct {
 
 	mu        sync.Mutex
 	desired   *spec.Remote
+	rel       *relevance
 	settings  spec.Settings
 	hash      string
 	reconnect bool      // connection fields changed: reconnect before the next pass
@@ -68,6 +69,7 @@ func newWorker(r *spec.Remote, s spec.Settings, hash string, connect Connector, 
 		dirty:     make(chan struct{}, 1),
 		attempted: make(chan struct{}),
 		desired:   r,
+		rel:       newRelevance(r),
 		settings:  s,
 		hash:      hash,
 	}
@@ -91,6 +93,7 @@ func (w *worker) update(r *spec.Remote, s spec.Settings, hash string) {
 		w.reconnect = true
 	}
 	w.desired, w.settings, w.hash = r, s, hash
+	w.rel = newRelevance(r)
 	w.st.Address = r.Address
 	w.mu.Unlock()
 	w.markDirty()
@@ -311,12 +314,19 @@ func (w *worker) run(ctx context.Context) {
 	}
 }
 
-// onEvent is the lifecycle-event handler: it only marks the remote dirty.
-// The LXD client calls it on its own goroutines, in no particular order.
+// onEvent is the lifecycle-event handler: it only marks the remote dirty,
+// and only for events about objects the configuration mentions (see
+// relevance). The LXD client calls it on its own goroutines, in no
+// particular order.
 func (w *worker) onEvent(source string) {
 	w.mu.Lock()
 	w.st.Events++
+	wanted := w.rel.wants(source)
 	w.mu.Unlock()
+	if !wanted {
+		w.log.Debug("LXD event ignored", "source", source)
+		return
+	}
 	w.log.Debug("LXD event", "source", source)
 	w.markDirty()
 }
