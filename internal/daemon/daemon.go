@@ -116,7 +116,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	// READY=1 only once every remote had its first attempt; keep asking
 	// systemd for more time while a slow LXD answers.
-	if stopped := d.waitFirstAttempts(ctx, sigs); stopped {
+	if stopped := d.waitFirstAttempts(ctx, sigs, reqs); stopped {
 		return d.stop()
 	}
 	st := d.status()
@@ -317,9 +317,9 @@ func (d *Daemon) poke() {
 	}
 }
 
-// waitFirstAttempts blocks until every worker attempted a pass. It returns
-// true when a stop was requested meanwhile.
-func (d *Daemon) waitFirstAttempts(ctx context.Context, sigs <-chan os.Signal) bool {
+// waitFirstAttempts blocks until every worker attempted a pass, answering
+// status requests meanwhile. It returns true when a stop was requested.
+func (d *Daemon) waitFirstAttempts(ctx context.Context, sigs <-chan os.Signal, reqs <-chan controlRequest) bool {
 	every := d.extendEvery
 	if every == 0 {
 		every = 5 * time.Second
@@ -340,6 +340,12 @@ func (d *Daemon) waitFirstAttempts(ctx context.Context, sigs <-chan os.Signal) b
 				}
 				d.Log.Info("SIGHUP during start-up; the directory is re-read once ready")
 				d.watcher.check(d.Dir)
+			case cr := <-reqs:
+				if cr.req.Command == "reload" {
+					cr.reply <- Response{Error: "the daemon is starting (waiting for the first convergence of every remote); retry the reload once it is ready"}
+					continue
+				}
+				cr.reply <- d.handle(cr.req)
 			case <-extend.C:
 				d.Log.Info("waiting for the first convergence", "remote", h.w.name)
 				_ = d.Notify.ExtendTimeout(6 * every)

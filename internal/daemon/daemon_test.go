@@ -721,3 +721,24 @@ func TestWatchdogWithheldWhilePassStuck(t *testing.T) {
 	close(b.unstall)
 	eventually(t, "pings resume", func() bool { return count() > c1+2 })
 }
+
+func TestStatusDuringStartup(t *testing.T) {
+	b := &blockingLXD{fakeLXD: newFakeLXD(), release: make(chan struct{}), unstall: make(chan struct{})}
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "a.hcl"), "remote a 1\n")
+	d := &Daemon{Dir: dir, Load: fakeLoader, Connect: b.connect, Log: discard(), Notify: &Notifier{Send: func(string) error { return nil }},
+		Socket: filepath.Join(t.TempDir(), "c.sock"), Signals: make(chan os.Signal), timings: defaultTimings}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	h := &harness{t: t, d: d}
+	st := h.ask("status").Status
+	if len(st.Remotes) != 1 || st.Remotes[0].State != StateConnecting {
+		t.Errorf("status during start-up = %+v, want one connecting remote", st)
+	}
+	if r := h.ask("reload"); r.OK || !strings.Contains(r.Error, "starting") {
+		t.Errorf("reload during start-up = %+v, want a refusal", r)
+	}
+	close(b.release)
+}
