@@ -24,6 +24,10 @@ test: lint sandbox-up build
 unit:
 	$(GO) test -count=1 ./...
 
+# Every test without lint, for quick iterations against the running sandbox.
+integration: sandbox-up
+	$(GO) test -tags integration -count=1 -timeout 25m ./...
+
 sandbox-up:
 	$(SANDBOX) up
 

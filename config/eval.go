@@ -110,7 +110,7 @@ func (l *loader) evalLxnet(d *decl, ctx *hcl.EvalContext) bool {
 	if s, a := e.str("resync_interval"); a != nil && !e.failed {
 		dur, err := parseDuration(s)
 		if err != nil {
-			l.errorf(a.Expr.Range().Ptr(), "Invalid resync_interval", "%s Write a duration such as \"5m\", \"90s\" or \"1h\".", err)
+			l.errorf(a.Expr.Range().Ptr(), "Invalid resync_interval", "%s. Write a duration such as \"5m\", \"90s\" or \"1h\".", err)
 		} else {
 			l.settings.ResyncInterval = dur
 		}

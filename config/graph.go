@@ -36,13 +36,6 @@ type nestedBlock struct {
 	content *hcl.BodyContent
 }
 
-func (d *decl) rng() *hcl.Range {
-	if d.block != nil {
-		return d.block.DefRange.Ptr()
-	}
-	return d.attr.NameRange.Ptr()
-}
-
 // declare walks every file body and records declarations and variables.
 func (l *loader) declare(bodies []*hclsyntax.Body) {
 	var lxnetSeen *hcl.Block

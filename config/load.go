@@ -266,6 +266,18 @@ func (l *loader) finish() Diagnostics {
 		kept = append(kept, d)
 	}
 	l.diags = kept
+	// Report in source order (like a compiler), diagnostics without a
+	// position (command-line values, unreadable files) first.
+	sort.SliceStable(l.diags, func(i, j int) bool {
+		a, b := l.diags[i].Subject, l.diags[j].Subject
+		switch {
+		case a == nil || b == nil:
+			return a == nil && b != nil
+		case a.Filename != b.Filename:
+			return a.Filename < b.Filename
+		}
+		return a.Start.Byte < b.Start.Byte
+	})
 	for _, d := range l.diags {
 		d.Summary = l.scrub(d.Summary)
 		d.Detail = l.scrub(d.Detail)

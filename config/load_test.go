@@ -31,19 +31,6 @@ func mustLoad(t *testing.T, files map[string]string, opts Options) *spec.Config 
 	return cfg
 }
 
-func loadErrors(t *testing.T, files map[string]string, opts Options) string {
-	t.Helper()
-	cfg, diags := LoadFS(mapFS(files), opts)
-	if !diags.HasErrors() || cfg != nil {
-		t.Fatalf("expected errors, got none (cfg=%v)", cfg)
-	}
-	var b bytes.Buffer
-	if err := diags.WriteText(&b, false); err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
-}
-
 const varsMain = `
 variable "desc" {
   type    = string

@@ -70,10 +70,10 @@ type (
 func parseDuration(s string) (time.Duration, error) {
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf("%q is not a duration.", s)
+		return 0, fmt.Errorf("%q is not a duration", s)
 	}
 	if d < time.Second {
-		return 0, fmt.Errorf("%q is shorter than one second.", s)
+		return 0, fmt.Errorf("%q is shorter than one second", s)
 	}
 	return d, nil
 }
@@ -574,7 +574,7 @@ func (l *loader) evalService(inst *instance) cty.Value {
 		pp, aPP := pe.boolean("proxy_protocol")
 		pdesc, _ := pe.str("description")
 		_ = pdesc
-		if pe.failed {
+		if pe.failed || aListen == nil { // a missing listen was reported by the schema
 			e.failed = true
 			continue
 		}
@@ -671,8 +671,8 @@ func (l *loader) evalForward(inst *instance) cty.Value {
 	defTarget, aDT := e.str("target_address")
 	desc, _ := e.str("description")
 	meta := l.meta(e, inst)
-	if e.failed || netV == cty.NilVal {
-		return cty.NilVal
+	if e.failed || netV == cty.NilVal || aListen == nil {
+		return cty.NilVal // missing required arguments were reported by the schema
 	}
 	netName, ok := nameOf(netV)
 	if !ok {
@@ -746,7 +746,7 @@ func (l *loader) evalForwardPort(inst *instance, nb *nestedBlock, remote, networ
 	tv, aT := pe.get("target")
 	tp, aTP := pe.portString("target_port")
 	desc, _ := pe.str("description")
-	if pe.failed {
+	if pe.failed || aLP == nil {
 		return nil, nil
 	}
 	lports, err := parsePorts(lp)

@@ -17,10 +17,6 @@ const (
 	kindForward  = "forward"
 )
 
-// objectKinds are the blocks evaluated into objects, in the order their
-// values appear in the evaluation context.
-var objectKinds = []string{kindRemote, kindNetwork, kindProfile, kindNode, kindService, kindForward}
-
 // expandable kinds accept for_each and count.
 func expandable(kind string) bool {
 	switch kind {

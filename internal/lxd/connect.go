@@ -286,7 +286,7 @@ func explainConnectError(ep endpoint, err error) error {
 	case ep.socket != "" && errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Errorf("nothing listens on LXD socket %s (stale socket: is LXD running?): %w", ep.socket, err)
 	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("no answer within the connect timeout: %w", err)
+		return fmt.Errorf("no answer in time: %w", err)
 	}
 	return err
 }
@@ -305,9 +305,10 @@ func (r *Remote) client(ctx context.Context) *lxdclient.ProtocolLXD {
 	return c
 }
 
-// targetClient is client scoped to one cluster member ("" = no target).
+// targetClient is client scoped to one cluster member ("" = no target;
+// "none" is what a standalone server reports as an instance's location).
 func (r *Remote) targetClient(ctx context.Context, member string) *lxdclient.ProtocolLXD {
-	if member == "" {
+	if member == "" || member == "none" {
 		return r.client(ctx)
 	}
 	c := r.base.UseProject(r.project).UseTarget(member).(*lxdclient.ProtocolLXD)

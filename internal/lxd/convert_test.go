@@ -98,7 +98,7 @@ func TestETagsTrackWritableState(t *testing.T) {
 	}
 }
 
-func TestForwardRoundTrip(t *testing.T) {
+func TestForwardConversionRoundTrip(t *testing.T) {
 	f := engine.Forward{
 		Network: "br0", ListenAddress: "198.51.100.10", Description: "d",
 		Config: map[string]string{"user.lxnetd.owner": "lxnetd"},

@@ -140,10 +140,13 @@ func (r *Remote) createInstance(ctx context.Context, i engine.Instance) error {
 		req.Source.Alias = i.Image
 	}
 	op, err := c.CreateInstance(req)
-	if err != nil {
-		return mapError(err)
+	if err == nil {
+		err = op.WaitContext(ctx)
 	}
-	return mapError(op.WaitContext(ctx))
+	if err != nil {
+		return fmt.Errorf("from image %q: %w", i.Image, mapError(err))
+	}
+	return nil
 }
 
 // looksLikeFingerprint says whether an image reference is a (prefix of a)

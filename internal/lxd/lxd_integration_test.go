@@ -5,7 +5,6 @@ package lxd
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -67,13 +66,7 @@ func findNetwork(t *testing.T, r *Remote, name string) (engine.Network, bool) {
 	return engine.Network{}, false
 }
 
-func gateway(cidr string) string { // "10.231.7.0/24" → "10.231.7.1/24"
-	return strings.TrimSuffix(cidr, "0/24") + "1/24"
-}
-
-func hostAddr(cidr string, host string) string { // ("10.231.7.0/24", "20") → "10.231.7.20"
-	return strings.TrimSuffix(cidr, "0/24") + host
-}
+func gateway(cidr string) string { return sandbox.HostIP(cidr, 1) + "/24" }
 
 func TestConnectUnix(t *testing.T) {
 	d := sandbox.Primary(t)
@@ -160,6 +153,7 @@ func TestConnectUnixErrors(t *testing.T) {
 	if err != nil {
 		t.Fatalf("unprivileged run failed: %v\n%s", err, out)
 	}
+	t.Logf("unprivileged run:\n%s", out)
 	if !strings.Contains(string(out), "no permission") {
 		t.Errorf("unprivileged run did not report the permission problem:\n%s", out)
 	}
@@ -407,7 +401,7 @@ func TestInstanceRoundTrip(t *testing.T) {
 		cidr := d.CreateBridge(t, bridge)
 		name := sandbox.UniqueName(t, "lxa")
 		t.Cleanup(func() { deleteInstanceByHand(d, name) })
-		ip := hostAddr(cidr, "20")
+		ip := sandbox.HostIP(cidr, 20)
 
 		want := engine.Instance{
 			Name: name, Type: "container", Image: "busybox", Description: "adapter test",
@@ -421,7 +415,10 @@ func TestInstanceRoundTrip(t *testing.T) {
 		if err := r.CreateInstance(ctx, want); err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("create: %d requests", r.Requests()-before)
+		// POST /1.0/instances and the GET /1.0/operations/<id> of the wait.
+		if n := r.Requests() - before; n < 2 {
+			t.Errorf("create counted %d requests, want the POST and the operation wait", n)
+		}
 		got, ok := findInstance(t, r, name)
 		if !ok {
 			t.Fatal("instance not listed after create")
@@ -598,9 +595,9 @@ func TestForwardRoundTrip(t *testing.T) {
 			Network: bridge, ListenAddress: listen, Description: "adapter test",
 			Config: map[string]string{"user.lxnetd.owner": "test"},
 			Ports: []engine.ForwardPort{
-				{Protocol: "tcp", ListenPort: "80", TargetAddress: hostAddr(cidr, "20"), TargetPort: "8080"},
-				{Protocol: "tcp", ListenPort: "443,8443", TargetAddress: hostAddr(cidr, "20")},
-				{Protocol: "udp", ListenPort: "5000-5010", TargetAddress: hostAddr(cidr, "21"), Description: "range"},
+				{Protocol: "tcp", ListenPort: "80", TargetAddress: sandbox.HostIP(cidr, 20), TargetPort: "8080"},
+				{Protocol: "tcp", ListenPort: "443,8443", TargetAddress: sandbox.HostIP(cidr, 20)},
+				{Protocol: "udp", ListenPort: "5000-5010", TargetAddress: sandbox.HostIP(cidr, 21), Description: "range"},
 			},
 		}
 		if err := r.CreateForward(ctx, want); err != nil {
@@ -616,7 +613,7 @@ func TestForwardRoundTrip(t *testing.T) {
 
 		upd := want
 		upd.Ports = want.Ports[:1]
-		upd.Config = map[string]string{"user.lxnetd.owner": "test", "target_address": hostAddr(cidr, "22")}
+		upd.Config = map[string]string{"user.lxnetd.owner": "test", "target_address": sandbox.HostIP(cidr, 22)}
 		if err := r.UpdateForward(ctx, upd); err != nil {
 			t.Fatal(err)
 		}
@@ -645,10 +642,12 @@ func TestForwardRoundTrip(t *testing.T) {
 	})
 }
 
-// eventRecorder collects event sources and lets a test wait for one.
+// eventRecorder collects event sources with their arrival times and lets a
+// test wait for one.
 type eventRecorder struct {
 	mu      sync.Mutex
 	sources []string
+	times   []time.Time
 	seen    chan struct{}
 }
 
@@ -657,21 +656,28 @@ func newRecorder() *eventRecorder { return &eventRecorder{seen: make(chan struct
 func (e *eventRecorder) add(source string) {
 	e.mu.Lock()
 	e.sources = append(e.sources, source)
+	e.times = append(e.times, time.Now())
 	e.mu.Unlock()
-	e.seen <- struct{}{}
+	select {
+	case e.seen <- struct{}{}:
+	default:
+	}
 }
 
-func (e *eventRecorder) waitFor(t *testing.T, source string, within time.Duration) time.Duration {
+// waitFor waits until an event with source arrived after since and returns
+// how long after since it arrived.
+func (e *eventRecorder) waitFor(t *testing.T, source string, since time.Time, within time.Duration) time.Duration {
 	t.Helper()
-	start := time.Now()
 	timeout := time.After(within)
 	for {
 		e.mu.Lock()
-		found := slices.Contains(e.sources, source)
-		e.mu.Unlock()
-		if found {
-			return time.Since(start)
+		for i, s := range e.sources {
+			if s == source && !e.times[i].Before(since) {
+				e.mu.Unlock()
+				return e.times[i].Sub(since)
+			}
 		}
+		e.mu.Unlock()
 		select {
 		case <-e.seen:
 		case <-timeout:
@@ -695,17 +701,20 @@ func TestWatchLifecycle(t *testing.T) {
 		go func() { done <- r.WatchLifecycle(ctx, rec.add) }()
 		time.Sleep(300 * time.Millisecond) // let the websocket connect
 
+		source := "/1.0/networks/" + bridge + "/forwards/" + listen
 		start := time.Now()
 		d.Lxc(t, "network", "forward", "create", bridge, listen)
-		took := rec.waitFor(t, "/1.0/networks/"+bridge+"/forwards/"+listen, time.Second)
-		t.Logf("forward create event after %v (lxc took %v)", took, time.Since(start))
+		lxcTook := time.Since(start)
+		took := rec.waitFor(t, source, start, time.Second)
+		t.Logf("forward create event %v after the lxc command started (lxc took %v)", took, lxcTook)
 
 		// Our own writes are reported too.
+		start = time.Now()
 		if err := r.UpdateForward(testCtx(t), engine.Forward{Network: bridge, ListenAddress: listen,
-			Ports: []engine.ForwardPort{{Protocol: "tcp", ListenPort: "80", TargetAddress: hostAddr(cidr, "20")}}}); err != nil {
+			Ports: []engine.ForwardPort{{Protocol: "tcp", ListenPort: "80", TargetAddress: sandbox.HostIP(cidr, 20)}}}); err != nil {
 			t.Fatal(err)
 		}
-		_ = rec.waitFor(t, "/1.0/networks/"+bridge+"/forwards/"+listen, time.Second)
+		t.Logf("own forward update event after %v", rec.waitFor(t, source, start, time.Second))
 
 		cancel()
 		select {
@@ -819,7 +828,7 @@ func TestListRequestsAreBulk(t *testing.T) {
 			}
 		}
 		if err := r.CreateForward(ctx, engine.Forward{Network: bridge, ListenAddress: sandbox.FloatingIP(t),
-			Ports: []engine.ForwardPort{{Protocol: "tcp", ListenPort: "80", TargetAddress: hostAddr(cidr, fmt.Sprint(10+k))}}}); err != nil {
+			Ports: []engine.ForwardPort{{Protocol: "tcp", ListenPort: "80", TargetAddress: sandbox.HostIP(cidr, 10+k)}}}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -97,14 +97,12 @@ func daemon(t testing.TB, name string) *Daemon {
 // load reads the state file sandbox.sh writes and returns the named daemon.
 func load(dir, name string) (*Daemon, error) {
 	path := filepath.Join(dir, "state.env")
-	f, err := os.Open(path)
+	st, err := loadState(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no state file %s (sandbox.sh up writes it)", path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading sandbox state: %w", err)
-	}
-	defer f.Close()
-	st, err := parseState(f)
-	if err != nil {
-		return nil, fmt.Errorf("reading sandbox state %s: %w", path, err)
 	}
 	p := strings.ToUpper(name) + "_"
 	d := &Daemon{

@@ -24,7 +24,7 @@ DAEMONS=(primary secondary)
 FLOAT0=lxnfl0
 FLOAT1=lxnfl1
 LOCK=/run/lock/lxnetd-sandbox.lock
-PKGS=(nftables lxd lxd-client busybox-static)
+PKGS=(nftables lxd lxd-client busybox-static openssl)
 
 log() { printf 'sandbox: %s\n' "$*" >&2; }
 die() { printf 'sandbox: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -36,7 +36,14 @@ admin_lxc() {
 	LXD_CONF="$DIR/admin-lxc" LXD_DIR="$DIR/$d" lxc "$@"
 }
 
-pid_alive() { [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; }
+# pid_alive PID: the process exists and is not a zombie (PID 1 here may be
+# slow to reap orphans, and kill -0 succeeds on a zombie).
+pid_alive() {
+	[[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null || return 1
+	local state
+	state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+	[[ -n $state && $state != Z && $state != X ]]
+}
 
 daemon_pid() { cat "$DIR/$1.pid" 2>/dev/null || true; }
 
