@@ -83,15 +83,24 @@ func daemon(t testing.TB, name string) *Daemon {
 	if d, ok := checked.Load(name); ok {
 		return d.(*Daemon)
 	}
-	d, err := load(Dir(), name)
+	d, err := connect(Dir(), name)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	checked.Store(name, d)
+	return d
+}
+
+// connect loads daemon name of the sandbox in dir and checks it answers.
+func connect(dir, name string) (*Daemon, error) {
+	d, err := load(dir, name)
 	if err == nil {
 		err = d.probe()
 	}
 	if err != nil {
-		t.Fatalf("sandbox LXD %s is not running (run make sandbox-up): %v", name, err)
+		return nil, fmt.Errorf("sandbox LXD %s is not running (run make sandbox-up): %w", name, err)
 	}
-	checked.Store(name, d)
-	return d
+	return d, nil
 }
 
 // load reads the state file sandbox.sh writes and returns the named daemon.

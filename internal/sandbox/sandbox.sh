@@ -13,17 +13,28 @@
 #              trusting a generated client certificate ($DIR/secondary-client/)
 #
 # Both get a "dir" storage pool "default", a root disk in the default profile
-# and a locally built "busybox" image. A host veth pair lxnfl0/lxnfl1 carries
-# floating IPs for network forwards. $DIR/state.env records everything the Go
-# package (internal/sandbox) needs. See README.md "Sandbox and tests".
+# and a locally built "busybox" image. A host veth pair lxnfl0/lxnfl1
+# (${LXNETD_SANDBOX_FLOAT:-lxnfl}{0,1}) carries floating IPs for network
+# forwards. $DIR/state.env records everything the Go package
+# (internal/sandbox) needs. See README.md "Sandbox and tests".
 set -euo pipefail
 
 DIR=${LXNETD_SANDBOX_DIR:-/var/lib/lxnetd-sandbox}
 PORT=${LXNETD_SANDBOX_PORT:-18443}
-DAEMONS=(primary secondary)
-FLOAT0=lxnfl0
-FLOAT1=lxnfl1
-LOCK=/run/lock/lxnetd-sandbox.lock
+# LXNETD_SANDBOX_DAEMONS="primary" starts only the primary (package
+# internal/sandbox does so for a test's private daemon).
+read -r -a DAEMONS <<<"${LXNETD_SANDBOX_DAEMONS:-primary secondary}"
+case "${DAEMONS[*]}" in
+"primary secondary" | primary) ;;
+*) echo "sandbox: ERROR: LXNETD_SANDBOX_DAEMONS must be \"primary secondary\" or \"primary\"" >&2; exit 2 ;;
+esac
+has_secondary() { [[ ${#DAEMONS[@]} -eq 2 ]]; }
+FLOAT=${LXNETD_SANDBOX_FLOAT:-lxnfl} # veth pair ${FLOAT}0 / ${FLOAT}1
+FLOAT0=${FLOAT}0
+FLOAT1=${FLOAT}1
+# Outside $DIR (down removes $DIR while holding the lock), one per sandbox
+# directory, in tmpfs so private test sandboxes leave no files behind.
+LOCK=/run/lock/lxnetd-sandbox/$(printf '%s' "${DIR%/}" | tr / _).lock
 PKGS=(nftables lxd lxd-client busybox-static openssl)
 
 log() { printf 'sandbox: %s\n' "$*" >&2; }
@@ -71,22 +82,36 @@ install_packages() {
 	apt-get install -y -qq "${missing[@]}" >/dev/null || die "installing ${missing[*]} failed"
 }
 
-start_daemon() {
+# launch_daemon DAEMON starts lxd for DAEMON unless it already runs.
+launch_daemon() {
 	local d=$1 pid
 	if daemon_ready "$d"; then return 0; fi
 	pid=$(daemon_pid "$d")
 	if pid_alive "$pid"; then
 		log "$d: lxd (pid $pid) is running but not ready; waiting"
-	else
-		mkdir -p "$DIR/$d" "$DIR/logs"
-		chmod 0711 "$DIR/$d"
-		log "$d: starting lxd (LXD_DIR=$DIR/$d, log $DIR/logs/$d.log)"
-		LXD_DIR="$DIR/$d" setsid lxd --group root --logfile "$DIR/logs/$d.log" \
-			</dev/null >>"$DIR/logs/$d.stdout" 2>&1 9>&- &
-		echo $! >"$DIR/$d.pid"
+		return 0
 	fi
-	LXD_DIR="$DIR/$d" lxd waitready --timeout 60 ||
-		die "$d: lxd did not become ready; see $DIR/logs/$d.log"
+	mkdir -p "$DIR/$d" "$DIR/logs"
+	chmod 0711 "$DIR/$d"
+	log "$d: starting lxd (LXD_DIR=$DIR/$d, log $DIR/logs/$d.log)"
+	# 9>&-: the daemon must not inherit (and hold forever) the lock of this script.
+	LXD_DIR="$DIR/$d" setsid lxd --group root --logfile "$DIR/logs/$d.log" \
+		</dev/null >>"$DIR/logs/$d.stdout" 2>&1 9>&- &
+	echo $! >"$DIR/$d.pid"
+}
+
+# wait_daemon DAEMON waits up to 60 s for lxd to answer, failing at once
+# (with the end of its log) if the process dies.
+wait_daemon() {
+	local d=$1 i
+	for ((i = 0; i < 60; i++)); do
+		if LXD_DIR="$DIR/$d" timeout 5 lxd waitready --timeout 1 >/dev/null 2>&1; then return 0; fi
+		if ! pid_alive "$(daemon_pid "$d")"; then
+			tail -n 5 "$DIR/logs/$d.log" "$DIR/logs/$d.stdout" >&2 2>/dev/null || true
+			die "$d: lxd exited instead of becoming ready (logs above, in $DIR/logs/)"
+		fi
+	done
+	die "$d: lxd did not become ready within 60 s; see $DIR/logs/$d.log"
 }
 
 prepare_daemon() {
@@ -248,6 +273,8 @@ PRIMARY_DIR=$DIR/primary
 PRIMARY_SOCKET=$DIR/primary/unix.socket
 PRIMARY_LXD_CONF=$DIR/primary-client
 PRIMARY_FINGERPRINT=sha256:$(fingerprint_hex "$DIR/primary/server.crt")
+EOF
+	has_secondary && cat >>"$tmp" <<EOF
 SECONDARY_DIR=$DIR/secondary
 SECONDARY_SOCKET=$DIR/secondary/unix.socket
 SECONDARY_HTTPS=https://127.0.0.1:$PORT
@@ -267,36 +294,43 @@ cmd_up() {
 	chmod 0711 "$DIR"
 	build_image
 	local d
-	for d in "${DAEMONS[@]}"; do start_daemon "$d"; done
+	# Both daemons start at once; each then gets its pool, profile and image.
+	for d in "${DAEMONS[@]}"; do launch_daemon "$d"; done
+	for d in "${DAEMONS[@]}"; do wait_daemon "$d"; done
 	for d in "${DAEMONS[@]}"; do prepare_daemon "$d"; done
-	setup_secondary_tls
+	has_secondary && setup_secondary_tls
 	write_primary_client
 	setup_float_link
 	write_state
-	# Prove the HTTPS path works with the files we hand to tests.
-	LXD_CONF="$DIR/secondary-client" timeout 20 lxc query /1.0 >/dev/null ||
-		die "secondary does not answer over HTTPS with the sandbox client certificate"
-	log "up: primary unix://$DIR/primary/unix.socket, secondary https://127.0.0.1:$PORT (state $DIR/state.env)"
+	LXD_CONF="$DIR/primary-client" timeout 20 lxc query /1.0 >/dev/null ||
+		die "primary does not answer with the sandbox client config"
+	if has_secondary; then
+		# Prove the HTTPS path works with the files we hand to tests.
+		LXD_CONF="$DIR/secondary-client" timeout 20 lxc query /1.0 >/dev/null ||
+			die "secondary does not answer over HTTPS with the sandbox client certificate"
+		log "up: primary unix://$DIR/primary/unix.socket, secondary https://127.0.0.1:$PORT (state $DIR/state.env)"
+	else
+		log "up: primary unix://$DIR/primary/unix.socket (state $DIR/state.env)"
+	fi
 }
 
 # kill_leftovers DAEMON kills, by pid, every process whose command line or
 # open files point into the daemon's LXD_DIR (lxd, forkproxy, forkdns,
 # dnsmasq, lxc monitors) — what `lxd shutdown` may leave behind.
 kill_leftovers() {
-	local d=$1 pids p sig
+	local d=$1 pids sig
 	for sig in TERM KILL; do
-		pids=()
-		for p in /proc/[0-9]*; do
-			p=${p#/proc/}
-			[[ $p == "$$" ]] && continue
-			if { tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline"; } 2>/dev/null | grep -qF "$DIR/$d/" ||
-				{ tr '\0' '\n' <"/proc/$p/environ"; } 2>/dev/null | grep -qx "LXD_DIR=$DIR/$d"; then
-				pids+=("$p")
-			fi
-		done
-		[[ ${#pids[@]} -eq 0 ]] && return 0
-		log "$d: sending SIG$sig to leftover pids ${pids[*]}"
-		kill "-$sig" "${pids[@]}" 2>/dev/null || true
+		mapfile -t pids < <(
+			{
+				grep -lsF "$DIR/$d/" /proc/[0-9]*/cmdline
+				grep -lszxF "LXD_DIR=$DIR/$d" /proc/[0-9]*/environ
+			} | awk -F/ -v self=$$ '$3 != self && !seen[$3]++ {print $3}'
+		)
+		local live=() p
+		for p in "${pids[@]}"; do pid_alive "$p" && live+=("$p"); done
+		[[ ${#live[@]} -eq 0 ]] && return 0
+		log "$d: sending SIG$sig to leftover pids ${live[*]}"
+		kill "-$sig" "${live[@]}" 2>/dev/null || true
 		sleep 1
 	done
 }
@@ -312,7 +346,8 @@ unmount_under() {
 cmd_down() {
 	need_root
 	local d nets=() n
-	for d in "${DAEMONS[@]}"; do
+	# Both, whatever LXNETD_SANDBOX_DAEMONS says: $DIR is removed at the end.
+	for d in primary secondary; do
 		if daemon_ready "$d"; then
 			# Remember the daemon's network interfaces, so any it leaves behind can be removed.
 			while read -r n; do [[ -n $n ]] && nets+=("$n"); done < <(

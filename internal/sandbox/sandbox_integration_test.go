@@ -39,7 +39,7 @@ func TestSecondaryBusyboxHTTPS(t *testing.T) {
 }
 
 // webOnBridge is the common body: bridge, busybox with static address, HTTP.
-func webOnBridge(t *testing.T, d *Daemon) {
+func webOnBridge(t *testing.T, d *Daemon) (bridge, instance string) {
 	br := UniqueName(t, "sbx")
 	cidr := d.CreateBridge(t, br)
 	ip := HostIP(cidr, 10)
@@ -55,6 +55,7 @@ func webOnBridge(t *testing.T, d *Daemon) {
 	if !strings.Contains(state, ip+" (eth0)") {
 		t.Fatalf("lxc list reports %q for %s, want %s (eth0)", strings.TrimSpace(state), name, ip)
 	}
+	return br, name
 }
 
 // TestSecondaryRemoteFields checks that what Remote() hands to lxnetd is

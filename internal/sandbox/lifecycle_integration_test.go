@@ -1,0 +1,197 @@
+//go:build integration
+
+package sandbox
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestScriptLifecycle runs sandbox.sh on a second, private sandbox (its own
+// directory, HTTPS port and veth pair, so the shared sandbox is not
+// touched): up twice (idempotent), use both daemons (bridge, container,
+// forward), then down, and checks that no process, interface, nftables
+// chain, mount or file of it remains.
+func TestScriptLifecycle(t *testing.T) {
+	t.Parallel()
+	Primary(t) // the shared sandbox provides leases for subnets and floating IPs
+
+	dir := fmt.Sprintf("/var/lib/lxnetd-sandbox-lifecycle-%s", strings.TrimPrefix(UniqueName(t, "x"), "x-"))
+	float := "lxlc" + strings.TrimPrefix(UniqueName(t, "x"), "x-")[:5]
+	env := []string{
+		"LXNETD_SANDBOX_DIR=" + dir,
+		"LXNETD_SANDBOX_PORT=" + strconv.Itoa(freePort(t)),
+		"LXNETD_SANDBOX_FLOAT=" + float,
+	}
+	script := func(arg string) (string, error) { return runScript(env, arg) }
+	t.Cleanup(func() {
+		if _, err := os.Stat(dir); err == nil {
+			if out, err := script("down"); err != nil {
+				t.Errorf("cleanup: sandbox.sh down: %v\n%s", err, out)
+			}
+		}
+	})
+
+	if out, err := script("up"); err != nil {
+		t.Fatalf("sandbox.sh up: %v\n%s", err, out)
+	}
+	state1, _ := os.ReadFile(filepath.Join(dir, "state.env"))
+	start := time.Now()
+	if out, err := script("up"); err != nil {
+		t.Fatalf("second sandbox.sh up: %v\n%s", err, out)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("second up took %v; an up of a running sandbox should only check", d)
+	}
+	if state2, _ := os.ReadFile(filepath.Join(dir, "state.env")); !bytes.Equal(state1, state2) {
+		t.Errorf("second up changed state.env:\n%s\n---\n%s", state1, state2)
+	}
+	if out, err := script("status"); err != nil {
+		t.Fatalf("sandbox.sh status of a running sandbox: %v\n%s", err, out)
+	}
+
+	var bridges []string
+	for _, name := range []string{"primary", "secondary"} {
+		d, err := connect(dir, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		br := UniqueName(t, "slc")
+		cidr := AllocSubnet(t)
+		d.Lxc(t, "network", "create", br, "ipv4.address="+HostIP(cidr, 1)+"/24", "ipv6.address=none")
+		bridges = append(bridges, br)
+		inst := UniqueName(t, "slc")
+		ip := HostIP(cidr, 30)
+		d.LxcInput(t, "devices:\n  eth0:\n    type: nic\n    network: "+br+"\n    ipv4.address: "+ip+"\n", "launch", "busybox", inst)
+		fip := FloatingIP(t)
+		d.Lxc(t, "network", "forward", "create", br, fip)
+		d.Lxc(t, "network", "forward", "port", "add", br, fip, "tcp", "80", ip)
+		if body := HTTPGet(t, "http://"+fip+"/", 20*time.Second); !strings.Contains(body, inst) {
+			t.Fatalf("forward %s on private %s: page without %s:\n%s", fip, name, inst, body)
+		}
+	}
+
+	// A stopped daemon: helpers fail clearly, status says so, up restarts it.
+	stop := exec.Command("lxd", "shutdown", "--timeout", "30")
+	stop.Env = append(os.Environ(), "LXD_DIR="+filepath.Join(dir, "secondary")) // exec keeps the last LXD_DIR
+	if out, err := stop.CombinedOutput(); err != nil {
+		t.Fatalf("stopping the private secondary: %v\n%s", err, out)
+	}
+	_, err := connect(dir, "secondary")
+	if err == nil || !strings.Contains(err.Error(), "sandbox LXD secondary is not running (run make sandbox-up): ") {
+		t.Fatalf("connect to a stopped daemon: %v; want the not-running message", err)
+	}
+	if out, err := script("status"); err == nil || !strings.Contains(out, "secondary: not running") {
+		t.Fatalf("status with a stopped secondary: %v\n%s", err, out)
+	}
+	if out, err := script("up"); err != nil {
+		t.Fatalf("up restarting the secondary: %v\n%s", err, out)
+	}
+	if _, err := connect(dir, "secondary"); err != nil {
+		t.Fatalf("after up: %v", err)
+	}
+
+	out, err := script("down")
+	if err != nil {
+		t.Fatalf("sandbox.sh down: %v\n%s", err, out)
+	}
+	if pids := processesUsing(dir); len(pids) > 0 {
+		t.Errorf("processes still using %s after down: %v", dir, pids)
+	}
+	for _, ifname := range append(bridges, float+"0", float+"1") {
+		if _, err := net.InterfaceByName(ifname); err == nil {
+			t.Errorf("interface %s still exists after down", ifname)
+		}
+	}
+	if mi, err := os.ReadFile("/proc/self/mountinfo"); err != nil {
+		t.Error(err)
+	} else if strings.Contains(string(mi), " "+dir+"/") || strings.Contains(string(mi), " "+dir+" ") {
+		t.Errorf("mounts under %s remain after down", dir)
+	}
+	if nft, err := exec.Command("nft", "list", "table", "inet", "lxd").CombinedOutput(); err == nil {
+		for _, br := range bridges {
+			if strings.Contains(string(nft), "."+br+" ") {
+				t.Errorf("nftables chains of %s remain after down", br)
+			}
+		}
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Errorf("%s still exists after down", dir)
+	}
+	if out, err := script("status"); err == nil {
+		t.Errorf("sandbox.sh status after down exited 0:\n%s", out)
+	}
+	if out, err := script("down"); err != nil {
+		t.Errorf("second sandbox.sh down: %v\n%s", err, out)
+	}
+	// The shared sandbox is unaffected.
+	if err := Primary(t).probe(); err != nil {
+		t.Errorf("shared primary after a private down: %v", err)
+	}
+	if err := Secondary(t).probe(); err != nil {
+		t.Errorf("shared secondary after a private down: %v", err)
+	}
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// processesUsing lists pids whose command line mentions dir/ or whose
+// environment has LXD_DIR below dir.
+func processesUsing(dir string) []string {
+	var pids []string
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range procs {
+		if st, err := os.ReadFile(p + "/stat"); err != nil || zombie(st) {
+			continue
+		}
+		cmdline, _ := os.ReadFile(p + "/cmdline")
+		environ, _ := os.ReadFile(p + "/environ")
+		if bytes.Contains(cmdline, []byte(dir+"/")) || bytes.Contains(environ, []byte("LXD_DIR="+dir+"/")) {
+			pids = append(pids, filepath.Base(p)+" "+strings.ReplaceAll(string(cmdline), "\x00", " "))
+		}
+	}
+	return pids
+}
+
+// zombie reports whether a /proc/PID/stat line is of a zombie (state Z).
+func zombie(stat []byte) bool {
+	i := bytes.LastIndexByte(stat, ')')
+	return i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z'
+}
+
+// TestPrivate starts a test's own daemon, serves a busybox page from it, and
+// checks it is separate from the shared primary.
+func TestPrivate(t *testing.T) {
+	t.Parallel()
+	d := Private(t)
+	if d.Name != "private" || d.Socket == Primary(t).Socket || d.HTTPSAddress != "" {
+		t.Fatalf("Private() = %+v: want its own unix-socket daemon", d)
+	}
+	if !strings.HasPrefix(d.Remote().Address, "unix://") {
+		t.Fatalf("private Remote().Address = %q", d.Remote().Address)
+	}
+	br, inst := webOnBridge(t, d)
+	// The bridge is visible to every daemon as a host interface, but only
+	// the private daemon manages it.
+	if out, _ := Primary(t).LxcErr("network", "show", br); strings.Contains(out, "managed: true") {
+		t.Errorf("the shared primary manages the private daemon's network %s", br)
+	}
+	if _, err := Primary(t).LxcErr("config", "show", inst); err == nil {
+		t.Errorf("the shared primary has the private daemon's instance %s", inst)
+	}
+}
