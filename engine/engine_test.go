@@ -423,3 +423,21 @@ func TestNoOpPlanRequestsAreBulk(t *testing.T) {
 		}
 	}
 }
+
+// A network deleted by someone else between the network list and its forward
+// list is not an error: it simply has no forwards.
+func TestNetworkVanishingDuringObserve(t *testing.T) {
+	f := &vanishing{Fake: enginetest.New("local")}
+	f.Networks["gone0"] = engine.Network{Name: "gone0", Type: "bridge", Managed: true, Config: map[string]string{}}
+	p := plan(t, f, &spec.Remote{Name: "local"}, settings)
+	if !p.Empty() || p.ForwardNetworks != 0 {
+		t.Fatalf("plan: %v, forward networks %d", addrs(p), p.ForwardNetworks)
+	}
+}
+
+type vanishing struct{ *enginetest.Fake }
+
+func (v *vanishing) ListForwards(ctx context.Context, network string) ([]engine.Forward, error) {
+	delete(v.Networks, network)
+	return v.Fake.ListForwards(ctx, network)
+}

@@ -2,7 +2,7 @@ package engine
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"sort"
 
 	"golang.org/x/sync/errgroup"
@@ -37,22 +37,16 @@ func observe(ctx context.Context, r Remote) (*observed, error) {
 	)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
-		if nets, err = r.ListNetworks(gctx); err != nil {
-			return fmt.Errorf("listing networks: %w", err)
-		}
-		return nil
+		nets, err = r.ListNetworks(gctx)
+		return err
 	})
 	g.Go(func() (err error) {
-		if profs, err = r.ListProfiles(gctx); err != nil {
-			return fmt.Errorf("listing profiles: %w", err)
-		}
-		return nil
+		profs, err = r.ListProfiles(gctx)
+		return err
 	})
 	g.Go(func() (err error) {
-		if insts, err = r.ListInstances(gctx); err != nil {
-			return fmt.Errorf("listing instances: %w", err)
-		}
-		return nil
+		insts, err = r.ListInstances(gctx)
+		return err
 	})
 	if err := g.Wait(); err != nil {
 		return nil, err
@@ -81,20 +75,29 @@ func observe(ctx context.Context, r Remote) (*observed, error) {
 	}
 
 	lists := make([][]Forward, len(fwdNets))
+	gone := make([]bool, len(fwdNets))
 	g, gctx = errgroup.WithContext(ctx)
 	g.SetLimit(4)
 	for i, name := range fwdNets {
 		g.Go(func() (err error) {
-			if lists[i], err = r.ListForwards(gctx, name); err != nil {
-				return fmt.Errorf("listing forwards of network %q: %w", name, err)
+			lists[i], err = r.ListForwards(gctx, name)
+			if errors.Is(err, ErrNotFound) {
+				// Deleted by someone else since the network list: it has no
+				// forwards, and it is not a network forwards can go on.
+				gone[i] = true
+				return nil
 			}
-			return nil
+			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	for i, name := range fwdNets {
+		if gone[i] {
+			delete(o.forwardNetworks, name)
+			continue
+		}
 		for _, f := range lists[i] {
 			f.Network = name
 			o.forwards[fwdKey{name, normalizeListenAddress(f.ListenAddress)}] = f
