@@ -124,3 +124,23 @@ func TestLooksLikeFingerprint(t *testing.T) {
 		}
 	}
 }
+
+func TestEventRelevant(t *testing.T) {
+	for _, tc := range []struct {
+		source, project string
+		want            bool
+	}{
+		{"/1.0/profiles/p?project=web", "web", true},
+		{"/1.0/profiles/p?project=other", "web", false},
+		{"/1.0/profiles/p", "web", false},
+		{"/1.0/instances/c1?project=web", "web", true},
+		{"/1.0/networks/br0", "web", true},
+		{"/1.0/networks/br0/forwards/198.51.100.7", "web", true},
+		{"/1.0/networks/br0?project=other", "web", false},
+		{"/1.0/networks/br0?project=web", "web", true},
+	} {
+		if got := eventRelevant(tc.source, tc.project); got != tc.want {
+			t.Errorf("eventRelevant(%q, %q) = %v", tc.source, tc.project, got)
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 	"sync"
 
 	"github.com/canonical/lxd/shared/api"
@@ -29,6 +31,16 @@ func (r *Remote) WatchLifecycle(ctx context.Context, onEvent func(source string)
 	// A client of its own, so its listener shares nothing with operation waits.
 	c := r.client(ctx)
 	listener, err := c.GetEvents()
+	relevant := func(string) bool { return true }
+	if r.project != api.ProjectDefaultName {
+		// A project's event stream lacks the objects the project takes from
+		// "default" (networks and their forwards unless features.networks is
+		// set): listen to all projects and keep this one's and default's networks.
+		if all, aerr := c.GetEventsAllProjects(); aerr == nil {
+			listener, err = all, nil
+			relevant = func(source string) bool { return eventRelevant(source, r.project) }
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("subscribing to events of remote %q: %w", r.name, err)
 	}
@@ -39,7 +51,7 @@ func (r *Remote) WatchLifecycle(ctx context.Context, onEvent func(source string)
 	)
 	_, err = listener.AddHandler([]string{api.EventTypeLifecycle}, func(ev api.Event) {
 		var lc api.EventLifecycle
-		if err := json.Unmarshal(ev.Metadata, &lc); err != nil || lc.Source == "" {
+		if err := json.Unmarshal(ev.Metadata, &lc); err != nil || lc.Source == "" || !relevant(lc.Source) {
 			return
 		}
 		mu.RLock()
@@ -76,4 +88,21 @@ func (r *Remote) WatchLifecycle(ctx context.Context, onEvent func(source string)
 		}
 		return fmt.Errorf("event stream of remote %q broke: %w", r.name, err)
 	}
+}
+
+// eventRelevant says whether an event of an all-projects stream concerns a
+// remote scoped to project: objects of that project, and networks (with
+// their forwards) of the default project, which projects without
+// features.networks use. LXD 5.0.2 appends "?project=<name>" to the source
+// of objects outside the default project.
+func eventRelevant(source, project string) bool {
+	path, query, _ := strings.Cut(source, "?")
+	p := api.ProjectDefaultName
+	if v, err := url.ParseQuery(query); err == nil && v.Get("project") != "" {
+		p = v.Get("project")
+	}
+	if p == project {
+		return true
+	}
+	return p == api.ProjectDefaultName && strings.HasPrefix(path, "/1.0/networks/")
 }

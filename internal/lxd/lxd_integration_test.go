@@ -5,6 +5,7 @@ package lxd
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -28,7 +29,7 @@ import (
 
 func testCtx(t *testing.T) context.Context {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -789,10 +790,11 @@ func TestListRequestsAreBulk(t *testing.T) {
 
 	count := func(f func() error) int64 {
 		t.Helper()
-		before := r.Requests()
+		before, start := r.Requests(), time.Now()
 		if err := f(); err != nil {
 			t.Fatal(err)
 		}
+		t.Logf("%d requests in %v", r.Requests()-before, time.Since(start))
 		return r.Requests() - before
 	}
 	listAll := func() error {
@@ -838,4 +840,227 @@ func TestListRequestsAreBulk(t *testing.T) {
 	if got := count(func() error { _, err := r.ListInstances(ctx); return err }); got != 1 {
 		t.Errorf("ListInstances cost %d requests, want 1", got)
 	}
+}
+
+// TestProject: every call is scoped to the remote's project.
+func TestProject(t *testing.T) {
+	d := sandbox.Primary(t)
+	ctx := testCtx(t)
+	project := sandbox.UniqueName(t, "lxa")
+	d.Lxc(t, "project", "create", project, "-c", "features.profiles=true", "-c", "features.images=false")
+	t.Cleanup(func() { _, _ = d.LxcErr("project", "delete", project) })
+
+	sr := d.Remote()
+	sr.Project = project
+	r, err := Connect(ctx, &sr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	if r.Requests() != 2 {
+		t.Errorf("Connect to a project cost %d requests, want 2", r.Requests())
+	}
+	name := sandbox.UniqueName(t, "lxa")
+	t.Cleanup(func() { _, _ = d.LxcErr("profile", "delete", name, "--project", project) })
+	if err := r.CreateProfile(ctx, engine.Profile{Name: name, Config: map[string]string{"user.x": "1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := findProfile(t, r, name); !ok {
+		t.Error("profile not listed in its project")
+	}
+	if _, ok := findProfile(t, connect(t, d), name); ok {
+		t.Error("profile of another project listed in default")
+	}
+	if out := d.Lxc(t, "profile", "get", name, "user.x", "--project", project); strings.TrimSpace(out) != "1" {
+		t.Errorf("profile not in project %s: user.x=%q", project, out)
+	}
+	if err := r.DeleteProfile(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+
+	// The project's watch sees its own objects and the default project's
+	// networks it uses (features.networks is off), not other projects'.
+	rec := newRecorder()
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- r.WatchLifecycle(wctx, rec.add) }()
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	if err := r.CreateProfile(ctx, engine.Profile{Name: name}); err != nil {
+		t.Fatal(err)
+	}
+	rec.waitFor(t, "/1.0/profiles/"+name+"?project="+project, start, time.Second)
+	bridge := sandbox.UniqueName(t, "lxa")
+	start = time.Now()
+	d.CreateBridge(t, bridge)
+	rec.waitFor(t, "/1.0/networks/"+bridge, start, time.Second)
+	d.Lxc(t, "profile", "create", name) // same name, default project
+	t.Cleanup(func() { _, _ = d.LxcErr("profile", "delete", name) })
+	time.Sleep(300 * time.Millisecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("WatchLifecycle: %v", err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	for _, s := range rec.sources {
+		if s == "/1.0/profiles/"+name {
+			t.Errorf("project watch reported the default project's profile: %q", rec.sources)
+		}
+	}
+}
+
+// TestTargetOnStandalone: a placement target on a server that is not a
+// cluster is refused by LXD, and "none" (the location a standalone server
+// reports) is treated as no target.
+func TestTargetOnStandalone(t *testing.T) {
+	d := sandbox.Primary(t)
+	r := connect(t, d)
+	ctx := testCtx(t)
+	name := sandbox.UniqueName(t, "lxa")
+	t.Cleanup(func() { deleteInstanceByHand(d, name) })
+	err := r.CreateInstance(ctx, engine.Instance{Name: name, Image: "busybox", Location: "member1"})
+	if err == nil {
+		t.Error("create with a cluster target on a standalone server succeeded")
+	}
+	t.Logf("target on standalone: %v", err)
+	if err := r.CreateInstance(ctx, engine.Instance{Name: name, Image: "busybox", Location: "none"}); err != nil {
+		t.Fatal(err)
+	}
+	if i, _ := findInstance(t, r, name); i.Location != "none" {
+		t.Errorf("location %q", i.Location)
+	}
+}
+
+// TestConcurrentCalls: one Remote serves parallel calls (run with -race).
+func TestConcurrentCalls(t *testing.T) {
+	bothDaemons(t, func(t *testing.T, d *sandbox.Daemon, r *Remote) {
+		ctx := testCtx(t)
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for range 4 {
+			name := sandbox.UniqueName(t, "lxa")
+			t.Cleanup(func() { _, _ = d.LxcErr("profile", "delete", name) })
+			wg.Go(func() {
+				if err := r.CreateProfile(ctx, engine.Profile{Name: name}); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := r.ListProfiles(ctx); err != nil {
+					errs <- err
+				}
+				if err := r.DeleteProfile(ctx, name); err != nil {
+					errs <- err
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+	})
+}
+
+// tcpProxy relays 127.0.0.1:<port> to target, so a test can make a real
+// server vanish (from the client's point of view) without stopping a shared
+// sandbox daemon.
+type tcpProxy struct {
+	l     net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func startProxy(t *testing.T, target string) *tcpProxy {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tcpProxy{l: l}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, u)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(u, c); u.Close() }()
+			go func() { _, _ = io.Copy(c, u); c.Close() }()
+		}
+	}()
+	t.Cleanup(p.stop)
+	return p
+}
+
+func (p *tcpProxy) addr() string { return p.l.Addr().String() }
+
+// stop closes the listener and every relayed connection.
+func (p *tcpProxy) stop() {
+	p.l.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// TestWatchLifecycleServerGone: the secondary, reached through a relay,
+// disappears: the watch returns an error, Connect then fails fast, and
+// once the server is reachable again a new Connect watches again.
+func TestWatchLifecycleServerGone(t *testing.T) {
+	d := sandbox.Secondary(t)
+	target := strings.TrimPrefix(d.HTTPSAddress, "https://")
+	proxy := startProxy(t, target)
+	sr := d.Remote()
+	sr.Address = "https://" + proxy.addr()
+	r, err := Connect(testCtx(t), &sr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+
+	done := make(chan error, 1)
+	go func() { done <- r.WatchLifecycle(t.Context(), func(string) {}) }()
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	proxy.stop()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("WatchLifecycle returned nil when the server went away")
+		}
+		t.Logf("server gone after %v: %v", time.Since(start), err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("WatchLifecycle did not notice that the server went away")
+	}
+	if _, err := Connect(testCtx(t), &sr); err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("Connect to the vanished server: %v", err)
+	}
+
+	// The server is back (on a new relay): reconnect and watch again.
+	proxy2 := startProxy(t, target)
+	sr.Address = "https://" + proxy2.addr()
+	r2, err := Connect(testCtx(t), &sr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r2.Close)
+	bridge := sandbox.UniqueName(t, "lxa")
+	rec := newRecorder()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go func() { done <- r2.WatchLifecycle(ctx, rec.add) }()
+	time.Sleep(300 * time.Millisecond)
+	start = time.Now()
+	d.CreateBridge(t, bridge)
+	rec.waitFor(t, "/1.0/networks/"+bridge, start, 2*time.Second)
 }
