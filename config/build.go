@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/lxnetd/lxnetd/engine/spec"
@@ -67,6 +68,7 @@ func (l *loader) build() *spec.Config {
 			}
 		}
 	}
+	l.checkNodeRemotes()
 	seen = map[string]seenAt{}
 	for _, n := range l.nodes {
 		if !dup("instance", seen, n.remote, n.spec.Name, n.inst.addr, n.nameRange) {
@@ -159,4 +161,78 @@ func overlaps(a, b *listener) bool {
 		return false
 	}
 	return a.addr.IsUnspecified() || b.addr.IsUnspecified()
+}
+
+// checkNodeRemotes reports a node that refers to a network or profile block
+// (network.x.name, profile.x.name) declared only on other remotes: LXD would
+// fail at apply time, typically after a node was moved to another remote.
+// Plain name strings are not checked: they may name objects lxnetd does not
+// manage.
+func (l *loader) checkNodeRemotes() {
+	type declRemotes map[string]map[string]bool // decl key -> remote -> LXD names
+	names := func(kind string) declRemotes {
+		out := declRemotes{}
+		add := func(d *decl, remote, name string) {
+			if out[d.key] == nil {
+				out[d.key] = map[string]bool{}
+			}
+			out[d.key][remote+"/"+name] = true
+			out[d.key]["*/"+name] = true
+		}
+		if kind == kindNetwork {
+			for _, n := range l.networks {
+				add(n.inst.d, n.remote, n.spec.Name)
+			}
+		} else {
+			for _, p := range l.profiles {
+				add(p.inst.d, p.remote, p.spec.Name)
+			}
+		}
+		return out
+	}
+	networks, profiles := names(kindNetwork), names(kindProfile)
+	// check says whether name, used by a node on remote through an
+	// expression referring to the given declarations, is declared there.
+	check := func(kind string, declared declRemotes, expr hcl.Expression, node *nodeResult, name string, rng *hcl.Range) {
+		for _, tr := range expr.Variables() {
+			if tr.RootName() != kind || len(tr) < 2 {
+				continue
+			}
+			step, ok := tr[1].(hcl.TraverseAttr)
+			if !ok {
+				continue
+			}
+			key := kind + "." + step.Name
+			set := declared[key]
+			if !set["*/"+name] || set[node.remote+"/"+name] {
+				continue // not this declaration's object, or declared on the node's remote
+			}
+			var elsewhere []string
+			for k := range set {
+				if r, n, _ := strings.Cut(k, "/"); r != "*" && n == name {
+					elsewhere = append(elsewhere, r)
+				}
+			}
+			sort.Strings(elsewhere)
+			l.errorf(rng, strings.ToUpper(kind[:1])+kind[1:]+" on another remote",
+				"%s is on remote %q, but %s %q (%s) is declared only on remote %s. Declare it on %q too (for example with for_each over the remotes), or keep the node on the remote that has it.",
+				node.inst.addr, node.remote, kind, name, key, listAll(elsewhere), node.remote)
+			return
+		}
+	}
+	for _, n := range l.nodes {
+		for _, nb := range n.inst.d.nested {
+			a := nb.content.Attributes["properties"]
+			dev := n.spec.Devices[nb.block.Labels[0]]
+			if a == nil || dev["type"] != "nic" || dev["network"] == "" {
+				continue
+			}
+			check(kindNetwork, networks, a.Expr, n, dev["network"], valueRange(a, n.inst.ctx, "network"))
+		}
+		if a := n.inst.d.content.Attributes["profiles"]; a != nil {
+			for _, p := range n.spec.Profiles {
+				check(kindProfile, profiles, a.Expr, n, p, a.Expr.Range().Ptr())
+			}
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"unicode/utf8"
 
@@ -19,6 +20,21 @@ type Diagnostics struct {
 	diags   hcl.Diagnostics
 	sources map[string][]byte    // file name as used in ranges -> content
 	files   map[string]*hcl.File // parsed files, for "in network "x"" context
+
+	// dir is the configuration directory as the caller named it; files in
+	// inDir are shown joined to it by WriteText and WriteJSON, so the
+	// locations printed by `lxnetd validate DIR` open from the caller's
+	// working directory. Err keeps the names relative to the directory.
+	dir   string
+	inDir map[string]bool
+}
+
+// display is a file name as WriteText and WriteJSON show it.
+func (d Diagnostics) display(name string) string {
+	if d.dir == "" || !d.inDir[name] {
+		return name
+	}
+	return filepath.Join(d.dir, name)
 }
 
 // Diagnostic is one problem in plain values, for callers that must not import
@@ -96,7 +112,7 @@ func (d Diagnostics) List() []Diagnostic {
 		if diag.Subject != nil {
 			r := *diag.Subject
 			pd.Range = &Range{
-				Filename: r.Filename,
+				Filename: d.display(r.Filename),
 				Start:    Point{r.Start.Line, r.Start.Column, r.Start.Byte},
 				End:      Point{r.End.Line, r.End.Column, r.End.Byte},
 			}
@@ -215,7 +231,7 @@ func (d Diagnostics) writeOne(buf *bytes.Buffer, diag *hcl.Diagnostic, color boo
 		return c + s + ansiReset
 	}
 	if diag.Subject != nil {
-		fmt.Fprintf(buf, "%s:%d:%d: ", diag.Subject.Filename, diag.Subject.Start.Line, diag.Subject.Start.Column)
+		fmt.Fprintf(buf, "%s:%d:%d: ", d.display(diag.Subject.Filename), diag.Subject.Start.Line, diag.Subject.Start.Column)
 	}
 	fmt.Fprintf(buf, "%s: %s\n", paint(code, sev), paint(ansiBold, diag.Summary))
 	if diag.Subject != nil {

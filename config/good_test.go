@@ -63,7 +63,8 @@ func TestGoodScenarios(t *testing.T) {
 	}
 	overlay := func(remote, self, local, peer string) spec.Network {
 		return spec.Network{Meta: meta(`network.overlay["` + remote + `"]`), Name: "lxnvx70", Type: "bridge", Config: map[string]string{
-			"ipv4.address": "10.231.70." + self + "/24", "ipv6.address": "none",
+			"ipv4.address": "10.231.70." + self + "/24", "ipv6.address": "none", "bridge.mtu": "1300",
+			"ipv4.dhcp":           map[bool]string{true: "true", false: "false"}[remote == "vm1"],
 			"tunnel.lxn.protocol": "vxlan", "tunnel.lxn.id": "70", "tunnel.lxn.local": local, "tunnel.lxn.remote": peer,
 		}}
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -53,7 +54,9 @@ func Load(dir string, opts Options) (*spec.Config, Diagnostics) {
 	if abs, err := filepath.Abs(dir); err == nil {
 		l.dir = abs
 	}
-	return l.run()
+	cfg, d := l.run()
+	d.dir = dir
+	return cfg, d
 }
 
 // LoadFS is Load over any file system rooted at the configuration directory
@@ -115,7 +118,8 @@ type loader struct {
 	nodeByID  map[string]*nodeResult // "remote/name"
 	listeners []*listener
 
-	dir string // absolute configuration directory ("" for LoadFS), for relative certificate paths
+	dir   string          // absolute configuration directory ("" for LoadFS), for relative certificate paths
+	inDir map[string]bool // names of the files read from the directory (not --var-file)
 }
 
 func newLoader(fsys fs.FS, opts Options) *loader {
@@ -128,6 +132,7 @@ func newLoader(fsys fs.FS, opts Options) *loader {
 		funcs:   functions(fsys),
 		vars:    map[string]*varDecl{},
 		secrets: map[string]bool{},
+		inDir:   map[string]bool{},
 		byKey:   map[string]*decl{},
 		byKind:  map[string][]*decl{},
 		values:  map[string]cty.Value{},
@@ -195,6 +200,7 @@ func (l *loader) load() *spec.Config {
 	}
 	var bodies, varBodies []*hclsyntax.Body
 	for _, name := range names {
+		l.inDir[name] = true
 		src, err := fs.ReadFile(l.fsys, name)
 		if err != nil {
 			l.errorf(nil, "Cannot read configuration file", "%s.", errText(err))
@@ -245,6 +251,17 @@ func (l *loader) parse(name string, src []byte) *hclsyntax.Body {
 
 // finish returns the diagnostics with every sensitive value removed.
 func (l *loader) finish() Diagnostics {
+	for _, d := range l.diags {
+		// hcl gives no suggestion for a typo in an attribute of a block's
+		// object (network.x.nmae); the attribute names are known here.
+		const prefix = "This object does not have an attribute named "
+		if d.Summary == "Unsupported attribute" && strings.HasPrefix(d.Detail, prefix) {
+			name, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(d.Detail, prefix), "."))
+			if s := suggest(name, objectAttributes); err == nil && s != "" {
+				d.Detail += fmt.Sprintf(" Did you mean %q?", s)
+			}
+		}
+	}
 	// The same expression evaluated for several for_each keys can fail the
 	// same way; say it once.
 	type diagKey struct {
@@ -285,7 +302,14 @@ func (l *loader) finish() Diagnostics {
 			d.Expression, d.EvalContext = nil, nil
 		}
 	}
-	return Diagnostics{diags: l.diags, sources: l.sources, files: l.files}
+	return Diagnostics{diags: l.diags, sources: l.sources, files: l.files, inDir: l.inDir}
 }
 
 func (l *loader) hashSum() string { return hex.EncodeToString(l.hash.Sum(nil)) }
+
+// objectAttributes are the attribute names of the objects blocks evaluate to
+// (remote.x, network.x, node.x, ...), for suggestions.
+var objectAttributes = []string{
+	"name", "remote", "address", "project", "type", "description", "config", "image", "state",
+	"target", "profiles", "ipv4", "nic", "network", "listen_address",
+}

@@ -488,7 +488,8 @@ func (l *loader) resolveNode(v cty.Value, rng *hcl.Range) (*nodeResult, bool) {
 		return nil, false
 	}
 	name, remote := v.GetAttr("name"), v.GetAttr("remote")
-	if name.IsNull() || remote.IsNull() {
+	if name.Type() != cty.String || remote.Type() != cty.String || name.IsNull() || remote.IsNull() {
+		l.errorf(rng, "Invalid node reference", "This value is not a node; refer to a node block, like node.web1.")
 		return nil, false
 	}
 	n, ok := l.nodeByID[remote.AsString()+"/"+name.AsString()]
@@ -681,7 +682,12 @@ func (l *loader) evalForward(inst *instance) cty.Value {
 	}
 	var remote string
 	if netV.Type().IsObjectType() && netV.Type().HasAttribute("remote") {
-		remote = netV.GetAttr("remote").AsString()
+		rv := netV.GetAttr("remote")
+		if rv.Type() != cty.String || rv.IsNull() {
+			e.typeError(aNet, "network (network.NAME or a network name)")
+			return cty.NilVal
+		}
+		remote = rv.AsString()
 		if r, a := e.get("remote"); a != nil && r != cty.NilVal {
 			if rn, ok := nameOf(r); ok && rn != remote {
 				l.errorf(a.Expr.Range().Ptr(), "Conflicting remote",

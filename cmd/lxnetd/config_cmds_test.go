@@ -146,8 +146,11 @@ func TestValidateJSONAndVars(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, stdout)
 	}
-	if res.Valid || res.ErrorCount != 1 || res.Diagnostics[0].Summary != "No value for required variable" || res.Diagnostics[0].Range.Filename != "main.hcl" {
+	if res.Valid || res.ErrorCount != 1 || res.Diagnostics[0].Summary != "No value for required variable" || res.Diagnostics[0].Range.Filename != filepath.Join(dir, "main.hcl") {
 		t.Errorf("unexpected result: %+v", res)
+	}
+	if _, stderr, _ := run(t, "validate", dir); !strings.HasPrefix(stderr, filepath.Join(dir, "main.hcl")+":1:1: error: No value for required variable\n") {
+		t.Errorf("text output does not start with the file location joined to the directory:\n%s", stderr)
 	}
 	if _, stderr, code := run(t, "validate", "--var", "name=lxnbr9", dir); code != 0 {
 		t.Errorf("with --var: exit %d\n%s", code, stderr)

@@ -27,7 +27,9 @@ network "overlay" {
   name     = "lxnvx70"
   remote   = each.key
   config = merge(
-    { "ipv4.address" = "10.231.70.${each.key == "vm1" ? 1 : 2}/24", "ipv6.address" = "none" },
+    { "ipv4.address" = "10.231.70.${each.key == "vm1" ? 1 : 2}/24", "ipv6.address" = "none", "bridge.mtu" = 1300 },
+    # Only one side of the tunnel hands out addresses.
+    { "ipv4.dhcp" = each.key == "vm1" },
     {
       "tunnel.lxn.protocol" = "vxlan"
       "tunnel.lxn.id"       = 70
