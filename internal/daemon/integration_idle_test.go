@@ -149,7 +149,7 @@ func TestRunSecondaryOutage(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "primary.hcl"), prof(pp1, "primary"))
 	writeFile(t, filepath.Join(dir, "secondary.hcl"), prof(sp1, "secondary"))
 	p := startLxnetd(t, dir)
-	st := p.waitConverged(t, 60*time.Second)
+	st := p.waitConverged(t, 120*time.Second)
 	t.Logf("both up: %s", st.Line())
 
 	// Stop the secondary; restore it in Cleanup (after its profiles are gone).
@@ -172,7 +172,7 @@ func TestRunSecondaryOutage(t *testing.T) {
 		t.Fatalf("lxd shutdown of the secondary: %v\n%s", err, out)
 	}
 	t.Logf("secondary stopped in %v", time.Since(stopped).Round(time.Millisecond))
-	st = p.waitFor(t, "secondary failing", 30*time.Second, func(s *daemon.Status) bool {
+	st = p.waitFor(t, "secondary failing", 60*time.Second, func(s *daemon.Status) bool {
 		return remoteStatus(t, s, "secondary").State == daemon.StateFailing
 	})
 	sec := remoteStatus(t, st, "secondary")
@@ -190,8 +190,8 @@ func TestRunSecondaryOutage(t *testing.T) {
 		if _, err := primary.LxcErr("profile", "show", pp2); err == nil {
 			break
 		}
-		if time.Since(edited) > 10*time.Second {
-			t.Fatal("primary did not converge while the secondary was down")
+		if time.Since(edited) > 60*time.Second {
+			t.Fatal("primary did not converge within 60s while the secondary was down")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -207,7 +207,7 @@ func TestRunSecondaryOutage(t *testing.T) {
 		t.Fatalf("sandbox.sh up: %v\n%s", err, out)
 	}
 	t.Logf("secondary back after %v", time.Since(restarted).Round(time.Millisecond))
-	st = p.waitConverged(t, 90*time.Second)
+	st = p.waitConverged(t, 120*time.Second)
 	t.Logf("secondary converged %v after its restart: %s", time.Since(restarted).Round(time.Millisecond), st.Line())
 	if p.exited() {
 		t.Fatal("lxnetd exited")
