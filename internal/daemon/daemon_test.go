@@ -67,12 +67,13 @@ type fakeLXD struct {
 	desired  map[string]int // desired object count seen by the last pass
 	sessions map[string]*fakeSession
 	owned    map[string]int
+	failing  map[string]bool // passes fail (connection stays up)
 	connects atomic.Int64
 }
 
 func newFakeLXD() *fakeLXD {
 	return &fakeLXD{down: map[string]bool{}, passes: map[string]int{}, desired: map[string]int{},
-		sessions: map[string]*fakeSession{}, owned: map[string]int{}}
+		sessions: map[string]*fakeSession{}, owned: map[string]int{}, failing: map[string]bool{}}
 }
 
 func (f *fakeLXD) setDown(name string, down bool) {
@@ -124,6 +125,9 @@ func (s *fakeSession) Converge(ctx context.Context, desired *spec.Remote, st spe
 		return Outcome{}, errors.New("connection refused")
 	}
 	f.passes[s.name]++
+	if f.failing[s.name] {
+		return Outcome{}, errors.New("creating network: dnsmasq: address already in use")
+	}
 	want := DesiredObjects(desired)
 	f.desired[s.name] = want
 	deletes := max(f.owned[s.name]-want, 0)
@@ -741,4 +745,33 @@ func TestStatusDuringStartup(t *testing.T) {
 		t.Errorf("reload during start-up = %+v, want a refusal", r)
 	}
 	close(b.release)
+}
+
+func TestBackoffHoldsAgainstEventFlood(t *testing.T) {
+	lxd := newFakeLXD()
+	lxd.failing["a"] = true
+	h := startDaemon(t, map[string]string{"a.hcl": "remote a 1\n"}, lxd)
+	eventually(t, "failing", func() bool { return h.ask("status").Status.Remotes[0].State == StateFailing })
+	before := lxd.passCount("a")
+	for range 60 {
+		// The failing remote reconnects now and then: send to the
+		// current session, never block on a dead one.
+		lxd.mu.Lock()
+		s := lxd.sessions["a"]
+		lxd.mu.Unlock()
+		select {
+		case s.events <- "/1.0/profiles/p0":
+		default:
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := lxd.passCount("a") - before; got > 10 {
+		t.Errorf("a failing remote ran %d passes during 60 events in 300ms; backoff (20ms..100ms) allows about 5", got)
+	}
+	// A configuration change is not held back by the backoff.
+	lxd.mu.Lock()
+	lxd.failing["a"] = false
+	lxd.mu.Unlock()
+	write(t, filepath.Join(h.dir, "a.hcl"), "remote a 2\n")
+	eventually(t, "converged after the edit", func() bool { return h.ask("status").Status.Converged() })
 }

@@ -46,6 +46,7 @@ type worker struct {
 	changed func() // tells the daemon the status changed
 
 	dirty     chan struct{}
+	kick      chan struct{} // configuration changed: run now, even while backing off
 	attempted chan struct{} // closed after the first pass attempt
 	once      sync.Once
 
@@ -67,6 +68,7 @@ func newWorker(r *spec.Remote, s spec.Settings, hash string, connect Connector, 
 		timings:   t,
 		changed:   changed,
 		dirty:     make(chan struct{}, 1),
+		kick:      make(chan struct{}, 1),
 		attempted: make(chan struct{}),
 		desired:   r,
 		rel:       newRelevance(r),
@@ -96,7 +98,10 @@ func (w *worker) update(r *spec.Remote, s spec.Settings, hash string) {
 	w.rel = newRelevance(r)
 	w.st.Address = r.Address
 	w.mu.Unlock()
-	w.markDirty()
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
 }
 
 // connectionChanged reports whether two remotes differ in how to reach them.
@@ -168,11 +173,21 @@ func (w *worker) run(ctx context.Context) {
 	defer retry.Stop()
 	defer resync.Stop()
 
+	backingOff := false
 	for {
+		// While backing off after a failure, events wait for the retry
+		// (their mark stays pending), so a remote that fails on every
+		// write cannot spin on the echoes of its own attempts. A
+		// configuration change still runs at once.
+		dirty := w.dirty
+		if backingOff {
+			dirty = nil
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-w.dirty:
+		case <-dirty:
+		case <-w.kick:
 		case <-retry.C:
 		case <-resync.C:
 			w.log.Debug("periodic resync")
@@ -194,7 +209,12 @@ func (w *worker) run(ctx context.Context) {
 		case <-w.dirty:
 		default:
 		}
+		select {
+		case <-w.kick:
+		default:
+		}
 		retry.Stop()
+		backingOff = false
 
 		w.mu.Lock()
 		desired, settings, hash, reconnect := w.desired, w.settings, w.hash, w.reconnect
@@ -213,6 +233,7 @@ func (w *worker) run(ctx context.Context) {
 				s.State, s.LastError, s.LastErrorAt, s.NextRetry = StateFailing, err.Error(), now, now.Add(wait)
 			})
 			retry.Reset(wait)
+			backingOff = true
 			w.once.Do(func() { close(w.attempted) })
 		}
 
