@@ -164,7 +164,7 @@ This is the unit's ExecReload, so "systemctl reload lxnetd" tells the truth.`,
 			if resp.Changed {
 				fmt.Fprintf(cmd.OutOrStdout(), "configuration reloaded (config %s)\n", hash)
 			} else {
-				fmt.Fprintf(cmd.OutOrStdout(), "configuration unchanged (config %s)\n", hash)
+				fmt.Fprintf(cmd.OutOrStdout(), "configuration unchanged (config %s); every remote is re-read\n", hash)
 			}
 			return nil
 		},

@@ -152,7 +152,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			}
 		case <-d.watcher.C:
 			d.Log.Info("configuration directory changed", "dir", d.Dir)
-			_, _ = d.applyLoad(true)
+			_, _ = d.applyLoad(true, false)
 		case cr := <-reqs:
 			cr.reply <- d.handle(cr.req)
 		case <-d.statusC:
@@ -211,10 +211,16 @@ func (d *Daemon) load() (*spec.Config, error) {
 
 // applyLoad reloads the directory. An invalid configuration is logged and
 // reported in STATUS, and changes nothing in LXD: the last good configuration
-// stays in force. It returns the load error and whether anything changed.
-// publish sends the new STATUS at once; a reload instead sends it with its
-// READY=1.
-func (d *Daemon) applyLoad(publish bool) (changed bool, err error) {
+// stays in force. It returns the load error and whether the configuration
+// hash changed. publish sends the new STATUS at once; a reload instead sends
+// it with its READY=1.
+//
+// A change noticed by the watcher applies only when the hash changed. An
+// explicit reload (force) applies the loaded configuration even when the
+// hash is the same and reconnects every remote: the operator may have
+// changed what the hash does not cover (a var file, a file() target, a
+// renewed client certificate at the same path).
+func (d *Daemon) applyLoad(publish, force bool) (changed bool, err error) {
 	cfg, err := d.load()
 	if err != nil {
 		d.cfgErr = err
@@ -228,7 +234,8 @@ func (d *Daemon) applyLoad(publish bool) (changed bool, err error) {
 		return false, err
 	}
 	d.cfgErr = nil
-	if cfg.Hash == d.cfg.Hash {
+	changed = cfg.Hash != d.cfg.Hash
+	if !changed && !force {
 		d.Log.Info("configuration unchanged", "config_hash", short(cfg.Hash))
 		if publish {
 			d.publishStatus()
@@ -240,24 +247,29 @@ func (d *Daemon) applyLoad(publish bool) (changed bool, err error) {
 	for _, name := range sortedNames(cfg.Remotes) {
 		r := cfg.Remotes[name]
 		if h, ok := d.workers[name]; ok {
-			h.w.update(r, cfg.Settings, cfg.Hash)
+			h.w.update(r, cfg.Settings, cfg.Hash, force)
 			continue
 		}
 		d.startWorker(r, cfg)
 	}
 	for name, h := range d.workers {
 		if _, ok := cfg.Remotes[name]; !ok {
+			// Not waiting for it: a pass in flight finishes its write in
+			// the background, and the loop keeps feeding the watchdog.
 			d.Log.Warn("remote removed from the configuration; its objects are left as they are", "remote", name)
 			h.cancel()
-			<-h.done
 			delete(d.workers, name)
 		}
 	}
-	d.Log.Info("configuration applied", "config_hash", short(cfg.Hash), "previous", short(old.Hash), "remotes", len(cfg.Remotes))
+	if changed {
+		d.Log.Info("configuration applied", "config_hash", short(cfg.Hash), "previous", short(old.Hash), "remotes", len(cfg.Remotes))
+	} else {
+		d.Log.Info("configuration unchanged; re-reading every remote", "config_hash", short(cfg.Hash))
+	}
 	if publish {
 		d.publishStatus()
 	}
-	return true, nil
+	return changed, nil
 }
 
 // reload is SIGHUP and `lxnetd reload`: RELOADING=1 with MONOTONIC_USEC, load,
@@ -267,7 +279,7 @@ func (d *Daemon) reload(source string) (bool, error) {
 		d.Log.Warn("sd_notify RELOADING failed", "err", err)
 	}
 	d.Log.Info("reloading configuration", "source", source)
-	changed, err := d.applyLoad(false)
+	changed, err := d.applyLoad(false, true)
 	st := d.status()
 	if d.Metrics != nil {
 		d.Metrics.update(&st)

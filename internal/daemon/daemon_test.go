@@ -786,3 +786,17 @@ func TestBackoffHoldsAgainstEventFlood(t *testing.T) {
 	write(t, filepath.Join(h.dir, "a.hcl"), "remote a 2\n")
 	eventually(t, "converged after the edit", func() bool { return h.ask("status").Status.Converged() })
 }
+
+func TestExplicitReloadRereadsEveryRemote(t *testing.T) {
+	lxd := newFakeLXD()
+	h := startDaemon(t, map[string]string{"a.hcl": "remote a 1\n"}, lxd)
+	eventually(t, "converged", func() bool { return h.ask("status").Status.Converged() })
+	connects, passes := lxd.connects.Load(), lxd.passCount("a")
+	r := h.ask("reload")
+	if !r.OK || r.Changed {
+		t.Fatalf("reload of an unchanged directory = %+v, want ok and unchanged", r)
+	}
+	eventually(t, "reconnected and re-read", func() bool {
+		return lxd.connects.Load() > connects && lxd.passCount("a") > passes
+	})
+}

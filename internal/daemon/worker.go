@@ -88,10 +88,11 @@ func (w *worker) markDirty() {
 	}
 }
 
-// update installs a new desired state and requests a pass.
-func (w *worker) update(r *spec.Remote, s spec.Settings, hash string) {
+// update installs a new desired state and requests a pass; the connection
+// is rebuilt first when reconnect is set or the connection fields changed.
+func (w *worker) update(r *spec.Remote, s spec.Settings, hash string, reconnect bool) {
 	w.mu.Lock()
-	if connectionChanged(w.desired, r) {
+	if reconnect || connectionChanged(w.desired, r) {
 		w.reconnect = true
 	}
 	w.desired, w.settings, w.hash = r, s, hash
