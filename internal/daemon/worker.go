@@ -228,11 +228,19 @@ func (w *worker) run(ctx context.Context) {
 		fail := func(what string, err error) {
 			failures++
 			wait := bo.next()
-			w.log.Error(what, "err", err, "retry_in", wait.Round(time.Millisecond))
 			now := time.Now()
+			repeated := false
 			w.setStatus(func(s *RemoteStatus) {
+				repeated = s.State == StateFailing && s.LastError == err.Error()
 				s.State, s.LastError, s.LastErrorAt, s.NextRetry = StateFailing, err.Error(), now, now.Add(wait)
 			})
+			// The same failure again (a remote down for hours) is logged
+			// once at error level; status and STATUS= keep showing it.
+			if repeated {
+				w.log.Debug(what+" (still failing)", "err", err, "retry_in", wait.Round(time.Millisecond), "failures", failures)
+			} else {
+				w.log.Error(what, "err", err, "retry_in", wait.Round(time.Millisecond))
+			}
 			retry.Reset(wait)
 			backingOff = true
 			w.once.Do(func() { close(w.attempted) })
