@@ -311,9 +311,10 @@ func (w *worker) run(ctx context.Context) {
 		}
 		resync.Reset(every)
 		now := time.Now()
-		repeated := false
+		repeated, recovered := false, false
 		w.setStatus(func(s *RemoteStatus) {
 			repeated = s.State == StateRefused && s.LastError == out.Refused
+			recovered = s.State == StateFailing
 			s.Objects = out.Objects
 			s.Writes += int64(out.Applied)
 			s.NextResync = now.Add(every)
@@ -330,6 +331,9 @@ func (w *worker) run(ctx context.Context) {
 			s.State, s.LastConverged, s.ConfigHash = StateConverged, now, hash
 			s.LastError, s.LastErrorAt = "", time.Time{}
 		})
+		if recovered {
+			w.log.Info("remote recovered", "objects", out.Objects)
+		}
 		switch {
 		case out.Refused != "" && repeated:
 			w.log.Debug("plan still refused by the safety gate", "plan_id", out.PlanID)
