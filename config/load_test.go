@@ -323,3 +323,27 @@ func TestFormat(t *testing.T) {
 		t.Error("a file with syntax errors must be returned unchanged with errors")
 	}
 }
+
+// TestRemoteNullSettings: a null client_cert/client_key is an absent one, so
+// one remote block serves a unix socket or an https server from variables.
+func TestRemoteNullSettings(t *testing.T) {
+	main := `
+variable "host" {
+  type = object({ address = string, client_cert = optional(string), client_key = optional(string), server_fingerprint = optional(string) })
+}
+remote "a" {
+  address            = var.host.address
+  client_cert        = var.host.client_cert
+  client_key         = var.host.client_key
+  server_fingerprint = var.host.server_fingerprint
+}`
+	cfg := mustLoad(t, map[string]string{"main.hcl": main}, Options{Vars: map[string]string{"host": `{ address = "unix://" }`}})
+	if r := cfg.Remotes["a"]; r.Address != "unix://" || r.ClientCert != "" || r.ClientKey != "" {
+		t.Errorf("unix remote from null certificates: %+v", r)
+	}
+	_, diags := LoadFS(mapFS(map[string]string{"main.hcl": main}), Options{Vars: map[string]string{
+		"host": `{ address = "unix://", client_cert = "c.crt" }`}})
+	if err := diags.Err(); err == nil || !strings.Contains(err.Error(), "Unused client certificate") {
+		t.Errorf("a set client_cert on a unix remote: %v", err)
+	}
+}

@@ -98,8 +98,10 @@ func (l *loader) evalRemote(d *decl, ctx *hcl.EvalContext) (cty.Value, bool) {
 		bad = true
 	}
 	if lxcRemote != "" {
-		for _, a := range []*hcl.Attribute{aAddr, aCert, aKey} {
-			if a != nil {
+		// A null value is the same as an absent argument (as in Terraform),
+		// so one remote block can serve unix and https through variables.
+		for i, a := range []*hcl.Attribute{aAddr, aCert, aKey} {
+			if a != nil && []string{address, cert, key}[i] != "" {
 				fail(a.NameRange.Ptr(), "Conflicting remote settings",
 					"With lxc_remote set, the address and client certificate come from the lxc client configuration; remove %s, or remove lxc_remote.", a.Name)
 			}
@@ -114,9 +116,9 @@ func (l *loader) evalRemote(d *decl, ctx *hcl.EvalContext) (cty.Value, bool) {
 				fail(aAddr.Expr.Range().Ptr(), "Invalid remote address",
 					"A unix socket address needs an absolute path: \"unix:///var/lib/lxd/unix.socket\" (three slashes), or just \"unix://\" for the default socket.")
 			}
-			if aCert != nil || aKey != nil {
+			if cert != "" || key != "" {
 				a := aCert
-				if a == nil {
+				if cert == "" {
 					a = aKey
 				}
 				fail(a.NameRange.Ptr(), "Unused client certificate",

@@ -66,14 +66,17 @@ func Apply(ctx context.Context, r Remote, p *Plan, opts ApplyOptions) (*Result, 
 		sem := make(chan struct{}, par)
 		var wg sync.WaitGroup
 		for _, c := range phase {
+			sem <- struct{}{} // wait for a slot first: a change may fail meanwhile
 			mu.Lock()
 			stop := failed || ctx.Err() != nil
-			mu.Unlock()
 			if stop {
 				res.NotDone = append(res.NotDone, c)
+			}
+			mu.Unlock()
+			if stop {
+				<-sem
 				continue
 			}
-			sem <- struct{}{}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()

@@ -14,7 +14,7 @@ import (
 	"github.com/lxnetd/lxnetd/internal/sandbox"
 )
 
-// BenchmarkForwardPorts measures, on the sandbox's real LXD and in the same
+// BenchmarkForwardPorts measures, on a private sandbox LXD and in the same
 // run, the baseline of what per-port tools do (one forward per port, created
 // one after another) against lxnetd's plan+apply of the same ports packed into
 // one forward per listen address. It reports both times and their ratio.
@@ -22,7 +22,7 @@ import (
 //	make bench
 func BenchmarkForwardPorts(b *testing.B) {
 	const ports = 100
-	d := sandbox.Primary(b)
+	d := sandbox.Private(b)
 	r := connect(b, d.Remote())
 	bridge := sandbox.UniqueName(b, "lxbn")
 	subnet := sandbox.AllocSubnet(b)
@@ -81,7 +81,7 @@ func BenchmarkForwardPorts(b *testing.B) {
 // LXD's list payload.
 func BenchmarkNoOpPlan(b *testing.B) {
 	const n = 200
-	d := sandbox.Primary(b)
+	d := sandbox.Private(b)
 	r := connect(b, d.Remote())
 	prefix := sandbox.UniqueName(b, "bp")
 	ctx := context.Background()

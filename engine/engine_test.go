@@ -441,3 +441,75 @@ func (v *vanishing) ListForwards(ctx context.Context, network string) ([]engine.
 	delete(v.Networks, network)
 	return v.Fake.ListForwards(ctx, network)
 }
+
+// After a failure no new change starts, even one already waiting for a slot.
+func TestNoNewChangeAfterFailure(t *testing.T) {
+	f := enginetest.New("local")
+	d := web()
+	for i := range 5 {
+		d.Instances = append(d.Instances, spec.Instance{Meta: spec.Meta{Addr: fmt.Sprintf("node.x%d", i)}, Name: fmt.Sprintf("x%d", i), Image: "busybox"})
+	}
+	f.Fail = func(op, name string) error {
+		if op == "create-instance" {
+			return errors.New("boom")
+		}
+		return nil
+	}
+	res, err := engine.Apply(context.Background(), f, plan(t, f, d, settings), engine.ApplyOptions{Parallelism: 1})
+	if err == nil || len(res.Failed) != 1 || len(res.NotDone) != 6 {
+		t.Fatalf("failed %d not done %d: %v", len(res.Failed), len(res.NotDone), err)
+	}
+}
+
+// A forward port that targets a node without a static address in the
+// configuration forwards to the address LXD reports for it.
+func TestForwardTargetFromLiveState(t *testing.T) {
+	f := enginetest.New("local")
+	apply(t, f, plan(t, f, web(), settings))
+	i := f.Instances["web1"]
+	i.Addresses = map[string][]string{"eth0": {"10.231.1.77", "fd42::1"}}
+	f.Instances["web1"] = i
+	d := web()
+	d.Forwards = []spec.Forward{{Meta: spec.Meta{Addr: "forward.live"}, Network: "br0", ListenAddress: "198.51.100.20",
+		Ports: []spec.ForwardPort{{ListenPort: "22", TargetNode: "web1"}}}}
+	p := plan(t, f, d, settings)
+	if d := cmp.Diff([]string{"+ forward.br0/198.51.100.20"}, addrs(p)); d != "" {
+		t.Fatalf("(-want +got):\n%s", d)
+	}
+	if got := p.Changes[0].Forward.Ports[0].TargetAddress; got != "10.231.1.77" {
+		t.Fatalf("target = %q", got)
+	}
+	delete(f.Instances, "web1")
+	_, err := engine.NewPlan(context.Background(), f, d, settings, engine.PlanOptions{})
+	if err == nil || !strings.Contains(err.Error(), `node "web1" has no IPv4 address to forward to`) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// A network whose type changes is replaced; while an instance lxnetd does not
+// manage uses it, the replace is a blocker instead.
+func TestNetworkTypeChangeIsReplace(t *testing.T) {
+	f := enginetest.New("local")
+	d := &spec.Remote{Name: "local", Networks: []spec.Network{{Meta: spec.Meta{Addr: "network.n"}, Name: "n0", Type: "bridge",
+		Config: map[string]string{"ipv4.address": "10.231.2.1/24"}}}}
+	apply(t, f, plan(t, f, d, settings))
+	d.Networks[0].Type = "macvlan"
+	d.Networks[0].Config = map[string]string{"parent": "eth0"}
+	p := plan(t, f, d, settings)
+	if len(p.Changes) != 1 || p.Changes[0].Action != engine.Replace || !strings.Contains(p.Changes[0].Reason, `type changes from "bridge" to "macvlan"`) {
+		t.Fatalf("plan: %v %+v", addrs(p), p.Changes)
+	}
+	if s := p.Summary(); s.Line() != "Plan: 1 to create, 0 to update, 1 to delete." || p.Deletes() != 1 {
+		t.Fatalf("summary %q deletes %d", s.Line(), p.Deletes())
+	}
+	f.Instances["hand"] = engine.Instance{Name: "hand", Devices: map[string]map[string]string{"eth0": {"type": "nic", "network": "n0"}}}
+	p = plan(t, f, d, settings)
+	if !p.Empty() || len(p.Blockers) != 1 || !strings.Contains(p.Blockers[0], "network.n0 is not replaced") {
+		t.Fatalf("blocked replace: %v %q", addrs(p), p.Blockers)
+	}
+	delete(f.Instances, "hand")
+	apply(t, f, plan(t, f, d, settings))
+	if n := f.Networks["n0"]; n.Type != "macvlan" || n.Config["parent"] != "eth0" {
+		t.Fatalf("after replace: %+v", n)
+	}
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # demo.sh — what `make demo` runs after building lxnetd and starting the sandbox:
-# shows the throwaway LXD daemons and lxnetd. It grows with the engine: once
-# `lxnetd plan/apply` exist it applies examples/quickstart and shows the result.
+# shows the throwaway LXD daemons, plans and applies examples/quickstart with
+# lxnetd, fetches the container's page through the floating IP, and shows that
+# a second plan is empty.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,36 @@ step "lxnetd"
 [[ -x $LXNETD ]] || { echo "demo: $LXNETD missing; run make build (make demo does)" >&2; exit 1; }
 "$LXNETD" version
 
-step "what is not there yet"
-echo "The engine (lxnetd plan/apply) is not built yet, so this demo cannot apply"
-echo "examples/quickstart. It shows only the sandbox and the lxnetd binary for now."
+# The quickstart runs against the sandbox's primary daemon with its own
+# owner tag, outside the address ranges the tests lease (subnets
+# 10.231.32-249.0/24, floating IPs in 198.51.100.0/24): bridge 10.231.10.0/24,
+# floating IP 203.0.113.254 on the sandbox's veth (engine tests put forwards
+# on 203.0.113.1-250).
+. "${LXNETD_SANDBOX_DIR:-/var/lib/lxnetd-sandbox}/state.env"
+export LXD_SOCKET=$PRIMARY_SOCKET LXD_DIR=
+FIP=203.0.113.254
+VARS=(--var floating_ip=$FIP)
+ip -4 addr show dev "$FLOAT_LINK" | grep -q " $FIP/" || ip addr add "$FIP/32" dev "$FLOAT_LINK"
+
+step "lxnetd plan examples/quickstart"
+"$LXNETD" plan "${VARS[@]}" --stats examples/quickstart
+
+step "lxnetd apply --yes examples/quickstart"
+"$LXNETD" apply --yes "${VARS[@]}" examples/quickstart
+
+step "curl http://$FIP/ (through the LXD network forward on the floating IP)"
+curl -sS --retry 30 --retry-delay 1 --retry-all-errors --max-time 5 "http://$FIP/"
+echo
+
+step "lxnetd plan --detailed-exitcode examples/quickstart (0: nothing left to do)"
+rc=0
+"$LXNETD" plan --detailed-exitcode "${VARS[@]}" examples/quickstart || rc=$?
+echo "exit status $rc"
+[[ $rc -eq 0 ]] || { echo "demo: a second plan should be empty" >&2; exit 1; }
+
+cat <<EOT
+
+The quickstart stays in place (run make demo again: no changes). To remove it:
+  printf 'lxnet {\n  owner = "quickstart"\n  delete_instances = true\n}\n' > /tmp/empty/main.hcl   # in an empty dir
+  LXD_SOCKET=$PRIMARY_SOCKET $LXNETD apply --yes /tmp/empty
+EOT

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -228,20 +229,41 @@ func mustJSON(t *testing.T, s string, v any) {
 	}
 }
 
-// refused checks that nothing answers on addr any more.
-func refused(t *testing.T, addr string) {
+// unreachable checks that addr no longer leads to node: the connection is
+// refused, or whatever answers (another test's listener on a wildcard
+// address of the shared host) is not node's server.
+func unreachable(t *testing.T, addr, node string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err != nil {
+		body, err := func() (string, error) {
+			c, err := net.DialTimeout("tcp", addr, time.Second)
+			if err != nil {
+				return "", err
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+			if _, err := fmt.Fprintf(c, "GET / HTTP/1.0\r\nHost: x\r\n\r\n"); err != nil {
+				return "", err
+			}
+			b, err := io.ReadAll(c)
+			return string(b), err
+		}()
+		if err != nil || !strings.Contains(body, node) {
 			return
 		}
-		c.Close()
 		if time.Now().After(deadline) {
-			t.Fatalf("%s still accepts connections after its exposure was removed", addr)
+			nft, _ := exec.Command("nft", "list", "ruleset").CombinedOutput()
+			var rules []string
+			host, _, _ := net.SplitHostPort(addr)
+			for _, l := range strings.Split(string(nft), "\n") {
+				if strings.Contains(l, host) {
+					rules = append(rules, strings.TrimSpace(l))
+				}
+			}
+			t.Fatalf("%s still reaches %s after its exposure was removed; nft rules for it:\n%s", addr, node, strings.Join(rules, "\n"))
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(300 * time.Millisecond)
 	}
 }
 
@@ -366,6 +388,12 @@ func TestQuickstart(t *testing.T) {
 		t.Fatalf("plan --json --target node.web: %s", out)
 	}
 
+	// Unattended (stdin is not a terminal) apply needs --yes, and writes nothing without it.
+	out, code = c.run(append([]string{"apply", "quickstart"}, c.varArgs()...)...)
+	if code != 1 || !strings.Contains(out, "use --yes") {
+		t.Fatalf("apply without --yes and without a terminal: exit %d\n%s", code, out)
+	}
+
 	lifecycle{
 		dir: "quickstart", block: `service "web"`, markers: []string{bridge, node, fip},
 		check: func(c cli) {
@@ -375,7 +403,7 @@ func TestQuickstart(t *testing.T) {
 		},
 		afterRm: func(c cli, before, after []string) {
 			expectRemoved(t, before, after, []string{fmt.Sprintf("forward/%s/%s tcp/80", bridge, fip)})
-			refused(t, fip+":80")
+			unreachable(t, fip+":80", node)
 		},
 	}.run(t, c)
 }
@@ -405,7 +433,7 @@ func TestScenario1ForwardFloatingIP(t *testing.T) {
 		},
 		afterRm: func(c cli, before, after []string) {
 			expectRemoved(t, before, after, []string{fmt.Sprintf("forward/%s/%s tcp/8080", bridge, fip)})
-			refused(t, fip+":8080")
+			unreachable(t, fip+":8080", prefix+"-b")
 			sandbox.HTTPGet(t, "http://"+fip+":8081/", 10*time.Second)
 		},
 	}.run(t, c)
@@ -442,7 +470,8 @@ func TestScenario2ProxyProtocol(t *testing.T) {
 		},
 		afterRm: func(c cli, before, after []string) {
 			expectRemoved(t, before, after, []string{"node/" + node + "/device/lxnetd-alt-http"})
-			refused(t, fip+":8080")
+			// httpd's answer through a PROXY-protocol proxy is its 400 page.
+			unreachable(t, fip+":8080", "400 Bad Request")
 		},
 	}.run(t, c)
 }
@@ -465,7 +494,7 @@ func TestScenario3NATProxy(t *testing.T) {
 		},
 		afterRm: func(c cli, before, after []string) {
 			expectRemoved(t, before, after, []string{"node/" + node + "/device/lxnetd-web-http"})
-			refused(t, fip+":80")
+			unreachable(t, fip+":80", node)
 		},
 	}.run(t, c)
 }
@@ -487,7 +516,7 @@ func TestScenario4LoopbackProxy(t *testing.T) {
 		},
 		afterRm: func(c cli, before, after []string) {
 			expectRemoved(t, before, after, []string{"node/" + node + "/device/lxnetd-admin-ui"})
-			refused(t, fip+":80")
+			unreachable(t, fip+":80", node)
 		},
 	}.run(t, c)
 }

@@ -39,7 +39,16 @@ func (f *loadFlags) register(cmd *cobra.Command) {
 		"limit the plan to objects compiled from an address: node.x, service.y, forward.w, network.n, profile.p, remote.z (repeatable)")
 }
 
+// targetKinds are the address kinds --target accepts.
+var targetKinds = []string{"node", "service", "forward", "network", "profile", "remote"}
+
 func (f *loadFlags) options() (config.Options, error) {
+	for _, t := range f.targets {
+		kind, name, _ := strings.Cut(t, ".")
+		if !slices.Contains(targetKinds, kind) || name == "" {
+			return config.Options{}, fmt.Errorf("--target %q: want KIND.NAME with KIND one of %s (e.g. node.web1)", t, strings.Join(targetKinds, ", "))
+		}
+	}
 	vars := map[string]string{}
 	for _, v := range f.vars {
 		name, value, ok := strings.Cut(v, "=")
@@ -293,12 +302,4 @@ func applyAll(ctx context.Context, rps []remotePlan, parallelism int, out io.Wri
 	}
 	wg.Wait()
 	return results
-}
-
-func newExportCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "export",
-		Short: "Write HCL for objects that already exist on a remote",
-		RunE:  notYet("export"),
-	}
 }

@@ -295,10 +295,10 @@ func explainConnectError(ep endpoint, err error) error {
 // carrying ctx on every HTTP request it makes.
 //
 // ProtocolLXD.WithContext sets the context on its receiver (it does not
-// copy), so it is only called on the fresh copy UseProject returns; each call
-// therefore also gets its own event-listener table, and an operation wait
-// opens its own event websocket (not counted as a request; closed by the
-// client within a minute after the wait, or by Close).
+// copy), so it is only called on the fresh copy UseProject returns. Each call
+// therefore also gets its own event-listener table: client methods that wait
+// on operation events would open a websocket per call, which is why instance
+// writes go through Remote.operation instead.
 func (r *Remote) client(ctx context.Context) *lxdclient.ProtocolLXD {
 	c := r.base.UseProject(r.project).(*lxdclient.ProtocolLXD)
 	c.WithContext(ctx)

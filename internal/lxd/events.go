@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	lxdclient "github.com/canonical/lxd/client"
 	"github.com/canonical/lxd/shared/api"
 )
 
@@ -27,19 +28,30 @@ import (
 //
 // Events caused by lxnetd's own writes are delivered too: LXD has no way to
 // tag requests (requestor.username is the unix user on the socket).
+//
+// For a project other than "default" the sources carry "?project=<name>",
+// and the watch also reports the default project's networks and forwards
+// (see below). The event websocket is not counted in Requests.
 func (r *Remote) WatchLifecycle(ctx context.Context, onEvent func(source string)) error {
 	// A client of its own, so its listener shares nothing with operation waits.
 	c := r.client(ctx)
-	listener, err := c.GetEvents()
+	var (
+		listener *lxdclient.EventListener
+		err      error
+	)
 	relevant := func(string) bool { return true }
 	if r.project != api.ProjectDefaultName {
 		// A project's event stream lacks the objects the project takes from
 		// "default" (networks and their forwards unless features.networks is
-		// set): listen to all projects and keep this one's and default's networks.
-		if all, aerr := c.GetEventsAllProjects(); aerr == nil {
-			listener, err = all, nil
+		// set): listen to all projects and keep this one's and default's
+		// networks. A certificate restricted to projects may not do that; it
+		// falls back to the project's own stream.
+		if listener, err = c.GetEventsAllProjects(); err == nil {
 			relevant = func(source string) bool { return eventRelevant(source, r.project) }
 		}
+	}
+	if listener == nil {
+		listener, err = c.GetEvents()
 	}
 	if err != nil {
 		return fmt.Errorf("subscribing to events of remote %q: %w", r.name, err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -119,7 +120,6 @@ func (r *Remote) createInstance(ctx context.Context, i engine.Instance) error {
 	if i.Image == "" {
 		return errors.New("no image given")
 	}
-	c := r.targetClient(ctx, i.Location)
 	req := api.InstancesPost{
 		Name: i.Name,
 		Type: api.InstanceType(i.Type),
@@ -131,7 +131,7 @@ func (r *Remote) createInstance(ctx context.Context, i engine.Instance) error {
 		},
 	}
 	if server, alias, ok := strings.Cut(i.Image, ":"); ok {
-		return r.createFromRemoteImage(ctx, c, server, alias, req)
+		return r.createFromRemoteImage(ctx, r.targetClient(ctx, i.Location), server, alias, req)
 	}
 	req.Source = api.InstanceSource{Type: api.SourceTypeImage}
 	if looksLikeFingerprint(i.Image) {
@@ -139,12 +139,8 @@ func (r *Remote) createInstance(ctx context.Context, i engine.Instance) error {
 	} else {
 		req.Source.Alias = i.Image
 	}
-	op, err := c.CreateInstance(req)
-	if err == nil {
-		err = op.WaitContext(ctx)
-	}
-	if err != nil {
-		return fmt.Errorf("from image %q: %w", i.Image, mapError(err))
+	if err := r.operation(ctx, i.Location, "POST", "/instances", req, ""); err != nil {
+		return fmt.Errorf("from image %q: %w", i.Image, err)
 	}
 	return nil
 }
@@ -287,12 +283,8 @@ func (r *Remote) UpdateInstance(ctx context.Context, i engine.Instance) error {
 		Stateful:     cur.Stateful,
 		Description:  i.Description,
 	}
-	op, err := c.UpdateInstance(i.Name, put, lxdETag)
-	if err == nil {
-		err = op.WaitContext(ctx)
-	}
-	if err != nil {
-		return fmt.Errorf("updating instance %q: %w", i.Name, mapError(err))
+	if err := r.operation(ctx, "", "PUT", "/instances/"+url.PathEscape(i.Name), put, lxdETag); err != nil {
+		return fmt.Errorf("updating instance %q: %w", i.Name, err)
 	}
 	return nil
 }
@@ -307,12 +299,8 @@ func (r *Remote) SetInstanceState(ctx context.Context, name, action string, forc
 		timeout = max(1, int(time.Until(dl).Seconds()))
 	}
 	req := api.InstanceStatePut{Action: action, Timeout: timeout, Force: force}
-	op, err := r.client(ctx).UpdateInstanceState(name, req, "")
-	if err == nil {
-		err = op.WaitContext(ctx)
-	}
-	if err != nil {
-		return fmt.Errorf("%s instance %q: %w", actionGerund(action), name, mapError(err))
+	if err := r.operation(ctx, "", "PUT", "/instances/"+url.PathEscape(name)+"/state", req, ""); err != nil {
+		return fmt.Errorf("%s instance %q: %w", actionGerund(action), name, err)
 	}
 	return nil
 }
@@ -336,21 +324,15 @@ func (r *Remote) DeleteInstance(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("deleting instance %q: %w", name, mapError(err))
 	}
+	path := "/instances/" + url.PathEscape(name)
 	if cur.StatusCode != api.Stopped {
-		op, err := c.UpdateInstanceState(name, api.InstanceStatePut{Action: "stop", Force: true, Timeout: -1}, "")
-		if err == nil {
-			err = op.WaitContext(ctx)
-		}
-		if err != nil {
-			return fmt.Errorf("deleting instance %q: stopping it: %w", name, mapError(err))
+		stop := api.InstanceStatePut{Action: "stop", Force: true, Timeout: -1}
+		if err := r.operation(ctx, "", "PUT", path+"/state", stop, ""); err != nil {
+			return fmt.Errorf("deleting instance %q: stopping it: %w", name, err)
 		}
 	}
-	op, err := c.DeleteInstance(name)
-	if err == nil {
-		err = op.WaitContext(ctx)
-	}
-	if err != nil {
-		return fmt.Errorf("deleting instance %q: %w", name, mapError(err))
+	if err := r.operation(ctx, "", "DELETE", path, nil, ""); err != nil {
+		return fmt.Errorf("deleting instance %q: %w", name, err)
 	}
 	return nil
 }

@@ -4,8 +4,15 @@ package lxd
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"io"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -475,6 +482,14 @@ func TestInstanceRoundTrip(t *testing.T) {
 		if got, _ := findInstance(t, r, name); got.Status != "Stopped" {
 			t.Errorf("status %q after stop", got.Status)
 		}
+		// A failing operation reports LXD's reason.
+		if err := r.SetInstanceState(ctx, name, "stop", false); err == nil || !strings.Contains(err.Error(), "already stopped") {
+			t.Errorf("stopping a stopped instance: %v", err)
+		}
+		// Writes wait by long-polling, without event websockets.
+		if n := openConns(r); n != 0 {
+			t.Errorf("%d connections left open after the writes", n)
+		}
 		if err := r.SetInstanceState(ctx, name, "start", false); err != nil {
 			t.Fatal(err)
 		}
@@ -764,6 +779,13 @@ func TestWatchLifecycleStreamBreaks(t *testing.T) {
 			t.Fatal("WatchLifecycle did not return after Close")
 		}
 	})
+}
+
+// openConns counts the connections of r's transport that are still open.
+func openConns(r *Remote) int {
+	r.tr.mu.Lock()
+	defer r.tr.mu.Unlock()
+	return len(r.tr.conns)
 }
 
 // breakConns closes the currently open tracked connections but keeps the
@@ -1063,4 +1085,65 @@ func TestWatchLifecycleServerGone(t *testing.T) {
 	start = time.Now()
 	d.CreateBridge(t, bridge)
 	rec.waitFor(t, "/1.0/networks/"+bridge, start, 2*time.Second)
+}
+
+// TestConnectUntrustedClient: a pinned server that does not trust the
+// client certificate is refused with the command that would fix it.
+func TestConnectUntrustedClient(t *testing.T) {
+	d := sandbox.Secondary(t)
+	dir := t.TempDir()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "stranger"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr := d.Remote()
+	sr.ClientCert, sr.ClientKey = filepath.Join(dir, "client.crt"), filepath.Join(dir, "client.key")
+	if err := os.WriteFile(sr.ClientCert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(sr.ClientKey, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Connect(testCtx(t), &sr)
+	if err == nil || !strings.Contains(err.Error(), "does not trust client certificate") {
+		t.Fatalf("untrusted client: %v", err)
+	}
+	t.Logf("untrusted client: %v", err)
+}
+
+// TestConnectLXCRemoteUnix: an lxc remote on a unix socket, with the
+// project lxc has for it.
+func TestConnectLXCRemoteUnix(t *testing.T) {
+	d := sandbox.Primary(t)
+	project := sandbox.UniqueName(t, "lxa")
+	d.Lxc(t, "project", "create", project)
+	t.Cleanup(func() { _, _ = d.LxcErr("project", "delete", project) })
+	dir := t.TempDir()
+	cfg := "default-remote: here\nremotes:\n  here:\n    addr: unix://" + d.Socket + "\n    project: " + project + "\n    public: false\n"
+	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("LXD_CONF", dir)
+	r, err := Connect(testCtx(t), &spec.Remote{Name: "here", LXCRemote: "here"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if r.Address() != "unix://"+d.Socket || r.Project() != project {
+		t.Errorf("address %q project %q, want unix://%s and %s", r.Address(), r.Project(), d.Socket, project)
+	}
+	if _, err := r.ListProfiles(testCtx(t)); err != nil {
+		t.Error(err)
+	}
 }

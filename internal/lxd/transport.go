@@ -14,8 +14,8 @@ import (
 // transport wraps the *http.Transport the LXD client builds, for two reasons:
 //
 //   - it counts every HTTP request (RoundTrip), so Requests() covers list
-//     calls, writes and the GET /operations/<id> the client issues while
-//     waiting for an operation. The event websocket is dialed by gorilla
+//     calls, writes and the GET /1.0/operations/<id>/wait of operation
+//     waits. The event websocket is dialed by gorilla
 //     directly from Transport().DialContext and never passes RoundTrip, so it
 //     is not counted.
 //   - it remembers every connection dialed through DialContext (all unix

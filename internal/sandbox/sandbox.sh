@@ -36,6 +36,10 @@ FLOAT1=${FLOAT}1
 # directory, in tmpfs so private test sandboxes leave no files behind.
 LOCK=/run/lock/lxnetd-sandbox/$(printf '%s' "${DIR%/}" | tr / _).lock
 PKGS=(nftables lxd lxd-client busybox-static openssl)
+# Bump when the image recipe in build_image changes: up then replaces the
+# "busybox" image on running daemons (existing containers keep theirs).
+IMAGE_VERSION=1
+IMAGE=$DIR/image/busybox-v$IMAGE_VERSION.tar.gz
 
 log() { printf 'sandbox: %s\n' "$*" >&2; }
 die() { printf 'sandbox: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -120,16 +124,33 @@ prepare_daemon() {
 		admin_lxc "$d" storage create default dir >/dev/null
 	admin_lxc "$d" profile device get default root pool >/dev/null 2>&1 ||
 		admin_lxc "$d" profile device add default root disk path=/ pool=default >/dev/null
-	admin_lxc "$d" image alias list --format csv 2>/dev/null | grep -q '^busybox,' ||
-		admin_lxc "$d" image import "$DIR/image/busybox.tar.gz" --alias busybox >/dev/null
+	local shown
+	shown=$(admin_lxc "$d" image show busybox 2>/dev/null) || shown=""
+	[[ $shown == *"lxnetd_sandbox_image: \"$IMAGE_VERSION\""* ]] || install_image "$d"
 }
 
-# build_image writes $DIR/image/busybox.tar.gz (a unified image: metadata.yaml
+# install_image DAEMON imports $IMAGE and points the alias "busybox" at it,
+# replacing an older sandbox image with only a moment without the alias.
+install_image() {
+	local d=$1 fp old
+	fp=$(sha256sum "$IMAGE" | cut -d' ' -f1) # LXD's fingerprint of a unified image
+	admin_lxc "$d" image info "$fp" >/dev/null 2>&1 ||
+		admin_lxc "$d" image import "$IMAGE" >/dev/null
+	old=$(admin_lxc "$d" image info busybox 2>/dev/null) || old=""
+	old=$(awk '/^Fingerprint:/ {print $2}' <<<"$old")
+	[[ $old == "$fp" ]] && return 0
+	[[ -n $old ]] && admin_lxc "$d" image alias delete busybox >/dev/null
+	admin_lxc "$d" image alias create busybox "$fp" >/dev/null
+	[[ -z $old ]] || admin_lxc "$d" image delete "$old" >/dev/null 2>&1 || true
+	log "$d: image busybox is $IMAGE (${fp:0:12})"
+}
+
+# build_image writes $IMAGE (a unified image: metadata.yaml
 # + rootfs/) from the host's static busybox. PID 1 is a small shell script
 # rather than busybox init because busybox init ignores SIGPWR, the signal
 # `lxc stop` sends, which would make every clean stop wait for its timeout.
 build_image() {
-	local out=$DIR/image/busybox.tar.gz
+	local out=$IMAGE
 	[[ -s $out ]] && return 0
 	local bb=/bin/busybox
 	[[ -x $bb ]] || die "$bb missing (package busybox-static)"
@@ -196,12 +217,14 @@ creation_date: $(date +%s)
 properties:
   os: busybox
   release: "$("$bb" 2>&1 | head -1 | awk '{print $2}')"
+  lxnetd_sandbox_image: "$IMAGE_VERSION"
   description: busybox (lxnetd sandbox; init, udhcpc, httpd)
 EOF
 	mkdir -p "$DIR/image"
 	tar -C "$work" --numeric-owner --owner=0 --group=0 -czf "$out.tmp" metadata.yaml rootfs
 	mv "$out.tmp" "$out"
 	rm -rf "$work"
+	find "$DIR/image" -maxdepth 1 -name 'busybox*.tar.gz' ! -path "$out" -delete
 }
 
 # setup_secondary_tls makes the secondary listen on HTTPS, trust a generated
@@ -352,10 +375,9 @@ cmd_down() {
 			# Remember the daemon's network interfaces, so any it leaves behind can be removed.
 			while read -r n; do [[ -n $n ]] && nets+=("$n"); done < <(
 				admin_lxc "$d" network list --format csv 2>/dev/null | awk -F, '$3 == "YES" {print $1}')
-			# Force-stop instances first: a clean stop of every instance can take long.
-			admin_lxc "$d" list --format csv -c n 2>/dev/null | while read -r n; do
-				[[ -n $n ]] && admin_lxc "$d" stop --force "$n" >/dev/null 2>&1 || true
-			done
+			# Force-stop instances first: a clean stop of an image that ignores
+			# SIGPWR would make lxd shutdown wait for its timeout.
+			admin_lxc "$d" stop --all --force >/dev/null 2>&1 || true
 			log "$d: lxd shutdown"
 			LXD_DIR="$DIR/$d" timeout 90 lxd shutdown --timeout 60 >/dev/null 2>&1 || true
 		fi
@@ -377,6 +399,11 @@ cmd_down() {
 	log "down: nothing of the sandbox remains"
 }
 
+# summarize prints how many lines it reads and the first 8 of them.
+summarize() {
+	awk 'NR <= 8 {l = l (NR > 1 ? " " : "") $0} END {printf "%d%s%s%s", NR, (NR ? ": " : ""), l, (NR > 8 ? " ..." : "")}'
+}
+
 cmd_status() {
 	local d pid rc=0
 	echo "sandbox dir: $DIR"
@@ -386,8 +413,8 @@ cmd_status() {
 			local extra=""
 			[[ $d == secondary ]] && extra=" https://127.0.0.1:$PORT"
 			echo "$d: running (pid ${pid:-?}) unix://$DIR/$d/unix.socket$extra"
-			echo "  networks:  $(admin_lxc "$d" network list --format csv 2>/dev/null | awk -F, '$3 == "YES" {printf "%s ", $1}')"
-			echo "  instances: $(admin_lxc "$d" list --format csv -c ns 2>/dev/null | tr '\n' ' ')"
+			echo "  networks:  $(admin_lxc "$d" network list --format csv 2>/dev/null | awk -F, '$3 == "YES" {print $1}' | summarize)"
+			echo "  instances: $(admin_lxc "$d" list --format csv -c ns 2>/dev/null | summarize)"
 			echo "  images:    $(admin_lxc "$d" image alias list --format csv 2>/dev/null | cut -d, -f1 | tr '\n' ' ')"
 		elif pid_alive "$pid"; then
 			echo "$d: process $pid alive but not answering"

@@ -4,6 +4,7 @@ package sandbox
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -51,9 +52,24 @@ func webOnBridge(t *testing.T, d *Daemon) (bridge, instance string) {
 		t.Fatalf("page of %s at %s does not contain its name:\n%s", name, ip, body)
 	}
 	// The address came from the NIC's reservation, and LXD reports it.
-	state := d.Lxc(t, "list", name, "--format", "csv", "-c", "4")
-	if !strings.Contains(state, ip+" (eth0)") {
-		t.Fatalf("lxc list reports %q for %s, want %s (eth0)", strings.TrimSpace(state), name, ip)
+	// (One instance's state: `lxc list NAME` would fetch every instance's.)
+	var state struct {
+		Network map[string]struct {
+			Addresses []struct{ Family, Address string }
+		}
+	}
+	raw := d.Lxc(t, "query", "/1.0/instances/"+name+"/state")
+	if err := json.Unmarshal([]byte(raw), &state); err != nil {
+		t.Fatalf("decoding state of %s: %v\n%s", name, err, raw)
+	}
+	var got []string
+	for _, a := range state.Network["eth0"].Addresses {
+		if a.Family == "inet" {
+			got = append(got, a.Address)
+		}
+	}
+	if len(got) != 1 || got[0] != ip {
+		t.Fatalf("LXD reports IPv4 %v on eth0 of %s, want [%s]", got, name, ip)
 	}
 	return br, name
 }
