@@ -195,3 +195,40 @@ func TestPrivate(t *testing.T) {
 		t.Errorf("the shared primary has the private daemon's instance %s", inst)
 	}
 }
+
+// TestNamespacedPair starts two daemons in their own namespaces and checks
+// that they are two hosts (each sees only its own interfaces), that both
+// answer over HTTPS from the host, and that a container on each gets going.
+func TestNamespacedPair(t *testing.T) {
+	t.Parallel()
+	a, b := NamespacedPair(t)
+	if a.Underlay == "" || b.Underlay == "" || a.Underlay == b.Underlay || !strings.HasPrefix(a.HTTPSAddress, "https://"+a.Underlay+":") {
+		t.Fatalf("NamespacedPair() = %+v, %+v: want distinct underlay addresses served over HTTPS", a, b)
+	}
+	for _, d := range []*Daemon{a, b} {
+		if r := d.Remote(); r.Address != d.HTTPSAddress || r.ServerFingerprint == "" || r.ClientCert == "" {
+			t.Fatalf("%s.Remote() = %+v", d.Name, r)
+		}
+		c, err := d.HTTPSClient()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := getAPI(t.Context(), c, d.HTTPSAddress+"/1.0"); err != nil {
+			t.Fatalf("%s over HTTPS from the host: %v", d.Name, err)
+		}
+	}
+	// A bridge of a is an interface in a's namespace only.
+	br := UniqueName(t, "lxnp")
+	a.CreateBridge(t, br)
+	if _, err := net.InterfaceByName(br); err == nil {
+		t.Fatalf("bridge %s of the namespaced daemon a appeared in the host's namespace", br)
+	}
+	if _, err := b.LxcErr("network", "show", br); err == nil {
+		t.Fatalf("daemon b sees a's bridge %s", br)
+	}
+	inst := UniqueName(t, "np")
+	a.LaunchBusybox(t, inst, br, "")
+	if out := a.Lxc(t, "exec", inst, "--", "cat", "/var/www/index.html"); !strings.Contains(out, inst) {
+		t.Fatalf("page of %s: %q", inst, out)
+	}
+}
