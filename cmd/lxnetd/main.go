@@ -87,11 +87,3 @@ func configDirArg(args []string) string {
 	}
 	return defaultConfigDir
 }
-
-// notYet is the body of a subcommand that is not built yet: it says so and
-// fails, rather than pretending to work.
-func notYet(name string) func(*cobra.Command, []string) error {
-	return func(*cobra.Command, []string) error {
-		return fmt.Errorf("lxnetd %s is not implemented yet", name)
-	}
-}
