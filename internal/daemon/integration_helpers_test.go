@@ -74,8 +74,14 @@ type proc struct {
 // is stopped with SIGTERM in t.Cleanup (its log is printed when t failed).
 func startLxnetd(t *testing.T, dir string, env ...string) *proc {
 	t.Helper()
+	return startLxnetdArgs(t, dir, nil, env...)
+}
+
+// startLxnetdArgs is startLxnetd with extra `lxnetd run` flags.
+func startLxnetdArgs(t *testing.T, dir string, args []string, env ...string) *proc {
+	t.Helper()
 	p := &proc{socket: filepath.Join(t.TempDir(), "control.sock"), log: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(lxnetdBin, "run", "--config-dir", dir, "--socket", p.socket, "--log-format", "text", "--log-level", "debug")
+	p.cmd = exec.Command(lxnetdBin, append([]string{"run", "--config-dir", dir, "--socket", p.socket, "--log-format", "text", "--log-level", "debug"}, args...)...)
 	for _, e := range os.Environ() {
 		if !strings.HasPrefix(e, "NOTIFY_SOCKET=") && !strings.HasPrefix(e, "WATCHDOG_") && !strings.HasPrefix(e, "JOURNAL_STREAM=") {
 			p.cmd.Env = append(p.cmd.Env, e)
