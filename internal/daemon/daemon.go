@@ -49,6 +49,8 @@ type Daemon struct {
 	statusC   chan struct{}
 	lastLine  string
 	unhealthy bool
+	// pendingReload: a SIGHUP arrived before READY; reload right after it.
+	pendingReload bool
 }
 
 type workerHandle struct {
@@ -125,6 +127,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.Log.Warn("sd_notify READY failed", "err", err)
 	}
 	d.Log.Info("ready", "status", d.lastLine)
+	if d.pendingReload {
+		d.pendingReload = false
+		_, _ = d.reload("SIGHUP during start-up")
+	}
 
 	every := d.WatchdogEvery
 	if every == 0 {
@@ -350,8 +356,8 @@ func (d *Daemon) waitFirstAttempts(ctx context.Context, sigs <-chan os.Signal, r
 					d.Log.Info("stopping", "signal", s.String())
 					return true
 				}
-				d.Log.Info("SIGHUP during start-up; the directory is re-read once ready")
-				d.watcher.check(d.Dir)
+				d.Log.Info("SIGHUP during start-up; reloading once ready")
+				d.pendingReload = true
 			case cr := <-reqs:
 				if cr.req.Command == "reload" {
 					cr.reply <- Response{Error: "the daemon is starting (waiting for the first convergence of every remote); retry the reload once it is ready"}

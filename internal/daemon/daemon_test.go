@@ -800,3 +800,40 @@ func TestExplicitReloadRereadsEveryRemote(t *testing.T) {
 		return lxd.connects.Load() > connects && lxd.passCount("a") > passes
 	})
 }
+
+func TestSIGHUPDuringStartupReloadsAfterReady(t *testing.T) {
+	b := &blockingLXD{fakeLXD: newFakeLXD(), release: make(chan struct{}), unstall: make(chan struct{})}
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "a.hcl"), "remote a 1\n")
+	var mu sync.Mutex
+	var msgs []string
+	sigs := make(chan os.Signal, 1)
+	d := &Daemon{Dir: dir, Load: fakeLoader, Connect: b.connect, Log: discard(),
+		Notify: &Notifier{Send: func(s string) error {
+			mu.Lock()
+			msgs = append(msgs, strings.SplitN(s, "\n", 2)[0])
+			mu.Unlock()
+			return nil
+		}},
+		Socket: filepath.Join(t.TempDir(), "c.sock"), Signals: sigs, timings: defaultTimings}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	h := &harness{t: t, d: d}
+	h.ask("status") // started and waiting for the first pass
+	sigs <- syscall.SIGHUP
+	time.Sleep(50 * time.Millisecond)
+	close(b.release)
+	eventually(t, "READY, RELOADING, READY", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		var life []string
+		for _, m := range msgs {
+			if m != "WATCHDOG=1" && !strings.HasPrefix(m, "STATUS=") {
+				life = append(life, m)
+			}
+		}
+		return strings.Join(life, " ") == "READY=1 RELOADING=1 READY=1"
+	})
+}
