@@ -837,3 +837,26 @@ func TestSIGHUPDuringStartupReloadsAfterReady(t *testing.T) {
 		return strings.Join(life, " ") == "READY=1 RELOADING=1 READY=1"
 	})
 }
+
+func TestResyncInterval(t *testing.T) {
+	lxd := newFakeLXD()
+	h := startDaemonWith(t, map[string]string{"a.hcl": "remote a 1\n"}, lxd, func(d *Daemon) {
+		d.Load = func(dir string) (*spec.Config, error) {
+			cfg, err := fakeLoader(dir)
+			if cfg != nil {
+				cfg.Settings.ResyncInterval = 100 * time.Millisecond
+			}
+			return cfg, err
+		}
+	})
+	eventually(t, "converged", func() bool { return h.ask("status").Status.Converged() })
+	before := lxd.passCount("a")
+	time.Sleep(550 * time.Millisecond)
+	if got := lxd.passCount("a") - before; got < 3 || got > 6 {
+		t.Errorf("%d passes in 550ms with resync_interval 100ms, want about 4-5", got)
+	}
+	st := h.ask("status").Status.Remotes[0]
+	if st.NextResync.Before(st.LastConverged) || st.NextResync.Sub(st.LastConverged) > 150*time.Millisecond {
+		t.Errorf("next resync %v not about 100ms after the last pass %v", st.NextResync, st.LastConverged)
+	}
+}
