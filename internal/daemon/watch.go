@@ -133,13 +133,7 @@ func (w *DirWatcher) Run(ctx context.Context, ready func()) error {
 			if !ok {
 				return errors.New("file watcher closed")
 			}
-			if errors.Is(err, fsnotify.ErrEventOverflow) {
-				w.Log.Warn("file watcher queue overflowed; rescanning", "dir", dir)
-				w.addDir(fw, dir)
-				w.check(dir)
-				continue
-			}
-			w.Log.Warn("file watcher error", "dir", dir, "err", err)
+			w.watchError(fw, dir, err)
 		case <-fire:
 			fire = nil
 			w.check(dir)
@@ -148,6 +142,19 @@ func (w *DirWatcher) Run(ctx context.Context, ready func()) error {
 			w.check(dir)
 		}
 	}
+}
+
+// watchError handles an error from the watcher without ending the loop. An
+// overflowed event queue means events were lost: re-add the watch and
+// rescan at once.
+func (w *DirWatcher) watchError(fw *fsnotify.Watcher, dir string, err error) {
+	if errors.Is(err, fsnotify.ErrEventOverflow) {
+		w.Log.Warn("file watcher queue overflowed; rescanning", "dir", dir)
+		w.addDir(fw, dir)
+		w.check(dir)
+		return
+	}
+	w.Log.Warn("file watcher error", "dir", dir, "err", err)
 }
 
 // addDir (re-)adds the directory watch; fsnotify ignores a duplicate Add.

@@ -2,12 +2,16 @@ package daemon
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/fsnotify/fsnotify"
 )
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -195,5 +199,34 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestDirWatcherOverflowRescans(t *testing.T) {
+	dir := t.TempDir()
+	fw, err := fsnotify.NewWatcher()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fw.Close()
+	w := NewDirWatcher(dir, discard())
+	w.hash = HashDir(dir)
+	// A change whose events were lost in the overflow.
+	write(t, filepath.Join(dir, "a.hcl"), "a = 1\n")
+	w.watchError(fw, dir, fmt.Errorf("reading events: %w", fsnotify.ErrEventOverflow))
+	select {
+	case <-w.C:
+	default:
+		t.Fatal("overflow did not rescan")
+	}
+	if len(fw.WatchList()) != 1 {
+		t.Errorf("overflow did not re-add the directory watch: %v", fw.WatchList())
+	}
+	// Other errors are logged and change nothing.
+	w.watchError(fw, dir, errors.New("some inotify error"))
+	select {
+	case <-w.C:
+		t.Fatal("a plain error signalled a change")
+	default:
 	}
 }
