@@ -273,9 +273,11 @@ func (w *worker) run(ctx context.Context) {
 				if err == nil {
 					err = errors.New("event stream closed")
 				}
+				// Wait until the loop takes it or the session is closed:
+				// dropping it could leave a dead stream unnoticed.
 				select {
 				case streamC <- streamErr{gen, err}:
-				default:
+				case <-wctx.Done():
 				}
 			}(sess, gen)
 			w.setStatus(func(s *RemoteStatus) { s.Connected = true })
