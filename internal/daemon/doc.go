@@ -18,7 +18,9 @@
 //   - the control socket: a root-only unix socket answering status and reload
 //     requests from `lxnetd status` and `lxnetd reload`.
 //
-// The daemon depends on configuration loading and on LXD only through the
-// Loader and Connector types, so this package never imports HCL and never
-// imports the LXD client (package internal/lxd does).
+// The loop depends on configuration loading and on LXD only through the
+// Loader and Connector types (unit tests drive it with fakes). The
+// production Connector, LXDConnector, connects with internal/lxd and
+// converges with the engine, gating each plan (max_deletes, allow_empty)
+// before Apply. This package never imports HCL or the LXD client itself.
 package daemon
