@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // pairDirPrefix names the directory of every namespaced pair, beside the
@@ -72,12 +73,16 @@ func removeStalePairs(t testing.TB) {
 	t.Helper()
 	dirs, _ := filepath.Glob(filepath.Join(filepath.Dir(Dir()), pairDirPrefix+"*"))
 	for _, dir := range dirs {
-		b, err := os.ReadFile(filepath.Join(dir, "owner"))
-		if err != nil {
-			continue // being set up right now
+		pid, stale := -1, false
+		if b, err := os.ReadFile(filepath.Join(dir, "owner")); err == nil {
+			pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
+			stale = err == nil && !processAlive(pid)
+		} else if st, err := os.Stat(dir); err == nil {
+			// No owner: being set up right now (pair-up writes it first),
+			// or half removed by a pair-down that was itself interrupted.
+			stale = time.Since(st.ModTime()) > 2*time.Minute
 		}
-		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-		if err != nil || processAlive(pid) {
+		if !stale {
 			continue
 		}
 		env := []string{"LXNETD_SANDBOX_DIR=" + dir, "LXNETD_SANDBOX_PAIR_ID=" + strings.TrimPrefix(filepath.Base(dir), pairDirPrefix)}

@@ -616,6 +616,12 @@ ns_pids() {
 	pid_alive "$h" || return 0
 	net=$(readlink "/proc/$h/ns/net") || return 0
 	mnt=$(readlink "/proc/$h/ns/mnt") || return 0
+	# A holder pid reused by a process of the host must not make every host
+	# process a target.
+	if [[ $net == "$(readlink /proc/$$/ns/net)" || $mnt == "$(readlink /proc/$$/ns/mnt)" ]]; then
+		log "$1: holder pid $h is not in a namespace of its own; not killing by namespace"
+		return 0
+	fi
 	for p in /proc/[0-9]*; do
 		p=${p#/proc/}
 		[[ $p == "$h" ]] && continue
