@@ -31,7 +31,7 @@ const pairDirPrefix = "lxnetd-sandbox-pair-"
 func NamespacedPair(t testing.TB) (a, b *Daemon) {
 	t.Helper()
 	Primary(t) // subnet leases live in the shared sandbox
-	removeStalePairs(t)
+	removeStale(t, pairDirPrefix, "pair-down")
 	id := strings.TrimPrefix(uniqueName("p"), "p-")[:6]
 	dir := filepath.Join(filepath.Dir(Dir()), pairDirPrefix+id)
 	env := []string{
@@ -69,9 +69,14 @@ func NamespacedPair(t testing.TB) (a, b *Daemon) {
 // removeStalePairs takes down the pairs of test processes that died without
 // running their cleanups (killed, or a `go test -timeout` panic), whose
 // daemons and host interfaces would otherwise outlive them.
-func removeStalePairs(t testing.TB) {
+func removeStalePairs(t testing.TB) { removeStale(t, pairDirPrefix, "pair-down") }
+
+// removeStale takes down the namespaced daemons (pairs or clusters: the
+// directories named prefix+id, removed with sandbox.sh down) of test
+// processes that died without running their cleanups.
+func removeStale(t testing.TB, prefix, down string) {
 	t.Helper()
-	dirs, _ := filepath.Glob(filepath.Join(filepath.Dir(Dir()), pairDirPrefix+"*"))
+	dirs, _ := filepath.Glob(filepath.Join(filepath.Dir(Dir()), prefix+"*"))
 	for _, dir := range dirs {
 		pid, stale := -1, false
 		if b, err := os.ReadFile(filepath.Join(dir, "owner")); err == nil {
@@ -85,9 +90,9 @@ func removeStalePairs(t testing.TB) {
 		if !stale {
 			continue
 		}
-		env := []string{"LXNETD_SANDBOX_DIR=" + dir, "LXNETD_SANDBOX_PAIR_ID=" + strings.TrimPrefix(filepath.Base(dir), pairDirPrefix)}
-		if out, err := runScript(env, "pair-down"); err != nil {
-			t.Logf("removing the namespaced pair %s of dead process %d: %v\n%s", dir, pid, err, out)
+		env := []string{"LXNETD_SANDBOX_DIR=" + dir, "LXNETD_SANDBOX_PAIR_ID=" + strings.TrimPrefix(filepath.Base(dir), prefix)}
+		if out, err := runScript(env, down); err != nil {
+			t.Logf("removing the namespaced daemons %s of dead process %d: %v\n%s", dir, pid, err, out)
 		}
 	}
 }

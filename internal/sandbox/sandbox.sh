@@ -4,9 +4,10 @@
 #   sandbox.sh up      install what is missing, start and prepare both daemons (idempotent)
 #   sandbox.sh down    stop both daemons and remove everything the sandbox created
 #   sandbox.sh status  print what runs
-#   sandbox.sh pair-up|pair-down
+#   sandbox.sh pair-up|pair-down|cluster-up|cluster-down
 #                      two daemons "a" and "b" as two hosts, each in its own
-#                      network and mount namespace (see "Namespaced pair" below)
+#                      network and mount namespace, or members m1..mN of one
+#                      LXD cluster (see "Namespaced daemons" below)
 #
 # Two LXD daemons run side by side in the host's network namespace, each with
 # its own LXD_DIR under $LXNETD_SANDBOX_DIR (default /var/lib/lxnetd-sandbox):
@@ -437,40 +438,63 @@ cmd_status() {
 }
 
 # ---------------------------------------------------------------------------
-# Namespaced pair: two LXD "hosts" on one machine.
+# Namespaced daemons: LXD "hosts" on one machine (a pair, or a cluster).
 #
-# pair-up starts daemons "a" and "b", each in its own network and mount
-# namespace, as LXD's own clustering tests do: an `unshare -m -n` holder
-# process remounts /sys for its netns (moving the cgroup mounts over, else
-# LXD reads the host's /sys/class/net) and then sleeps; lxd is started with
-# nsenter into both namespaces. Each namespace has an eth0 whose veth peer is
-# on a host bridge in $LXNETD_SANDBOX_PAIR_SUBNET (host .1, a .11, b .12).
-# Each daemon listens on HTTPS on its underlay address, trusting a generated
-# client certificate, and on its unix socket (a filesystem object, so
-# reachable from the host's namespace). `ip netns add` is not used: it adds
-# /run/netns mounts and drops the cgroup mounts.
+# pair-up starts daemons "a" and "b", cluster-up members "m1".."mN" of one
+# LXD cluster, each in its own network and mount namespace, as LXD's own
+# clustering tests do: an `unshare -m -n` holder process remounts /sys for
+# its netns (moving the cgroup mounts over, else LXD reads the host's
+# /sys/class/net) and then sleeps; lxd is started with nsenter into both
+# namespaces. Each namespace has an eth0 whose veth peer is on a host bridge
+# in $LXNETD_SANDBOX_PAIR_SUBNET (host .1, then .11, .12, ... in member
+# order). Each daemon listens on HTTPS on its underlay address, trusting a
+# generated client certificate, and on its unix socket (a filesystem object,
+# so reachable from the host's namespace). `ip netns add` is not used: it
+# adds /run/netns mounts and drops the cgroup mounts.
 #
-#   LXNETD_SANDBOX_DIR          the pair's own directory (required, not the shared sandbox's)
-#   LXNETD_SANDBOX_PAIR_ID      1-6 of [a-z0-9] for interface names: bridge lxpr<ID>, veths lxpr<ID>a/b
-#   LXNETD_SANDBOX_PAIR_SUBNET  a free 10.231.X.0/24 for the underlay (pair-up only)
-#   LXNETD_SANDBOX_IMAGE        busybox image tarball to import (default: build one)
-#   LXNETD_SANDBOX_OWNER_PID    the process the pair is for (default: the caller), in $DIR/owner
+#   LXNETD_SANDBOX_DIR              the daemons' own directory (required, not the shared sandbox's)
+#   LXNETD_SANDBOX_PAIR_ID          1-6 of [a-z0-9] for interface names: bridge lxpr<ID> (pair) or
+#                                   lxcl<ID> (cluster), veths <bridge><member>
+#   LXNETD_SANDBOX_PAIR_SUBNET      a free 10.231.X.0/24 for the underlay (pair-up, cluster-up)
+#   LXNETD_SANDBOX_CLUSTER_MEMBERS  number of cluster members, 2-9 (cluster-up; default 3)
+#   LXNETD_SANDBOX_IMAGE            busybox image tarball to import (default: build one)
+#   LXNETD_SANDBOX_OWNER_PID        the process the daemons are for (default: the caller), in $DIR/owner
 #
-# pair-down removes everything: daemons, their leftovers (every process in
-# either namespace, dnsmasq included), the holders, veths, bridge, $DIR.
+# pair-down / cluster-down remove everything: daemons, their leftovers
+# (every process in each namespace, dnsmasq included), the holders, veths,
+# bridge, $DIR. The members are read from $DIR/members (written first by
+# the up), so a half-started set is removed as well.
 # ---------------------------------------------------------------------------
-PAIR=(a b)
 
-pair_env() {
-	PAIR_ID=${LXNETD_SANDBOX_PAIR_ID:-}
-	[[ $PAIR_ID =~ ^[a-z0-9]{1,6}$ ]] || die "LXNETD_SANDBOX_PAIR_ID must be 1-6 of [a-z0-9]"
-	PAIR_BR=lxpr$PAIR_ID
-	[[ $DIR != /var/lib/lxnetd-sandbox ]] || die "a pair needs its own LXNETD_SANDBOX_DIR"
+# ns_env KIND (pair|cluster) sets NS_ID, NS_BR and MEMBERS.
+ns_env() {
+	NS_ID=${LXNETD_SANDBOX_PAIR_ID:-}
+	[[ $NS_ID =~ ^[a-z0-9]{1,6}$ ]] || die "LXNETD_SANDBOX_PAIR_ID must be 1-6 of [a-z0-9]"
+	[[ $DIR != /var/lib/lxnetd-sandbox ]] || die "namespaced daemons need their own LXNETD_SANDBOX_DIR"
+	local n i
+	case $1 in
+	pair)
+		NS_BR=lxpr$NS_ID
+		MEMBERS=(a b)
+		;;
+	cluster)
+		NS_BR=lxcl$NS_ID
+		n=${LXNETD_SANDBOX_CLUSTER_MEMBERS:-3}
+		[[ $n =~ ^[2-9]$ ]] || die "LXNETD_SANDBOX_CLUSTER_MEMBERS must be 2-9"
+		MEMBERS=()
+		for ((i = 1; i <= n; i++)); do MEMBERS+=("m$i"); done
+		;;
+	esac
+	if [[ -s $DIR/members ]]; then read -r -a MEMBERS <"$DIR/members"; fi
 }
 
-pair_ip() { # pair_ip a|b|host -> underlay address
-	local base=${LXNETD_SANDBOX_PAIR_SUBNET%.0/24}
-	case $1 in host) echo "$base.1" ;; a) echo "$base.11" ;; b) echo "$base.12" ;; esac
+member_ip() { # member_ip MEMBER|host -> underlay address
+	local base=${LXNETD_SANDBOX_PAIR_SUBNET%.0/24} i
+	[[ $1 == host ]] && { echo "$base.1"; return; }
+	for i in "${!MEMBERS[@]}"; do
+		[[ ${MEMBERS[$i]} == "$1" ]] && { echo "$base.$((11 + i))"; return; }
+	done
+	die "unknown member $1"
 }
 
 holder_pid() { cat "$DIR/$1.holder" 2>/dev/null || true; }
@@ -514,14 +538,14 @@ in_ns() {
 
 # wire_member MEMBER puts a veth from the host bridge into the namespace as eth0.
 wire_member() {
-	local m=$1 host=$PAIR_BR$1 peer=$PAIR_BR${1}n
+	local m=$1 host=$NS_BR$1 peer=$NS_BR${1}n
 	ip link add "$host" type veth peer name "$peer"
 	ip link set "$peer" netns "$(holder_pid "$m")"
-	ip link set "$host" master "$PAIR_BR" up
+	ip link set "$host" master "$NS_BR" up
 	in_ns "$m" ip link set "$peer" name eth0
-	in_ns "$m" ip addr add "$(pair_ip "$m")/24" dev eth0
+	in_ns "$m" ip addr add "$(member_ip "$m")/24" dev eth0
 	in_ns "$m" ip link set eth0 up
-	in_ns "$m" ip route add default via "$(pair_ip host)"
+	in_ns "$m" ip route add default via "$(member_ip host)"
 }
 
 launch_member() {
@@ -534,12 +558,9 @@ launch_member() {
 	echo $! >"$DIR/$m.pid"
 }
 
-# member_tls MEMBER: HTTPS on the underlay address, the pair's client
-# certificate trusted, and a private lxc config over the unix socket.
-member_tls() {
+# member_client MEMBER writes a private lxc config over the unix socket.
+member_client() {
 	local m=$1
-	admin_lxc "$m" config set core.https_address "$(pair_ip "$m"):8443" >/dev/null
-	admin_lxc "$m" config trust add "$DIR/client/client.crt" >/dev/null
 	mkdir -p "$DIR/$m-client"
 	chmod 0700 "$DIR/$m-client"
 	cat >"$DIR/$m-client/config.yml" <<EOF
@@ -553,17 +574,22 @@ aliases: {}
 EOF
 }
 
-cmd_pair_up() {
+# ns_up KIND: everything pair-up and cluster-up share — checks, client
+# certificate, image, host bridge, and every member's namespaces and lxd,
+# started and answering (not yet configured).
+ns_up() {
 	need_root
-	pair_env
+	ns_env "$1"
 	[[ ${LXNETD_SANDBOX_PAIR_SUBNET:-} =~ ^10\.231\.[0-9]+\.0/24$ ]] || die "LXNETD_SANDBOX_PAIR_SUBNET must be a 10.231.X.0/24"
-	[[ -e $DIR/state.env ]] && die "$DIR already holds a sandbox; pair-down first"
-	local c
+	[[ -e $DIR/state.env ]] && die "$DIR already holds a sandbox; $1-down first"
+	local c m
 	for c in lxd lxc openssl ip nft unshare nsenter; do command -v "$c" >/dev/null || die "$c not found"; done
 	mkdir -p "$DIR/logs" "$DIR/client"
 	chmod 0711 "$DIR"
-	# Who the pair is for: package sandbox takes down pairs whose owner died.
+	# Who the daemons are for (package sandbox takes down those whose owner
+	# died), and which members there are (for the down).
 	echo "${LXNETD_SANDBOX_OWNER_PID:-$PPID}" >"$DIR/owner"
+	echo "${MEMBERS[*]}" >"$DIR/members"
 	if [[ -n ${LXNETD_SANDBOX_IMAGE:-} ]]; then
 		IMAGE=$LXNETD_SANDBOX_IMAGE
 		[[ -s $IMAGE ]] || die "LXNETD_SANDBOX_IMAGE: no image at $IMAGE"
@@ -572,40 +598,102 @@ cmd_pair_up() {
 	fi
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:secp384r1 -nodes \
 		-keyout "$DIR/client/client.key" -out "$DIR/client/client.crt" -days 30 \
-		-subj "/CN=lxnetd-sandbox-pair" >/dev/null 2>&1 || die "openssl could not create the client certificate"
+		-subj "/CN=lxnetd-sandbox-$1" >/dev/null 2>&1 || die "openssl could not create the client certificate"
 	chmod 0600 "$DIR/client/client.key"
 
-	ip link add "$PAIR_BR" type bridge
-	ip addr add "$(pair_ip host)/24" dev "$PAIR_BR"
-	ip link set "$PAIR_BR" up
-	local m
-	for m in "${PAIR[@]}"; do
+	ip link add "$NS_BR" type bridge
+	ip addr add "$(member_ip host)/24" dev "$NS_BR"
+	ip link set "$NS_BR" up
+	for m in "${MEMBERS[@]}"; do
 		start_holder "$m"
 		wire_member "$m"
 		launch_member "$m"
 	done
-	for m in "${PAIR[@]}"; do wait_daemon "$m"; done
-	for m in "${PAIR[@]}"; do
-		prepare_daemon "$m"
-		member_tls "$m"
-	done
-	local tmp=$DIR/state.env.tmp M
-	echo "# Written by internal/sandbox/sandbox.sh pair-up; read by package internal/sandbox." >"$tmp"
-	for m in "${PAIR[@]}"; do
+	for m in "${MEMBERS[@]}"; do wait_daemon "$m"; done
+}
+
+# ns_write_state KIND: one block per member for package internal/sandbox.
+# A cluster member serves the cluster certificate, not its own.
+ns_write_state() {
+	local tmp=$DIR/state.env.tmp m M crt
+	echo "# Written by internal/sandbox/sandbox.sh $1-up; read by package internal/sandbox." >"$tmp"
+	echo "MEMBERS=${MEMBERS[*]}" >>"$tmp"
+	for m in "${MEMBERS[@]}"; do
 		M=${m^^}
+		crt=$DIR/$m/server.crt
+		[[ -s $DIR/$m/cluster.crt ]] && crt=$DIR/$m/cluster.crt
 		cat >>"$tmp" <<EOF
 ${M}_DIR=$DIR/$m
 ${M}_SOCKET=$DIR/$m/unix.socket
-${M}_HTTPS=https://$(pair_ip "$m"):8443
-${M}_UNDERLAY=$(pair_ip "$m")
+${M}_HTTPS=https://$(member_ip "$m"):8443
+${M}_UNDERLAY=$(member_ip "$m")
 ${M}_LXD_CONF=$DIR/$m-client
 ${M}_CLIENT_CERT=$DIR/client/client.crt
 ${M}_CLIENT_KEY=$DIR/client/client.key
-${M}_FINGERPRINT=sha256:$(fingerprint_hex "$DIR/$m/server.crt")
+${M}_FINGERPRINT=sha256:$(fingerprint_hex "$crt")
 EOF
 	done
 	mv "$tmp" "$DIR/state.env"
-	log "pair up: a https://$(pair_ip a):8443, b https://$(pair_ip b):8443 on $PAIR_BR (state $DIR/state.env)"
+}
+
+cmd_pair_up() {
+	ns_up pair
+	local m
+	for m in "${MEMBERS[@]}"; do
+		prepare_daemon "$m"
+		admin_lxc "$m" config set core.https_address "$(member_ip "$m"):8443" >/dev/null
+		admin_lxc "$m" config trust add "$DIR/client/client.crt" >/dev/null
+		member_client "$m"
+	done
+	ns_write_state pair
+	log "pair up: a https://$(member_ip a):8443, b https://$(member_ip b):8443 on $NS_BR (state $DIR/state.env)"
+}
+
+# cmd_cluster_up: m1 bootstraps the cluster (HTTPS on its underlay address,
+# a dir pool, the default profile's root disk), the others join it one at a
+# time with a join token; then the client certificate is trusted and the
+# image imported once, both cluster-wide.
+cmd_cluster_up() {
+	ns_up cluster
+	local first=${MEMBERS[0]} m token
+	LXD_DIR="$DIR/$first" lxd init --preseed >/dev/null <<EOF || die "$first: bootstrapping the cluster failed (see $DIR/logs/$first.log)"
+config:
+  core.https_address: $(member_ip "$first"):8443
+storage_pools:
+- name: default
+  driver: dir
+profiles:
+- name: default
+  devices:
+    root:
+      path: /
+      pool: default
+      type: disk
+cluster:
+  server_name: $first
+  enabled: true
+EOF
+	for m in "${MEMBERS[@]:1}"; do
+		token=$(admin_lxc "$first" cluster add "$m" | tail -n 1) || die "$first: no join token for $m"
+		LXD_DIR="$DIR/$m" lxd init --preseed >/dev/null <<EOF || die "$m: joining the cluster failed (see $DIR/logs/$m.log)"
+cluster:
+  enabled: true
+  server_name: $m
+  server_address: $(member_ip "$m"):8443
+  cluster_token: $token
+  member_config:
+  - entity: storage-pool
+    name: default
+    key: source
+    value: ""
+EOF
+		log "$m: joined the cluster"
+	done
+	admin_lxc "$first" config trust add "$DIR/client/client.crt" >/dev/null
+	install_image "$first"
+	for m in "${MEMBERS[@]}"; do member_client "$m"; done
+	ns_write_state cluster
+	log "cluster up: ${MEMBERS[*]} on $NS_BR, https://$(member_ip "$first"):8443 (state $DIR/state.env)"
 }
 
 # ns_pids MEMBER lists the processes in the member's network or mount
@@ -631,16 +719,31 @@ ns_pids() {
 	done
 }
 
-cmd_pair_down() {
+# ns_down KIND stops every member and removes everything of the set.
+ns_down() {
 	need_root
-	pair_env
+	ns_env "$1"
 	local m sig pids p live
-	for m in "${PAIR[@]}"; do
+	# Instances first, while every member still answers (a clustered
+	# member's shutdown waits for nothing, but its instances' stops would).
+	for m in "${MEMBERS[@]}"; do
 		if daemon_ready "$m"; then
 			admin_lxc "$m" stop --all --force >/dev/null 2>&1 || true
-			log "$m: lxd shutdown"
-			LXD_DIR="$DIR/$m" timeout 90 lxd shutdown --timeout 60 >/dev/null 2>&1 || true
+			[[ $1 == cluster ]] && break # one member's --all covers the cluster
 		fi
+	done
+	# All at once: a cluster member's shutdown waits on its peers (leader
+	# handover, heartbeats), one after the other it takes ~20 s.
+	local downs=()
+	for m in "${MEMBERS[@]}"; do
+		if daemon_ready "$m"; then
+			log "$m: lxd shutdown"
+			LXD_DIR="$DIR/$m" timeout 90 lxd shutdown --timeout 60 >/dev/null 2>&1 9>&- &
+			downs+=($!)
+		fi
+	done
+	for p in "${downs[@]}"; do wait "$p" || true; done
+	for m in "${MEMBERS[@]}"; do
 		kill_leftovers "$m"
 		# Whatever still runs in the namespaces (dnsmasq, forkdns, ...).
 		for sig in TERM KILL; do
@@ -654,32 +757,37 @@ cmd_pair_down() {
 		done
 		# The veth first (its peer goes with it): once the holder dies the
 		# kernel destroys the namespace and the veth asynchronously.
-		ip link del "$PAIR_BR$m" 2>/dev/null || true
+		ip link del "$NS_BR$m" 2>/dev/null || true
 		p=$(holder_pid "$m")
 		if pid_alive "$p"; then kill -KILL "$p" 2>/dev/null || true; fi
 		rm -f "$DIR/$m.pid" "$DIR/$m.holder"
 	done
-	local i
+	local i left
 	for ((i = 0; i < 50; i++)); do
-		ip link show "${PAIR_BR}a" >/dev/null 2>&1 || ip link show "${PAIR_BR}b" >/dev/null 2>&1 || break
+		left=""
+		for m in "${MEMBERS[@]}"; do ip link show "$NS_BR$m" >/dev/null 2>&1 && left=$m; done
+		[[ -z $left ]] && break
 		sleep 0.1
 	done
-	for m in "${PAIR[@]}"; do
-		if ip link show "$PAIR_BR$m" >/dev/null 2>&1; then die "veth $PAIR_BR$m remains"; fi
+	for m in "${MEMBERS[@]}"; do
+		if ip link show "$NS_BR$m" >/dev/null 2>&1; then die "veth $NS_BR$m remains"; fi
 	done
-	if ip link show "$PAIR_BR" >/dev/null 2>&1; then ip link del "$PAIR_BR"; fi
+	if ip link show "$NS_BR" >/dev/null 2>&1; then ip link del "$NS_BR"; fi
 	if [[ -d $DIR ]]; then unmount_under "$DIR"; fi
 	if awk -v dir="$DIR" 'index($5, dir "/") == 1 {f=1} END {exit !f}' /proc/self/mountinfo; then
 		die "mounts remain under $DIR; not removing it"
 	fi
 	rm -rf "$DIR"
-	log "pair down: nothing of the pair remains"
+	log "$1 down: nothing of the $1 remains"
 }
+
+cmd_pair_down() { ns_down pair; }
+cmd_cluster_down() { ns_down cluster; }
 
 main() {
 	local cmd=${1:-}
 	case $cmd in
-	up | down | pair-up | pair-down)
+	up | down | pair-up | pair-down | cluster-up | cluster-down)
 		mkdir -p "$(dirname "$LOCK")"
 		exec 9>"$LOCK"
 		flock 9
@@ -687,7 +795,7 @@ main() {
 		;;
 	status) cmd_status ;;
 	*)
-		echo "usage: $0 up|down|status|pair-up|pair-down" >&2
+		echo "usage: $0 up|down|status|pair-up|pair-down|cluster-up|cluster-down" >&2
 		exit 2
 		;;
 	esac
