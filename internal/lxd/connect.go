@@ -32,6 +32,10 @@ type Remote struct {
 	address string // resolved address, for messages
 	project string
 
+	// clustered is what the server said at Connect (a member of an LXD
+	// cluster): networks are then created member by member (networks.go).
+	clustered bool
+
 	// base is the connected client. It is never used for a request directly:
 	// every call derives a client carrying the call's context (see client).
 	base *lxdclient.ProtocolLXD
@@ -242,12 +246,13 @@ func connectEndpoint(ctx context.Context, name string, ep endpoint) (*Remote, er
 			ep.clientCert, ep.clientCert)
 	}
 	rem := &Remote{
-		name:     name,
-		address:  ep.address,
-		project:  ep.project,
-		base:     base,
-		tr:       tr,
-		requests: requests,
+		name:      name,
+		address:   ep.address,
+		project:   ep.project,
+		base:      base,
+		tr:        tr,
+		requests:  requests,
+		clustered: srv.Environment.ServerClustered,
 	}
 	if ep.project != api.ProjectDefaultName {
 		if _, _, err := rem.client(ctx).GetProject(ep.project); err != nil {
@@ -321,6 +326,10 @@ func (r *Remote) Name() string { return r.name }
 
 // Address is the resolved address ("unix:///…/unix.socket" or "https://…").
 func (r *Remote) Address() string { return r.address }
+
+// Clustered says whether the server is a member of an LXD cluster (as it
+// said at Connect): the Remote then stands for the whole cluster.
+func (r *Remote) Clustered() bool { return r.clustered }
 
 // Project is the LXD project every call is scoped to.
 func (r *Remote) Project() string { return r.project }

@@ -2,8 +2,10 @@ package lxd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
+	"time"
 
 	"github.com/canonical/lxd/shared/api"
 
@@ -39,8 +41,16 @@ func networkFromAPI(n api.Network) engine.Network {
 	}
 }
 
-// CreateNetwork creates a managed network. On a cluster the network must
-// already be pending on every member (not done here).
+// CreateNetwork creates a managed network: one request on a standalone
+// server. On a cluster LXD wants the network defined on every member first
+// (a "pending" create with target=<member>, carrying only the keys that are
+// member-specific, see memberKeys), then created cluster-wide with the rest
+// of the config: 1 request for the member names + one per member + 1
+// (+ 2 to set a description, which LXD 5.0.2 drops on a cluster). The
+// member-specific keys get the same value on every member. If a step fails
+// after the first pending create, the pending network is deleted again, so
+// a failed create leaves nothing behind (a pending network would otherwise
+// look like an existing, unowned one to the next plan).
 func (r *Remote) CreateNetwork(ctx context.Context, n engine.Network) error {
 	req := api.NetworksPost{
 		Name: n.Name,
@@ -50,8 +60,71 @@ func (r *Remote) CreateNetwork(ctx context.Context, n engine.Network) error {
 			Config:      nonNilMap(n.Config),
 		},
 	}
+	if r.clustered {
+		return r.createClusterNetwork(ctx, req)
+	}
 	if err := r.client(ctx).CreateNetwork(req); err != nil {
 		return fmt.Errorf("creating network %q: %w", n.Name, mapError(err))
+	}
+	return nil
+}
+
+// memberKeys are the network config keys LXD keeps per cluster member
+// (lxd/db NodeSpecificNetworkConfig): allowed only in a targeted request.
+var memberKeys = []string{"bgp.ipv4.nexthop", "bgp.ipv6.nexthop", "bridge.external_interfaces", "parent"}
+
+func (r *Remote) createClusterNetwork(ctx context.Context, req api.NetworksPost) error {
+	members, err := r.client(ctx).GetClusterMemberNames()
+	if err != nil {
+		return fmt.Errorf("creating network %q: listing cluster members: %w", req.Name, mapError(err))
+	}
+	global := maps.Clone(req.Config)
+	perMember := map[string]string{}
+	for _, k := range memberKeys {
+		if v, ok := global[k]; ok {
+			perMember[k] = v
+			delete(global, k)
+		}
+	}
+	pending := false
+	fail := func(err error) error {
+		if pending {
+			// Best effort, with a context of its own: ctx may be why it failed.
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+			defer cancel()
+			if derr := r.client(cctx).DeleteNetwork(req.Name); derr != nil && !errors.Is(mapError(derr), engine.ErrNotFound) {
+				err = fmt.Errorf("%w (and removing the pending network failed: %v)", err, derr)
+			}
+		}
+		return fmt.Errorf("creating network %q: %w", req.Name, err)
+	}
+	// LXD defines an OVN network on every member itself, and refuses a
+	// targeted create for it.
+	if req.Type == "ovn" {
+		members = nil
+	}
+	for _, m := range members {
+		p := api.NetworksPost{Name: req.Name, Type: req.Type, NetworkPut: api.NetworkPut{Config: perMember}}
+		if err := r.targetClient(ctx, m).CreateNetwork(p); err != nil {
+			return fail(fmt.Errorf("defining it on cluster member %q: %w", m, mapError(err)))
+		}
+		pending = true
+	}
+	req.Config = global
+	c := r.client(ctx)
+	if err := c.CreateNetwork(req); err != nil {
+		return fail(mapError(err))
+	}
+	// LXD 5.0.2 drops the description of a network created on a cluster
+	// (the pending rows have none, the global create does not set it).
+	if req.Description != "" {
+		cur, etag, err := c.GetNetwork(req.Name)
+		if err == nil {
+			err = c.UpdateNetwork(req.Name, api.NetworkPut{Config: cur.Config, Description: req.Description}, etag)
+		}
+		if err != nil {
+			return fmt.Errorf("creating network %q: setting its description: %w", req.Name, mapError(err))
+		}
 	}
 	return nil
 }
