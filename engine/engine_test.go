@@ -513,3 +513,37 @@ func TestNetworkTypeChangeIsReplace(t *testing.T) {
 		t.Fatalf("after replace: %+v", n)
 	}
 }
+
+// A node whose target (cluster member) is not where the instance is gets
+// recreated there with delete_instances, and is a plan error without it.
+func TestTargetChangeIsReplace(t *testing.T) {
+	f := enginetest.New("local")
+	d := &spec.Remote{Name: "local", Instances: []spec.Instance{{Meta: spec.Meta{Addr: "node.n"}, Name: "n1", Image: "busybox", Target: "m1", State: "stopped"}}}
+	apply(t, f, plan(t, f, d, settings))
+	if got := f.Instances["n1"].Location; got != "m1" {
+		t.Fatalf("created on %q, want m1", got)
+	}
+	if p := plan(t, f, d, settings); !p.Empty() {
+		t.Fatalf("second plan: %v", addrs(p))
+	}
+	d.Instances[0].Target = "m2"
+	_, err := engine.NewPlan(context.Background(), f, d, settings, engine.PlanOptions{})
+	if err == nil || !strings.Contains(err.Error(), `node "n1" is on cluster member "m1", not on its target "m2"`) {
+		t.Fatalf("target change without delete_instances: %v", err)
+	}
+	s := settings
+	s.DeleteInstances = true
+	p := plan(t, f, d, s)
+	if len(p.Changes) != 1 || p.Changes[0].Action != engine.Replace || !strings.Contains(p.Changes[0].Reason, `target changes from "m1" to "m2"`) {
+		t.Fatalf("plan: %v %+v", addrs(p), p.Changes)
+	}
+	apply(t, f, p)
+	if got := f.Instances["n1"].Location; got != "m2" {
+		t.Fatalf("after replace on %q, want m2", got)
+	}
+	// No target: wherever LXD put it is fine.
+	d.Instances[0].Target = ""
+	if p := plan(t, f, d, s); !p.Empty() {
+		t.Fatalf("plan without a target: %v", addrs(p))
+	}
+}

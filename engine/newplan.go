@@ -218,6 +218,13 @@ func (pl *planner) instances() {
 				KeyDiff{Key: "profiles", After: &profiles},
 				KeyDiff{Key: "state", After: &state},
 				KeyDiff{Key: "type", Before: before, After: &want.Type})
+			if want.Location != "" {
+				var was *string
+				if exists && obs.Location != want.Location {
+					was = &obs.Location
+				}
+				c.Diffs = append(c.Diffs, KeyDiff{Key: "target", Before: was, After: &want.Location})
+			}
 			pl.add(c)
 		}
 		if !exists {
@@ -241,6 +248,18 @@ func (pl *planner) instances() {
 			}
 			t := obs.Type
 			created(Replace, fmt.Sprintf("type changes from %q to %q", obs.Type, want.Type), &t)
+			continue
+		}
+		// A declared target (cluster member) that is not where the instance
+		// is: lxnetd does not move instances, it recreates them there.
+		if want.Location != "" && obs.Location != want.Location {
+			if !pl.settings.DeleteInstances {
+				pl.problems = append(pl.problems, Problem{Addr: it.sources[0], Pos: it.pos,
+					Summary: fmt.Sprintf("node %q is on cluster member %q, not on its target %q; moving it means deleting the instance", name, obs.Location, want.Location),
+					Detail:  "set delete_instances = true in the lxnet block to let lxnetd recreate it there, or move it by hand (lxc stop, then lxc move --target)"})
+				continue
+			}
+			created(Replace, fmt.Sprintf("target changes from %q to %q (lxnetd recreates the instance on the new member)", obs.Location, want.Location), nil)
 			continue
 		}
 		patch := &Patch{}
