@@ -3,10 +3,12 @@
 package lxd
 
 import (
+	"context"
 	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lxnetd/lxnetd/engine"
 	"github.com/lxnetd/lxnetd/internal/sandbox"
@@ -108,6 +110,26 @@ func TestCluster(t *testing.T) {
 		t.Logf("invalid create: %v", err)
 		if _, ok := findNetwork(t, r, name); ok {
 			t.Errorf("network %s remains (pending) after a failed create", name)
+		}
+	})
+
+	t.Run("events", func(t *testing.T) {
+		// Watching through m2 reports what happens on m1: the daemon needs
+		// one event stream per cluster, not one per member.
+		rec := newRecorder()
+		wctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- r.WatchLifecycle(wctx, rec.add) }()
+		time.Sleep(300 * time.Millisecond) // let the websocket connect
+		name := sandbox.UniqueName(t, "lxc")
+		t.Cleanup(func() { deleteInstanceByHand(m1, name) })
+		start := time.Now()
+		m1.Lxc(t, "init", "busybox", name, "--target", "m1")
+		t.Logf("event of an instance created on m1, seen through m2, %v after lxc started",
+			rec.waitFor(t, "/1.0/instances/"+name, start, 5*time.Second))
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("WatchLifecycle after cancel: %v", err)
 		}
 	})
 
