@@ -501,7 +501,8 @@ holder_pid() { cat "$DIR/$1.holder" 2>/dev/null || true; }
 
 # start_holder MEMBER starts the namespace holder and waits for its setup.
 start_holder() {
-	local m=$1 ready=$DIR/$m.ns-ready
+	local m=$1
+	local ready=$DIR/$m.ns-ready
 	rm -f "$ready"
 	# The holder: private mounts (unshare's default propagation), sysfs of
 	# the new netns with the host's cgroup hierarchy moved under it, a proc
