@@ -163,35 +163,56 @@ func isVarsFile(name string) bool { return strings.HasSuffix(name, ".vars.hcl") 
 
 // Files lists the configuration files of dir that Load reads, in the order it
 // reads them (lexical), as names relative to dir.
+// A *.hcl entry that cannot be followed (a dangling symlink) is an error,
+// not a file to skip: skipping it would make its objects look removed.
 func Files(dir string) ([]string, error) {
-	return filesFS(os.DirFS(dir))
+	names, unreadable, err := filesFS(os.DirFS(dir))
+	if err != nil {
+		return nil, err
+	}
+	if len(unreadable) > 0 {
+		return nil, fmt.Errorf("reading configuration file: %w", errors.Join(unreadable...))
+	}
+	return names, nil
 }
 
-func filesFS(fsys fs.FS) ([]string, error) {
+// filesFS lists the configuration files of fsys in lexical order, and the
+// *.hcl entries it could not stat (each an *fs.PathError).
+func filesFS(fsys fs.FS) (names []string, unreadable []error, err error) {
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
-		return nil, fmt.Errorf("reading configuration directory: %w", err)
+		return nil, nil, fmt.Errorf("reading configuration directory: %w", err)
 	}
-	var names []string
 	for _, e := range entries {
 		if !isConfigFile(e.Name()) {
 			continue
 		}
 		// Follow symlinks: a file may be a link into a ..data directory.
 		info, err := fs.Stat(fsys, e.Name())
-		if err != nil || !info.Mode().IsRegular() {
+		if err != nil {
+			unreadable = append(unreadable, err)
+			continue
+		}
+		if !info.Mode().IsRegular() {
 			continue
 		}
 		names = append(names, e.Name())
 	}
 	sort.Strings(names)
-	return names, nil
+	return names, unreadable, nil
 }
 
 func (l *loader) load() *spec.Config {
-	names, err := filesFS(l.fsys)
+	names, unreadable, err := filesFS(l.fsys)
 	if err != nil {
 		l.errorf(nil, "Cannot read configuration directory", "%s.", errText(err))
+		return nil
+	}
+	for _, err := range unreadable {
+		l.errorf(nil, "Cannot read configuration file",
+			"%s. A *.hcl entry that cannot be read (such as a symlink to a missing file) stops the load, so that its objects are not taken as removed; fix or remove it.", errText(err))
+	}
+	if len(unreadable) > 0 {
 		return nil
 	}
 	if len(names) == 0 {

@@ -113,9 +113,9 @@ func TestSkippedFiles(t *testing.T) {
 	if n := len(cfg.Remotes["local"].Networks); n != 1 {
 		t.Errorf("got %d networks, want 1", n)
 	}
-	names, err := filesFS(mapFS(files))
-	if err != nil {
-		t.Fatal(err)
+	names, unreadable, err := filesFS(mapFS(files))
+	if err != nil || len(unreadable) > 0 {
+		t.Fatal(err, unreadable)
 	}
 	if diff := cmp.Diff([]string{"main.hcl"}, names); diff != "" {
 		t.Error(diff)
@@ -125,7 +125,7 @@ func TestSkippedFiles(t *testing.T) {
 // TestOrderIndependent: references work whatever file and order they are in,
 // and the result and its hash do not depend on it.
 func TestOrderIndependent(t *testing.T) {
-	a := mustLoad(t, map[string]string{
+	files := map[string]string{
 		"a.hcl": `node "web" {
   image = "busybox"
   device "eth0" {
@@ -136,25 +136,19 @@ func TestOrderIndependent(t *testing.T) {
 		"b.hcl": `locals { ip = cidrhost(local.subnet, 10) }
 network "lxnbr0" { config = { "ipv4.address" = "${cidrhost(local.subnet, 1)}/24" } }
 locals { subnet = "10.231.9.0/24" }`,
-	}, Options{})
+	}
+	a := mustLoad(t, files, Options{})
 	n := a.Remotes["local"].Instances[0]
 	if n.IPv4 != "10.231.9.10" || n.Network != "lxnbr0" || n.NIC != "eth0" {
 		t.Errorf("node address = %q on %q via %q", n.IPv4, n.Network, n.NIC)
 	}
-	b := mustLoad(t, map[string]string{
-		"a.hcl": `node "web" {
-  image = "busybox"
-  device "eth0" {
-    type       = "nic"
-    properties = { network = network.lxnbr0.name, "ipv4.address" = local.ip }
-  }
-}`,
-		"b.hcl": `locals { ip = cidrhost(local.subnet, 10) }
-network "lxnbr0" { config = { "ipv4.address" = "${cidrhost(local.subnet, 1)}/24" } }
-locals { subnet = "10.231.9.0/24" }`,
-	}, Options{})
-	if a.Hash != b.Hash {
+	if again := mustLoad(t, files, Options{}); again.Hash != a.Hash {
 		t.Error("the same files gave different hashes")
+	}
+	// The same declarations with the files' contents swapped.
+	b := mustLoad(t, map[string]string{"a.hcl": files["b.hcl"], "b.hcl": files["a.hcl"]}, Options{})
+	if m := b.Remotes["local"].Instances[0]; m.IPv4 != n.IPv4 || m.Network != n.Network || m.NIC != n.NIC {
+		t.Errorf("swapped files: node address = %q on %q via %q", m.IPv4, m.Network, m.NIC)
 	}
 	c := mustLoad(t, map[string]string{"a.hcl": `network "lxnbr0" {}`}, Options{})
 	if c.Hash == a.Hash {
@@ -288,6 +282,29 @@ func TestWarningOnlyStillLoads(t *testing.T) {
 	}
 	if _, ok := cfg.Remotes["local"]; !ok {
 		t.Error("the implicit local remote is missing")
+	}
+}
+
+// TestDanglingSymlink: a *.hcl symlink whose target is gone (an editor or a
+// ..data swap caught half-way) fails the load instead of being skipped,
+// which would make its objects look removed and get them pruned.
+func TestDanglingSymlink(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "a.hcl"), []byte(`network "lxnbr0" {}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "gone.hcl.orig"), filepath.Join(dir, "b.hcl")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, diags := Load(dir, Options{})
+	if cfg != nil || !diags.HasErrors() {
+		t.Fatalf("loaded with a dangling b.hcl: %v", diags.Err())
+	}
+	if got := diags.Err().Error(); !strings.Contains(got, "Cannot read configuration file") || !strings.Contains(got, "b.hcl") {
+		t.Errorf("diagnostic = %q, want it to name b.hcl", got)
+	}
+	if _, err := Files(dir); err == nil || !strings.Contains(err.Error(), "b.hcl") {
+		t.Errorf("Files: err = %v, want one naming b.hcl", err)
 	}
 }
 
