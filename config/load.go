@@ -282,6 +282,10 @@ func (l *loader) finish() Diagnostics {
 				d.Detail += fmt.Sprintf(" Did you mean %q?", s)
 			}
 		}
+		// Operators coming from Terraform reach for dynamic blocks.
+		if d.Summary == "Unsupported block type" && strings.HasPrefix(d.Detail, `Blocks of type "dynamic" `) {
+			d.Detail += " lxnetd has no dynamic blocks: write each device or port block out, or repeat the whole enclosing block with for_each."
+		}
 	}
 	// The same expression evaluated for several for_each keys can fail the
 	// same way; say it once.
