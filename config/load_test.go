@@ -364,3 +364,89 @@ remote "a" {
 		t.Errorf("a set client_cert on a unix remote: %v", err)
 	}
 }
+
+// TestOperatorConstructs: constructs an operator writes that must evaluate
+// to what LXD expects: numbers in LXD's own notation (1e3 is "1000"), bools,
+// null values leaving the key out, heredocs, unicode, CRLF line endings, an
+// empty file, and a service over the instances of a for_each node block, by
+// values(), a for expression, or its own for_each.
+func TestOperatorConstructs(t *testing.T) {
+	remotes := `
+remote "vm1" {
+  address            = "https://10.0.0.11:8443"
+  client_cert        = "/etc/lxnetd/client.crt"
+  client_key         = "/etc/lxnetd/client.key"
+  server_fingerprint = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+}
+remote "vm2" {
+  address            = "https://10.0.0.12:8443"
+  client_cert        = "/etc/lxnetd/client.crt"
+  client_key         = "/etc/lxnetd/client.key"
+  server_fingerprint = "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+}
+network "lan" {
+  for_each = toset(["vm1", "vm2"])
+  remote   = each.key
+  name     = "lxnbr0"
+  config = {
+    "ipv4.address"     = "10.231.20.1/24"
+    "bridge.mtu"       = 1e3
+    "ipv4.dhcp.expiry" = 0.5
+    "ipv4.nat"         = true
+    "ipv6.nat"         = false
+    "dns.domain"       = null
+  }
+}
+`
+	nodes := `
+node "web" {
+  for_each = { a = { remote = "vm1", ip = "10.231.20.10" }, b = { remote = "vm2", ip = "10.231.20.11" } }
+  remote   = each.value.remote
+  image    = "busybox"
+  description = "réseau – 網路"
+  config = {
+    "user.user-data" = <<-EOT
+      #cloud-config
+      packages: [nginx]
+    EOT
+  }
+  device "eth0" {
+    type       = "nic"
+    properties = { network = network.lan[each.value.remote].name, "ipv4.address" = each.value.ip }
+  }
+}
+`
+	port := "\n" + `port "http" { listen = "198.51.100.20:80" }` + "\n}"
+	services := map[string]string{
+		"values":   "service \"s\" {\nnodes = values(node.web)" + port,
+		"for":      "service \"s\" {\nnodes = [for n in node.web : n]" + port,
+		"for_each": "service \"s\" {\nfor_each = node.web\nnode = each.value" + port,
+	}
+	for name, svc := range services {
+		t.Run(name, func(t *testing.T) {
+			cfg := mustLoad(t, map[string]string{
+				"main.hcl":  strings.ReplaceAll(remotes, "\n", "\r\n"),
+				"nodes.hcl": nodes,
+				"svc.hcl":   svc,
+				"empty.hcl": "",
+			}, Options{})
+			for remote, inst := range map[string]string{"vm1": "web-a", "vm2": "web-b"} {
+				r := cfg.Remotes[remote]
+				if len(r.Exposures) != 1 || r.Exposures[0].Instance != inst || r.Exposures[0].ListenAddress != "198.51.100.20" {
+					t.Errorf("%s: exposures = %+v, want one of 198.51.100.20 to %s", remote, r.Exposures, inst)
+				}
+			}
+			wantNet := map[string]string{
+				"ipv4.address": "10.231.20.1/24", "bridge.mtu": "1000", "ipv4.dhcp.expiry": "0.5",
+				"ipv4.nat": "true", "ipv6.nat": "false",
+			}
+			if diff := cmp.Diff(wantNet, cfg.Remotes["vm1"].Networks[0].Config); diff != "" {
+				t.Errorf("network config (-want +got):\n%s", diff)
+			}
+			n := cfg.Remotes["vm2"].Instances[0]
+			if n.Description != "réseau – 網路" || n.Config["user.user-data"] != "#cloud-config\npackages: [nginx]\n" {
+				t.Errorf("instance description %q, user-data %q", n.Description, n.Config["user.user-data"])
+			}
+		})
+	}
+}

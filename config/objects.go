@@ -64,6 +64,7 @@ type (
 		rng           *hcl.Range
 		what          string
 		network       string // for forwards: the network the listen address is on
+		port, node    string // for services: the port block's address (shared by the listeners of its nodes) and the node's
 	}
 )
 
@@ -636,7 +637,8 @@ func (l *loader) evalService(inst *instance) cty.Value {
 				ListenAddress: addr.String(), ListenPort: portsString(lports), TargetPort: targetPort, Via: via, ProxyProtocol: pp,
 			}})
 			lst := &listener{remote: n.remote, proto: proto, addr: addr, ports: lports, rng: aListen.Expr.Range().Ptr(),
-				what: fmt.Sprintf("%s.port[%q] on %s", inst.addr, pname, n.inst.addr)}
+				what: fmt.Sprintf("%s.port[%q] on %s", inst.addr, pname, n.inst.addr),
+				port: fmt.Sprintf("%s.port[%q]", inst.addr, pname), node: n.inst.addr}
 			if via == spec.ViaForward {
 				lst.network = n.spec.Network
 			}
