@@ -450,3 +450,25 @@ node "web" {
 		})
 	}
 }
+
+// TestLXCRemoteProject: a remote taken from the lxc client configuration
+// keeps lxc's project unless the block sets one (Project stays empty for the
+// adapter to fill in, as lxc would use it).
+func TestLXCRemoteProject(t *testing.T) {
+	cfg := mustLoad(t, map[string]string{"main.hcl": `
+remote "a" { lxc_remote = "vm1" }
+remote "b" {
+  lxc_remote = "vm1"
+  project    = "web"
+}
+remote "c" { address = "unix://" }
+network "lxnbr0" { remote = remote.a }
+`}, Options{})
+	got := map[string]string{}
+	for name, r := range cfg.Remotes {
+		got[name] = r.Project
+	}
+	if diff := cmp.Diff(map[string]string{"a": "", "b": "web", "c": "default"}, got); diff != "" {
+		t.Errorf("projects (-want +got):\n%s", diff)
+	}
+}

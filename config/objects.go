@@ -91,7 +91,12 @@ func (l *loader) evalRemote(d *decl, ctx *hcl.EvalContext) (cty.Value, bool) {
 		return cty.NilVal, false
 	}
 	def := d.block.DefRange.Ptr()
-	r := spec.Remote{Name: d.name, Pos: posOf(d.block.DefRange), Address: address, Project: strOr(project, "default"),
+	if lxcRemote == "" {
+		// With lxc_remote an unset project stays empty: the adapter takes the
+		// lxc remote's project (as lxc does), else "default".
+		project = strOr(project, "default")
+	}
+	r := spec.Remote{Name: d.name, Pos: posOf(d.block.DefRange), Address: address, Project: project,
 		ClientCert: l.configPath(cert), ClientKey: l.configPath(key), LXCRemote: lxcRemote}
 	bad := false
 	fail := func(rng *hcl.Range, summary, format string, args ...any) {
