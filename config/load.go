@@ -278,7 +278,15 @@ func (l *loader) finish() Diagnostics {
 		const prefix = "This object does not have an attribute named "
 		if d.Summary == "Unsupported attribute" && strings.HasPrefix(d.Detail, prefix) {
 			name, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(d.Detail, prefix), "."))
-			if s := suggest(name, objectAttributes); err == nil && s != "" {
+			block, isBlock := blockOf(d.Expression)
+			switch s := suggest(name, objectAttributes); {
+			case err != nil || s == "":
+			case s == name && isBlock:
+				// A block's own attribute missing: the block has for_each or
+				// count, so its value is the collection of its instances.
+				d.Detail += fmt.Sprintf(" %s is declared with for_each or count, so it holds one object per instance; pick one first, like %s[\"KEY\"].%s (for_each) or %s[0].%s (count).",
+					block, block, name, block, name)
+			case s != name:
 				d.Detail += fmt.Sprintf(" Did you mean %q?", s)
 			}
 		}
@@ -328,6 +336,24 @@ func (l *loader) finish() Diagnostics {
 		}
 	}
 	return Diagnostics{diags: l.diags, sources: l.sources, files: l.files, inDir: l.inDir}
+}
+
+// blockOf names the block a reference such as network.lan.name starts
+// from ("network.lan"); ok is false when it does not start from a block.
+func blockOf(expr hcl.Expression) (string, bool) {
+	st, ok := expr.(*hclsyntax.ScopeTraversalExpr)
+	if !ok || len(st.Traversal) < 3 {
+		return "", false
+	}
+	a, ok := st.Traversal[1].(hcl.TraverseAttr)
+	if !ok {
+		return "", false
+	}
+	switch root := st.Traversal.RootName(); root {
+	case kindNetwork, kindProfile, kindNode, kindService, kindForward:
+		return root + "." + a.Name, true
+	}
+	return "", false
 }
 
 func (l *loader) hashSum() string { return hex.EncodeToString(l.hash.Sum(nil)) }

@@ -492,7 +492,13 @@ func (l *loader) resolveNode(v cty.Value, rng *hcl.Range) (*nodeResult, bool) {
 		return nil, false
 	}
 	if !ty.IsObjectType() || !ty.HasAttribute("name") || !ty.HasAttribute("remote") || !ty.HasAttribute("ipv4") {
-		l.errorf(rng, "Invalid node reference", "This value is a %s, not a node; refer to a node block, like node.web1.", ty.FriendlyName())
+		if holdsNodes(v) {
+			src := l.sourceText(rng)
+			l.errorf(rng, "Invalid node reference",
+				"%s holds several nodes (its block has for_each or count); pick one, like %s[\"KEY\"] or %s[0], or list them all with nodes = values(%s).", src, src, src, src)
+			return nil, false
+		}
+		l.errorf(rng, "Invalid node reference", "This value is %s, not a node; refer to a node block, like node.web1.", withArticle(ty.FriendlyName()))
 		return nil, false
 	}
 	name, remote := v.GetAttr("name"), v.GetAttr("remote")
@@ -502,6 +508,41 @@ func (l *loader) resolveNode(v cty.Value, rng *hcl.Range) (*nodeResult, bool) {
 	}
 	n, ok := l.nodeByID[remote.AsString()+"/"+name.AsString()]
 	return n, ok
+}
+
+// holdsNodes says whether v is the value of a node block with for_each or
+// count: a non-empty map, object, tuple or list of node objects.
+func holdsNodes(v cty.Value) bool {
+	ty := v.Type()
+	if !(ty.IsObjectType() || ty.IsMapType() || ty.IsTupleType() || ty.IsListType()) || !v.IsKnown() || v.IsNull() || v.LengthInt() == 0 {
+		return false
+	}
+	for it := v.ElementIterator(); it.Next(); {
+		_, el := it.Element()
+		et := el.Type()
+		if !et.IsObjectType() || !et.HasAttribute("name") || !et.HasAttribute("remote") || !et.HasAttribute("ipv4") {
+			return false
+		}
+	}
+	return true
+}
+
+// sourceText is the configuration text of rng (for naming an expression in
+// a hint), or "this value" when it is not available.
+func (l *loader) sourceText(rng *hcl.Range) string {
+	src, ok := l.sources[rng.Filename]
+	if !ok || rng.Start.Byte < 0 || rng.End.Byte > len(src) || rng.Start.Byte >= rng.End.Byte {
+		return "this value"
+	}
+	return string(src[rng.Start.Byte:rng.End.Byte])
+}
+
+// withArticle puts "a" or "an" before a type name ("an object", "a string").
+func withArticle(s string) string {
+	if s != "" && strings.ContainsRune("aeiou", rune(s[0])) {
+		return "an " + s
+	}
+	return "a " + s
 }
 
 func (l *loader) evalService(inst *instance) cty.Value {
