@@ -492,10 +492,10 @@ func (l *loader) resolveNode(v cty.Value, rng *hcl.Range) (*nodeResult, bool) {
 		return nil, false
 	}
 	if !ty.IsObjectType() || !ty.HasAttribute("name") || !ty.HasAttribute("remote") || !ty.HasAttribute("ipv4") {
-		if holdsNodes(v) {
+		if holdsObjects(v, "name", "remote", "ipv4") {
 			src := l.sourceText(rng)
 			l.errorf(rng, "Invalid node reference",
-				"%s holds several nodes (its block has for_each or count); pick one, like %s[\"KEY\"] or %s[0], or list them all with nodes = values(%s).", src, src, src, src)
+				"%s holds several nodes (its block has for_each or count); pick one, like %s[\"KEY\"] or %s[0]. A service takes them all with nodes = values(%s).", src, src, src, src)
 			return nil, false
 		}
 		l.errorf(rng, "Invalid node reference", "This value is %s, not a node; refer to a node block, like node.web1.", withArticle(ty.FriendlyName()))
@@ -510,9 +510,10 @@ func (l *loader) resolveNode(v cty.Value, rng *hcl.Range) (*nodeResult, bool) {
 	return n, ok
 }
 
-// holdsNodes says whether v is the value of a node block with for_each or
-// count: a non-empty map, object, tuple or list of node objects.
-func holdsNodes(v cty.Value) bool {
+// holdsObjects says whether v is the value of a block with for_each or
+// count: a non-empty map, object, tuple or list of objects that all have
+// the attributes attrs (those of one block kind).
+func holdsObjects(v cty.Value, attrs ...string) bool {
 	ty := v.Type()
 	if !(ty.IsObjectType() || ty.IsMapType() || ty.IsTupleType() || ty.IsListType()) || !v.IsKnown() || v.IsNull() || v.LengthInt() == 0 {
 		return false
@@ -520,8 +521,13 @@ func holdsNodes(v cty.Value) bool {
 	for it := v.ElementIterator(); it.Next(); {
 		_, el := it.Element()
 		et := el.Type()
-		if !et.IsObjectType() || !et.HasAttribute("name") || !et.HasAttribute("remote") || !et.HasAttribute("ipv4") {
+		if !et.IsObjectType() {
 			return false
+		}
+		for _, a := range attrs {
+			if !et.HasAttribute(a) {
+				return false
+			}
 		}
 	}
 	return true
@@ -727,6 +733,12 @@ func (l *loader) evalForward(inst *instance) cty.Value {
 	}
 	netName, ok := nameOf(netV)
 	if !ok {
+		if holdsObjects(netV, "name", "remote", "type", "config") && !holdsObjects(netV, "image") { // not nodes
+			src := l.sourceText(aNet.Expr.Range().Ptr())
+			l.errorf(aNet.Expr.Range().Ptr(), "Invalid network reference",
+				"%s holds several networks (its block has for_each or count); a forward is on one: pick it, like %s[\"KEY\"] or %s[0].", src, src, src)
+			return cty.NilVal
+		}
 		e.typeError(aNet, "network (network.NAME or a network name)")
 		return cty.NilVal
 	}
