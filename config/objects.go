@@ -817,7 +817,7 @@ func (l *loader) evalForwardPort(inst *instance, nb *nestedBlock, remote, networ
 	if pe.failed || aLP == nil {
 		return nil, nil
 	}
-	lports, err := parsePorts(lp)
+	lports, err := parseListenPorts(lp)
 	if err != nil {
 		l.errorf(aLP.Expr.Range().Ptr(), "Invalid port", "listen_port: %s. Write a port (\"80\"), a list (\"80,443\") or a range (\"8000-8010\").", err)
 		return nil, nil
