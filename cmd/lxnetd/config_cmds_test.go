@@ -277,3 +277,14 @@ func TestFmtIdempotent(t *testing.T) {
 		}
 	}
 }
+
+// TestSingleDashLongFlags: only long flags of the command are rewritten,
+// never a flag's value or anything after "--".
+func TestSingleDashLongFlags(t *testing.T) {
+	root := newRootCommand()
+	got := singleDashLongFlags(root, []string{"validate", "-json", "--var", "-json", "-var=x=1", "-h", "-xyz", "-", "--", "-json"})
+	want := []string{"validate", "--json", "--var", "-json", "--var=x=1", "-h", "-xyz", "-", "--", "-json"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

@@ -92,16 +92,30 @@ func singleDashLongFlags(root *cobra.Command, args []string) []string {
 	}
 	out := make([]string, len(args))
 	copy(out, args)
-	for i, a := range out {
+	takesValue := func(a string) bool { // a is "--name" or "-n" without "=value"
+		f := cmd.Flags().Lookup(strings.TrimPrefix(a, "--"))
+		if !strings.HasPrefix(a, "--") {
+			if len(a) != 2 {
+				return false // ShorthandLookup panics on longer names
+			}
+			f = cmd.Flags().ShorthandLookup(a[1:])
+		}
+		return f != nil && f.NoOptDefVal == ""
+	}
+	for i := 0; i < len(out); i++ {
+		a := out[i]
 		if a == "--" {
 			break
 		}
-		if len(a) < 3 || a[0] != '-' || a[1] == '-' {
-			continue
+		if len(a) >= 3 && a[0] == '-' && a[1] != '-' {
+			name, _, _ := strings.Cut(a[1:], "=")
+			if len(name) > 1 && cmd.Flags().Lookup(name) != nil {
+				out[i] = "-" + a
+				a = out[i]
+			}
 		}
-		name, _, _ := strings.Cut(a[1:], "=")
-		if len(name) > 1 && cmd.Flags().Lookup(name) != nil {
-			out[i] = "-" + a
+		if strings.HasPrefix(a, "-") && !strings.Contains(a, "=") && takesValue(a) {
+			i++ // the flag's value is left as it is, even if it starts with "-"
 		}
 	}
 	return out
