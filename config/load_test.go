@@ -306,6 +306,28 @@ func TestDanglingSymlink(t *testing.T) {
 	if _, err := Files(dir); err == nil || !strings.Contains(err.Error(), "b.hcl") {
 		t.Errorf("Files: err = %v, want one naming b.hcl", err)
 	}
+
+	// A symlink to an existing file (a Kubernetes ..data link) is read.
+	data := filepath.Join(dir, "..data")
+	if err := os.Mkdir(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data, "b.hcl"), []byte(`network "lxnbr1" {}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "b.hcl")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join("..data", "b.hcl"), filepath.Join(dir, "b.hcl")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, diags = Load(dir, Options{})
+	if diags.HasErrors() {
+		t.Fatalf("symlinked file: %v", diags.Err())
+	}
+	if n := len(cfg.Remotes["local"].Networks); n != 2 {
+		t.Errorf("got %d networks through the symlink, want 2", n)
+	}
 }
 
 func TestMissingDirectory(t *testing.T) {
