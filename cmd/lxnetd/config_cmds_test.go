@@ -288,3 +288,24 @@ func TestSingleDashLongFlags(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// TestValidateIOErrors: a missing directory, a file given as the
+// directory, and an empty directory each get a clean message, not a panic or
+// a Go error string.
+func TestValidateIOErrors(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "main.hcl", `network "lxnbr0" {}`)
+	for _, tc := range []struct {
+		path, want string
+		code       int
+	}{
+		{filepath.Join(dir, "nope"), "Cannot read configuration directory", 1},
+		{filepath.Join(dir, "main.hcl"), "Configuration path is not a directory", 1},
+		{t.TempDir(), "No configuration files", 0},
+	} {
+		_, stderr, code := run(t, "validate", tc.path)
+		if code != tc.code || !strings.Contains(stderr, tc.want) {
+			t.Errorf("validate %s: exit %d, stderr %q; want %d and %q", tc.path, code, stderr, tc.code, tc.want)
+		}
+	}
+}
