@@ -51,8 +51,19 @@ bench: sandbox-up
 	$(GO) test -tags integration -run '^$$' -bench 'ForwardPorts|NoOpPlan' -benchtime 1x -count 1 ./engine/
 	$(GO) test -run '^$$' -bench PlanCPU -count 1 ./engine/
 
-deb:
-	@echo "make deb: not yet (packaging arrives with the daemon issue)"; exit 1
+# Debian versions must start with a digit: a tag v1.2.3 gives 1.2.3, an
+# untagged build 0.0.0~git<sha>.
+DEB_VERSION ?= $(shell v=`git describe --tags --dirty 2>/dev/null | sed 's/^v//'`; if echo "$$v" | grep -q '^[0-9]'; then echo "$$v"; else echo "0.0.0~git`git rev-parse --short HEAD 2>/dev/null || echo unknown`"; fi)
+NFPM_VERSION := v2.45.2
+
+# The .deb: binary, systemd unit, default /etc/lxnet.d, man pages and shell
+# completions generated from the command tree (lxnetd gen-docs).
+deb: build
+	rm -rf dist/docs && ./$(BIN) gen-docs dist/docs && gzip -9n dist/docs/man1/*.1
+	@command -v nfpm >/dev/null 2>&1 || test -x "$$($(GO) env GOPATH)/bin/nfpm" || $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
+	mkdir -p dist
+	VERSION="$(DEB_VERSION)" ARCH="$$($(GO) env GOARCH)" PATH="$$PATH:$$($(GO) env GOPATH)/bin" \
+		nfpm package --config packaging/nfpm.yaml --packager deb --target dist/
 
 clean:
 	rm -rf bin dist

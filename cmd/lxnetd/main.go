@@ -57,6 +57,7 @@ systemd service (run) keeps every remote converged.`,
 		newRunCommand(),
 		newReloadCommand(),
 		newStatusCommand(),
+		newGenDocsCommand(),
 	)
 	return root
 }
@@ -127,12 +128,4 @@ func configDirArg(args []string) string {
 		return args[0]
 	}
 	return defaultConfigDir
-}
-
-// notYet is the body of a subcommand that is not built yet: it says so and
-// fails, rather than pretending to work.
-func notYet(name string) func(*cobra.Command, []string) error {
-	return func(*cobra.Command, []string) error {
-		return fmt.Errorf("lxnetd %s is not implemented yet", name)
-	}
 }

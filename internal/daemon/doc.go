@@ -1,10 +1,26 @@
-// Package daemon runs the watch/converge loop of lxnetd run.
+// Package daemon runs the watch/converge loop of `lxnetd run`.
+//
+// It is level-triggered, like a Kubernetes controller: a file change, an LXD
+// lifecycle event or the resync timer only marks a remote dirty; the remote's
+// worker then observes, plans and applies afresh. Nothing is ever patched
+// from the content of an event, so lxnetd's own writes cost at most one
+// extra pass, whose plan is empty (cheap bulk reads, no writes).
+//
+// Pieces, each testable on its own:
+//   - DirWatcher: one fsnotify watcher on the configuration directory and on
+//     its parent (so a deleted and recreated directory is noticed), debounced,
+//     reporting only when the hash of the file set changed.
+//   - worker: one per remote, with exponential backoff and jitter, so an
+//     unreachable remote never delays the others; it reconnects the LXD event
+//     stream and re-reads everything after a reconnect.
+//   - Notifier: sd_notify (READY, STATUS, RELOADING+MONOTONIC_USEC, WATCHDOG,
+//     STOPPING, EXTEND_TIMEOUT_USEC).
+//   - the control socket: a root-only unix socket answering status and reload
+//     requests from `lxnetd status` and `lxnetd reload`.
+//
+// The loop depends on configuration loading and on LXD only through the
+// Loader and Connector types (unit tests drive it with fakes). The
+// production Connector, LXDConnector, connects with internal/lxd and
+// converges with the engine, gating each plan (max_deletes, allow_empty)
+// before Apply. This package never imports HCL or the LXD client itself.
 package daemon
-
-import (
-	_ "github.com/coreos/go-systemd/v22/daemon"
-	_ "github.com/coreos/go-systemd/v22/journal"
-	_ "github.com/fsnotify/fsnotify"
-	_ "github.com/google/go-cmp/cmp"
-	_ "github.com/prometheus/client_golang/prometheus"
-)

@@ -195,3 +195,75 @@ func TestPrivate(t *testing.T) {
 		t.Errorf("the shared primary has the private daemon's instance %s", inst)
 	}
 }
+
+// TestNamespacedPair starts two daemons in their own namespaces and checks
+// that they are two hosts (each sees only its own interfaces), that both
+// answer over HTTPS from the host, and that a container on each gets going.
+func TestNamespacedPair(t *testing.T) {
+	t.Parallel()
+	a, b := NamespacedPair(t)
+	if a.Underlay == "" || b.Underlay == "" || a.Underlay == b.Underlay || !strings.HasPrefix(a.HTTPSAddress, "https://"+a.Underlay+":") {
+		t.Fatalf("NamespacedPair() = %+v, %+v: want distinct underlay addresses served over HTTPS", a, b)
+	}
+	for _, d := range []*Daemon{a, b} {
+		if r := d.Remote(); r.Address != d.HTTPSAddress || r.ServerFingerprint == "" || r.ClientCert == "" {
+			t.Fatalf("%s.Remote() = %+v", d.Name, r)
+		}
+		c, err := d.HTTPSClient()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := getAPI(t.Context(), c, d.HTTPSAddress+"/1.0"); err != nil {
+			t.Fatalf("%s over HTTPS from the host: %v", d.Name, err)
+		}
+	}
+	// A bridge of a is an interface in a's namespace only.
+	br := UniqueName(t, "lxnp")
+	a.CreateBridge(t, br)
+	if _, err := net.InterfaceByName(br); err == nil {
+		t.Fatalf("bridge %s of the namespaced daemon a appeared in the host's namespace", br)
+	}
+	if _, err := b.LxcErr("network", "show", br); err == nil {
+		t.Fatalf("daemon b sees a's bridge %s", br)
+	}
+	inst := UniqueName(t, "np")
+	a.LaunchBusybox(t, inst, br, "")
+	if out := a.Lxc(t, "exec", inst, "--", "cat", "/var/www/index.html"); !strings.Contains(out, inst) {
+		t.Fatalf("page of %s: %q", inst, out)
+	}
+}
+
+// TestNamespacedPairStale checks that the pair of a test process that died
+// without cleaning up is taken down by the next NamespacedPair.
+func TestNamespacedPairStale(t *testing.T) {
+	t.Parallel()
+	Primary(t)
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	id := strings.TrimPrefix(UniqueName(t, "x"), "x-")[:6]
+	dir := filepath.Join(filepath.Dir(Dir()), pairDirPrefix+id)
+	env := []string{
+		"LXNETD_SANDBOX_DIR=" + dir, "LXNETD_SANDBOX_PAIR_ID=" + id,
+		"LXNETD_SANDBOX_PAIR_SUBNET=" + AllocSubnet(t),
+		"LXNETD_SANDBOX_OWNER_PID=" + strconv.Itoa(dead.Process.Pid),
+	}
+	t.Cleanup(func() {
+		if _, err := os.Stat(dir); err == nil {
+			if out, err := runScript(env, "pair-down"); err != nil {
+				t.Errorf("cleanup: pair-down: %v\n%s", err, out)
+			}
+		}
+	})
+	if out, err := runScript(env, "pair-up"); err != nil {
+		t.Fatalf("pair-up: %v\n%s", err, out)
+	}
+	removeStalePairs(t)
+	if _, err := os.Stat(dir); err == nil {
+		t.Fatalf("the pair of dead process %d is still in %s", dead.Process.Pid, dir)
+	}
+	if _, err := net.InterfaceByName("lxpr" + id); err == nil {
+		t.Fatalf("the pair's host bridge lxpr%s remains", id)
+	}
+}

@@ -46,6 +46,11 @@ type Daemon struct {
 	ClientKey         string // PEM file of that certificate's key (secondary)
 	ServerFingerprint string // "sha256:<hex>" of the daemon's server certificate
 
+	// Underlay is the daemon's own address on the host bridge that joins
+	// the daemons of a NamespacedPair ("" for the others): what a VXLAN
+	// tunnel's local/remote keys name.
+	Underlay string
+
 	// LXDConf is a private lxc client config directory (LXD_CONF) whose
 	// default remote is this daemon: the unix socket for primary, HTTPS with
 	// the client certificate and the pinned server certificate for secondary.
@@ -123,6 +128,7 @@ func load(dir, name string) (*Daemon, error) {
 		ClientKey:         st[p+"CLIENT_KEY"],
 		ServerFingerprint: st[p+"FINGERPRINT"],
 		LXDConf:           st[p+"LXD_CONF"],
+		Underlay:          st[p+"UNDERLAY"],
 	}
 	if d.Dir == "" || d.Socket == "" || d.LXDConf == "" {
 		return nil, fmt.Errorf("sandbox state %s does not describe daemon %q", path, name)

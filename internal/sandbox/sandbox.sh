@@ -4,6 +4,9 @@
 #   sandbox.sh up      install what is missing, start and prepare both daemons (idempotent)
 #   sandbox.sh down    stop both daemons and remove everything the sandbox created
 #   sandbox.sh status  print what runs
+#   sandbox.sh pair-up|pair-down
+#                      two daemons "a" and "b" as two hosts, each in its own
+#                      network and mount namespace (see "Namespaced pair" below)
 #
 # Two LXD daemons run side by side in the host's network namespace, each with
 # its own LXD_DIR under $LXNETD_SANDBOX_DIR (default /var/lib/lxnetd-sandbox):
@@ -35,7 +38,7 @@ FLOAT1=${FLOAT}1
 # Outside $DIR (down removes $DIR while holding the lock), one per sandbox
 # directory, in tmpfs so private test sandboxes leave no files behind.
 LOCK=/run/lock/lxnetd-sandbox/$(printf '%s' "${DIR%/}" | tr / _).lock
-PKGS=(nftables lxd lxd-client busybox-static openssl)
+PKGS=(nftables lxd lxd-client busybox-static openssl dnsmasq-base)
 # Bump when the image recipe in build_image changes: up then replaces the
 # "busybox" image on running daemons (existing containers keep theirs).
 IMAGE_VERSION=1
@@ -433,18 +436,258 @@ cmd_status() {
 	return $rc
 }
 
+# ---------------------------------------------------------------------------
+# Namespaced pair: two LXD "hosts" on one machine.
+#
+# pair-up starts daemons "a" and "b", each in its own network and mount
+# namespace, as LXD's own clustering tests do: an `unshare -m -n` holder
+# process remounts /sys for its netns (moving the cgroup mounts over, else
+# LXD reads the host's /sys/class/net) and then sleeps; lxd is started with
+# nsenter into both namespaces. Each namespace has an eth0 whose veth peer is
+# on a host bridge in $LXNETD_SANDBOX_PAIR_SUBNET (host .1, a .11, b .12).
+# Each daemon listens on HTTPS on its underlay address, trusting a generated
+# client certificate, and on its unix socket (a filesystem object, so
+# reachable from the host's namespace). `ip netns add` is not used: it adds
+# /run/netns mounts and drops the cgroup mounts.
+#
+#   LXNETD_SANDBOX_DIR          the pair's own directory (required, not the shared sandbox's)
+#   LXNETD_SANDBOX_PAIR_ID      1-6 of [a-z0-9] for interface names: bridge lxpr<ID>, veths lxpr<ID>a/b
+#   LXNETD_SANDBOX_PAIR_SUBNET  a free 10.231.X.0/24 for the underlay (pair-up only)
+#   LXNETD_SANDBOX_IMAGE        busybox image tarball to import (default: build one)
+#   LXNETD_SANDBOX_OWNER_PID    the process the pair is for (default: the caller), in $DIR/owner
+#
+# pair-down removes everything: daemons, their leftovers (every process in
+# either namespace, dnsmasq included), the holders, veths, bridge, $DIR.
+# ---------------------------------------------------------------------------
+PAIR=(a b)
+
+pair_env() {
+	PAIR_ID=${LXNETD_SANDBOX_PAIR_ID:-}
+	[[ $PAIR_ID =~ ^[a-z0-9]{1,6}$ ]] || die "LXNETD_SANDBOX_PAIR_ID must be 1-6 of [a-z0-9]"
+	PAIR_BR=lxpr$PAIR_ID
+	[[ $DIR != /var/lib/lxnetd-sandbox ]] || die "a pair needs its own LXNETD_SANDBOX_DIR"
+}
+
+pair_ip() { # pair_ip a|b|host -> underlay address
+	local base=${LXNETD_SANDBOX_PAIR_SUBNET%.0/24}
+	case $1 in host) echo "$base.1" ;; a) echo "$base.11" ;; b) echo "$base.12" ;; esac
+}
+
+holder_pid() { cat "$DIR/$1.holder" 2>/dev/null || true; }
+
+# start_holder MEMBER starts the namespace holder and waits for its setup.
+start_holder() {
+	local m=$1 ready=$DIR/$m.ns-ready
+	rm -f "$ready"
+	# The holder: private mounts (unshare's default propagation), sysfs of
+	# the new netns with the host's cgroup hierarchy moved under it, a proc
+	# for it, then sleep forever. 9>&-: do not hold this script's lock.
+	setsid unshare -m -n sh -c '
+		set -e
+		mount --move /sys /mnt
+		mount -t sysfs sysfs /sys
+		mount --move /mnt/fs/cgroup /sys/fs/cgroup
+		umount -l /mnt
+		umount -l /proc
+		mount -t proc proc /proc
+		mount -t securityfs securityfs /sys/kernel/security 2>/dev/null || true
+		ip link set lo up
+		touch "$1"
+		exec sleep infinity
+	' holder "$ready" </dev/null >>"$DIR/logs/$m.holder" 2>&1 9>&- &
+	echo $! >"$DIR/$m.holder"
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[[ -e $ready ]] && return 0
+		pid_alive "$(holder_pid "$m")" || break
+		sleep 0.1
+	done
+	cat "$DIR/logs/$m.holder" >&2 || true
+	die "$m: the namespace holder did not come up (logs above)"
+}
+
+in_ns() {
+	local m=$1
+	shift
+	nsenter -t "$(holder_pid "$m")" -n -m -- "$@"
+}
+
+# wire_member MEMBER puts a veth from the host bridge into the namespace as eth0.
+wire_member() {
+	local m=$1 host=$PAIR_BR$1 peer=$PAIR_BR${1}n
+	ip link add "$host" type veth peer name "$peer"
+	ip link set "$peer" netns "$(holder_pid "$m")"
+	ip link set "$host" master "$PAIR_BR" up
+	in_ns "$m" ip link set "$peer" name eth0
+	in_ns "$m" ip addr add "$(pair_ip "$m")/24" dev eth0
+	in_ns "$m" ip link set eth0 up
+	in_ns "$m" ip route add default via "$(pair_ip host)"
+}
+
+launch_member() {
+	local m=$1
+	mkdir -p "$DIR/$m"
+	chmod 0711 "$DIR/$m"
+	log "$m: starting lxd in its own namespaces (LXD_DIR=$DIR/$m, log $DIR/logs/$m.log)"
+	LXD_DIR="$DIR/$m" setsid nsenter -t "$(holder_pid "$m")" -n -m -- lxd --group root --logfile "$DIR/logs/$m.log" \
+		</dev/null >>"$DIR/logs/$m.stdout" 2>&1 9>&- &
+	echo $! >"$DIR/$m.pid"
+}
+
+# member_tls MEMBER: HTTPS on the underlay address, the pair's client
+# certificate trusted, and a private lxc config over the unix socket.
+member_tls() {
+	local m=$1
+	admin_lxc "$m" config set core.https_address "$(pair_ip "$m"):8443" >/dev/null
+	admin_lxc "$m" config trust add "$DIR/client/client.crt" >/dev/null
+	mkdir -p "$DIR/$m-client"
+	chmod 0700 "$DIR/$m-client"
+	cat >"$DIR/$m-client/config.yml" <<EOF
+default-remote: $m
+remotes:
+  $m:
+    addr: unix://$DIR/$m/unix.socket
+    protocol: lxd
+    public: false
+aliases: {}
+EOF
+}
+
+cmd_pair_up() {
+	need_root
+	pair_env
+	[[ ${LXNETD_SANDBOX_PAIR_SUBNET:-} =~ ^10\.231\.[0-9]+\.0/24$ ]] || die "LXNETD_SANDBOX_PAIR_SUBNET must be a 10.231.X.0/24"
+	[[ -e $DIR/state.env ]] && die "$DIR already holds a sandbox; pair-down first"
+	local c
+	for c in lxd lxc openssl ip nft unshare nsenter; do command -v "$c" >/dev/null || die "$c not found"; done
+	mkdir -p "$DIR/logs" "$DIR/client"
+	chmod 0711 "$DIR"
+	# Who the pair is for: package sandbox takes down pairs whose owner died.
+	echo "${LXNETD_SANDBOX_OWNER_PID:-$PPID}" >"$DIR/owner"
+	if [[ -n ${LXNETD_SANDBOX_IMAGE:-} ]]; then
+		IMAGE=$LXNETD_SANDBOX_IMAGE
+		[[ -s $IMAGE ]] || die "LXNETD_SANDBOX_IMAGE: no image at $IMAGE"
+	else
+		build_image
+	fi
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:secp384r1 -nodes \
+		-keyout "$DIR/client/client.key" -out "$DIR/client/client.crt" -days 30 \
+		-subj "/CN=lxnetd-sandbox-pair" >/dev/null 2>&1 || die "openssl could not create the client certificate"
+	chmod 0600 "$DIR/client/client.key"
+
+	ip link add "$PAIR_BR" type bridge
+	ip addr add "$(pair_ip host)/24" dev "$PAIR_BR"
+	ip link set "$PAIR_BR" up
+	local m
+	for m in "${PAIR[@]}"; do
+		start_holder "$m"
+		wire_member "$m"
+		launch_member "$m"
+	done
+	for m in "${PAIR[@]}"; do wait_daemon "$m"; done
+	for m in "${PAIR[@]}"; do
+		prepare_daemon "$m"
+		member_tls "$m"
+	done
+	local tmp=$DIR/state.env.tmp M
+	echo "# Written by internal/sandbox/sandbox.sh pair-up; read by package internal/sandbox." >"$tmp"
+	for m in "${PAIR[@]}"; do
+		M=${m^^}
+		cat >>"$tmp" <<EOF
+${M}_DIR=$DIR/$m
+${M}_SOCKET=$DIR/$m/unix.socket
+${M}_HTTPS=https://$(pair_ip "$m"):8443
+${M}_UNDERLAY=$(pair_ip "$m")
+${M}_LXD_CONF=$DIR/$m-client
+${M}_CLIENT_CERT=$DIR/client/client.crt
+${M}_CLIENT_KEY=$DIR/client/client.key
+${M}_FINGERPRINT=sha256:$(fingerprint_hex "$DIR/$m/server.crt")
+EOF
+	done
+	mv "$tmp" "$DIR/state.env"
+	log "pair up: a https://$(pair_ip a):8443, b https://$(pair_ip b):8443 on $PAIR_BR (state $DIR/state.env)"
+}
+
+# ns_pids MEMBER lists the processes in the member's network or mount
+# namespace, other than its holder.
+ns_pids() {
+	local h net mnt p
+	h=$(holder_pid "$1")
+	pid_alive "$h" || return 0
+	net=$(readlink "/proc/$h/ns/net") || return 0
+	mnt=$(readlink "/proc/$h/ns/mnt") || return 0
+	# A holder pid reused by a process of the host must not make every host
+	# process a target.
+	if [[ $net == "$(readlink /proc/$$/ns/net)" || $mnt == "$(readlink /proc/$$/ns/mnt)" ]]; then
+		log "$1: holder pid $h is not in a namespace of its own; not killing by namespace"
+		return 0
+	fi
+	for p in /proc/[0-9]*; do
+		p=${p#/proc/}
+		[[ $p == "$h" ]] && continue
+		if [[ $(readlink "/proc/$p/ns/net" 2>/dev/null) == "$net" || $(readlink "/proc/$p/ns/mnt" 2>/dev/null) == "$mnt" ]]; then
+			echo "$p"
+		fi
+	done
+}
+
+cmd_pair_down() {
+	need_root
+	pair_env
+	local m sig pids p live
+	for m in "${PAIR[@]}"; do
+		if daemon_ready "$m"; then
+			admin_lxc "$m" stop --all --force >/dev/null 2>&1 || true
+			log "$m: lxd shutdown"
+			LXD_DIR="$DIR/$m" timeout 90 lxd shutdown --timeout 60 >/dev/null 2>&1 || true
+		fi
+		kill_leftovers "$m"
+		# Whatever still runs in the namespaces (dnsmasq, forkdns, ...).
+		for sig in TERM KILL; do
+			mapfile -t pids < <(ns_pids "$m")
+			live=()
+			for p in "${pids[@]}"; do pid_alive "$p" && live+=("$p"); done
+			[[ ${#live[@]} -eq 0 ]] && break
+			log "$m: sending SIG$sig to pids ${live[*]} left in its namespaces"
+			kill "-$sig" "${live[@]}" 2>/dev/null || true
+			sleep 1
+		done
+		# The veth first (its peer goes with it): once the holder dies the
+		# kernel destroys the namespace and the veth asynchronously.
+		ip link del "$PAIR_BR$m" 2>/dev/null || true
+		p=$(holder_pid "$m")
+		if pid_alive "$p"; then kill -KILL "$p" 2>/dev/null || true; fi
+		rm -f "$DIR/$m.pid" "$DIR/$m.holder"
+	done
+	local i
+	for ((i = 0; i < 50; i++)); do
+		ip link show "${PAIR_BR}a" >/dev/null 2>&1 || ip link show "${PAIR_BR}b" >/dev/null 2>&1 || break
+		sleep 0.1
+	done
+	for m in "${PAIR[@]}"; do
+		if ip link show "$PAIR_BR$m" >/dev/null 2>&1; then die "veth $PAIR_BR$m remains"; fi
+	done
+	if ip link show "$PAIR_BR" >/dev/null 2>&1; then ip link del "$PAIR_BR"; fi
+	if [[ -d $DIR ]]; then unmount_under "$DIR"; fi
+	if awk -v dir="$DIR" 'index($5, dir "/") == 1 {f=1} END {exit !f}' /proc/self/mountinfo; then
+		die "mounts remain under $DIR; not removing it"
+	fi
+	rm -rf "$DIR"
+	log "pair down: nothing of the pair remains"
+}
+
 main() {
 	local cmd=${1:-}
 	case $cmd in
-	up | down)
+	up | down | pair-up | pair-down)
 		mkdir -p "$(dirname "$LOCK")"
 		exec 9>"$LOCK"
 		flock 9
-		"cmd_$cmd"
+		"cmd_${cmd//-/_}"
 		;;
 	status) cmd_status ;;
 	*)
-		echo "usage: $0 up|down|status" >&2
+		echo "usage: $0 up|down|status|pair-up|pair-down" >&2
 		exit 2
 		;;
 	esac

@@ -1,0 +1,463 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/lxnetd/lxnetd/engine/spec"
+)
+
+// Daemon is `lxnetd run`: it owns the configuration in force, one worker per
+// remote, the directory watcher, the control socket and the conversation
+// with systemd.
+type Daemon struct {
+	Dir     string
+	Load    Loader
+	Connect Connector
+	Log     *slog.Logger
+	Notify  *Notifier
+	Socket  string // control socket path; DefaultSocket when empty
+	Version string
+	// Signals delivers SIGHUP/SIGTERM/SIGINT; when nil Run subscribes itself.
+	Signals <-chan os.Signal
+	// WatchdogEvery overrides the ping interval (default: half WATCHDOG_USEC).
+	WatchdogEvery time.Duration
+	// StuckAfter is how long one pass may run before the loop counts as
+	// unhealthy and stops feeding the watchdog; default 10 minutes.
+	StuckAfter time.Duration
+	// Metrics, when set, is updated after every status change.
+	Metrics *Metrics
+
+	timings     workerTimings
+	watcher     *DirWatcher
+	extendEvery time.Duration // EXTEND_TIMEOUT_USEC cadence while waiting for first passes
+
+	cfg       *spec.Config
+	loaded    time.Time
+	cfgErr    error
+	started   time.Time
+	workers   map[string]*workerHandle
+	wg        sync.WaitGroup
+	statusC   chan struct{}
+	lastLine  string
+	unhealthy bool
+	// pendingReload: a SIGHUP arrived before READY; reload right after it.
+	pendingReload bool
+}
+
+type workerHandle struct {
+	w      *worker
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Run loads the configuration, converges every remote and keeps them
+// converged until ctx is done or SIGTERM/SIGINT arrives; then it sends
+// STOPPING=1, lets in-flight writes finish and returns nil. An invalid
+// configuration at start-up is returned as an error (a *ConfigError).
+func (d *Daemon) Run(ctx context.Context) error {
+	d.started = time.Now()
+	if d.Socket == "" {
+		d.Socket = DefaultSocket
+	}
+	if d.StuckAfter == 0 {
+		d.StuckAfter = 10 * time.Minute
+	}
+	if d.timings == (workerTimings{}) {
+		d.timings = defaultTimings
+	}
+	d.workers = map[string]*workerHandle{}
+	d.statusC = make(chan struct{}, 1)
+	sigs := d.Signals
+	if sigs == nil {
+		c := make(chan os.Signal, 4)
+		signal.Notify(c, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+		defer signal.Stop(c)
+		sigs = c
+	}
+
+	runCtx, cancelRun := context.WithCancel(context.Background())
+	defer cancelRun()
+
+	// Watch first, then load: a change after the initial hash is never missed.
+	if d.watcher == nil {
+		d.watcher = NewDirWatcher(d.Dir, d.Log)
+	}
+	watchReady := make(chan struct{})
+	go d.runWatcher(runCtx, watchReady)
+	<-watchReady
+
+	cfg, err := d.load()
+	if err != nil {
+		return err
+	}
+	d.cfg, d.loaded = cfg, time.Now()
+	d.Log.Info("configuration loaded", "dir", d.Dir, "config_hash", short(cfg.Hash), "remotes", len(cfg.Remotes))
+
+	l, err := listenControl(d.Socket)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(d.Socket)
+	defer l.Close()
+	reqs := make(chan controlRequest)
+	go serveControl(runCtx, l, reqs)
+
+	for _, name := range sortedNames(cfg.Remotes) {
+		d.startWorker(cfg.Remotes[name], cfg)
+	}
+	defer d.stopAll()
+
+	// READY=1 only once every remote had its first attempt; keep asking
+	// systemd for more time while a slow LXD answers.
+	if stopped := d.waitFirstAttempts(ctx, sigs, reqs); stopped {
+		return d.stop()
+	}
+	st := d.status()
+	d.lastLine = st.Line()
+	if err := d.Notify.Ready(d.lastLine); err != nil {
+		d.Log.Warn("sd_notify READY failed", "err", err)
+	}
+	d.Log.Info("ready", "status", d.lastLine)
+	if d.pendingReload {
+		d.pendingReload = false
+		_, _ = d.reload("SIGHUP during start-up")
+	}
+
+	every := d.WatchdogEvery
+	if every == 0 {
+		every = WatchdogInterval()
+	}
+	var watchdog <-chan time.Time
+	if every > 0 {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		watchdog = t.C
+		d.Log.Debug("watchdog enabled", "every", every)
+	}
+
+	for {
+		select {
+		case <-ctx.Done():
+			return d.stop()
+		case s := <-sigs:
+			switch s {
+			case syscall.SIGHUP:
+				d.reload("SIGHUP")
+			default:
+				d.Log.Info("stopping", "signal", s.String())
+				return d.stop()
+			}
+		case <-d.watcher.C:
+			d.Log.Info("configuration directory changed", "dir", d.Dir)
+			_, _ = d.applyLoad(true, false)
+		case cr := <-reqs:
+			cr.reply <- d.handle(cr.req)
+		case <-d.statusC:
+			d.publishStatus()
+		case <-watchdog:
+			if d.healthy() {
+				_ = d.Notify.Watchdog()
+			}
+		}
+	}
+}
+
+// runWatcher keeps the directory watcher running: an error ends one Run,
+// never the daemon's loop.
+func (d *Daemon) runWatcher(ctx context.Context, ready chan struct{}) {
+	var once sync.Once
+	signalReady := func() { once.Do(func() { close(ready) }) }
+	for ctx.Err() == nil {
+		if err := d.watcher.Run(ctx, signalReady); err != nil {
+			d.Log.Error("configuration watcher failed; restarting it", "err", err)
+			signalReady()
+			select {
+			case <-ctx.Done():
+			case <-time.After(5 * time.Second):
+			}
+		}
+	}
+}
+
+// load reads the directory. An empty or missing directory, and an empty
+// (zero-byte) file, are rejected: they are what a botched deploy or an editor
+// crash leaves behind, and reading them as "desire nothing" would prune a
+// host. Deleting a file is how an operator removes what it declared.
+func (d *Daemon) load() (*spec.Config, error) {
+	files, err := ConfigFiles(d.Dir)
+	if err != nil {
+		return nil, &ConfigError{Summary: fmt.Sprintf("reading configuration directory: %v", err)}
+	}
+	if len(files) == 0 {
+		return nil, &ConfigError{Summary: fmt.Sprintf("%s: no *.hcl configuration files; an emptied directory is refused (the last good configuration stays in force)", d.Dir)}
+	}
+	for _, f := range files {
+		if fi, err := os.Stat(filepath.Join(d.Dir, f)); err == nil && fi.Size() == 0 {
+			return nil, &ConfigError{Summary: fmt.Sprintf("%s:1,1: empty file; a truncated write is refused (delete the file to remove what it declared)", f)}
+		}
+	}
+	cfg, err := d.Load(d.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if cfg == nil {
+		return nil, &ConfigError{Summary: "configuration loader returned nothing"}
+	}
+	return cfg, nil
+}
+
+// applyLoad reloads the directory. An invalid configuration is logged and
+// reported in STATUS, and changes nothing in LXD: the last good configuration
+// stays in force. It returns the load error and whether the configuration
+// hash changed. publish sends the new STATUS at once; a reload instead sends
+// it with its READY=1.
+//
+// A change noticed by the watcher applies only when the hash changed. An
+// explicit reload (force) applies the loaded configuration even when the
+// hash is the same and reconnects every remote: the operator may have
+// changed what the hash does not cover (a var file, a file() target, a
+// renewed client certificate at the same path).
+func (d *Daemon) applyLoad(publish, force bool) (changed bool, err error) {
+	cfg, err := d.load()
+	if err != nil {
+		d.cfgErr = err
+		d.Log.Error("configuration rejected; the last good configuration stays in force", "err", err.Error(), "config_hash", short(d.cfg.Hash))
+		if det := detail(err); det != err.Error() {
+			d.Log.Error("configuration diagnostics:\n" + det)
+		}
+		if publish {
+			d.publishStatus()
+		}
+		return false, err
+	}
+	d.cfgErr = nil
+	changed = cfg.Hash != d.cfg.Hash
+	if !changed && !force {
+		d.Log.Info("configuration unchanged", "config_hash", short(cfg.Hash))
+		if publish {
+			d.publishStatus()
+		}
+		return false, nil
+	}
+	old := d.cfg
+	d.cfg, d.loaded = cfg, time.Now()
+	for _, name := range sortedNames(cfg.Remotes) {
+		r := cfg.Remotes[name]
+		if h, ok := d.workers[name]; ok {
+			h.w.update(r, cfg.Settings, cfg.Hash, force)
+			continue
+		}
+		d.startWorker(r, cfg)
+	}
+	for name, h := range d.workers {
+		if _, ok := cfg.Remotes[name]; !ok {
+			// Not waiting for it: a pass in flight finishes its write in
+			// the background, and the loop keeps feeding the watchdog.
+			d.Log.Warn("remote removed from the configuration; its objects are left as they are", "remote", name)
+			h.cancel()
+			delete(d.workers, name)
+		}
+	}
+	if changed {
+		d.Log.Info("configuration applied", "config_hash", short(cfg.Hash), "previous", short(old.Hash), "remotes", len(cfg.Remotes))
+	} else {
+		d.Log.Info("configuration unchanged; re-reading every remote", "config_hash", short(cfg.Hash))
+	}
+	if publish {
+		d.publishStatus()
+	}
+	return changed, nil
+}
+
+// reload is SIGHUP and `lxnetd reload`: RELOADING=1 with MONOTONIC_USEC, load,
+// then always READY=1, even when the new configuration was rejected.
+func (d *Daemon) reload(source string) (bool, error) {
+	if err := d.Notify.Reloading(); err != nil {
+		d.Log.Warn("sd_notify RELOADING failed", "err", err)
+	}
+	d.Log.Info("reloading configuration", "source", source)
+	changed, err := d.applyLoad(false, true)
+	st := d.status()
+	if d.Metrics != nil {
+		d.Metrics.update(&st)
+	}
+	d.lastLine = st.Line()
+	if nerr := d.Notify.Ready(d.lastLine); nerr != nil {
+		d.Log.Warn("sd_notify READY failed", "err", nerr)
+	}
+	return changed, err
+}
+
+func (d *Daemon) handle(req Request) Response {
+	switch req.Command {
+	case "status":
+		st := d.status()
+		return Response{OK: true, Status: &st}
+	case "reload":
+		changed, err := d.reload("control socket")
+		st := d.status()
+		if err != nil {
+			return Response{Error: err.Error(), Diagnostics: detail(err), Status: &st}
+		}
+		return Response{OK: true, Changed: changed, Status: &st}
+	default:
+		return Response{Error: fmt.Sprintf("unknown command %q (want status or reload)", req.Command)}
+	}
+}
+
+func (d *Daemon) startWorker(r *spec.Remote, cfg *spec.Config) {
+	w := newWorker(r, cfg.Settings, cfg.Hash, d.Connect, d.Log, d.timings, d.poke)
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &workerHandle{w: w, cancel: cancel, done: make(chan struct{})}
+	d.workers[r.Name] = h
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		defer close(h.done)
+		w.run(ctx)
+	}()
+}
+
+// poke tells the loop that some status changed; it never blocks.
+func (d *Daemon) poke() {
+	select {
+	case d.statusC <- struct{}{}:
+	default:
+	}
+}
+
+// waitFirstAttempts blocks until every worker attempted a pass, answering
+// status requests meanwhile. It returns true when a stop was requested.
+func (d *Daemon) waitFirstAttempts(ctx context.Context, sigs <-chan os.Signal, reqs <-chan controlRequest) bool {
+	every := d.extendEvery
+	if every == 0 {
+		every = 5 * time.Second
+	}
+	extend := time.NewTicker(every)
+	defer extend.Stop()
+	for _, h := range d.workers {
+		for waiting := true; waiting; {
+			select {
+			case <-h.w.attempted:
+				waiting = false
+			case <-ctx.Done():
+				return true
+			case s := <-sigs:
+				if s != syscall.SIGHUP {
+					d.Log.Info("stopping", "signal", s.String())
+					return true
+				}
+				d.Log.Info("SIGHUP during start-up; reloading once ready")
+				d.pendingReload = true
+			case cr := <-reqs:
+				if cr.req.Command == "reload" {
+					cr.reply <- Response{Error: "the daemon is starting (waiting for the first convergence of every remote); retry the reload once it is ready"}
+					continue
+				}
+				cr.reply <- d.handle(cr.req)
+			case <-extend.C:
+				d.Log.Info("waiting for the first convergence", "remote", h.w.name)
+				_ = d.Notify.ExtendTimeout(6 * every)
+			}
+		}
+	}
+	return false
+}
+
+// stop is SIGTERM: STOPPING=1 first, then cancel the workers (a pass in
+// flight finishes its current write) and wait for them.
+func (d *Daemon) stop() error {
+	if err := d.Notify.Stopping(); err != nil {
+		d.Log.Warn("sd_notify STOPPING failed", "err", err)
+	}
+	d.stopAll()
+	d.Log.Info("stopped")
+	return nil
+}
+
+func (d *Daemon) stopAll() {
+	for _, h := range d.workers {
+		h.cancel()
+	}
+	d.wg.Wait()
+}
+
+// healthy reports whether the loop may feed the watchdog: no pass has been
+// stuck longer than StuckAfter. The loop calling it is itself the proof that
+// the main loop runs.
+func (d *Daemon) healthy() bool {
+	now := time.Now()
+	for name, h := range d.workers {
+		if took := h.w.stuckFor(now); took > d.StuckAfter {
+			if !d.unhealthy {
+				d.Log.Error("convergence pass stuck; withholding the watchdog ping", "remote", name, "running_for", took.Round(time.Second))
+			}
+			d.unhealthy = true
+			return false
+		}
+	}
+	d.unhealthy = false
+	return true
+}
+
+func (d *Daemon) status() Status {
+	st := Status{
+		Version:      d.Version,
+		PID:          os.Getpid(),
+		Started:      d.started,
+		ConfigDir:    d.Dir,
+		ConfigLoaded: d.loaded,
+		Remotes:      []RemoteStatus{},
+	}
+	if d.cfg != nil {
+		st.ConfigHash = d.cfg.Hash
+	}
+	if d.cfgErr != nil {
+		st.ConfigError = d.cfgErr.Error()
+	}
+	for _, name := range sortedNames(d.workers) {
+		st.Remotes = append(st.Remotes, d.workers[name].w.status())
+	}
+	return st
+}
+
+// publishStatus sends STATUS= when the line changed and updates metrics.
+func (d *Daemon) publishStatus() {
+	st := d.status()
+	if d.Metrics != nil {
+		d.Metrics.update(&st)
+	}
+	line := st.Line()
+	if line == d.lastLine {
+		return
+	}
+	d.lastLine = line
+	if err := d.Notify.Status(line); err != nil {
+		d.Log.Warn("sd_notify STATUS failed", "err", err)
+	}
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}

@@ -1,0 +1,89 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/lxnetd/lxnetd/engine/spec"
+)
+
+// Loader reads and evaluates the configuration directory. On failure it
+// returns a *ConfigError (or any error) and no configuration; the daemon then
+// keeps the last good configuration in force.
+type Loader func(dir string) (*spec.Config, error)
+
+// ConfigError is a rejected configuration: Summary is one line naming the
+// first problem's file and line ("web.hcl:3,5-9: Unsupported argument; ...")
+// for STATUS, Detail the full diagnostics with snippets for the log and for
+// `lxnetd reload`.
+type ConfigError struct {
+	Summary string
+	Detail  string
+}
+
+func (e *ConfigError) Error() string { return e.Summary }
+
+// detail returns the full diagnostics of a load error.
+func detail(err error) string {
+	var ce *ConfigError
+	if errors.As(err, &ce) && ce.Detail != "" {
+		return ce.Detail
+	}
+	return err.Error()
+}
+
+// Connector opens a session with one remote. Connecting includes the TLS
+// pin check; a refused or unreachable remote is an error.
+type Connector func(ctx context.Context, r *spec.Remote) (Session, error)
+
+// Session is a live connection to one remote.
+type Session interface {
+	// Converge observes the remote, plans against desired and, when the
+	// safety gate allows it, applies the plan. It is called only from the
+	// remote's worker, one pass at a time.
+	Converge(ctx context.Context, desired *spec.Remote, s spec.Settings) (Outcome, error)
+	// Watch blocks receiving LXD lifecycle events, calling onEvent (which
+	// only marks the remote dirty) for each; it returns nil when ctx is done
+	// and an error when the stream breaks.
+	Watch(ctx context.Context, onEvent func(source string)) error
+	// Close releases the connection.
+	Close()
+}
+
+// Outcome is what one convergence pass did.
+type Outcome struct {
+	PlanID  string
+	Objects int // owned objects on the remote after the pass
+	Applied int // changes written (0 for a no-op pass)
+	Failed  int // changes that failed (the pass then returns an error too)
+	// Refused is non-empty when the safety gate refused the plan (too many
+	// deletes, an empty desired set): nothing was written.
+	Refused string
+}
+
+// Gate is the daemon's safety check between plan and apply. desiredObjects
+// counts the objects the configuration declares for the remote, owned the
+// objects lxnetd owns there now, deletes the plan's deletions (including
+// the delete half of replacements). It returns why the plan must not be
+// applied, or "".
+func Gate(desiredObjects, owned, deletes int, s spec.Settings) string {
+	if deletes == 0 {
+		return ""
+	}
+	if desiredObjects == 0 && owned > 0 && !s.AllowEmpty {
+		return fmt.Sprintf("refusing to delete %d owned objects: the configuration declares nothing for this remote (set allow_empty = true in the lxnet block to allow it)", deletes)
+	}
+	if s.MaxDeletes >= 0 && deletes > s.MaxDeletes {
+		return fmt.Sprintf("refusing a pass that deletes %d objects, more than max_deletes = %d (raise max_deletes or apply by hand with lxnetd apply)", deletes, s.MaxDeletes)
+	}
+	return ""
+}
+
+// DesiredObjects counts the objects a remote's configuration declares.
+func DesiredObjects(r *spec.Remote) int {
+	if r == nil {
+		return 0
+	}
+	return len(r.Networks) + len(r.Profiles) + len(r.Instances) + len(r.Forwards) + len(r.Exposures)
+}

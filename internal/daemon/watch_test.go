@@ -1,0 +1,232 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// startWatcher runs a DirWatcher on dir with short timings and returns it once
+// its watches are established.
+func startWatcher(t *testing.T, dir string) *DirWatcher {
+	t.Helper()
+	w := NewDirWatcher(dir, discard())
+	w.Debounce = 50 * time.Millisecond
+	w.MaxDelay = 300 * time.Millisecond
+	w.Rescan = time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx, func() { close(ready) }) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("watcher: %v", err)
+		}
+	})
+	select {
+	case <-ready:
+	case <-time.After(5 * time.Second):
+		t.Fatal("watcher did not become ready")
+	}
+	return w
+}
+
+func expectChange(t *testing.T, w *DirWatcher, what string) {
+	t.Helper()
+	select {
+	case <-w.C:
+	case <-time.After(3 * time.Second):
+		t.Fatalf("%s: no change reported", what)
+	}
+}
+
+func expectNoChange(t *testing.T, w *DirWatcher, what string) {
+	t.Helper()
+	select {
+	case <-w.C:
+		t.Fatalf("%s: change reported, want none", what)
+	case <-time.After(400 * time.Millisecond):
+	}
+}
+
+func write(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDirWatcherEdits(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "lxnet.d")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "a.hcl"), "a = 1\n")
+	w := startWatcher(t, dir)
+
+	write(t, filepath.Join(dir, "b.hcl"), "b = 1\n")
+	expectChange(t, w, "new file")
+
+	// Rewriting identical content, chmod and touching are not changes.
+	write(t, filepath.Join(dir, "b.hcl"), "b = 1\n")
+	if err := os.Chmod(filepath.Join(dir, "b.hcl"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	expectNoChange(t, w, "same content")
+
+	// Editor swap and backup files and non-.hcl files are ignored.
+	write(t, filepath.Join(dir, ".b.hcl.swp"), "junk")
+	write(t, filepath.Join(dir, "b.hcl~"), "junk")
+	write(t, filepath.Join(dir, "#b.hcl#"), "junk")
+	write(t, filepath.Join(dir, "notes.txt"), "junk")
+	expectNoChange(t, w, "swap files")
+
+	// Atomic save: write a temp file, rename over the original.
+	write(t, filepath.Join(dir, ".a.hcl.tmp"), "a = 2\n")
+	if err := os.Rename(filepath.Join(dir, ".a.hcl.tmp"), filepath.Join(dir, "a.hcl")); err != nil {
+		t.Fatal(err)
+	}
+	expectChange(t, w, "rename over")
+
+	// A burst of writes is one change.
+	for i := range 10 {
+		write(t, filepath.Join(dir, "a.hcl"), "a = "+string(rune('0'+i))+"\n")
+		time.Sleep(5 * time.Millisecond)
+	}
+	expectChange(t, w, "burst")
+	expectNoChange(t, w, "after burst")
+
+	if err := os.Remove(filepath.Join(dir, "b.hcl")); err != nil {
+		t.Fatal(err)
+	}
+	expectChange(t, w, "remove")
+}
+
+func TestDirWatcherSymlinkSwap(t *testing.T) {
+	// The layout Kubernetes uses for ConfigMap volumes:
+	// web.hcl -> ..data/web.hcl, ..data -> ..v1, swapped atomically to ..v2.
+	dir := t.TempDir()
+	for _, v := range []string{"..v1", "..v2"} {
+		if err := os.Mkdir(filepath.Join(dir, v), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(t, filepath.Join(dir, "..v1", "web.hcl"), "v = 1\n")
+	write(t, filepath.Join(dir, "..v2", "web.hcl"), "v = 2\n")
+	must(t, os.Symlink("..v1", filepath.Join(dir, "..data")))
+	must(t, os.Symlink("..data/web.hcl", filepath.Join(dir, "web.hcl")))
+	w := startWatcher(t, dir)
+
+	must(t, os.Symlink("..v2", filepath.Join(dir, "..data_tmp")))
+	must(t, os.Rename(filepath.Join(dir, "..data_tmp"), filepath.Join(dir, "..data")))
+	expectChange(t, w, "..data swap")
+}
+
+func TestDirWatcherRecreatedDir(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "lxnet.d")
+	must(t, os.Mkdir(dir, 0o755))
+	write(t, filepath.Join(dir, "a.hcl"), "a = 1\n")
+	w := startWatcher(t, dir)
+
+	// Siblings of the directory in the parent are not changes.
+	write(t, filepath.Join(root, "other.hcl"), "x")
+	expectNoChange(t, w, "sibling")
+
+	must(t, os.RemoveAll(dir))
+	expectChange(t, w, "directory removed")
+	must(t, os.Mkdir(dir, 0o755))
+	write(t, filepath.Join(dir, "a.hcl"), "a = 2\n")
+	expectChange(t, w, "directory recreated")
+	// The new directory is watched again.
+	write(t, filepath.Join(dir, "a.hcl"), "a = 3\n")
+	expectChange(t, w, "edit in recreated directory")
+}
+
+func TestDirWatcherPeriodicRescan(t *testing.T) {
+	dir := t.TempDir()
+	w := NewDirWatcher(dir, discard())
+	w.Rescan = 100 * time.Millisecond
+	w.Debounce = time.Hour // events alone would never fire
+	w.MaxDelay = time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan struct{})
+	go func() { _ = w.Run(ctx, func() { close(ready) }) }()
+	<-ready
+	write(t, filepath.Join(dir, "a.hcl"), "a = 1\n")
+	expectChange(t, w, "rescan")
+}
+
+func TestHashDir(t *testing.T) {
+	dir := t.TempDir()
+	empty := HashDir(dir)
+	write(t, filepath.Join(dir, "a.hcl"), "x")
+	one := HashDir(dir)
+	if one == empty {
+		t.Fatal("adding a file did not change the hash")
+	}
+	must(t, os.Rename(filepath.Join(dir, "a.hcl"), filepath.Join(dir, "b.hcl")))
+	if HashDir(dir) == one {
+		t.Fatal("renaming a file did not change the hash")
+	}
+	if got := HashDir(filepath.Join(dir, "missing")); got == empty {
+		t.Fatal("missing directory hashes like an empty one")
+	}
+	for name, want := range map[string]bool{
+		"a.hcl": true, "x.vars.hcl": true, ".a.hcl": false, "a.hcl~": false,
+		"#a.hcl#": false, ".a.hcl.swp": false, "a.hcl.swp": false, "a.txt": false, "..data": false,
+	} {
+		if ConfigFile(name) != want {
+			t.Errorf("ConfigFile(%q) = %v, want %v", name, !want, want)
+		}
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDirWatcherOverflowRescans(t *testing.T) {
+	dir := t.TempDir()
+	fw, err := fsnotify.NewWatcher()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fw.Close()
+	w := NewDirWatcher(dir, discard())
+	w.hash = HashDir(dir)
+	// A change whose events were lost in the overflow.
+	write(t, filepath.Join(dir, "a.hcl"), "a = 1\n")
+	w.watchError(fw, dir, fmt.Errorf("reading events: %w", fsnotify.ErrEventOverflow))
+	select {
+	case <-w.C:
+	default:
+		t.Fatal("overflow did not rescan")
+	}
+	if len(fw.WatchList()) != 1 {
+		t.Errorf("overflow did not re-add the directory watch: %v", fw.WatchList())
+	}
+	// Other errors are logged and change nothing.
+	w.watchError(fw, dir, errors.New("some inotify error"))
+	select {
+	case <-w.C:
+		t.Fatal("a plain error signalled a change")
+	default:
+	}
+}

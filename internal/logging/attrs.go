@@ -1,0 +1,62 @@
+package logging
+
+import (
+	"log/slog"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// field is one flattened attribute: its key path joined with "." and its value.
+type field struct {
+	key   string
+	value string
+}
+
+// flatten appends a's leaves to dst with group prefixes, resolving LogValuers
+// and dropping empty attributes as slog.Handler implementations must.
+func flatten(dst []field, prefix string, a slog.Attr) []field {
+	a.Value = a.Value.Resolve()
+	if a.Equal(slog.Attr{}) {
+		return dst
+	}
+	if a.Value.Kind() == slog.KindGroup {
+		p := prefix
+		if a.Key != "" {
+			p = prefix + a.Key + "."
+		}
+		for _, g := range a.Value.Group() {
+			dst = flatten(dst, p, g)
+		}
+		return dst
+	}
+	return append(dst, field{key: prefix + a.Key, value: a.Value.String()})
+}
+
+// quoteIfNeeded makes a value safe for key=value output: values with spaces,
+// quotes, '=' or control characters are Go-quoted.
+func quoteIfNeeded(s string) string {
+	if s == "" {
+		return `""`
+	}
+	if !utf8.ValidString(s) || strings.ContainsAny(s, " \t\r\n\"=\\") {
+		return strconv.Quote(s)
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return strconv.Quote(s)
+		}
+	}
+	return s
+}
+
+// appendKV writes " key=value" for every field.
+func appendKV(b []byte, fields []field) []byte {
+	for _, f := range fields {
+		b = append(b, ' ')
+		b = append(b, f.key...)
+		b = append(b, '=')
+		b = append(b, quoteIfNeeded(f.value)...)
+	}
+	return b
+}

@@ -1,0 +1,93 @@
+package sandbox
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// pairDirPrefix names the directory of every namespaced pair, beside the
+// shared sandbox's directory; the rest of the name is the pair's id.
+const pairDirPrefix = "lxnetd-sandbox-pair-"
+
+// NamespacedPair starts two LXD daemons for the calling test, "a" and "b",
+// each in its own network and mount namespace: as far as LXD networking
+// goes they are two hosts (their own interfaces, nftables, dnsmasq), joined
+// by a host bridge on a fresh 10.231.X.0/24 (host .1, a .11, b .12; see
+// Daemon.Underlay). That is what VXLAN tunnels between "hosts" need, which
+// two daemons sharing the host's namespace cannot give.
+//
+// Each daemon is reached over HTTPS on its underlay address with a trusted
+// client certificate and a pinned server certificate (Remote), and through
+// its unix socket, a filesystem object usable from the host's namespace
+// (Lxc). Both have a dir pool and the busybox image. Everything — daemons,
+// whatever runs in their namespaces, veths, bridge, directory — is removed
+// in t.Cleanup, also when starting fails half-way. Starting takes a few
+// seconds. Instance names must still come from UniqueName (LXC's cgroup
+// names are host-wide).
+func NamespacedPair(t testing.TB) (a, b *Daemon) {
+	t.Helper()
+	Primary(t) // subnet leases live in the shared sandbox
+	removeStalePairs(t)
+	id := strings.TrimPrefix(uniqueName("p"), "p-")[:6]
+	dir := filepath.Join(filepath.Dir(Dir()), pairDirPrefix+id)
+	env := []string{
+		"LXNETD_SANDBOX_DIR=" + dir,
+		"LXNETD_SANDBOX_PAIR_ID=" + id,
+		"LXNETD_SANDBOX_PAIR_SUBNET=" + AllocSubnet(t),
+		"LXNETD_SANDBOX_OWNER_PID=" + strconv.Itoa(os.Getpid()),
+	}
+	// The shared sandbox's image, when there is one, saves building another.
+	if images, _ := filepath.Glob(filepath.Join(Dir(), "image", "busybox-v*.tar.gz")); len(images) == 1 {
+		env = append(env, "LXNETD_SANDBOX_IMAGE="+images[0])
+	}
+	t.Cleanup(func() {
+		if _, err := os.Stat(dir); err != nil {
+			return
+		}
+		if out, err := runScript(env, "pair-down"); err != nil {
+			t.Errorf("removing namespaced pair %s: %v\n%s", dir, err, out)
+		}
+	})
+	if out, err := runScript(env, "pair-up"); err != nil {
+		t.Fatalf("starting two LXD daemons in their own namespaces (%s): %v\n%s", dir, err, out)
+	}
+	var ds [2]*Daemon
+	for i, name := range []string{"a", "b"} {
+		d, err := connect(dir, name)
+		if err != nil {
+			t.Fatalf("namespaced pair in %s: %v", dir, err)
+		}
+		ds[i] = d
+	}
+	return ds[0], ds[1]
+}
+
+// removeStalePairs takes down the pairs of test processes that died without
+// running their cleanups (killed, or a `go test -timeout` panic), whose
+// daemons and host interfaces would otherwise outlive them.
+func removeStalePairs(t testing.TB) {
+	t.Helper()
+	dirs, _ := filepath.Glob(filepath.Join(filepath.Dir(Dir()), pairDirPrefix+"*"))
+	for _, dir := range dirs {
+		pid, stale := -1, false
+		if b, err := os.ReadFile(filepath.Join(dir, "owner")); err == nil {
+			pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
+			stale = err == nil && !processAlive(pid)
+		} else if st, err := os.Stat(dir); err == nil {
+			// No owner: being set up right now (pair-up writes it first),
+			// or half removed by a pair-down that was itself interrupted.
+			stale = time.Since(st.ModTime()) > 2*time.Minute
+		}
+		if !stale {
+			continue
+		}
+		env := []string{"LXNETD_SANDBOX_DIR=" + dir, "LXNETD_SANDBOX_PAIR_ID=" + strings.TrimPrefix(filepath.Base(dir), pairDirPrefix)}
+		if out, err := runScript(env, "pair-down"); err != nil {
+			t.Logf("removing the namespaced pair %s of dead process %d: %v\n%s", dir, pid, err, out)
+		}
+	}
+}
