@@ -309,3 +309,47 @@ func TestValidateIOErrors(t *testing.T) {
 		}
 	}
 }
+
+// fmt replaces a file by rename (a watching daemon never sees half a file),
+// writes through a symlink instead of replacing the link (the ..data layout
+// of configuration mounts), and leaves no temporary file behind.
+func TestFmtReplacesThroughSymlink(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "..data")
+	if err := os.Mkdir(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, data, "net.hcl", "network \"x\" {\ntype=\"bridge\"\n}\n")
+	link := filepath.Join(dir, "net.hcl")
+	if err := os.Symlink(filepath.Join("..data", "net.hcl"), link); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.Stat(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := run(t, "fmt", dir); code != 0 {
+		t.Fatalf("fmt: exit %d: %s", code, stderr)
+	}
+	after, err := os.Stat(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if os.SameFile(before, after) {
+		t.Error("fmt rewrote the file in place; want a new file renamed over it")
+	}
+	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("fmt replaced the symlink (%v)", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(data, "net.hcl")); string(b) != "network \"x\" {\n  type = \"bridge\"\n}\n" {
+		t.Errorf("target after fmt:\n%s", b)
+	}
+	for _, d := range []string{dir, data} {
+		entries, _ := os.ReadDir(d)
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), ".lxnetd-fmt-") {
+				t.Errorf("temporary file left behind: %s", filepath.Join(d, e.Name()))
+			}
+		}
+	}
+}
