@@ -137,6 +137,13 @@ func (l *loader) checkListeners() {
 						continue
 					}
 					reported[[2]*listener{prev, cur}] = true
+					if prev.port != "" && prev.port == cur.port {
+						// One port block of a service with nodes = [...]: the
+						// nodes share its listen address.
+						l.errorf(cur.rng, "Port exposed twice",
+							"%s exposes %s port %d on %s to both %s and %s%s, but one address and port lead to one target. nodes = [...] suits nodes on different remotes; for nodes on one remote give each node its own service and listen address (for_each = node.NAME with node = each.value).", cur.port, cur.proto, p, cur.addr, prev.node, cur.node, l.onRemote(cur.remote))
+						continue
+					}
 					l.errorf(cur.rng, "Port exposed twice",
 						"%s port %d on %s is already exposed by %s (%s)%s. Each address and port can be used once per remote and protocol; choose another port or address.", cur.proto, p, cur.addr, prev.what, prev.rng, l.onRemote(cur.remote))
 				}

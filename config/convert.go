@@ -133,6 +133,20 @@ func (e *ev) strMap(name string) (map[string]string, *hcl.Attribute) {
 		e.typeError(a, "map of strings, numbers or bools")
 		return nil, a
 	}
+	// HCL keeps the last of two equal keys in an object constructor without
+	// a word; in an LXD map that is a copy-paste mistake that loses a value.
+	keys, items := literalItems(a, e.ctx)
+	first := map[string]hcl.Range{}
+	for i, k := range keys {
+		r := items[i].KeyExpr.Range()
+		if prev, dup := first[k]; dup {
+			e.l.errorf(&r, "Duplicate "+name+" key",
+				"%q is already set in this map at %s; only one value would reach LXD. Remove one of them.", k, prev)
+			e.failed = true
+			continue
+		}
+		first[k] = r
+	}
 	out := map[string]string{}
 	for it := v.ElementIterator(); it.Next(); {
 		k, el := it.Element()
@@ -182,20 +196,37 @@ func convertString(v cty.Value) (cty.Value, error) {
 	return convert.Convert(v, cty.String)
 }
 
+// literalItems returns the items of a map argument written literally
+// ({ "ipv4.address" = "..." }) with their keys evaluated, in source order;
+// nil when the map is computed. Items whose key cannot be evaluated are left
+// out (their error was reported when the map was evaluated).
+func literalItems(a *hcl.Attribute, ctx *hcl.EvalContext) (keys []string, items []hclsyntax.ObjectConsItem) {
+	oc, ok := a.Expr.(*hclsyntax.ObjectConsExpr)
+	if !ok {
+		return nil, nil
+	}
+	for _, item := range oc.Items {
+		kv, diags := item.KeyExpr.Value(ctx)
+		if diags.HasErrors() || !kv.IsKnown() || kv.IsNull() {
+			continue
+		}
+		if ks, err := convertString(kv); err == nil {
+			keys = append(keys, ks.AsString())
+			items = append(items, item)
+		}
+	}
+	return keys, items
+}
+
 // keyRange narrows a diagnostic about one key of a map argument to that
-// key's item in an object constructor ({ "ipv4.address" = "..." }), when the
-// map was written literally; otherwise it is the whole expression.
+// key's item (key = value) when the map was written literally; otherwise it
+// is the whole expression.
 func keyRange(a *hcl.Attribute, ctx *hcl.EvalContext, key string) *hcl.Range {
-	if oc, ok := a.Expr.(*hclsyntax.ObjectConsExpr); ok {
-		for _, item := range oc.Items {
-			kv, diags := item.KeyExpr.Value(ctx)
-			if diags.HasErrors() || !kv.IsKnown() || kv.IsNull() {
-				continue
-			}
-			if ks, err := convertString(kv); err == nil && ks.AsString() == key {
-				r := hcl.RangeBetween(item.KeyExpr.Range(), item.ValueExpr.Range())
-				return &r
-			}
+	keys, items := literalItems(a, ctx)
+	for i, k := range keys {
+		if k == key {
+			r := hcl.RangeBetween(items[i].KeyExpr.Range(), items[i].ValueExpr.Range())
+			return &r
 		}
 	}
 	return a.Expr.Range().Ptr()
@@ -203,15 +234,10 @@ func keyRange(a *hcl.Attribute, ctx *hcl.EvalContext, key string) *hcl.Range {
 
 // valueRange is like keyRange but narrows to the value of the item.
 func valueRange(a *hcl.Attribute, ctx *hcl.EvalContext, key string) *hcl.Range {
-	if oc, ok := a.Expr.(*hclsyntax.ObjectConsExpr); ok {
-		for _, item := range oc.Items {
-			kv, diags := item.KeyExpr.Value(ctx)
-			if diags.HasErrors() || !kv.IsKnown() || kv.IsNull() {
-				continue
-			}
-			if ks, err := convertString(kv); err == nil && ks.AsString() == key {
-				return item.ValueExpr.Range().Ptr()
-			}
+	keys, items := literalItems(a, ctx)
+	for i, k := range keys {
+		if k == key {
+			return items[i].ValueExpr.Range().Ptr()
 		}
 	}
 	return a.Expr.Range().Ptr()

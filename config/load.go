@@ -163,35 +163,56 @@ func isVarsFile(name string) bool { return strings.HasSuffix(name, ".vars.hcl") 
 
 // Files lists the configuration files of dir that Load reads, in the order it
 // reads them (lexical), as names relative to dir.
+// A *.hcl entry that cannot be followed (a dangling symlink) is an error,
+// not a file to skip: skipping it would make its objects look removed.
 func Files(dir string) ([]string, error) {
-	return filesFS(os.DirFS(dir))
+	names, unreadable, err := filesFS(os.DirFS(dir))
+	if err != nil {
+		return nil, err
+	}
+	if len(unreadable) > 0 {
+		return nil, fmt.Errorf("reading configuration file: %w", errors.Join(unreadable...))
+	}
+	return names, nil
 }
 
-func filesFS(fsys fs.FS) ([]string, error) {
+// filesFS lists the configuration files of fsys in lexical order, and the
+// *.hcl entries it could not stat (each an *fs.PathError).
+func filesFS(fsys fs.FS) (names []string, unreadable []error, err error) {
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
-		return nil, fmt.Errorf("reading configuration directory: %w", err)
+		return nil, nil, fmt.Errorf("reading configuration directory: %w", err)
 	}
-	var names []string
 	for _, e := range entries {
 		if !isConfigFile(e.Name()) {
 			continue
 		}
 		// Follow symlinks: a file may be a link into a ..data directory.
 		info, err := fs.Stat(fsys, e.Name())
-		if err != nil || !info.Mode().IsRegular() {
+		if err != nil {
+			unreadable = append(unreadable, err)
+			continue
+		}
+		if !info.Mode().IsRegular() {
 			continue
 		}
 		names = append(names, e.Name())
 	}
 	sort.Strings(names)
-	return names, nil
+	return names, unreadable, nil
 }
 
 func (l *loader) load() *spec.Config {
-	names, err := filesFS(l.fsys)
+	names, unreadable, err := filesFS(l.fsys)
 	if err != nil {
 		l.errorf(nil, "Cannot read configuration directory", "%s.", errText(err))
+		return nil
+	}
+	for _, err := range unreadable {
+		l.errorf(nil, "Cannot read configuration file",
+			"%s. A *.hcl entry that cannot be read (such as a symlink to a missing file) stops the load, so that its objects are not taken as removed; fix or remove it.", errText(err))
+	}
+	if len(unreadable) > 0 {
 		return nil
 	}
 	if len(names) == 0 {
@@ -257,9 +278,21 @@ func (l *loader) finish() Diagnostics {
 		const prefix = "This object does not have an attribute named "
 		if d.Summary == "Unsupported attribute" && strings.HasPrefix(d.Detail, prefix) {
 			name, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(d.Detail, prefix), "."))
-			if s := suggest(name, objectAttributes); err == nil && s != "" {
+			block, isBlock := blockOf(d.Expression)
+			switch s := suggest(name, objectAttributes); {
+			case err != nil || s == "":
+			case s == name && isBlock:
+				// A block's own attribute missing: the block has for_each or
+				// count, so its value is the collection of its instances.
+				d.Detail += fmt.Sprintf(" %s is declared with for_each or count, so it holds one object per instance; pick one first, like %s[\"KEY\"].%s (for_each) or %s[0].%s (count).",
+					block, block, name, block, name)
+			case s != name:
 				d.Detail += fmt.Sprintf(" Did you mean %q?", s)
 			}
+		}
+		// Operators coming from Terraform reach for dynamic blocks.
+		if d.Summary == "Unsupported block type" && strings.HasPrefix(d.Detail, `Blocks of type "dynamic" `) {
+			d.Detail += " lxnetd has no dynamic blocks: write each device or port block out, or repeat the whole enclosing block with for_each."
 		}
 	}
 	// The same expression evaluated for several for_each keys can fail the
@@ -303,6 +336,24 @@ func (l *loader) finish() Diagnostics {
 		}
 	}
 	return Diagnostics{diags: l.diags, sources: l.sources, files: l.files, inDir: l.inDir}
+}
+
+// blockOf names the block a reference such as network.lan.name starts
+// from ("network.lan"); ok is false when it does not start from a block.
+func blockOf(expr hcl.Expression) (string, bool) {
+	st, ok := expr.(*hclsyntax.ScopeTraversalExpr)
+	if !ok || len(st.Traversal) < 3 {
+		return "", false
+	}
+	a, ok := st.Traversal[1].(hcl.TraverseAttr)
+	if !ok {
+		return "", false
+	}
+	switch root := st.Traversal.RootName(); root {
+	case kindNetwork, kindProfile, kindNode, kindService, kindForward:
+		return root + "." + a.Name, true
+	}
+	return "", false
 }
 
 func (l *loader) hashSum() string { return hex.EncodeToString(l.hash.Sum(nil)) }

@@ -113,9 +113,9 @@ func TestSkippedFiles(t *testing.T) {
 	if n := len(cfg.Remotes["local"].Networks); n != 1 {
 		t.Errorf("got %d networks, want 1", n)
 	}
-	names, err := filesFS(mapFS(files))
-	if err != nil {
-		t.Fatal(err)
+	names, unreadable, err := filesFS(mapFS(files))
+	if err != nil || len(unreadable) > 0 {
+		t.Fatal(err, unreadable)
 	}
 	if diff := cmp.Diff([]string{"main.hcl"}, names); diff != "" {
 		t.Error(diff)
@@ -125,7 +125,7 @@ func TestSkippedFiles(t *testing.T) {
 // TestOrderIndependent: references work whatever file and order they are in,
 // and the result and its hash do not depend on it.
 func TestOrderIndependent(t *testing.T) {
-	a := mustLoad(t, map[string]string{
+	files := map[string]string{
 		"a.hcl": `node "web" {
   image = "busybox"
   device "eth0" {
@@ -136,25 +136,19 @@ func TestOrderIndependent(t *testing.T) {
 		"b.hcl": `locals { ip = cidrhost(local.subnet, 10) }
 network "lxnbr0" { config = { "ipv4.address" = "${cidrhost(local.subnet, 1)}/24" } }
 locals { subnet = "10.231.9.0/24" }`,
-	}, Options{})
+	}
+	a := mustLoad(t, files, Options{})
 	n := a.Remotes["local"].Instances[0]
 	if n.IPv4 != "10.231.9.10" || n.Network != "lxnbr0" || n.NIC != "eth0" {
 		t.Errorf("node address = %q on %q via %q", n.IPv4, n.Network, n.NIC)
 	}
-	b := mustLoad(t, map[string]string{
-		"a.hcl": `node "web" {
-  image = "busybox"
-  device "eth0" {
-    type       = "nic"
-    properties = { network = network.lxnbr0.name, "ipv4.address" = local.ip }
-  }
-}`,
-		"b.hcl": `locals { ip = cidrhost(local.subnet, 10) }
-network "lxnbr0" { config = { "ipv4.address" = "${cidrhost(local.subnet, 1)}/24" } }
-locals { subnet = "10.231.9.0/24" }`,
-	}, Options{})
-	if a.Hash != b.Hash {
+	if again := mustLoad(t, files, Options{}); again.Hash != a.Hash {
 		t.Error("the same files gave different hashes")
+	}
+	// The same declarations with the files' contents swapped.
+	b := mustLoad(t, map[string]string{"a.hcl": files["b.hcl"], "b.hcl": files["a.hcl"]}, Options{})
+	if m := b.Remotes["local"].Instances[0]; m.IPv4 != n.IPv4 || m.Network != n.Network || m.NIC != n.NIC {
+		t.Errorf("swapped files: node address = %q on %q via %q", m.IPv4, m.Network, m.NIC)
 	}
 	c := mustLoad(t, map[string]string{"a.hcl": `network "lxnbr0" {}`}, Options{})
 	if c.Hash == a.Hash {
@@ -291,6 +285,51 @@ func TestWarningOnlyStillLoads(t *testing.T) {
 	}
 }
 
+// TestDanglingSymlink: a *.hcl symlink whose target is gone (an editor or a
+// ..data swap caught half-way) fails the load instead of being skipped,
+// which would make its objects look removed and get them pruned.
+func TestDanglingSymlink(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "a.hcl"), []byte(`network "lxnbr0" {}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "gone.hcl.orig"), filepath.Join(dir, "b.hcl")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, diags := Load(dir, Options{})
+	if cfg != nil || !diags.HasErrors() {
+		t.Fatalf("loaded with a dangling b.hcl: %v", diags.Err())
+	}
+	if got := diags.Err().Error(); !strings.Contains(got, "Cannot read configuration file") || !strings.Contains(got, "b.hcl") {
+		t.Errorf("diagnostic = %q, want it to name b.hcl", got)
+	}
+	if _, err := Files(dir); err == nil || !strings.Contains(err.Error(), "b.hcl") {
+		t.Errorf("Files: err = %v, want one naming b.hcl", err)
+	}
+
+	// A symlink to an existing file (a Kubernetes ..data link) is read.
+	data := filepath.Join(dir, "..data")
+	if err := os.Mkdir(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data, "b.hcl"), []byte(`network "lxnbr1" {}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "b.hcl")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join("..data", "b.hcl"), filepath.Join(dir, "b.hcl")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, diags = Load(dir, Options{})
+	if diags.HasErrors() {
+		t.Fatalf("symlinked file: %v", diags.Err())
+	}
+	if n := len(cfg.Remotes["local"].Networks); n != 2 {
+		t.Errorf("got %d networks through the symlink, want 2", n)
+	}
+}
+
 func TestMissingDirectory(t *testing.T) {
 	cfg, diags := Load(filepath.Join(t.TempDir(), "nope"), Options{})
 	if cfg != nil || !diags.HasErrors() || !strings.Contains(diags.Err().Error(), "Cannot read configuration directory") {
@@ -345,5 +384,113 @@ remote "a" {
 		"host": `{ address = "unix://", client_cert = "c.crt" }`}})
 	if err := diags.Err(); err == nil || !strings.Contains(err.Error(), "Unused client certificate") {
 		t.Errorf("a set client_cert on a unix remote: %v", err)
+	}
+}
+
+// TestOperatorConstructs: constructs an operator writes that must evaluate
+// to what LXD expects: numbers in LXD's own notation (1e3 is "1000"), bools,
+// null values leaving the key out, heredocs, unicode, CRLF line endings, an
+// empty file, and a service over the instances of a for_each node block, by
+// values(), a for expression, or its own for_each.
+func TestOperatorConstructs(t *testing.T) {
+	remotes := `
+remote "vm1" {
+  address            = "https://10.0.0.11:8443"
+  client_cert        = "/etc/lxnetd/client.crt"
+  client_key         = "/etc/lxnetd/client.key"
+  server_fingerprint = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+}
+remote "vm2" {
+  address            = "https://10.0.0.12:8443"
+  client_cert        = "/etc/lxnetd/client.crt"
+  client_key         = "/etc/lxnetd/client.key"
+  server_fingerprint = "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+}
+network "lan" {
+  for_each = toset(["vm1", "vm2"])
+  remote   = each.key
+  name     = "lxnbr0"
+  config = {
+    "ipv4.address"     = "10.231.20.1/24"
+    "bridge.mtu"       = 1e3
+    "ipv4.dhcp.expiry" = 0.5
+    "ipv4.nat"         = true
+    "ipv6.nat"         = false
+    "dns.domain"       = null
+  }
+}
+`
+	nodes := `
+node "web" {
+  for_each = { a = { remote = "vm1", ip = "10.231.20.10" }, b = { remote = "vm2", ip = "10.231.20.11" } }
+  remote   = each.value.remote
+  image    = "busybox"
+  description = "réseau – 網路"
+  config = {
+    "user.user-data" = <<-EOT
+      #cloud-config
+      packages: [nginx]
+    EOT
+  }
+  device "eth0" {
+    type       = "nic"
+    properties = { network = network.lan[each.value.remote].name, "ipv4.address" = each.value.ip }
+  }
+}
+`
+	port := "\n" + `port "http" { listen = "198.51.100.20:80" }` + "\n}"
+	services := map[string]string{
+		"values":   "service \"s\" {\nnodes = values(node.web)" + port,
+		"for":      "service \"s\" {\nnodes = [for n in node.web : n]" + port,
+		"for_each": "service \"s\" {\nfor_each = node.web\nnode = each.value" + port,
+	}
+	for name, svc := range services {
+		t.Run(name, func(t *testing.T) {
+			cfg := mustLoad(t, map[string]string{
+				"main.hcl":  strings.ReplaceAll(remotes, "\n", "\r\n"),
+				"nodes.hcl": nodes,
+				"svc.hcl":   svc,
+				"empty.hcl": "",
+			}, Options{})
+			for remote, inst := range map[string]string{"vm1": "web-a", "vm2": "web-b"} {
+				r := cfg.Remotes[remote]
+				if len(r.Exposures) != 1 || r.Exposures[0].Instance != inst || r.Exposures[0].ListenAddress != "198.51.100.20" {
+					t.Errorf("%s: exposures = %+v, want one of 198.51.100.20 to %s", remote, r.Exposures, inst)
+				}
+			}
+			wantNet := map[string]string{
+				"ipv4.address": "10.231.20.1/24", "bridge.mtu": "1000", "ipv4.dhcp.expiry": "0.5",
+				"ipv4.nat": "true", "ipv6.nat": "false",
+			}
+			if diff := cmp.Diff(wantNet, cfg.Remotes["vm1"].Networks[0].Config); diff != "" {
+				t.Errorf("network config (-want +got):\n%s", diff)
+			}
+			n := cfg.Remotes["vm2"].Instances[0]
+			if n.Description != "réseau – 網路" || n.Config["user.user-data"] != "#cloud-config\npackages: [nginx]\n" {
+				t.Errorf("instance description %q, user-data %q", n.Description, n.Config["user.user-data"])
+			}
+		})
+	}
+}
+
+// TestLXCRemoteProject: a remote taken from the lxc client configuration
+// keeps lxc's project unless the block sets one (Project stays empty for the
+// adapter to fill in, as lxc would use it).
+func TestLXCRemoteProject(t *testing.T) {
+	cfg := mustLoad(t, map[string]string{"main.hcl": `
+remote "a" { lxc_remote = "vm1" }
+remote "b" {
+  lxc_remote = "vm1"
+  project    = "web"
+}
+remote "c" { address = "unix://" }
+network "lxnbr0" { remote = remote.a }
+`}, Options{})
+	got := map[string]string{}
+	for name, r := range cfg.Remotes {
+		got[name] = r.Project
+	}
+	if diff := cmp.Diff(map[string]string{"a": "", "b": "web", "c": "default"}, got); diff != "" {
+		t.Errorf("projects (-want +got):\n%s", diff)
 	}
 }

@@ -64,6 +64,7 @@ type (
 		rng           *hcl.Range
 		what          string
 		network       string // for forwards: the network the listen address is on
+		port, node    string // for services: the port block's address (shared by the listeners of its nodes) and the node's
 	}
 )
 
@@ -90,7 +91,12 @@ func (l *loader) evalRemote(d *decl, ctx *hcl.EvalContext) (cty.Value, bool) {
 		return cty.NilVal, false
 	}
 	def := d.block.DefRange.Ptr()
-	r := spec.Remote{Name: d.name, Pos: posOf(d.block.DefRange), Address: address, Project: strOr(project, "default"),
+	if lxcRemote == "" {
+		// With lxc_remote an unset project stays empty: the adapter takes the
+		// lxc remote's project (as lxc does), else "default".
+		project = strOr(project, "default")
+	}
+	r := spec.Remote{Name: d.name, Pos: posOf(d.block.DefRange), Address: address, Project: project,
 		ClientCert: l.configPath(cert), ClientKey: l.configPath(key), LXCRemote: lxcRemote}
 	bad := false
 	fail := func(rng *hcl.Range, summary, format string, args ...any) {
@@ -486,7 +492,13 @@ func (l *loader) resolveNode(v cty.Value, rng *hcl.Range) (*nodeResult, bool) {
 		return nil, false
 	}
 	if !ty.IsObjectType() || !ty.HasAttribute("name") || !ty.HasAttribute("remote") || !ty.HasAttribute("ipv4") {
-		l.errorf(rng, "Invalid node reference", "This value is a %s, not a node; refer to a node block, like node.web1.", ty.FriendlyName())
+		if holdsObjects(v, "name", "remote", "ipv4") {
+			src := l.sourceText(rng)
+			l.errorf(rng, "Invalid node reference",
+				"%s holds several nodes (its block has for_each or count); pick one, like %s[\"KEY\"] or %s[0]. A service takes them all with nodes = values(%s).", src, src, src, src)
+			return nil, false
+		}
+		l.errorf(rng, "Invalid node reference", "This value is %s, not a node; refer to a node block, like node.web1.", withArticle(ty.FriendlyName()))
 		return nil, false
 	}
 	name, remote := v.GetAttr("name"), v.GetAttr("remote")
@@ -496,6 +508,47 @@ func (l *loader) resolveNode(v cty.Value, rng *hcl.Range) (*nodeResult, bool) {
 	}
 	n, ok := l.nodeByID[remote.AsString()+"/"+name.AsString()]
 	return n, ok
+}
+
+// holdsObjects says whether v is the value of a block with for_each or
+// count: a non-empty map, object, tuple or list of objects that all have
+// the attributes attrs (those of one block kind).
+func holdsObjects(v cty.Value, attrs ...string) bool {
+	ty := v.Type()
+	if !(ty.IsObjectType() || ty.IsMapType() || ty.IsTupleType() || ty.IsListType()) || !v.IsKnown() || v.IsNull() || v.LengthInt() == 0 {
+		return false
+	}
+	for it := v.ElementIterator(); it.Next(); {
+		_, el := it.Element()
+		et := el.Type()
+		if !et.IsObjectType() {
+			return false
+		}
+		for _, a := range attrs {
+			if !et.HasAttribute(a) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// sourceText is the configuration text of rng (for naming an expression in
+// a hint), or "this value" when it is not available.
+func (l *loader) sourceText(rng *hcl.Range) string {
+	src, ok := l.sources[rng.Filename]
+	if !ok || rng.Start.Byte < 0 || rng.End.Byte > len(src) || rng.Start.Byte >= rng.End.Byte {
+		return "this value"
+	}
+	return string(src[rng.Start.Byte:rng.End.Byte])
+}
+
+// withArticle puts "a" or "an" before a type name ("an object", "a string").
+func withArticle(s string) string {
+	if s != "" && strings.ContainsRune("aeiou", rune(s[0])) {
+		return "an " + s
+	}
+	return "a " + s
 }
 
 func (l *loader) evalService(inst *instance) cty.Value {
@@ -636,7 +689,8 @@ func (l *loader) evalService(inst *instance) cty.Value {
 				ListenAddress: addr.String(), ListenPort: portsString(lports), TargetPort: targetPort, Via: via, ProxyProtocol: pp,
 			}})
 			lst := &listener{remote: n.remote, proto: proto, addr: addr, ports: lports, rng: aListen.Expr.Range().Ptr(),
-				what: fmt.Sprintf("%s.port[%q] on %s", inst.addr, pname, n.inst.addr)}
+				what: fmt.Sprintf("%s.port[%q] on %s", inst.addr, pname, n.inst.addr),
+				port: fmt.Sprintf("%s.port[%q]", inst.addr, pname), node: n.inst.addr}
 			if via == spec.ViaForward {
 				lst.network = n.spec.Network
 			}
@@ -679,6 +733,12 @@ func (l *loader) evalForward(inst *instance) cty.Value {
 	}
 	netName, ok := nameOf(netV)
 	if !ok {
+		if holdsObjects(netV, "name", "remote", "type", "config") && !holdsObjects(netV, "image") { // not nodes
+			src := l.sourceText(aNet.Expr.Range().Ptr())
+			l.errorf(aNet.Expr.Range().Ptr(), "Invalid network reference",
+				"%s holds several networks (its block has for_each or count); a forward is on one: pick it, like %s[\"KEY\"] or %s[0].", src, src, src)
+			return cty.NilVal
+		}
 		e.typeError(aNet, "network (network.NAME or a network name)")
 		return cty.NilVal
 	}
@@ -757,7 +817,7 @@ func (l *loader) evalForwardPort(inst *instance, nb *nestedBlock, remote, networ
 	if pe.failed || aLP == nil {
 		return nil, nil
 	}
-	lports, err := parsePorts(lp)
+	lports, err := parseListenPorts(lp)
 	if err != nil {
 		l.errorf(aLP.Expr.Range().Ptr(), "Invalid port", "listen_port: %s. Write a port (\"80\"), a list (\"80,443\") or a range (\"8000-8010\").", err)
 		return nil, nil

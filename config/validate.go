@@ -149,6 +149,23 @@ func parsePorts(s string) ([]portRange, error) {
 	return out, nil
 }
 
+// parseListenPorts is parsePorts for the ports a listener takes: each port
+// once (a target port may repeat, listen ports cannot).
+func parseListenPorts(s string) ([]portRange, error) {
+	rs, err := parsePorts(s)
+	if err != nil {
+		return nil, err
+	}
+	for i, a := range rs {
+		for _, b := range rs[:i] {
+			if a.lo <= b.hi && b.lo <= a.hi {
+				return nil, fmt.Errorf("port %d is listed twice", max(a.lo, b.lo))
+			}
+		}
+	}
+	return rs, nil
+}
+
 func parsePort(s string) (int, error) {
 	n, err := strconv.Atoi(s)
 	if err != nil {
@@ -176,6 +193,10 @@ func parseListen(s string) (netip.Addr, []portRange, string) {
 		return netip.Addr{}, nil, "must be \"address:port\", e.g. \"203.0.113.10:80\" (use 0.0.0.0 for every address with via = \"proxy\")"
 	}
 	host, port := s[:i], s[i+1:]
+	if proto, rest, ok := strings.Cut(host, ":"); ok && (proto == "tcp" || proto == "udp") {
+		// A proxy device's "tcp:ADDR:PORT" spelling.
+		return netip.Addr{}, nil, fmt.Sprintf("starts with a protocol; write %q and protocol = %q", rest+":"+port, proto)
+	}
 	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
 		host = host[1 : len(host)-1]
 	} else if strings.Contains(host, ":") {
@@ -188,7 +209,7 @@ func parseListen(s string) (netip.Addr, []portRange, string) {
 	if err != nil || addr.Zone() != "" {
 		return netip.Addr{}, nil, fmt.Sprintf("has %q where an IP address belongs (host names are not resolved)", host)
 	}
-	ports, err := parsePorts(port)
+	ports, err := parseListenPorts(port)
 	if err != nil {
 		return netip.Addr{}, nil, "has an invalid port: " + err.Error()
 	}

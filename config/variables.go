@@ -258,12 +258,36 @@ func (l *loader) assignRaw(v *varDecl, raw, from string) {
 	}
 	val, diags := expr.Value(nil)
 	if diags.HasErrors() {
+		if _, word := expr.(*hclsyntax.ScopeTraversalExpr); word {
+			// A bare word such as "yes" or "abc" parses as a reference.
+			shown := fmt.Sprintf("%q ", raw)
+			if v.sensitive {
+				shown = ""
+			}
+			l.errorf(v.block.DefRange.Ptr(), "Invalid value for variable",
+				"The value %sgiven by %s for variable %q is not a %s; write it in HCL syntax, e.g. %s.", shown, from, v.name, typeexpr.TypeString(v.typ), exampleOf(v.typ))
+			v.value = cty.DynamicVal
+			return
+		}
 		l.errorf(v.block.DefRange.Ptr(), "Invalid value for variable",
 			"The value given by %s for variable %q must be a literal value (no references or function calls).", from, v.name)
 		v.value = cty.DynamicVal
 		return
 	}
 	v.value, v.valRange, v.valFrom = val, nil, from
+}
+
+// exampleOf is a literal of type ty for hints.
+func exampleOf(ty cty.Type) string {
+	switch {
+	case ty == cty.Number:
+		return "8080"
+	case ty == cty.Bool:
+		return "true or false"
+	case ty.IsListType() || ty.IsSetType() || ty.IsTupleType():
+		return `["a", "b"]`
+	}
+	return `{name = "x"}`
 }
 
 // finishVariable converts a variable's value to its type, applies defaults,

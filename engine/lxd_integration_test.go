@@ -359,3 +359,36 @@ func TestLXDNoOpPlanRequestsAreBulk(t *testing.T) {
 			time.Since(start).Round(time.Millisecond), p.Requests, p.ForwardNetworks)
 	}
 }
+
+// TestLXDStaleETagIsRetried: someone writes a profile between plan and apply;
+// the conditional update gets 412, re-reads, and applies the same change to
+// the fresh copy, keeping the other writer's key.
+func TestLXDStaleETagIsRetried(t *testing.T) {
+	d := sandbox.Primary(t)
+	r := connect(t, d.Remote())
+	prefix := sandbox.UniqueName(t, "et")
+	s := spec.Settings{Owner: "t-" + prefix}
+	removeAll(t, r, s.Owner)
+	want := d.Remote()
+	want.Profiles = []spec.Profile{{Meta: spec.Meta{Addr: "profile.p"}, Name: prefix, Config: map[string]string{"limits.memory": "64MiB"}}}
+	converge(t, r, &want, s)
+
+	want.Profiles[0].Config["limits.memory"] = "128MiB"
+	p := lxdPlan(t, r, &want, s)
+	d.Lxc(t, "profile", "set", prefix, "user.other", "written-meanwhile")
+	before := r.Requests()
+	lxdApply(t, r, p)
+	// An update is a GET and a PUT; the stale one adds a GET and the re-list.
+	if n := r.Requests() - before; n != 4 {
+		t.Errorf("apply took %d requests, want 4 (stale GET, profile list, GET, PUT)", n)
+	}
+	if got := strings.TrimSpace(d.Lxc(t, "profile", "get", prefix, "limits.memory")); got != "128MiB" {
+		t.Errorf("limits.memory = %q", got)
+	}
+	if got := strings.TrimSpace(d.Lxc(t, "profile", "get", prefix, "user.other")); got != "written-meanwhile" {
+		t.Errorf("the other writer's key was lost: %q", got)
+	}
+	if p := lxdPlan(t, r, &want, s); !p.Empty() {
+		t.Fatalf("not converged: %v", describe(p))
+	}
+}

@@ -168,7 +168,7 @@ func runFmt(stdout, stderr io.Writer, target string, check, diff bool) error {
 			}
 			continue
 		}
-		if err := os.WriteFile(path, out, fileMode(path)); err != nil {
+		if err := replaceFile(path, out); err != nil {
 			return fmt.Errorf("writing %s: %w", path, err)
 		}
 		if !diff {
@@ -181,11 +181,34 @@ func runFmt(stdout, stderr io.Writer, target string, check, diff bool) error {
 	return nil
 }
 
-// fileMode keeps a file's permissions when rewriting it (WriteFile only uses
-// the mode when creating).
-func fileMode(path string) os.FileMode {
-	if st, err := os.Stat(path); err == nil {
-		return st.Mode().Perm()
+// replaceFile writes data to a dotfile beside path and renames it over path,
+// so a crash never leaves a half-written file, and a running daemon (which
+// skips dotfiles and reloads on the rename) only ever sees whole files. The
+// file keeps its permissions; a symlink is resolved so the link survives.
+func replaceFile(path string, data []byte) error {
+	target, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return err
 	}
-	return 0o644
+	st, err := os.Stat(target)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(target), ".lxnetd-fmt-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // no-op after a successful rename
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(st.Mode().Perm()); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), target)
 }

@@ -20,7 +20,7 @@ func run(t *testing.T, args ...string) (string, string, int) {
 	var out, errb bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&errb)
-	root.SetArgs(args)
+	root.SetArgs(singleDashLongFlags(root, args))
 	err := root.Execute()
 	code := 0
 	var ee exitError
@@ -224,5 +224,132 @@ func TestFmt(t *testing.T) {
 	}
 	if stdout, _, code := run(t, "fmt", "--check", filepath.Join(dir, "b.hcl")); code != 0 || stdout != "" {
 		t.Errorf("fmt of one canonical file: exit %d, %q", code, stdout)
+	}
+}
+
+// TestFmtSingleDashCheck: `fmt -check` (DESIGN §2, Terraform's spelling)
+// works like --check, and on a file with a syntax error prints its
+// diagnostic and exits 1 without touching it.
+func TestFmtSingleDashCheck(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "a.hcl", "network \"lxnbr0\" {\ntype=\"bridge\"\n}\n")
+	stdout, _, code := run(t, "fmt", "-check", dir)
+	if code != 1 || stdout != filepath.Join(dir, "a.hcl")+"\n" {
+		t.Errorf("fmt -check: exit %d, stdout %q; want 1 and the file", code, stdout)
+	}
+	broken := "network \"x\" {\n  type=\"bridge\"\n"
+	write(t, dir, "a.hcl", broken)
+	_, stderr, code := run(t, "fmt", "-check", dir)
+	if code != 1 || !strings.Contains(stderr, "a.hcl:1:") || !strings.Contains(stderr, "Unclosed configuration block") {
+		t.Errorf("fmt -check on a broken file: exit %d, stderr %q", code, stderr)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "a.hcl")); string(b) != broken {
+		t.Errorf("fmt -check changed a broken file to %q", b)
+	}
+	if _, _, code := run(t, "validate", "-json", dir); code != 1 {
+		t.Errorf("validate -json: exit %d, want 1", code)
+	}
+}
+
+// TestFmtIdempotent: fmt of every testdata/good and examples file is
+// canonical after one pass (a second pass changes nothing).
+func TestFmtIdempotent(t *testing.T) {
+	var files []string
+	for _, pat := range []string{"testdata/good/*/*.hcl", "examples/*/*.hcl"} {
+		m, _ := filepath.Glob(repoPath(t, pat))
+		files = append(files, m...)
+	}
+	if len(files) == 0 {
+		t.Fatal("no files")
+	}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		write(t, dir, "x.hcl", string(src))
+		if _, stderr, code := run(t, "fmt", dir); code != 0 {
+			t.Fatalf("fmt %s: exit %d\n%s", f, code, stderr)
+		}
+		if stdout, _, code := run(t, "fmt", "-check", dir); code != 0 {
+			t.Errorf("%s: a second fmt would change %s", f, stdout)
+		}
+	}
+}
+
+// TestSingleDashLongFlags: only long flags of the command are rewritten,
+// never a flag's value or anything after "--".
+func TestSingleDashLongFlags(t *testing.T) {
+	root := newRootCommand()
+	got := singleDashLongFlags(root, []string{"validate", "-json", "--var", "-json", "-var=x=1", "-h", "-xyz", "-", "--", "-json"})
+	want := []string{"validate", "--json", "--var", "-json", "--var=x=1", "-h", "-xyz", "-", "--", "-json"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestValidateIOErrors: a missing directory, a file given as the
+// directory, and an empty directory each get a clean message, not a panic or
+// a Go error string.
+func TestValidateIOErrors(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "main.hcl", `network "lxnbr0" {}`)
+	for _, tc := range []struct {
+		path, want string
+		code       int
+	}{
+		{filepath.Join(dir, "nope"), "Cannot read configuration directory", 1},
+		{filepath.Join(dir, "main.hcl"), "Configuration path is not a directory", 1},
+		{t.TempDir(), "No configuration files", 0},
+	} {
+		_, stderr, code := run(t, "validate", tc.path)
+		if code != tc.code || !strings.Contains(stderr, tc.want) {
+			t.Errorf("validate %s: exit %d, stderr %q; want %d and %q", tc.path, code, stderr, tc.code, tc.want)
+		}
+	}
+}
+
+// fmt replaces a file by rename (a watching daemon never sees half a file),
+// writes through a symlink instead of replacing the link (the ..data layout
+// of configuration mounts), and leaves no temporary file behind.
+func TestFmtReplacesThroughSymlink(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "..data")
+	if err := os.Mkdir(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, data, "net.hcl", "network \"x\" {\ntype=\"bridge\"\n}\n")
+	link := filepath.Join(dir, "net.hcl")
+	if err := os.Symlink(filepath.Join("..data", "net.hcl"), link); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.Stat(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := run(t, "fmt", dir); code != 0 {
+		t.Fatalf("fmt: exit %d: %s", code, stderr)
+	}
+	after, err := os.Stat(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if os.SameFile(before, after) {
+		t.Error("fmt rewrote the file in place; want a new file renamed over it")
+	}
+	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("fmt replaced the symlink (%v)", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(data, "net.hcl")); string(b) != "network \"x\" {\n  type = \"bridge\"\n}\n" {
+		t.Errorf("target after fmt:\n%s", b)
+	}
+	for _, d := range []string{dir, data} {
+		entries, _ := os.ReadDir(d)
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), ".lxnetd-fmt-") {
+				t.Errorf("temporary file left behind: %s", filepath.Join(d, e.Name()))
+			}
+		}
 	}
 }

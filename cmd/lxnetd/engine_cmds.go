@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"os"
 	"os/signal"
@@ -104,6 +105,10 @@ func planAll(ctx context.Context, cfg *spec.Config, targets []string) ([]remoteP
 			}
 			out[i].remote = r
 			out[i].plan, errs[i] = engine.NewPlan(ctx, r, cfg.Remotes[name], cfg.Settings, engine.PlanOptions{Targets: targets})
+			if p := out[i].plan; p != nil {
+				slog.Debug("planned", "remote", name, "requests", p.Requests, "forward_networks", p.ForwardNetworks,
+					"owned", p.Owned, "changes", len(p.Changes))
+			}
 			return nil
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -24,6 +25,7 @@ func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code)
 
 func main() {
 	root := newRootCommand()
+	root.SetArgs(singleDashLongFlags(root, os.Args[1:]))
 	if err := root.Execute(); err != nil {
 		var ee exitError
 		if errors.As(err, &ee) {
@@ -78,6 +80,46 @@ func newVersionCommand() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// singleDashLongFlags accepts Terraform's spelling of long flags with one
+// dash (fmt -check, plan -json): an argument "-name" or "-name=value" whose
+// name is a long flag of the command being run becomes "--name...". Anything
+// else, and everything after "--", is left as it is.
+func singleDashLongFlags(root *cobra.Command, args []string) []string {
+	cmd, _, err := root.Find(args)
+	if err != nil {
+		return args
+	}
+	out := make([]string, len(args))
+	copy(out, args)
+	takesValue := func(a string) bool { // a is "--name" or "-n" without "=value"
+		f := cmd.Flags().Lookup(strings.TrimPrefix(a, "--"))
+		if !strings.HasPrefix(a, "--") {
+			if len(a) != 2 {
+				return false // ShorthandLookup panics on longer names
+			}
+			f = cmd.Flags().ShorthandLookup(a[1:])
+		}
+		return f != nil && f.NoOptDefVal == ""
+	}
+	for i := 0; i < len(out); i++ {
+		a := out[i]
+		if a == "--" {
+			break
+		}
+		if len(a) >= 3 && a[0] == '-' && a[1] != '-' {
+			name, _, _ := strings.Cut(a[1:], "=")
+			if len(name) > 1 && cmd.Flags().Lookup(name) != nil {
+				out[i] = "-" + a
+				a = out[i]
+			}
+		}
+		if strings.HasPrefix(a, "-") && !strings.Contains(a, "=") && takesValue(a) {
+			i++ // the flag's value is left as it is, even if it starts with "-"
+		}
+	}
+	return out
 }
 
 // configDirArg returns the directory a command works on: its argument or the default.

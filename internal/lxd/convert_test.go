@@ -96,6 +96,16 @@ func TestETagsTrackWritableState(t *testing.T) {
 	if profileETag("", nil, dev) == profileETag("", nil, map[string]map[string]string{"eth0": {"type": "nic", "network": "x"}}) {
 		t.Error("device properties are not part of a profile's state")
 	}
+	// LXD rewrites volatile.* on every start and stop; UpdateInstance keeps
+	// them, so they are no conflict.
+	stopped := map[string]string{"limits.cpu": "1", "volatile.last_state.power": "STOPPED"}
+	running := map[string]string{"limits.cpu": "1", "volatile.last_state.power": "RUNNING", "volatile.eth0.host_name": "veth1"}
+	if instanceETag("", nil, stopped, dev) != instanceETag("", nil, running, dev) {
+		t.Error("a start (volatile.* keys only) changes an instance's ETag")
+	}
+	if instanceETag("", nil, stopped, dev) == instanceETag("", nil, map[string]string{"limits.cpu": "2"}, dev) {
+		t.Error("config keys are not part of an instance's state")
+	}
 }
 
 func TestForwardConversionRoundTrip(t *testing.T) {

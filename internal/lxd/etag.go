@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"strings"
 )
 
 // ETags.
@@ -42,11 +43,21 @@ func profileETag(description string, config map[string]string, devices map[strin
 	return etagOf([]any{"profile", description, nonNilMap(config), nonNilDevices(devices)})
 }
 
+// instanceETag leaves out the volatile.* keys: LXD rewrites them whenever
+// an instance starts or stops (volatile.last_state.power,
+// volatile.eth0.host_name, ...), and UpdateInstance keeps the current ones
+// anyway, so a restart between observe and update is no conflict.
 func instanceETag(description string, profiles []string, config map[string]string, devices map[string]map[string]string) string {
 	if profiles == nil {
 		profiles = []string{}
 	}
-	return etagOf([]any{"instance", description, profiles, nonNilMap(config), nonNilDevices(devices)})
+	written := make(map[string]string, len(config))
+	for k, v := range config {
+		if !strings.HasPrefix(k, "volatile.") {
+			written[k] = v
+		}
+	}
+	return etagOf([]any{"instance", description, profiles, written, nonNilDevices(devices)})
 }
 
 func nonNilMap(m map[string]string) map[string]string {

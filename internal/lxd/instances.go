@@ -316,8 +316,9 @@ func actionGerund(action string) string {
 }
 
 // DeleteInstance deletes an instance and waits; a running instance is
-// force-stopped first (LXD refuses to delete it otherwise). Costs one GET
-// more than the delete.
+// force-stopped first (LXD refuses to delete it otherwise); an instance that
+// stopped on its own meanwhile is deleted all the same. Costs one GET more
+// than the delete (two when the stop fails).
 func (r *Remote) DeleteInstance(ctx context.Context, name string) error {
 	c := r.client(ctx)
 	cur, _, err := c.GetInstance(name)
@@ -328,7 +329,11 @@ func (r *Remote) DeleteInstance(ctx context.Context, name string) error {
 	if cur.StatusCode != api.Stopped {
 		stop := api.InstanceStatePut{Action: "stop", Force: true, Timeout: -1}
 		if err := r.operation(ctx, "", "PUT", path+"/state", stop, ""); err != nil {
-			return fmt.Errorf("deleting instance %q: stopping it: %w", name, err)
+			// It may have stopped on its own since the GET ("container is
+			// not running"): then there is nothing left to stop.
+			if now, _, gerr := c.GetInstance(name); gerr != nil || now.StatusCode != api.Stopped {
+				return fmt.Errorf("deleting instance %q: stopping it: %w", name, err)
+			}
 		}
 	}
 	if err := r.operation(ctx, "", "DELETE", path, nil, ""); err != nil {

@@ -1,0 +1,22 @@
+network "lan" {
+  name   = "lxnbr0"
+  config = { "ipv4.address" = "10.231.20.1/24" }
+}
+
+node "web" {
+  for_each = { web1 = "10.231.20.11", web2 = "10.231.20.12" }
+  image    = "busybox"
+  device "eth0" {
+    type       = "nic"
+    properties = { network = network.lan.name, "ipv4.address" = each.value }
+  }
+}
+
+# Both nodes are on the one implicit remote: one listen address cannot
+# lead to two containers.
+service "web" {
+  nodes = values(node.web)
+  port "http" {
+    listen = "198.51.100.20:80"
+  }
+}
