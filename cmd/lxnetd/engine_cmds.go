@@ -120,6 +120,28 @@ func planAll(ctx context.Context, cfg *spec.Config, targets []string) ([]remoteP
 	return out, nil
 }
 
+// loadAndPlan is the first half that plan and apply share: read the
+// configuration (diagnostics to stderr), then connect to and plan every
+// remote. The caller closes the connections with closeAll.
+func loadAndPlan(ctx context.Context, cmd *cobra.Command, args []string, lf *loadFlags) ([]remotePlan, error) {
+	cfg, err := load(cmd, configDirArg(args), lf)
+	if err != nil {
+		return nil, err
+	}
+	return planAll(ctx, cfg, lf.targets)
+}
+
+// allEmpty reports whether no plan changes anything: plan's exit status 0
+// and apply's early return without a prompt.
+func allEmpty(plans []*engine.Plan) bool {
+	for _, p := range plans {
+		if !p.Empty() {
+			return false
+		}
+	}
+	return true
+}
+
 func closeAll(rps []remotePlan) {
 	for _, rp := range rps {
 		if rp.remote != nil {
@@ -160,11 +182,7 @@ Exit status with --detailed-exitcode: 0 no changes, 2 changes, 1 error.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext(cmd)
 			defer cancel()
-			cfg, err := load(cmd, configDirArg(args), &lf)
-			if err != nil {
-				return err
-			}
-			rps, err := planAll(ctx, cfg, lf.targets)
+			rps, err := loadAndPlan(ctx, cmd, args, &lf)
 			if err != nil {
 				return err
 			}
@@ -184,12 +202,8 @@ Exit status with --detailed-exitcode: 0 no changes, 2 changes, 1 error.`,
 					return err
 				}
 			}
-			if detailed {
-				for _, p := range plans {
-					if !p.Empty() {
-						return exitError{2}
-					}
-				}
+			if detailed && !allEmpty(plans) {
+				return exitError{2}
 			}
 			return nil
 		},
@@ -219,11 +233,7 @@ what was not, and exits 1; running apply again completes the plan.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext(cmd)
 			defer cancel()
-			cfg, err := load(cmd, configDirArg(args), &lf)
-			if err != nil {
-				return err
-			}
-			rps, err := planAll(ctx, cfg, lf.targets)
+			rps, err := loadAndPlan(ctx, cmd, args, &lf)
 			if err != nil {
 				return err
 			}
@@ -234,11 +244,7 @@ what was not, and exits 1; running apply again completes the plan.`,
 			if err := render.Human(out, plans, color); err != nil {
 				return err
 			}
-			empty := true
-			for _, p := range plans {
-				empty = empty && p.Empty()
-			}
-			if empty {
+			if allEmpty(plans) {
 				return nil
 			}
 			if !yes {
