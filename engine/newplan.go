@@ -72,6 +72,21 @@ func (pl *planner) add(c *Change) {
 	pl.plan.Changes = append(pl.plan.Changes, c)
 }
 
+// claim counts an existing declared object toward Plan.Owned and reports
+// whether the plan may change it: only if it carries this owner's tag or
+// the configuration adopts it. Otherwise the object is a problem (unowned).
+func claim[T any](pl *planner, kind, name string, config map[string]string, it *item[T]) (ownership, bool) {
+	own := ownershipOf(config, pl.owner)
+	if own.owned {
+		pl.plan.Owned++
+	}
+	if !own.owned && !it.adopt {
+		pl.unowned(kind, name, own, it.sources, it.pos)
+		return own, false
+	}
+	return own, true
+}
+
 // unowned reports the problem of a declared object that exists without this
 // owner's tag.
 func (pl *planner) unowned(kind, name string, own ownership, src []string, pos spec.Pos) {
@@ -98,7 +113,7 @@ func (pl *planner) networks() {
 		obs, exists := pl.obs.networks[name]
 		if !exists {
 			c := &Change{Addr: addr, Action: Create, Sources: it.sources, Pos: it.pos}
-			want.Config = withTags(want.Config, pl.owner, slices.Collect(maps.Keys(want.Config)), nil, false)
+			want.Config = withTags(want.Config, pl.owner, nil)
 			c.Network = &want
 			c.Diffs = append(creationDiffs(want.Description, want.Config, nil), KeyDiff{Key: "type", After: &want.Type})
 			pl.add(c)
@@ -110,18 +125,14 @@ func (pl *planner) networks() {
 				Detail:  "choose another name for the LXD network"})
 			continue
 		}
-		own := ownershipOf(obs.Config, pl.owner)
-		if own.owned {
-			pl.plan.Owned++
-		}
-		if !own.owned && !it.adopt {
-			pl.unowned("network", name, own, it.sources, it.pos)
+		own, ok := claim(pl, "network", name, obs.Config, it)
+		if !ok {
 			continue
 		}
 		if obs.Type != want.Type {
 			c := &Change{Addr: addr, Action: Replace, Sources: it.sources, Pos: it.pos,
 				Reason: fmt.Sprintf("type changes from %q to %q, which LXD cannot change in place", obs.Type, want.Type)}
-			want.Config = withTags(want.Config, pl.owner, slices.Collect(maps.Keys(want.Config)), nil, false)
+			want.Config = withTags(want.Config, pl.owner, nil)
 			c.Network = &want
 			c.Diffs = append(creationDiffs(want.Description, want.Config, nil), KeyDiff{Key: "type", Before: &obs.Type, After: &want.Type})
 			pl.add(c)
@@ -155,17 +166,13 @@ func (pl *planner) profiles() {
 		addr := Address{Kind: KindProfile, Name: name}
 		obs, exists := pl.obs.profiles[name]
 		if !exists {
-			want.Config = withTags(want.Config, pl.owner, slices.Collect(maps.Keys(want.Config)), slices.Collect(maps.Keys(want.Devices)), true)
+			want.Config = withTags(want.Config, pl.owner, want.Devices)
 			pl.add(&Change{Addr: addr, Action: Create, Sources: it.sources, Pos: it.pos, Profile: &want,
 				Diffs: creationDiffs(want.Description, want.Config, want.Devices)})
 			continue
 		}
-		own := ownershipOf(obs.Config, pl.owner)
-		if own.owned {
-			pl.plan.Owned++
-		}
-		if !own.owned && !it.adopt {
-			pl.unowned("profile", name, own, it.sources, it.pos)
+		own, ok := claim(pl, "profile", name, obs.Config, it)
+		if !ok {
 			continue
 		}
 		patch := &Patch{}
@@ -190,7 +197,7 @@ func (pl *planner) profiles() {
 	}
 }
 
-// instanceRunning maps LXD's status to the configuration's state.
+// instanceState maps LXD's status to the configuration's state.
 func instanceState(status string) string {
 	switch status {
 	case "Running":
@@ -209,7 +216,7 @@ func (pl *planner) instances() {
 		addr := Address{Kind: KindNode, Name: name}
 		obs, exists := pl.obs.instances[name]
 		created := func(action Action, reason string, before *string) {
-			want.Config = withTags(want.Config, pl.owner, slices.Collect(maps.Keys(want.Config)), slices.Collect(maps.Keys(want.Devices)), true)
+			want.Config = withTags(want.Config, pl.owner, want.Devices)
 			c := &Change{Addr: addr, Action: action, Sources: it.sources, Pos: it.pos, Reason: reason, Instance: &want, Patch: &Patch{State: it.state}}
 			c.Diffs = creationDiffs(want.Description, want.Config, want.Devices)
 			profiles, state := profilesString(want.Profiles), it.state
@@ -224,12 +231,8 @@ func (pl *planner) instances() {
 			created(Create, "", nil)
 			continue
 		}
-		own := ownershipOf(obs.Config, pl.owner)
-		if own.owned {
-			pl.plan.Owned++
-		}
-		if !own.owned && !it.adopt {
-			pl.unowned("node", name, own, it.sources, it.pos)
+		own, ok := claim(pl, "node", name, obs.Config, it)
+		if !ok {
 			continue
 		}
 		if obs.Type != want.Type {
@@ -296,18 +299,14 @@ func (pl *planner) forwards() {
 		}
 		obs, exists := pl.obs.forwards[k]
 		if !exists {
-			want.Config = withTags(want.Config, pl.owner, slices.Collect(maps.Keys(want.Config)), nil, false)
+			want.Config = withTags(want.Config, pl.owner, nil)
 			c := &Change{Addr: addr, Action: Create, Sources: it.sources, Pos: it.pos, Forward: &want}
 			c.Diffs = append(creationDiffs(want.Description, want.Config, nil), diffPorts(nil, want.Ports)...)
 			pl.add(c)
 			continue
 		}
-		own := ownershipOf(obs.Config, pl.owner)
-		if own.owned {
-			pl.plan.Owned++
-		}
-		if !own.owned && !it.adopt {
-			pl.unowned("forward", k.Network+"/"+k.Listen, own, it.sources, it.pos)
+		own, ok := claim(pl, "forward", k.Network+"/"+k.Listen, obs.Config, it)
+		if !ok {
 			continue
 		}
 		patch := &Patch{}
@@ -472,18 +471,21 @@ func (pl *planner) describeUser(u Address) string {
 	}
 }
 
-// withTags returns cfg plus the ownership tags of a new object.
-func withTags(cfg map[string]string, owner string, keys, devices []string, tagDevices bool) map[string]string {
+// withTags returns cfg plus the ownership tags of a new object: the owner,
+// the config keys it sets and the names of its devices (nil for networks
+// and forwards, which have none), so that later plans change and delete
+// only what lxnetd wrote.
+func withTags(cfg map[string]string, owner string, devices map[string]map[string]string) map[string]string {
 	out := maps.Clone(cfg)
 	if out == nil {
 		out = map[string]string{}
 	}
 	out[TagOwner] = owner
-	if len(keys) > 0 {
-		out[TagKeys] = joinList(keys)
+	if len(cfg) > 0 {
+		out[TagKeys] = joinList(slices.Collect(maps.Keys(cfg)))
 	}
-	if tagDevices && len(devices) > 0 {
-		out[TagDevices] = joinList(devices)
+	if len(devices) > 0 {
+		out[TagDevices] = joinList(slices.Collect(maps.Keys(devices)))
 	}
 	return out
 }
