@@ -67,6 +67,8 @@ type planner struct {
 	problems []Problem
 }
 
+// add records a change with its diffs sorted by key, the order renderers
+// show and tests compare.
 func (pl *planner) add(c *Change) {
 	sortDiffs(c.Diffs)
 	pl.plan.Changes = append(pl.plan.Changes, c)
@@ -105,6 +107,10 @@ func (pl *planner) unowned(kind, name string, own ownership, src []string, pos s
 	})
 }
 
+// networks, profiles, instances and forwards each plan one kind: declared
+// objects are created, updated (adopted ones included) or replaced; owned
+// objects no longer declared are deleted (instances only with
+// delete_instances). Conflicts become problems, not changes.
 func (pl *planner) networks() {
 	for _, name := range slices.Sorted(maps.Keys(pl.want.networks)) {
 		it := pl.want.networks[name]
@@ -453,6 +459,8 @@ func (pl *planner) stillUsesNetwork(u Address, network string) bool {
 	return true
 }
 
+// describeUser names a user that blocks a delete, and says why lxnetd
+// does not delete it along.
 func (pl *planner) describeUser(u Address) string {
 	switch u.Kind {
 	case KindNode:
@@ -490,6 +498,8 @@ func withTags(cfg map[string]string, owner string, devices map[string]map[string
 	return out
 }
 
+// adoptReason is the Reason of an update of an object the owner does not
+// tag yet: the first write of an adoption.
 func adoptReason(own ownership) string {
 	if own.owned {
 		return ""
@@ -511,6 +521,8 @@ func filterTargets(changes []*Change, remote string, targets []string) []*Change
 	return out
 }
 
+// selected reports whether a --target selects c: by its remote, its own
+// address, or any configuration address it is compiled from.
 func selected(c *Change, remote string, targets []string) bool {
 	for _, t := range targets {
 		if t == "remote."+remote || matchTarget(t, c.Addr.String()) {
