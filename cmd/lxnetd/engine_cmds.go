@@ -43,6 +43,8 @@ func (f *loadFlags) register(cmd *cobra.Command) {
 // targetKinds are the address kinds --target accepts.
 var targetKinds = []string{"node", "service", "forward", "network", "profile", "remote"}
 
+// options checks --target and turns --var/--var-file into config.Options
+// the way run does.
 func (f *loadFlags) options() (config.Options, error) {
 	for _, t := range f.targets {
 		kind, name, _ := strings.Cut(t, ".")
@@ -50,15 +52,7 @@ func (f *loadFlags) options() (config.Options, error) {
 			return config.Options{}, fmt.Errorf("--target %q: want KIND.NAME with KIND one of %s (e.g. node.web1)", t, strings.Join(targetKinds, ", "))
 		}
 	}
-	vars := map[string]string{}
-	for _, v := range f.vars {
-		name, value, ok := strings.Cut(v, "=")
-		if !ok || name == "" {
-			return config.Options{}, fmt.Errorf("--var %q: want name=value", v)
-		}
-		vars[name] = value
-	}
-	return config.Options{Vars: vars, VarFiles: f.varFiles, Environ: os.Environ()}, nil
+	return configOptions(f.vars, f.varFiles)
 }
 
 // isTTY reports whether f is a terminal (colour and prompts only there).
