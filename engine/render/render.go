@@ -35,7 +35,7 @@ func (p painter) paint(color, s string) string {
 }
 
 // actionColor is the colour of an action's symbol: green create, yellow
-// update, red delete, cyan replace (as terraform).
+// update, red delete, cyan replace.
 func actionColor(a engine.Action) string {
 	switch a {
 	case engine.Create:
