@@ -135,6 +135,8 @@ func phases(changes []*Change) [][]*Change {
 	return out
 }
 
+// applyChange writes one change and names it in the error, so a failed
+// apply says which object failed and how.
 func applyChange(ctx context.Context, r Remote, c *Change) error {
 	var err error
 	switch c.Addr.Kind {
@@ -155,6 +157,7 @@ func applyChange(ctx context.Context, r Remote, c *Change) error {
 	return nil
 }
 
+// verb is the gerund of an action for error messages ("creating ...").
 func verb(a Action) string {
 	switch a {
 	case Create:
@@ -186,6 +189,8 @@ func retryStale[T any](ctx context.Context, obj T, write func(T) error, reread f
 	}
 }
 
+// find picks the object to retry on from a fresh bulk read; ErrNotFound
+// when someone deleted it since the plan.
 func find[T any](items []T, match func(T) bool) (T, error) {
 	for _, it := range items {
 		if match(it) {
@@ -196,6 +201,9 @@ func find[T any](items []T, match func(T) bool) (T, error) {
 	return zero, ErrNotFound
 }
 
+// patchConfig, patchDevices and patchNetwork..patchForward apply a Patch to
+// an observed object without modifying it: the planned object and, after a
+// 412, each fresh copy get the same changes.
 func patchConfig(cfg map[string]string, p *Patch) map[string]string {
 	out := maps.Clone(cfg)
 	if out == nil {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -30,13 +31,12 @@ type item[T any] struct {
 	portSrc map[portKey]string
 }
 
+// addSource records one more configuration address the object is compiled
+// from (a forward gathers ports of several blocks), once each.
 func (it *item[T]) addSource(s string) {
-	for _, x := range it.sources {
-		if x == s {
-			return
-		}
+	if !slices.Contains(it.sources, s) {
+		it.sources = append(it.sources, s)
 	}
-	it.sources = append(it.sources, s)
 }
 
 // ProxyDeviceName is the name of the proxy device lxnetd puts on a node for

@@ -67,9 +67,26 @@ type planner struct {
 	problems []Problem
 }
 
+// add records a change with its diffs sorted by key, the order renderers
+// show and tests compare.
 func (pl *planner) add(c *Change) {
 	sortDiffs(c.Diffs)
 	pl.plan.Changes = append(pl.plan.Changes, c)
+}
+
+// claim counts an existing declared object toward Plan.Owned and reports
+// whether the plan may change it: only if it carries this owner's tag or
+// the configuration adopts it. Otherwise the object is a problem (unowned).
+func claim[T any](pl *planner, kind, name string, config map[string]string, it *item[T]) (ownership, bool) {
+	own := ownershipOf(config, pl.owner)
+	if own.owned {
+		pl.plan.Owned++
+	}
+	if !own.owned && !it.adopt {
+		pl.unowned(kind, name, own, it.sources, it.pos)
+		return own, false
+	}
+	return own, true
 }
 
 // unowned reports the problem of a declared object that exists without this
@@ -90,6 +107,10 @@ func (pl *planner) unowned(kind, name string, own ownership, src []string, pos s
 	})
 }
 
+// networks, profiles, instances and forwards each plan one kind: declared
+// objects are created, updated (adopted ones included) or replaced; owned
+// objects no longer declared are deleted (instances only with
+// delete_instances). Conflicts become problems, not changes.
 func (pl *planner) networks() {
 	for _, name := range slices.Sorted(maps.Keys(pl.want.networks)) {
 		it := pl.want.networks[name]
@@ -98,7 +119,7 @@ func (pl *planner) networks() {
 		obs, exists := pl.obs.networks[name]
 		if !exists {
 			c := &Change{Addr: addr, Action: Create, Sources: it.sources, Pos: it.pos}
-			want.Config = withTags(want.Config, pl.owner, slices.Collect(maps.Keys(want.Config)), nil, false)
+			want.Config = withTags(want.Config, pl.owner, nil)
 			c.Network = &want
 			c.Diffs = append(creationDiffs(want.Description, want.Config, nil), KeyDiff{Key: "type", After: &want.Type})
 			pl.add(c)
@@ -110,18 +131,14 @@ func (pl *planner) networks() {
 				Detail:  "choose another name for the LXD network"})
 			continue
 		}
-		own := ownershipOf(obs.Config, pl.owner)
-		if own.owned {
-			pl.plan.Owned++
-		}
-		if !own.owned && !it.adopt {
-			pl.unowned("network", name, own, it.sources, it.pos)
+		own, ok := claim(pl, "network", name, obs.Config, it)
+		if !ok {
 			continue
 		}
 		if obs.Type != want.Type {
 			c := &Change{Addr: addr, Action: Replace, Sources: it.sources, Pos: it.pos,
 				Reason: fmt.Sprintf("type changes from %q to %q, which LXD cannot change in place", obs.Type, want.Type)}
-			want.Config = withTags(want.Config, pl.owner, slices.Collect(maps.Keys(want.Config)), nil, false)
+			want.Config = withTags(want.Config, pl.owner, nil)
 			c.Network = &want
 			c.Diffs = append(creationDiffs(want.Description, want.Config, nil), KeyDiff{Key: "type", Before: &obs.Type, After: &want.Type})
 			pl.add(c)
@@ -155,17 +172,13 @@ func (pl *planner) profiles() {
 		addr := Address{Kind: KindProfile, Name: name}
 		obs, exists := pl.obs.profiles[name]
 		if !exists {
-			want.Config = withTags(want.Config, pl.owner, slices.Collect(maps.Keys(want.Config)), slices.Collect(maps.Keys(want.Devices)), true)
+			want.Config = withTags(want.Config, pl.owner, want.Devices)
 			pl.add(&Change{Addr: addr, Action: Create, Sources: it.sources, Pos: it.pos, Profile: &want,
 				Diffs: creationDiffs(want.Description, want.Config, want.Devices)})
 			continue
 		}
-		own := ownershipOf(obs.Config, pl.owner)
-		if own.owned {
-			pl.plan.Owned++
-		}
-		if !own.owned && !it.adopt {
-			pl.unowned("profile", name, own, it.sources, it.pos)
+		own, ok := claim(pl, "profile", name, obs.Config, it)
+		if !ok {
 			continue
 		}
 		patch := &Patch{}
@@ -190,7 +203,7 @@ func (pl *planner) profiles() {
 	}
 }
 
-// instanceRunning maps LXD's status to the configuration's state.
+// instanceState maps LXD's status to the configuration's state.
 func instanceState(status string) string {
 	switch status {
 	case "Running":
@@ -209,7 +222,7 @@ func (pl *planner) instances() {
 		addr := Address{Kind: KindNode, Name: name}
 		obs, exists := pl.obs.instances[name]
 		created := func(action Action, reason string, before *string) {
-			want.Config = withTags(want.Config, pl.owner, slices.Collect(maps.Keys(want.Config)), slices.Collect(maps.Keys(want.Devices)), true)
+			want.Config = withTags(want.Config, pl.owner, want.Devices)
 			c := &Change{Addr: addr, Action: action, Sources: it.sources, Pos: it.pos, Reason: reason, Instance: &want, Patch: &Patch{State: it.state}}
 			c.Diffs = creationDiffs(want.Description, want.Config, want.Devices)
 			profiles, state := profilesString(want.Profiles), it.state
@@ -231,12 +244,8 @@ func (pl *planner) instances() {
 			created(Create, "", nil)
 			continue
 		}
-		own := ownershipOf(obs.Config, pl.owner)
-		if own.owned {
-			pl.plan.Owned++
-		}
-		if !own.owned && !it.adopt {
-			pl.unowned("node", name, own, it.sources, it.pos)
+		own, ok := claim(pl, "node", name, obs.Config, it)
+		if !ok {
 			continue
 		}
 		if obs.Type != want.Type {
@@ -315,18 +324,14 @@ func (pl *planner) forwards() {
 		}
 		obs, exists := pl.obs.forwards[k]
 		if !exists {
-			want.Config = withTags(want.Config, pl.owner, slices.Collect(maps.Keys(want.Config)), nil, false)
+			want.Config = withTags(want.Config, pl.owner, nil)
 			c := &Change{Addr: addr, Action: Create, Sources: it.sources, Pos: it.pos, Forward: &want}
 			c.Diffs = append(creationDiffs(want.Description, want.Config, nil), diffPorts(nil, want.Ports)...)
 			pl.add(c)
 			continue
 		}
-		own := ownershipOf(obs.Config, pl.owner)
-		if own.owned {
-			pl.plan.Owned++
-		}
-		if !own.owned && !it.adopt {
-			pl.unowned("forward", k.Network+"/"+k.Listen, own, it.sources, it.pos)
+		own, ok := claim(pl, "forward", k.Network+"/"+k.Listen, obs.Config, it)
+		if !ok {
 			continue
 		}
 		patch := &Patch{}
@@ -473,6 +478,8 @@ func (pl *planner) stillUsesNetwork(u Address, network string) bool {
 	return true
 }
 
+// describeUser names a user that blocks a delete, and says why lxnetd
+// does not delete it along.
 func (pl *planner) describeUser(u Address) string {
 	switch u.Kind {
 	case KindNode:
@@ -491,22 +498,27 @@ func (pl *planner) describeUser(u Address) string {
 	}
 }
 
-// withTags returns cfg plus the ownership tags of a new object.
-func withTags(cfg map[string]string, owner string, keys, devices []string, tagDevices bool) map[string]string {
+// withTags returns cfg plus the ownership tags of a new object: the owner,
+// the config keys it sets and the names of its devices (nil for networks
+// and forwards, which have none), so that later plans change and delete
+// only what lxnetd wrote.
+func withTags(cfg map[string]string, owner string, devices map[string]map[string]string) map[string]string {
 	out := maps.Clone(cfg)
 	if out == nil {
 		out = map[string]string{}
 	}
 	out[TagOwner] = owner
-	if len(keys) > 0 {
-		out[TagKeys] = joinList(keys)
+	if len(cfg) > 0 {
+		out[TagKeys] = joinList(slices.Collect(maps.Keys(cfg)))
 	}
-	if tagDevices && len(devices) > 0 {
-		out[TagDevices] = joinList(devices)
+	if len(devices) > 0 {
+		out[TagDevices] = joinList(slices.Collect(maps.Keys(devices)))
 	}
 	return out
 }
 
+// adoptReason is the Reason of an update of an object the owner does not
+// tag yet: the first write of an adoption.
 func adoptReason(own ownership) string {
 	if own.owned {
 		return ""
@@ -528,6 +540,8 @@ func filterTargets(changes []*Change, remote string, targets []string) []*Change
 	return out
 }
 
+// selected reports whether a --target selects c: by its remote, its own
+// address, or any configuration address it is compiled from.
 func selected(c *Change, remote string, targets []string) bool {
 	for _, t := range targets {
 		if t == "remote."+remote || matchTarget(t, c.Addr.String()) {

@@ -192,29 +192,22 @@ func inventory(t *testing.T, d *sandbox.Daemon, markers ...string) []string {
 			}
 		}
 	}
-	var profs []struct {
-		Name    string                       `json:"name"`
-		Devices map[string]map[string]string `json:"devices"`
-	}
-	mustJSON(t, d.Lxc(t, "query", "/1.0/profiles?recursion=1"), &profs)
-	for _, p := range profs {
-		if has(p.Name) {
-			out = append(out, "profile/"+p.Name)
-			for dev := range p.Devices {
-				out = append(out, "profile/"+p.Name+"/device/"+dev)
-			}
+	// Profiles and instances (nodes) are listed with each of their devices.
+	for _, kind := range []struct{ prefix, query string }{
+		{"profile/", "/1.0/profiles?recursion=1"},
+		{"node/", "/1.0/instances?recursion=1"},
+	} {
+		var objs []struct {
+			Name    string                       `json:"name"`
+			Devices map[string]map[string]string `json:"devices"`
 		}
-	}
-	var insts []struct {
-		Name    string                       `json:"name"`
-		Devices map[string]map[string]string `json:"devices"`
-	}
-	mustJSON(t, d.Lxc(t, "query", "/1.0/instances?recursion=1"), &insts)
-	for _, i := range insts {
-		if has(i.Name) {
-			out = append(out, "node/"+i.Name)
-			for dev := range i.Devices {
-				out = append(out, "node/"+i.Name+"/device/"+dev)
+		mustJSON(t, d.Lxc(t, "query", kind.query), &objs)
+		for _, o := range objs {
+			if has(o.Name) {
+				out = append(out, kind.prefix+o.Name)
+				for dev := range o.Devices {
+					out = append(out, kind.prefix+o.Name+"/device/"+dev)
+				}
 			}
 		}
 	}
@@ -236,19 +229,10 @@ func unreachable(t *testing.T, addr, node string) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		body, err := func() (string, error) {
-			c, err := net.DialTimeout("tcp", addr, time.Second)
-			if err != nil {
-				return "", err
-			}
-			defer c.Close()
-			_ = c.SetDeadline(time.Now().Add(3 * time.Second))
-			if _, err := fmt.Fprintf(c, "GET / HTTP/1.0\r\nHost: x\r\n\r\n"); err != nil {
-				return "", err
-			}
-			b, err := io.ReadAll(c)
+		body, err := sendGET(addr, time.Second, func(r io.Reader) (string, error) {
+			b, err := io.ReadAll(r)
 			return string(b), err
-		}()
+		})
 		if err != nil || !strings.Contains(body, node) {
 			return
 		}
@@ -274,18 +258,9 @@ func rawHTTP(t *testing.T, addr string, within time.Duration) string {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		line, err := func() (string, error) {
-			c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-			if err != nil {
-				return "", err
-			}
-			defer c.Close()
-			_ = c.SetDeadline(time.Now().Add(3 * time.Second))
-			if _, err := fmt.Fprintf(c, "GET / HTTP/1.0\r\nHost: x\r\n\r\n"); err != nil {
-				return "", err
-			}
-			return bufio.NewReader(c).ReadString('\n')
-		}()
+		line, err := sendGET(addr, 2*time.Second, func(r io.Reader) (string, error) {
+			return bufio.NewReader(r).ReadString('\n')
+		})
 		if err == nil && strings.HasPrefix(line, "HTTP/") {
 			return strings.TrimSpace(line)
 		}
@@ -294,6 +269,22 @@ func rawHTTP(t *testing.T, addr string, within time.Duration) string {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// sendGET dials addr, sends a bare HTTP/1.0 GET by hand (so that whatever a
+// proxy puts before the answer reaches read unchanged) and returns what read
+// makes of the answer, all within 3 seconds of connecting.
+func sendGET(addr string, dialTimeout time.Duration, read func(io.Reader) (string, error)) (string, error) {
+	c, err := net.DialTimeout("tcp", addr, dialTimeout)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+	if _, err := fmt.Fprintf(c, "GET / HTTP/1.0\r\nHost: x\r\n\r\n"); err != nil {
+		return "", err
+	}
+	return read(c)
 }
 
 // lifecycle is the common part of every scenario: plan shows changes, apply,
@@ -408,14 +399,23 @@ func TestQuickstart(t *testing.T) {
 	}.run(t, c)
 }
 
-func TestScenario1ForwardFloatingIP(t *testing.T) {
+// bridgeScenario is the setup scenarios 1 to 3 share on the primary: unique
+// names for the bridge ("lx<n>-…") and for the example's nodes and profiles
+// ("s<n>-…", also its owner), a free subnet and a floating IP, all released
+// in t.Cleanup.
+func bridgeScenario(t *testing.T, n string) (c cli, bridge, prefix, fip string) {
 	d := sandbox.Primary(t)
-	bridge, prefix := sandbox.UniqueName(t, "lx1"), sandbox.UniqueName(t, "s1")
-	c := cli{t: t, d: d, vars: map[string]string{
+	bridge, prefix = sandbox.UniqueName(t, "lx"+n), sandbox.UniqueName(t, "s"+n)
+	c = cli{t: t, d: d, vars: map[string]string{
 		"owner": "t-" + prefix, "bridge": bridge, "prefix": prefix,
 		"subnet": sandbox.AllocSubnet(t), "floating_ip": sandbox.FloatingIP(t),
 	}}
-	fip := c.vars["floating_ip"]
+	return c, bridge, prefix, c.vars["floating_ip"]
+}
+
+func TestScenario1ForwardFloatingIP(t *testing.T) {
+	c, bridge, prefix, fip := bridgeScenario(t, "1")
+	d := c.d
 	lifecycle{
 		dir: "1-forward-floating-ip", block: `service "api"`, markers: []string{bridge, prefix, fip},
 		check: func(c cli) {
@@ -440,13 +440,8 @@ func TestScenario1ForwardFloatingIP(t *testing.T) {
 }
 
 func TestScenario2ProxyProtocol(t *testing.T) {
-	d := sandbox.Primary(t)
-	bridge, prefix := sandbox.UniqueName(t, "lx2"), sandbox.UniqueName(t, "s2")
-	c := cli{t: t, d: d, vars: map[string]string{
-		"owner": "t-" + prefix, "bridge": bridge, "prefix": prefix,
-		"subnet": sandbox.AllocSubnet(t), "floating_ip": sandbox.FloatingIP(t),
-	}}
-	fip := c.vars["floating_ip"]
+	c, bridge, prefix, fip := bridgeScenario(t, "2")
+	d := c.d
 	node := prefix + "-web"
 	lifecycle{
 		dir: "2-proxy-protocol", block: `service "alt"`, markers: []string{bridge, prefix},
@@ -477,13 +472,7 @@ func TestScenario2ProxyProtocol(t *testing.T) {
 }
 
 func TestScenario3NATProxy(t *testing.T) {
-	d := sandbox.Primary(t)
-	bridge, prefix := sandbox.UniqueName(t, "lx3"), sandbox.UniqueName(t, "s3")
-	c := cli{t: t, d: d, vars: map[string]string{
-		"owner": "t-" + prefix, "bridge": bridge, "prefix": prefix,
-		"subnet": sandbox.AllocSubnet(t), "floating_ip": sandbox.FloatingIP(t),
-	}}
-	fip := c.vars["floating_ip"]
+	c, bridge, prefix, fip := bridgeScenario(t, "3")
 	node := prefix + "-web"
 	lifecycle{
 		dir: "3-nat-proxy", block: `service "web"`, markers: []string{bridge, prefix},

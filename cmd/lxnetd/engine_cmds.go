@@ -43,6 +43,8 @@ func (f *loadFlags) register(cmd *cobra.Command) {
 // targetKinds are the address kinds --target accepts.
 var targetKinds = []string{"node", "service", "forward", "network", "profile", "remote"}
 
+// options checks --target and turns --var/--var-file into config.Options
+// the way run does.
 func (f *loadFlags) options() (config.Options, error) {
 	for _, t := range f.targets {
 		kind, name, _ := strings.Cut(t, ".")
@@ -50,15 +52,7 @@ func (f *loadFlags) options() (config.Options, error) {
 			return config.Options{}, fmt.Errorf("--target %q: want KIND.NAME with KIND one of %s (e.g. node.web1)", t, strings.Join(targetKinds, ", "))
 		}
 	}
-	vars := map[string]string{}
-	for _, v := range f.vars {
-		name, value, ok := strings.Cut(v, "=")
-		if !ok || name == "" {
-			return config.Options{}, fmt.Errorf("--var %q: want name=value", v)
-		}
-		vars[name] = value
-	}
-	return config.Options{Vars: vars, VarFiles: f.varFiles, Environ: os.Environ()}, nil
+	return configOptions(f.vars, f.varFiles)
 }
 
 // isTTY reports whether f is a terminal (colour and prompts only there).
@@ -120,6 +114,28 @@ func planAll(ctx context.Context, cfg *spec.Config, targets []string) ([]remoteP
 	return out, nil
 }
 
+// loadAndPlan is the first half that plan and apply share: read the
+// configuration (diagnostics to stderr), then connect to and plan every
+// remote. The caller closes the connections with closeAll.
+func loadAndPlan(ctx context.Context, cmd *cobra.Command, args []string, lf *loadFlags) ([]remotePlan, error) {
+	cfg, err := load(cmd, configDirArg(args), lf)
+	if err != nil {
+		return nil, err
+	}
+	return planAll(ctx, cfg, lf.targets)
+}
+
+// allEmpty reports whether no plan changes anything: plan's exit status 0
+// and apply's early return without a prompt.
+func allEmpty(plans []*engine.Plan) bool {
+	for _, p := range plans {
+		if !p.Empty() {
+			return false
+		}
+	}
+	return true
+}
+
 func closeAll(rps []remotePlan) {
 	for _, rp := range rps {
 		if rp.remote != nil {
@@ -160,11 +176,7 @@ Exit status with --detailed-exitcode: 0 no changes, 2 changes, 1 error.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext(cmd)
 			defer cancel()
-			cfg, err := load(cmd, configDirArg(args), &lf)
-			if err != nil {
-				return err
-			}
-			rps, err := planAll(ctx, cfg, lf.targets)
+			rps, err := loadAndPlan(ctx, cmd, args, &lf)
 			if err != nil {
 				return err
 			}
@@ -184,12 +196,8 @@ Exit status with --detailed-exitcode: 0 no changes, 2 changes, 1 error.`,
 					return err
 				}
 			}
-			if detailed {
-				for _, p := range plans {
-					if !p.Empty() {
-						return exitError{2}
-					}
-				}
+			if detailed && !allEmpty(plans) {
+				return exitError{2}
 			}
 			return nil
 		},
@@ -219,11 +227,7 @@ what was not, and exits 1; running apply again completes the plan.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext(cmd)
 			defer cancel()
-			cfg, err := load(cmd, configDirArg(args), &lf)
-			if err != nil {
-				return err
-			}
-			rps, err := planAll(ctx, cfg, lf.targets)
+			rps, err := loadAndPlan(ctx, cmd, args, &lf)
 			if err != nil {
 				return err
 			}
@@ -234,11 +238,7 @@ what was not, and exits 1; running apply again completes the plan.`,
 			if err := render.Human(out, plans, color); err != nil {
 				return err
 			}
-			empty := true
-			for _, p := range plans {
-				empty = empty && p.Empty()
-			}
-			if empty {
+			if allEmpty(plans) {
 				return nil
 			}
 			if !yes {

@@ -23,6 +23,8 @@ const (
 	dim    = "\x1b[2m"
 )
 
+// painter colours text only when the output is a terminal, so colour
+// decisions are made once per call, not at every string.
 type painter bool
 
 func (p painter) paint(color, s string) string {
@@ -32,6 +34,8 @@ func (p painter) paint(color, s string) string {
 	return color + s + reset
 }
 
+// actionColor is the colour of an action's symbol: green create, yellow
+// update, red delete, cyan replace.
 func actionColor(a engine.Action) string {
 	switch a {
 	case engine.Create:
@@ -87,6 +91,8 @@ func hiddenTag(key string) bool {
 	return key == "config."+engine.TagKeys || key == "config."+engine.TagDevices
 }
 
+// writeChange writes one change: symbol, address, sources, reason, then
+// one line per key diff.
 func writeChange(b *strings.Builder, c *engine.Change, pt painter) {
 	head := fmt.Sprintf("  %s %s", pt.paint(actionColor(c.Action), fmt.Sprintf("%3s", c.Action.Symbol())), pt.paint(bold, c.Addr.String()))
 	if len(c.Sources) > 0 && c.Sources[0] != c.Addr.String() {
@@ -103,6 +109,8 @@ func writeChange(b *strings.Builder, c *engine.Change, pt painter) {
 		}
 	}
 	for _, d := range c.Diffs {
+		// A change that only rewrites tags (e.g. after adoption) shows them,
+		// so no change is printed without a reason.
 		if hiddenTag(d.Key) && visible > 0 {
 			continue
 		}
@@ -144,6 +152,7 @@ func Progress(w io.Writer, r engine.ChangeResult, color bool) error {
 	return err
 }
 
+// past is the participle an apply progress line reports ("created").
 func past(a engine.Action) string {
 	switch a {
 	case engine.Create:

@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"sort"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -53,10 +54,10 @@ type Daemon struct {
 	pendingReload bool
 }
 
+// workerHandle is a running worker and how to stop it.
 type workerHandle struct {
 	w      *worker
 	cancel context.CancelFunc
-	done   chan struct{}
 }
 
 // Run loads the configuration, converges every remote and keeps them
@@ -297,6 +298,8 @@ func (d *Daemon) reload(source string) (bool, error) {
 	return changed, err
 }
 
+// handle answers one control socket request on the main loop, so a reload
+// never races with a watcher-triggered one.
 func (d *Daemon) handle(req Request) Response {
 	switch req.Command {
 	case "status":
@@ -314,15 +317,16 @@ func (d *Daemon) handle(req Request) Response {
 	}
 }
 
+// startWorker starts the worker of one remote on a context of its own, so
+// a remote removed from the configuration can be stopped alone.
 func (d *Daemon) startWorker(r *spec.Remote, cfg *spec.Config) {
 	w := newWorker(r, cfg.Settings, cfg.Hash, d.Connect, d.Log, d.timings, d.poke)
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &workerHandle{w: w, cancel: cancel, done: make(chan struct{})}
+	h := &workerHandle{w: w, cancel: cancel}
 	d.workers[r.Name] = h
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		defer close(h.done)
 		w.run(ctx)
 	}()
 }
@@ -384,6 +388,7 @@ func (d *Daemon) stop() error {
 	return nil
 }
 
+// stopAll cancels every worker and waits until each has returned.
 func (d *Daemon) stopAll() {
 	for _, h := range d.workers {
 		h.cancel()
@@ -409,6 +414,7 @@ func (d *Daemon) healthy() bool {
 	return true
 }
 
+// status assembles the daemon's status from each worker's copy of its own.
 func (d *Daemon) status() Status {
 	st := Status{
 		Version:      d.Version,
@@ -446,15 +452,13 @@ func (d *Daemon) publishStatus() {
 	}
 }
 
+// sortedNames orders remotes by name so that logs, STATUS= and status
+// output list them the same way every time.
 func sortedNames[V any](m map[string]V) []string {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(m))
 }
 
+// short is a configuration hash cut to its first 12 characters for logs.
 func short(h string) string {
 	if len(h) > 12 {
 		return h[:12]

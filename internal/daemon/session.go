@@ -113,6 +113,8 @@ func (s *engineSession) Watch(ctx context.Context, onEvent func(string)) error {
 // Close drops the connection.
 func (s *engineSession) Close() { s.rem.Close() }
 
+// newPlanID is a random id logged with every line of one pass, to find a
+// pass's lines in the journal.
 func newPlanID() string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
@@ -127,84 +129,86 @@ type shield struct{ engine.Remote }
 
 const writeGrace = 2 * time.Minute
 
-func calm(ctx context.Context) (context.Context, context.CancelFunc) {
+// writeContext is the context of one write shield passes on: ctx's values
+// without its cancellation, bounded by writeGrace.
+func writeContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), writeGrace)
 }
 
 func (s shield) CreateNetwork(ctx context.Context, n engine.Network) error {
-	ctx, cancel := calm(ctx)
+	ctx, cancel := writeContext(ctx)
 	defer cancel()
 	return s.Remote.CreateNetwork(ctx, n)
 }
 
 func (s shield) UpdateNetwork(ctx context.Context, n engine.Network) error {
-	ctx, cancel := calm(ctx)
+	ctx, cancel := writeContext(ctx)
 	defer cancel()
 	return s.Remote.UpdateNetwork(ctx, n)
 }
 
 func (s shield) DeleteNetwork(ctx context.Context, name string) error {
-	ctx, cancel := calm(ctx)
+	ctx, cancel := writeContext(ctx)
 	defer cancel()
 	return s.Remote.DeleteNetwork(ctx, name)
 }
 
 func (s shield) CreateProfile(ctx context.Context, p engine.Profile) error {
-	ctx, cancel := calm(ctx)
+	ctx, cancel := writeContext(ctx)
 	defer cancel()
 	return s.Remote.CreateProfile(ctx, p)
 }
 
 func (s shield) UpdateProfile(ctx context.Context, p engine.Profile) error {
-	ctx, cancel := calm(ctx)
+	ctx, cancel := writeContext(ctx)
 	defer cancel()
 	return s.Remote.UpdateProfile(ctx, p)
 }
 
 func (s shield) DeleteProfile(ctx context.Context, name string) error {
-	ctx, cancel := calm(ctx)
+	ctx, cancel := writeContext(ctx)
 	defer cancel()
 	return s.Remote.DeleteProfile(ctx, name)
 }
 
 func (s shield) CreateInstance(ctx context.Context, i engine.Instance) error {
-	ctx, cancel := calm(ctx)
+	ctx, cancel := writeContext(ctx)
 	defer cancel()
 	return s.Remote.CreateInstance(ctx, i)
 }
 
 func (s shield) UpdateInstance(ctx context.Context, i engine.Instance) error {
-	ctx, cancel := calm(ctx)
+	ctx, cancel := writeContext(ctx)
 	defer cancel()
 	return s.Remote.UpdateInstance(ctx, i)
 }
 
 func (s shield) SetInstanceState(ctx context.Context, name, action string, force bool) error {
-	ctx, cancel := calm(ctx)
+	ctx, cancel := writeContext(ctx)
 	defer cancel()
 	return s.Remote.SetInstanceState(ctx, name, action, force)
 }
 
 func (s shield) DeleteInstance(ctx context.Context, name string) error {
-	ctx, cancel := calm(ctx)
+	ctx, cancel := writeContext(ctx)
 	defer cancel()
 	return s.Remote.DeleteInstance(ctx, name)
 }
 
 func (s shield) CreateForward(ctx context.Context, f engine.Forward) error {
-	ctx, cancel := calm(ctx)
+	ctx, cancel := writeContext(ctx)
 	defer cancel()
 	return s.Remote.CreateForward(ctx, f)
 }
 
 func (s shield) UpdateForward(ctx context.Context, f engine.Forward) error {
-	ctx, cancel := calm(ctx)
+	ctx, cancel := writeContext(ctx)
 	defer cancel()
 	return s.Remote.UpdateForward(ctx, f)
 }
 
 func (s shield) DeleteForward(ctx context.Context, network, listenAddress string) error {
-	ctx, cancel := calm(ctx)
+	ctx, cancel := writeContext(ctx)
 	defer cancel()
 	return s.Remote.DeleteForward(ctx, network, listenAddress)
 }

@@ -131,6 +131,9 @@ func (w *worker) stuckFor(now time.Time) time.Duration {
 	return now.Sub(w.passStart)
 }
 
+// setStatus changes the worker's status under its lock, then pokes the
+// daemon, whose loop reads it back with status() to update STATUS= and
+// metrics.
 func (w *worker) setStatus(f func(*RemoteStatus)) {
 	w.mu.Lock()
 	f(&w.st)
@@ -152,9 +155,12 @@ type streamErr struct {
 // next write and the write in flight completes.
 func (w *worker) run(ctx context.Context) {
 	var (
-		sess     Session
-		gen      int
-		watch    struct{ cancel context.CancelFunc } // ends the current session's event stream
+		sess Session
+		gen  int
+		// watch.cancel ends the current session's event stream; closeSession
+		// calls it. (A field, not a variable: vet's lostcancel cannot see
+		// that a closure calls it.)
+		watch    struct{ cancel context.CancelFunc }
 		streamC  = make(chan streamErr, 1)
 		bo       = backoff{min: w.timings.MinBackoff, max: w.timings.MaxBackoff}
 		retry    = stoppedTimer()
@@ -243,7 +249,7 @@ func (w *worker) run(ctx context.Context) {
 			}
 			retry.Reset(wait)
 			backingOff = true
-			w.once.Do(func() { close(w.attempted) })
+			w.markAttempted()
 		}
 
 		if sess == nil {
@@ -346,7 +352,7 @@ func (w *worker) run(ctx context.Context) {
 		default:
 			w.log.Debug("no changes", "plan_id", out.PlanID, "objects", out.Objects, "took", time.Since(start).Round(time.Millisecond))
 		}
-		w.once.Do(func() { close(w.attempted) })
+		w.markAttempted()
 	}
 }
 
@@ -367,6 +373,12 @@ func (w *worker) onEvent(source string) {
 	w.markDirty()
 }
 
+// markAttempted tells the daemon, once, that the first pass was attempted
+// (it sends READY=1 when every worker has).
+func (w *worker) markAttempted() { w.once.Do(func() { close(w.attempted) }) }
+
+// stoppedTimer is a timer that has not fired and will not until Reset, for
+// the retry and resync timers before their first use.
 func stoppedTimer() *time.Timer {
 	t := time.NewTimer(time.Hour)
 	t.Stop()

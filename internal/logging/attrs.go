@@ -13,6 +13,39 @@ type field struct {
 	value string
 }
 
+// scope is what WithAttrs and WithGroup leave on a handler: the attributes
+// added so far, already flattened, and the group prefix for attributes added
+// later. Both handlers embed it so that they derive children the same way;
+// children copy the slice, so siblings never share appended fields.
+type scope struct {
+	prefix string
+	attrs  []field
+}
+
+// withAttrs returns s with as flattened under the current group prefix.
+func (s scope) withAttrs(as []slog.Attr) scope {
+	attrs := append([]field(nil), s.attrs...)
+	for _, a := range as {
+		attrs = flatten(attrs, s.prefix, a)
+	}
+	return scope{prefix: s.prefix, attrs: attrs}
+}
+
+// withGroup returns s with later attributes nested under name.
+func (s scope) withGroup(name string) scope {
+	return scope{prefix: s.prefix + name + ".", attrs: s.attrs}
+}
+
+// fields returns the scope's attributes followed by the record's own.
+func (s scope) fields(r slog.Record) []field {
+	fields := append([]field(nil), s.attrs...)
+	r.Attrs(func(a slog.Attr) bool {
+		fields = flatten(fields, s.prefix, a)
+		return true
+	})
+	return fields
+}
+
 // flatten appends a's leaves to dst with group prefixes, resolving LogValuers
 // and dropping empty attributes as slog.Handler implementations must.
 func flatten(dst []field, prefix string, a slog.Attr) []field {

@@ -24,11 +24,10 @@ type SendFunc func(message string, priority journal.Priority, vars map[string]st
 // can be queried with `journalctl LXNETD_REMOTE=vm1`. The attributes are also
 // appended to MESSAGE as key=value so plain `journalctl -u lxnetd` reads well.
 type JournalHandler struct {
-	send   SendFunc
-	level  slog.Leveler
-	ident  string
-	prefix string
-	attrs  []field
+	send  SendFunc
+	level slog.Leveler
+	ident string
+	scope // attributes and group prefix from WithAttrs/WithGroup
 }
 
 var _ slog.Handler = (*JournalHandler)(nil)
@@ -85,11 +84,7 @@ func (h *JournalHandler) Enabled(_ context.Context, l slog.Level) bool {
 
 // Handle implements slog.Handler.
 func (h *JournalHandler) Handle(_ context.Context, r slog.Record) error {
-	fields := append([]field(nil), h.attrs...)
-	r.Attrs(func(a slog.Attr) bool {
-		fields = flatten(fields, h.prefix, a)
-		return true
-	})
+	fields := h.fields(r)
 	vars := make(map[string]string, len(fields)+4)
 	vars["SYSLOG_IDENTIFIER"] = h.ident
 	if r.PC != 0 {
@@ -111,10 +106,7 @@ func (h *JournalHandler) Handle(_ context.Context, r slog.Record) error {
 // WithAttrs implements slog.Handler.
 func (h *JournalHandler) WithAttrs(as []slog.Attr) slog.Handler {
 	c := *h
-	c.attrs = append([]field(nil), h.attrs...)
-	for _, a := range as {
-		c.attrs = flatten(c.attrs, h.prefix, a)
-	}
+	c.scope = h.withAttrs(as)
 	return &c
 }
 
@@ -124,6 +116,6 @@ func (h *JournalHandler) WithGroup(name string) slog.Handler {
 		return h
 	}
 	c := *h
-	c.prefix = h.prefix + name + "."
+	c.scope = h.withGroup(name)
 	return &c
 }

@@ -15,11 +15,10 @@ import (
 // It is meant for a terminal; slog's own TextHandler (time=... level=...
 // msg=...) is harder to scan by eye.
 type TextHandler struct {
-	mu     *sync.Mutex
-	w      io.Writer
-	level  slog.Leveler
-	prefix string  // group prefix for attributes added later
-	attrs  []field // pre-flattened WithAttrs attributes
+	mu    *sync.Mutex
+	w     io.Writer
+	level slog.Leveler
+	scope // attributes and group prefix from WithAttrs/WithGroup
 }
 
 var _ slog.Handler = (*TextHandler)(nil)
@@ -48,11 +47,7 @@ func (h *TextHandler) Handle(_ context.Context, r slog.Record) error {
 	}
 	b = append(b, ' ')
 	b = append(b, r.Message...)
-	fields := append([]field(nil), h.attrs...)
-	r.Attrs(func(a slog.Attr) bool {
-		fields = flatten(fields, h.prefix, a)
-		return true
-	})
+	fields := h.fields(r)
 	b = appendKV(b, fields)
 	b = append(b, '\n')
 	h.mu.Lock()
@@ -64,10 +59,7 @@ func (h *TextHandler) Handle(_ context.Context, r slog.Record) error {
 // WithAttrs implements slog.Handler.
 func (h *TextHandler) WithAttrs(as []slog.Attr) slog.Handler {
 	c := *h
-	c.attrs = append([]field(nil), h.attrs...)
-	for _, a := range as {
-		c.attrs = flatten(c.attrs, h.prefix, a)
-	}
+	c.scope = h.withAttrs(as)
 	return &c
 }
 
@@ -77,6 +69,6 @@ func (h *TextHandler) WithGroup(name string) slog.Handler {
 		return h
 	}
 	c := *h
-	c.prefix = h.prefix + name + "."
+	c.scope = h.withGroup(name)
 	return &c
 }
