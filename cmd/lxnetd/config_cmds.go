@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/lxnetd/lxnetd/config"
 	"github.com/pmezard/go-difflib/difflib"
@@ -28,15 +27,7 @@ func (f *varFlags) register(cmd *cobra.Command) {
 // options turns the flags and the process environment (LXNET_VAR_name) into
 // config.Options.
 func (f *varFlags) options() (config.Options, error) {
-	opts := config.Options{Vars: map[string]string{}, VarFiles: f.varFiles, Environ: os.Environ()}
-	for _, kv := range f.vars {
-		name, value, ok := strings.Cut(kv, "=")
-		if !ok || name == "" {
-			return opts, fmt.Errorf("invalid --var %q: write --var name=value", kv)
-		}
-		opts.Vars[name] = value
-	}
-	return opts, nil
+	return configOptions(f.vars, f.varFiles)
 }
 
 // colorFor says whether to color output for w: only a terminal, and never

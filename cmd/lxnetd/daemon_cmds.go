@@ -106,7 +106,7 @@ func configOptions(vars, varFiles []string) (config.Options, error) {
 	for _, v := range vars {
 		name, value, ok := strings.Cut(v, "=")
 		if !ok || name == "" {
-			return o, fmt.Errorf("--var %q: want name=value", v)
+			return o, fmt.Errorf("invalid --var %q: write --var name=value", v)
 		}
 		o.Vars[name] = value
 	}
