@@ -233,6 +233,9 @@ func (l *loader) evalNetwork(inst *instance) cty.Value {
 				e.failed = true
 			}
 		}
+		if typ == "bridge" {
+			l.checkTunnelNames(e, aCfg, name, cfg)
+		}
 	}
 	if oneOf(typ, []string{"macvlan", "sriov", "physical"}) && cfg["parent"] == "" {
 		rng := e.def.Ptr()
@@ -253,6 +256,32 @@ func (l *loader) evalNetwork(inst *instance) cty.Value {
 		"name": cty.StringVal(name), "remote": cty.StringVal(remote), "type": cty.StringVal(typ),
 		"description": cty.StringVal(desc), "config": mapVal(cfg),
 	})
+}
+
+// maxTunnelNameLen is the longest "<bridge>-<tunnel>" interface name LXD
+// accepts: IFNAMSIZ-1 = 15 (lxd/network/driver_bridge.go refuses
+// len(bridge)+len(tunnel) > 14 with "Network name too long for tunnel
+// interface", at apply time).
+const maxTunnelNameLen = 15
+
+// checkTunnelNames reports tunnel.NAME.* keys of a bridge whose tunnel
+// interface name "<bridge>-<NAME>" would be too long for the kernel, once
+// per tunnel, on its first key.
+func (l *loader) checkTunnelNames(e *ev, aCfg *hcl.Attribute, bridge string, cfg map[string]string) {
+	seen := map[string]bool{}
+	for _, k := range sortedKeys(cfg) {
+		fields := strings.Split(k, ".")
+		if len(fields) != 3 || fields[0] != "tunnel" || seen[fields[1]] {
+			continue
+		}
+		seen[fields[1]] = true
+		ifname := bridge + "-" + fields[1]
+		if len(ifname) > maxTunnelNameLen {
+			l.errorf(keyRange(aCfg, e.ctx, k), "Tunnel interface name too long",
+				"LXD names this tunnel's interface %q (%d characters), but interface names are at most %d characters, so apply would fail. Shorten the bridge name %q or the tunnel name %q.", ifname, len(ifname), maxTunnelNameLen, bridge, fields[1])
+			e.failed = true
+		}
+	}
 }
 
 func (l *loader) evalProfile(inst *instance) cty.Value {
