@@ -63,8 +63,9 @@ type (
 		ports         []portRange
 		rng           *hcl.Range
 		what          string
-		network       string // for forwards: the network the listen address is on
-		port, node    string // for services: the port block's address (shared by the listeners of its nodes) and the node's
+		network       string    // for forwards: the network the listen address is on
+		port, node    string    // for services: the port block's address (shared by the listeners of its nodes) and the node's
+		nodeInst      *instance // for services: the node instance (for a hint that fits its count or for_each)
 	}
 )
 
@@ -719,7 +720,7 @@ func (l *loader) evalService(inst *instance) cty.Value {
 			}})
 			lst := &listener{remote: n.remote, proto: proto, addr: addr, ports: lports, rng: aListen.Expr.Range().Ptr(),
 				what: fmt.Sprintf("%s.port[%q] on %s", inst.addr, pname, n.inst.addr),
-				port: fmt.Sprintf("%s.port[%q]", inst.addr, pname), node: n.inst.addr}
+				port: fmt.Sprintf("%s.port[%q]", inst.addr, pname), node: n.inst.addr, nodeInst: n.inst}
 			if via == spec.ViaForward {
 				lst.network = n.spec.Network
 			}
