@@ -584,8 +584,10 @@ func withArticle(s string) string {
 func (l *loader) evalService(inst *instance) cty.Value {
 	e := l.newEv(inst.d, inst.ctx, inst.d.content.Attributes)
 	name, nameRng := l.objectName(e, inst, deviceNameProblem, "service")
-	desc, _ := e.str("description")
-	_ = desc
+	// A service's and its ports' description are for people reading the
+	// configuration only: nothing in LXD carries them (README). They are
+	// still evaluated so that a mistake in them is reported.
+	e.str("description")
 	type target struct {
 		n   *nodeResult
 		rng *hcl.Range
@@ -658,8 +660,8 @@ func (l *loader) evalService(inst *instance) cty.Value {
 		proto = strOr(proto, "tcp")
 		l.checkOneOf(pe, "protocol", proto, protocols, "protocol")
 		pp, aPP := pe.boolean("proxy_protocol")
-		pdesc, _ := pe.str("description")
-		_ = pdesc
+		pe.str("description") // for humans only, like the service's
+
 		if pe.failed || aListen == nil { // a missing listen was reported by the schema
 			e.failed = true
 			continue
