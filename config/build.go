@@ -141,7 +141,7 @@ func (l *loader) checkListeners() {
 						// One port block of a service with nodes = [...]: the
 						// nodes share its listen address.
 						l.errorf(cur.rng, "Port exposed twice",
-							"%s exposes %s port %d on %s to both %s and %s%s, but one address and port lead to one target. nodes = [...] suits nodes on different remotes; for nodes on one remote give each node its own service and listen address (for_each = node.NAME with node = each.value).", cur.port, cur.proto, p, cur.addr, prev.node, cur.node, l.onRemote(cur.remote))
+							"%s exposes %s port %d on %s to both %s and %s%s, but one address and port lead to one target. nodes = [...] suits nodes on different remotes; for nodes on one remote give each node its own service and listen address%s.", cur.port, cur.proto, p, cur.addr, prev.node, cur.node, l.onRemote(cur.remote), perNodeServiceHint(prev.nodeInst, cur.nodeInst))
 						continue
 					}
 					l.errorf(cur.rng, "Port exposed twice",
@@ -151,6 +151,24 @@ func (l *loader) checkListeners() {
 			}
 		}
 	}
+}
+
+// perNodeServiceHint says how to write one service per node when both nodes
+// are instances of one node block: for_each over a for_each block's map,
+// count over a count block's list (for_each = node.NAME would not work on
+// a list). For nodes of different blocks it says nothing more.
+func perNodeServiceHint(a, b *instance) string {
+	if a == nil || b == nil || a.d != b.d {
+		return ""
+	}
+	name := a.d.name
+	switch {
+	case a.d.content.Attributes["for_each"] != nil:
+		return fmt.Sprintf(" (for_each = node.%s with node = each.value)", name)
+	case a.d.content.Attributes["count"] != nil:
+		return fmt.Sprintf(" (count = length(node.%s) with node = node.%s[count.index])", name, name)
+	}
+	return ""
 }
 
 func (l *loader) onRemote(remote string) string {

@@ -49,6 +49,7 @@ func functions(fsys fs.FS) map[string]function.Function {
 		"setproduct": stdlib.SetProductFunc, "setsubtract": stdlib.SetSubtractFunc,
 		"setunion": stdlib.SetUnionFunc, "slice": stdlib.SliceFunc, "sort": stdlib.SortFunc,
 		"values": stdlib.ValuesFunc, "zipmap": stdlib.ZipmapFunc,
+		"alltrue": allTrueFunc, "anytrue": anyTrueFunc,
 		// types
 		"tostring": stdlib.MakeToFunc(cty.String), "tonumber": stdlib.MakeToFunc(cty.Number),
 		"tobool": stdlib.MakeToFunc(cty.Bool), "toset": stdlib.MakeToFunc(cty.Set(cty.DynamicPseudoType)),
@@ -253,3 +254,44 @@ var coalesceFunc = function.New(&function.Spec{
 		return cty.NilVal, fmt.Errorf("no non-null, non-empty-string arguments")
 	},
 })
+
+// allTrueFunc and anyTrueFunc are Terraform's alltrue and anytrue (not in
+// cty's stdlib), handy in variable validation: alltrue([for p in var.ports :
+// p > 0]). As in Terraform, an empty list is all-true and not any-true, and
+// a null element counts as false.
+var (
+	allTrueFunc = boolFold("Says whether every element of a list of bools is true (true for an empty list).", true)
+	anyTrueFunc = boolFold("Says whether any element of a list of bools is true (false for an empty list).", false)
+)
+
+// boolFold builds alltrue (all = true) or anytrue (all = false). An unknown
+// element makes the result unknown unless a known element already decides it.
+func boolFold(desc string, all bool) function.Function {
+	return function.New(&function.Spec{
+		Description: desc,
+		Params:      []function.Parameter{{Name: "list", Type: cty.List(cty.Bool)}},
+		Type:        function.StaticReturnType(cty.Bool),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			unknown := false
+			for it := args[0].ElementIterator(); it.Next(); {
+				_, v := it.Element()
+				switch {
+				case !v.IsKnown():
+					unknown = true
+				case v.IsNull() || v.False():
+					if all {
+						return cty.False, nil
+					}
+				default:
+					if !all {
+						return cty.True, nil
+					}
+				}
+			}
+			if unknown {
+				return cty.UnknownVal(cty.Bool), nil
+			}
+			return cty.BoolVal(all), nil
+		},
+	})
+}

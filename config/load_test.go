@@ -206,6 +206,8 @@ network "lxnbr0" {
     "user.j" = startswith("lxnbr0", "lxn")
     "user.k" = coalesce("", "fallback")
     "user.l" = 1.5
+    "user.m" = "${alltrue([true, 1 < 2])},${alltrue([true, false])},${alltrue([])},${alltrue([true, null])}"
+    "user.n" = "${anytrue([false, 1 < 2])},${anytrue([false, false])},${anytrue([])},${anytrue(["true"])}"
   }
 }`,
 		"data/doc.yaml": "name: from-yaml\n",
@@ -214,6 +216,7 @@ network "lxnbr0" {
 		"user.a": "255.255.240.0", "user.b": "10.231.3.0/24", "user.c": `{"x":[1,2]}`, "user.d": "v",
 		"user.e": "\"a\": 1", "user.f": "from-yaml", "user.g": "A,B", "user.h": "5", "user.i": "1",
 		"user.j": "true", "user.k": "fallback", "user.l": "1.5",
+		"user.m": "true,false,true,false", "user.n": "true,false,false,true",
 	}
 	if diff := cmp.Diff(want, cfg.Remotes["local"].Networks[0].Config); diff != "" {
 		t.Error(diff)

@@ -63,8 +63,9 @@ type (
 		ports         []portRange
 		rng           *hcl.Range
 		what          string
-		network       string // for forwards: the network the listen address is on
-		port, node    string // for services: the port block's address (shared by the listeners of its nodes) and the node's
+		network       string    // for forwards: the network the listen address is on
+		port, node    string    // for services: the port block's address (shared by the listeners of its nodes) and the node's
+		nodeInst      *instance // for services: the node instance (for a hint that fits its count or for_each)
 	}
 )
 
@@ -233,6 +234,9 @@ func (l *loader) evalNetwork(inst *instance) cty.Value {
 				e.failed = true
 			}
 		}
+		if typ == "bridge" {
+			l.checkTunnelNames(e, aCfg, name, cfg)
+		}
 	}
 	if oneOf(typ, []string{"macvlan", "sriov", "physical"}) && cfg["parent"] == "" {
 		rng := e.def.Ptr()
@@ -253,6 +257,32 @@ func (l *loader) evalNetwork(inst *instance) cty.Value {
 		"name": cty.StringVal(name), "remote": cty.StringVal(remote), "type": cty.StringVal(typ),
 		"description": cty.StringVal(desc), "config": mapVal(cfg),
 	})
+}
+
+// maxTunnelNameLen is the longest "<bridge>-<tunnel>" interface name LXD
+// accepts: IFNAMSIZ-1 = 15 (lxd/network/driver_bridge.go refuses
+// len(bridge)+len(tunnel) > 14 with "Network name too long for tunnel
+// interface", at apply time).
+const maxTunnelNameLen = 15
+
+// checkTunnelNames reports tunnel.NAME.* keys of a bridge whose tunnel
+// interface name "<bridge>-<NAME>" would be too long for the kernel, once
+// per tunnel, on its first key.
+func (l *loader) checkTunnelNames(e *ev, aCfg *hcl.Attribute, bridge string, cfg map[string]string) {
+	seen := map[string]bool{}
+	for _, k := range sortedKeys(cfg) {
+		fields := strings.Split(k, ".")
+		if len(fields) != 3 || fields[0] != "tunnel" || seen[fields[1]] {
+			continue
+		}
+		seen[fields[1]] = true
+		ifname := bridge + "-" + fields[1]
+		if len(ifname) > maxTunnelNameLen {
+			l.errorf(keyRange(aCfg, e.ctx, k), "Tunnel interface name too long",
+				"LXD names this tunnel's interface %q (%d characters), but interface names are at most %d characters, so apply would fail. Shorten the bridge name %q or the tunnel name %q.", ifname, len(ifname), maxTunnelNameLen, bridge, fields[1])
+			e.failed = true
+		}
+	}
 }
 
 func (l *loader) evalProfile(inst *instance) cty.Value {
@@ -554,8 +584,10 @@ func withArticle(s string) string {
 func (l *loader) evalService(inst *instance) cty.Value {
 	e := l.newEv(inst.d, inst.ctx, inst.d.content.Attributes)
 	name, nameRng := l.objectName(e, inst, deviceNameProblem, "service")
-	desc, _ := e.str("description")
-	_ = desc
+	// A service's and its ports' description are for people reading the
+	// configuration only: nothing in LXD carries them (README). They are
+	// still evaluated so that a mistake in them is reported.
+	e.str("description")
 	type target struct {
 		n   *nodeResult
 		rng *hcl.Range
@@ -628,8 +660,8 @@ func (l *loader) evalService(inst *instance) cty.Value {
 		proto = strOr(proto, "tcp")
 		l.checkOneOf(pe, "protocol", proto, protocols, "protocol")
 		pp, aPP := pe.boolean("proxy_protocol")
-		pdesc, _ := pe.str("description")
-		_ = pdesc
+		pe.str("description") // for humans only, like the service's
+
 		if pe.failed || aListen == nil { // a missing listen was reported by the schema
 			e.failed = true
 			continue
@@ -690,7 +722,7 @@ func (l *loader) evalService(inst *instance) cty.Value {
 			}})
 			lst := &listener{remote: n.remote, proto: proto, addr: addr, ports: lports, rng: aListen.Expr.Range().Ptr(),
 				what: fmt.Sprintf("%s.port[%q] on %s", inst.addr, pname, n.inst.addr),
-				port: fmt.Sprintf("%s.port[%q]", inst.addr, pname), node: n.inst.addr}
+				port: fmt.Sprintf("%s.port[%q]", inst.addr, pname), node: n.inst.addr, nodeInst: n.inst}
 			if via == spec.ViaForward {
 				lst.network = n.spec.Network
 			}

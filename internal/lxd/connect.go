@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -40,6 +41,15 @@ type Remote struct {
 	// every call derives a client carrying the call's context (see client).
 	base *lxdclient.ProtocolLXD
 	tr   *transport
+
+	// dial opens another client to the same server with a transport of its
+	// own (no request): each WatchLifecycle uses one, so that it can close
+	// its event websocket when it returns (see events.go).
+	dial func(ctx context.Context) (*lxdclient.ProtocolLXD, *transport, error)
+
+	watchMu sync.Mutex
+	watches map[*transport]struct{} // transports of running watches, cut by Close
+	closed  bool
 
 	requests *atomic.Int64
 }
@@ -184,55 +194,18 @@ func defaultSocket(getenv func(string) string) string {
 }
 
 func connectEndpoint(ctx context.Context, name string, ep endpoint) (*Remote, error) {
-	requests := new(atomic.Int64)
-	var tr *transport
-	args := &lxdclient.ConnectionArgs{
-		UserAgent:     userAgent,
-		SkipGetServer: true, // done below, once, to check trust
-	}
-
-	var (
-		c   lxdclient.InstanceServer
-		err error
-	)
 	if ep.socket != "" {
 		if err := checkSocket(ep.socket); err != nil {
 			return nil, err
 		}
-		args.TransportWrapper = func(t *http.Transport) lxdclient.HTTPTransporter {
-			tr = newTransport(t, requests)
-			return tr
-		}
-		c, err = lxdclient.ConnectLXDUnixWithContext(ctx, ep.socket, args)
-	} else {
-		cert, rerr := os.ReadFile(ep.clientCert)
-		if rerr != nil {
-			return nil, fmt.Errorf("reading client certificate: %w", rerr)
-		}
-		key, rerr := os.ReadFile(ep.clientKey)
-		if rerr != nil {
-			return nil, fmt.Errorf("reading client key: %w", rerr)
-		}
-		args.TLSClientCert = string(cert)
-		args.TLSClientKey = string(key)
-		// Chain and host name checks are replaced by the pin (see pin.go).
-		args.InsecureSkipVerify = true
-		args.TransportWrapper = func(t *http.Transport) lxdclient.HTTPTransporter {
-			t.TLSClientConfig.VerifyConnection = verifyPin(ep.address, ep.pin)
-			tr = newTransport(t, requests)
-			return tr
-		}
-		c, err = lxdclient.ConnectLXDWithContext(ctx, ep.address, args)
 	}
+	requests := new(atomic.Int64)
+	dial := func(ctx context.Context) (*lxdclient.ProtocolLXD, *transport, error) {
+		return dialEndpoint(ctx, ep, requests)
+	}
+	base, tr, err := dial(ctx)
 	if err != nil {
-		return nil, explainConnectError(ep, err)
-	}
-	base, ok := c.(*lxdclient.ProtocolLXD)
-	if !ok {
-		return nil, fmt.Errorf("unexpected LXD client type %T", c)
-	}
-	if tr == nil {
-		return nil, errors.New("LXD client did not install lxnetd's transport")
+		return nil, err
 	}
 
 	srv, _, err := base.GetServer()
@@ -251,6 +224,8 @@ func connectEndpoint(ctx context.Context, name string, ep endpoint) (*Remote, er
 		project:   ep.project,
 		base:      base,
 		tr:        tr,
+		dial:      dial,
+		watches:   map[*transport]struct{}{},
 		requests:  requests,
 		clustered: srv.Environment.ServerClustered,
 	}
@@ -343,5 +318,66 @@ func (r *Remote) Requests() int64 { return r.requests.Load() }
 // (a running WatchLifecycle then returns an error). The Remote must not be
 // used afterwards.
 func (r *Remote) Close() {
+	r.watchMu.Lock()
+	r.closed = true
+	watches := r.watches
+	r.watches = map[*transport]struct{}{}
+	r.watchMu.Unlock()
+	for tr := range watches {
+		tr.closeAll()
+	}
 	r.tr.closeAll()
+}
+
+// dialEndpoint builds a client for ep whose HTTP transport is lxnetd's
+// (counting requests into requests, tracking connections). It sends no
+// request.
+func dialEndpoint(ctx context.Context, ep endpoint, requests *atomic.Int64) (*lxdclient.ProtocolLXD, *transport, error) {
+	var tr *transport
+	args := &lxdclient.ConnectionArgs{
+		UserAgent:     userAgent,
+		SkipGetServer: true, // Connect does it, once, to check trust
+	}
+
+	var (
+		c   lxdclient.InstanceServer
+		err error
+	)
+	if ep.socket != "" {
+		args.TransportWrapper = func(t *http.Transport) lxdclient.HTTPTransporter {
+			tr = newTransport(t, requests)
+			return tr
+		}
+		c, err = lxdclient.ConnectLXDUnixWithContext(ctx, ep.socket, args)
+	} else {
+		cert, rerr := os.ReadFile(ep.clientCert)
+		if rerr != nil {
+			return nil, nil, fmt.Errorf("reading client certificate: %w", rerr)
+		}
+		key, rerr := os.ReadFile(ep.clientKey)
+		if rerr != nil {
+			return nil, nil, fmt.Errorf("reading client key: %w", rerr)
+		}
+		args.TLSClientCert = string(cert)
+		args.TLSClientKey = string(key)
+		// Chain and host name checks are replaced by the pin (see pin.go).
+		args.InsecureSkipVerify = true
+		args.TransportWrapper = func(t *http.Transport) lxdclient.HTTPTransporter {
+			t.TLSClientConfig.VerifyConnection = verifyPin(ep.address, ep.pin)
+			tr = newTransport(t, requests)
+			return tr
+		}
+		c, err = lxdclient.ConnectLXDWithContext(ctx, ep.address, args)
+	}
+	if err != nil {
+		return nil, nil, explainConnectError(ep, err)
+	}
+	base, ok := c.(*lxdclient.ProtocolLXD)
+	if !ok {
+		return nil, nil, fmt.Errorf("unexpected LXD client type %T", c)
+	}
+	if tr == nil {
+		return nil, nil, errors.New("LXD client did not install lxnetd's transport")
+	}
+	return base, tr, nil
 }

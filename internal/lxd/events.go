@@ -33,12 +33,20 @@ import (
 // and the watch also reports the default project's networks and forwards
 // (see below). The event websocket is not counted in Requests.
 func (r *Remote) WatchLifecycle(ctx context.Context, onEvent func(source string)) error {
-	// A client of its own, so its listener shares nothing with operation waits.
-	c := r.client(ctx)
-	var (
-		listener *lxdclient.EventListener
-		err      error
-	)
+	// A client and transport of its own: its listener shares nothing with
+	// operation waits, and closing the transport on return closes the event
+	// websocket at once. The pinned client cannot: EventListener.Disconnect
+	// leaves the websocket (dialed without a context) and its two goroutines
+	// to a sweep that runs once a minute, and ProtocolLXD.Disconnect does
+	// nothing.
+	wc, wtr, err := r.watchClient(ctx)
+	if err != nil {
+		return fmt.Errorf("subscribing to events of remote %q: %w", r.name, err)
+	}
+	defer r.endWatch(wtr)
+	c := wc.UseProject(r.project).(*lxdclient.ProtocolLXD)
+	c.WithContext(ctx)
+	var listener *lxdclient.EventListener
 	relevant := func(string) bool { return true }
 	if r.project != api.ProjectDefaultName {
 		// A project's event stream lacks the objects the project takes from
@@ -100,6 +108,32 @@ func (r *Remote) WatchLifecycle(ctx context.Context, onEvent func(source string)
 		}
 		return fmt.Errorf("event stream of remote %q broke: %w", r.name, err)
 	}
+}
+
+// watchClient dials the client of one watch and registers its transport,
+// so that Close can cut the watch.
+func (r *Remote) watchClient(ctx context.Context) (*lxdclient.ProtocolLXD, *transport, error) {
+	c, tr, err := r.dial(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	r.watchMu.Lock()
+	defer r.watchMu.Unlock()
+	if r.closed {
+		tr.closeAll()
+		return nil, nil, errors.New("the connection is closed")
+	}
+	r.watches[tr] = struct{}{}
+	return c, tr, nil
+}
+
+// endWatch closes a watch's connections (its event websocket; the client's
+// goroutines then end too) and forgets its transport.
+func (r *Remote) endWatch(tr *transport) {
+	r.watchMu.Lock()
+	delete(r.watches, tr)
+	r.watchMu.Unlock()
+	tr.closeAll()
 }
 
 // eventRelevant says whether an event of an all-projects stream concerns a

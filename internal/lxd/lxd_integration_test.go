@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -752,8 +753,8 @@ func TestWatchLifecycleStreamBreaks(t *testing.T) {
 		done := make(chan error, 1)
 		go func() { done <- r.WatchLifecycle(t.Context(), func(string) {}) }()
 		time.Sleep(300 * time.Millisecond)
-		if n := r.tr.breakConns(); n == 0 {
-			t.Fatal("no open connection to break")
+		if n := breakWatches(r); n == 0 {
+			t.Fatal("no open watch connection to break")
 		}
 		select {
 		case err := <-done:
@@ -779,6 +780,77 @@ func TestWatchLifecycleStreamBreaks(t *testing.T) {
 			t.Fatal("WatchLifecycle did not return after Close")
 		}
 	})
+}
+
+// breakWatches breaks the connections of r's running watches.
+func breakWatches(r *Remote) int {
+	r.watchMu.Lock()
+	defer r.watchMu.Unlock()
+	n := 0
+	for tr := range r.watches {
+		n += tr.breakConns()
+	}
+	return n
+}
+
+// TestWatchLifecycleClosesItsConnection: once WatchLifecycle has returned
+// after its ctx ended, its event websocket is closed and the client's
+// goroutines are gone, not left for the pinned client's once-a-minute sweep.
+// Counted from the process's view: its open sockets and goroutines.
+func TestWatchLifecycleClosesItsConnection(t *testing.T) {
+	bothDaemons(t, func(t *testing.T, d *sandbox.Daemon, r *Remote) {
+		if _, err := r.ListNetworks(testCtx(t)); err != nil { // settle the request connection
+			t.Fatal(err)
+		}
+		sockets0, goroutines0 := openSockets(t), runtime.NumGoroutine()
+
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- r.WatchLifecycle(ctx, func(string) {}) }()
+		deadline := time.Now().Add(5 * time.Second)
+		for openSockets(t) <= sockets0 {
+			if time.Now().After(deadline) {
+				t.Fatal("the watch opened no socket")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("WatchLifecycle after cancel: %v", err)
+		}
+
+		// Goroutines end just after the close; allow them a moment (the
+		// client's own sweep would take up to a minute).
+		deadline = time.Now().Add(3 * time.Second)
+		for {
+			s, g := openSockets(t), runtime.NumGoroutine()
+			if s <= sockets0 && g <= goroutines0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				t.Fatalf("after WatchLifecycle returned: %d open sockets (%d before), %d goroutines (%d before)\n%s",
+					s, sockets0, g, goroutines0, buf[:runtime.Stack(buf, true)])
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}
+
+// openSockets counts the process's open socket file descriptors.
+func openSockets(t *testing.T) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, fd := range fds {
+		if l, err := os.Readlink("/proc/self/fd/" + fd.Name()); err == nil && strings.HasPrefix(l, "socket:") {
+			n++
+		}
+	}
+	return n
 }
 
 // openConns counts the connections of r's transport that are still open.

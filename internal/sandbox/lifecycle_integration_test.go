@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -138,6 +139,76 @@ func TestScriptLifecycle(t *testing.T) {
 	}
 	if err := Secondary(t).probe(); err != nil {
 		t.Errorf("shared secondary after a private down: %v", err)
+	}
+}
+
+// TestDownRemovesLock: down removes the sandbox directory's lock file (one
+// per test sandbox would otherwise pile up in /run/lock), and doing so never
+// lets two processes hold the lock: a down that waited on the removed file
+// must take the new one. Runs the script on a sandbox that was never up
+// (down is then quick and touches nothing shared).
+func TestDownRemovesLock(t *testing.T) {
+	t.Parallel()
+	id := strings.TrimPrefix(UniqueName(t, "x"), "x-")
+	dir := "/var/lib/lxnetd-sandbox-locktest-" + id
+	lock := "/run/lock/lxnetd-sandbox/" + strings.ReplaceAll(dir, "/", "_") + ".lock"
+	env := []string{"LXNETD_SANDBOX_DIR=" + dir, "LXNETD_SANDBOX_FLOAT=lxlk" + id[:5]}
+	t.Cleanup(func() { _ = os.Remove(lock) })
+
+	if out, err := runScript(env, "down"); err != nil {
+		t.Fatalf("sandbox.sh down: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(lock); !os.IsNotExist(err) {
+		t.Fatalf("lock file %s after down: %v (want it removed)", lock, err)
+	}
+
+	// A holds the lock; a down waits on it; A removes the file and a
+	// newcomer C locks a new one at the same path; A lets go. The waiting
+	// down must now wait for C, not run beside it.
+	lockFile := func() *os.File {
+		f, err := os.OpenFile(lock, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	a := lockFile()
+	done := make(chan error, 1)
+	var out string
+	go func() {
+		var err error
+		out, err = runScript(env, "down")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("down ran while the lock was held: %v\n%s", err, out)
+	case <-time.After(500 * time.Millisecond):
+	}
+	if err := os.Remove(lock); err != nil {
+		t.Fatal(err)
+	}
+	c := lockFile()
+	a.Close()
+	select {
+	case err := <-done:
+		t.Fatalf("down ran while a newcomer held the lock at %s: %v\n%s", lock, err, out)
+	case <-time.After(1 * time.Second):
+	}
+	c.Close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("down after the lock was released: %v\n%s", err, out)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("down did not run after the lock was released")
+	}
+	if _, err := os.Stat(lock); !os.IsNotExist(err) {
+		t.Errorf("lock file %s after the second down: %v (want it removed)", lock, err)
 	}
 }
 

@@ -37,7 +37,9 @@ FLOAT=${LXNETD_SANDBOX_FLOAT:-lxnfl} # veth pair ${FLOAT}0 / ${FLOAT}1
 FLOAT0=${FLOAT}0
 FLOAT1=${FLOAT}1
 # Outside $DIR (down removes $DIR while holding the lock), one per sandbox
-# directory, in tmpfs so private test sandboxes leave no files behind.
+# directory, in tmpfs. down, pair-down and cluster-down remove it once the
+# sandbox is gone, so test sandboxes leave no lock files behind (see
+# take_lock for why that is safe).
 LOCK=/run/lock/lxnetd-sandbox/$(printf '%s' "${DIR%/}" | tr / _).lock
 PKGS=(nftables lxd lxd-client busybox-static openssl dnsmasq-base)
 # Bump when the image recipe in build_image changes: up then replaces the
@@ -785,14 +787,32 @@ ns_down() {
 cmd_pair_down() { ns_down pair; }
 cmd_cluster_down() { ns_down cluster; }
 
+# take_lock locks $LOCK on fd 9. A down removes $LOCK while holding it, so
+# a process that waited on the old file gets a lock nobody else will ever
+# contend for (a newcomer creates and locks a new file at $LOCK): after
+# flock, check that the locked file is still the one at $LOCK, else retry
+# on the new one. The lock is thus never held twice, whoever removes it.
+take_lock() {
+	mkdir -p "$(dirname "$LOCK")"
+	while :; do
+		exec 9>>"$LOCK"
+		flock 9
+		if [[ $(stat -L -c %d:%i "/proc/$$/fd/9") == "$(stat -c %d:%i "$LOCK" 2>/dev/null)" ]]; then
+			return
+		fi
+		exec 9>&-
+	done
+}
+
 main() {
 	local cmd=${1:-}
 	case $cmd in
 	up | down | pair-up | pair-down | cluster-up | cluster-down)
-		mkdir -p "$(dirname "$LOCK")"
-		exec 9>"$LOCK"
-		flock 9
+		take_lock
 		"cmd_${cmd//-/_}"
+		# The sandbox is gone: remove its lock file, still holding it
+		# (safe: see take_lock).
+		case $cmd in *down) rm -f "$LOCK" ;; esac
 		;;
 	status) cmd_status ;;
 	*)
