@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -87,12 +86,7 @@ func TestLXDApplyInterruptedByDaemonKill(t *testing.T) {
 	}
 
 	// Restart it the way the sandbox does, and reconnect.
-	restart := exec.Command(filepath.Join("..", "internal", "sandbox", "sandbox.sh"), "up")
-	restart.Env = append(os.Environ(), "LXNETD_SANDBOX_DIR="+sandboxDir, "LXNETD_SANDBOX_DAEMONS=primary",
-		"LXNETD_SANDBOX_FLOAT="+stateValue(t, sandboxDir, "FLOAT_LINK"))
-	if out, err := restart.CombinedOutput(); err != nil {
-		t.Fatalf("restarting the private daemon: %v\n%s", err, out)
-	}
+	d.Restart(t)
 	r2 := connect(t, d.Remote())
 
 	p = lxdPlan(t, r2, &want, s)
@@ -144,19 +138,4 @@ func readPID(t *testing.T, path string) int {
 		t.Fatalf("pid file %s: %v", path, err)
 	}
 	return pid
-}
-
-func stateValue(t *testing.T, dir, key string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "state.env"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, key+"="); ok {
-			return v
-		}
-	}
-	t.Fatalf("%s not in %s/state.env", key, dir)
-	return ""
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -117,7 +116,7 @@ func TestRunRemoteOutage(t *testing.T) {
 	// Restart it with the sandbox script; lxnetd reconnects and converges
 	// it without being restarted.
 	restarted := time.Now()
-	restartPrivate(t, private)
+	private.Restart(t)
 	t.Logf("private LXD back after %v", time.Since(restarted).Round(time.Millisecond))
 	st = p.waitConverged(t, 120*time.Second)
 	t.Logf("private remote converged %v after its restart: %s", time.Since(restarted).Round(time.Millisecond), st.Line())
@@ -126,27 +125,5 @@ func TestRunRemoteOutage(t *testing.T) {
 	}
 	if _, err := private.LxcErr("profile", "show", xp2); err != nil {
 		t.Errorf("profile %s missing on the private remote after it came back: %v", xp2, err)
-	}
-}
-
-// restartPrivate starts a private sandbox daemon again with sandbox.sh up,
-// with the environment sandbox.Private gave it (its directory, only the
-// primary daemon, its own floating-IP link), so the script restarts exactly
-// that daemon and creates nothing new.
-func restartPrivate(t *testing.T, d *sandbox.Daemon) {
-	t.Helper()
-	root := filepath.Dir(d.Dir)
-	id := strings.TrimPrefix(filepath.Base(root), "lxnetd-sandbox-private-")
-	if id == filepath.Base(root) || len(id) < 6 {
-		t.Fatalf("cannot derive the private sandbox id from %s", root)
-	}
-	float := "lxp" + id[:6]
-	if err := exec.Command("ip", "link", "show", float+"0").Run(); err != nil {
-		t.Fatalf("the private sandbox's floating link %s0 is missing (derivation out of date?): %v", float, err)
-	}
-	cmd := exec.Command(filepath.Join("..", "sandbox", "sandbox.sh"), "up")
-	cmd.Env = append(os.Environ(), "LXNETD_SANDBOX_DIR="+root, "LXNETD_SANDBOX_DAEMONS=primary", "LXNETD_SANDBOX_FLOAT="+float)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("sandbox.sh up for the private daemon: %v\n%s", err, out)
 	}
 }

@@ -41,7 +41,21 @@ func Private(t testing.TB) *Daemon {
 		t.Fatalf("private sandbox in %s: %v", dir, err)
 	}
 	d.Name = "private"
+	d.scriptEnv = env
 	return d
+}
+
+// Restart starts a Private daemon again after its test stopped or killed it
+// (sandbox.sh up with the environment Private used: same directory, same
+// floating-IP link), and fails the test if it does not come back.
+func (d *Daemon) Restart(t testing.TB) {
+	t.Helper()
+	if d.scriptEnv == nil {
+		t.Fatalf("sandbox: Restart works only on a daemon from Private, not on %s", d.Name)
+	}
+	if out, err := runScript(d.scriptEnv, "up"); err != nil {
+		t.Fatalf("restarting private sandbox daemon %s: %v\n%s", d.Dir, err, out)
+	}
 }
 
 // runScript runs sandbox.sh ARG with extra environment variables and

@@ -55,6 +55,10 @@ type Daemon struct {
 	// default remote is this daemon: the unix socket for primary, HTTPS with
 	// the client certificate and the pinned server certificate for secondary.
 	LXDConf string
+
+	// scriptEnv is the sandbox.sh environment of a Private daemon, so
+	// Restart brings back exactly that daemon (nil for the shared ones).
+	scriptEnv []string
 }
 
 // Dir returns the sandbox directory: $LXNETD_SANDBOX_DIR or DefaultDir.

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -75,7 +76,7 @@ SECONDARY_FINGERPRINT=sha256:ab
 	}
 	want := Daemon{Name: "secondary", Dir: "/s", Socket: "/s/unix.socket", HTTPSAddress: "https://127.0.0.1:18443",
 		ClientCert: "/s-client/client.crt", ClientKey: "/s-client/client.key", ServerFingerprint: "sha256:ab", LXDConf: "/s-client"}
-	if *d != want {
+	if !reflect.DeepEqual(*d, want) {
 		t.Errorf("load = %+v\nwant %+v", *d, want)
 	}
 	r := d.Remote()
