@@ -185,7 +185,7 @@ func (d *desired) addPort(it *item[Forward], src string, pos spec.Pos, p Forward
 // expose compiles one service port: a forward port on the node's network, or
 // a proxy device on the node.
 func (d *desired) expose(e spec.Exposure) {
-	src := "service." + e.Service
+	src := serviceAddr(e)
 	inst := d.instances[e.Instance]
 	switch e.Via {
 	case spec.ViaForward, "":
@@ -233,6 +233,18 @@ func (d *desired) expose(e spec.Exposure) {
 	default:
 		d.problems = append(d.problems, Problem{Addr: e.Addr, Pos: e.Pos, Summary: fmt.Sprintf("unknown via %q", e.Via)})
 	}
+}
+
+// serviceAddr is the configuration address of the service an exposure
+// belongs to (`service.web["a"]` for a for_each'd block), taken from the port
+// address, so plans name the block the user wrote and --target service.web
+// selects every instance of it. Service is the LXD-facing name, which a
+// block may set to anything (name = each.key).
+func serviceAddr(e spec.Exposure) string {
+	if i := strings.LastIndex(e.Addr, ".port["); i > 0 {
+		return e.Addr[:i]
+	}
+	return "service." + e.Service
 }
 
 // proxyDevice builds the proxy device of a proxy or nat exposure. LXD's nat

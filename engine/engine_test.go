@@ -547,3 +547,26 @@ func TestTargetChangeIsReplace(t *testing.T) {
 		t.Fatalf("plan without a target: %v", addrs(p))
 	}
 }
+
+// A for_each'd service whose LXD-facing name differs from its block label
+// is named by its configuration address in plans, and --target on the block
+// selects it.
+func TestServiceSourceIsConfigAddress(t *testing.T) {
+	f := enginetest.New("local")
+	d := web()
+	for i := range d.Exposures {
+		d.Exposures[i].Addr = `service.site["a"].port["` + d.Exposures[i].Port + `"]`
+		d.Exposures[i].Service = "a"
+	}
+	p := plan(t, f, d, settings, "service.site")
+	if len(p.Changes) == 0 {
+		t.Fatal("--target service.site selected nothing")
+	}
+	for _, c := range p.Changes {
+		for _, s := range c.Sources {
+			if strings.HasPrefix(s, "service.") && s != `service.site["a"]` {
+				t.Errorf("%s has source %q, want service.site[\"a\"]", c.Addr, s)
+			}
+		}
+	}
+}
