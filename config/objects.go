@@ -265,14 +265,26 @@ func (l *loader) evalNetwork(inst *instance) cty.Value {
 // interface", at apply time).
 const maxTunnelNameLen = 15
 
-// checkTunnelNames reports tunnel.NAME.* keys of a bridge whose tunnel
+// tunnelKeys are the per-tunnel keys of an LXD bridge (tunnel.NAME.KEY).
+var tunnelKeys = []string{"protocol", "local", "remote", "port", "group", "id", "interface", "ttl"}
+
+// checkTunnelNames reports tunnel keys LXD would refuse, and tunnel.NAME.* keys of a bridge whose tunnel
 // interface name "<bridge>-<NAME>" would be too long for the kernel, once
 // per tunnel, on its first key.
 func (l *loader) checkTunnelNames(e *ev, aCfg *hcl.Attribute, bridge string, cfg map[string]string) {
 	seen := map[string]bool{}
 	for _, k := range sortedKeys(cfg) {
 		fields := strings.Split(k, ".")
-		if len(fields) != 3 || fields[0] != "tunnel" || seen[fields[1]] {
+		if fields[0] != "tunnel" {
+			continue
+		}
+		if len(fields) != 3 || fields[1] == "" || !oneOf(fields[2], tunnelKeys) {
+			l.errorf(keyRange(aCfg, e.ctx, k), "Invalid tunnel key",
+				"LXD's tunnel keys are tunnel.NAME.KEY with KEY one of %s (e.g. \"tunnel.t1.protocol\"); it refuses %q.", strings.Join(tunnelKeys, ", "), k)
+			e.failed = true
+			continue
+		}
+		if seen[fields[1]] {
 			continue
 		}
 		seen[fields[1]] = true
