@@ -2,10 +2,7 @@ package sandbox
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 )
 
@@ -35,38 +32,10 @@ func Cluster(t testing.TB, members int) []*Daemon {
 	if members < 2 || members > 9 {
 		t.Fatalf("sandbox.Cluster: %d members, want 2 to 9", members)
 	}
-	Primary(t) // subnet leases live in the shared sandbox
-	removeStale(t, clusterDirPrefix, "cluster-down")
-	id := strings.TrimPrefix(uniqueName("c"), "c-")[:6]
-	dir := filepath.Join(filepath.Dir(Dir()), clusterDirPrefix+id)
-	env := []string{
-		"LXNETD_SANDBOX_DIR=" + dir,
-		"LXNETD_SANDBOX_PAIR_ID=" + id,
-		"LXNETD_SANDBOX_PAIR_SUBNET=" + AllocSubnet(t),
-		"LXNETD_SANDBOX_CLUSTER_MEMBERS=" + strconv.Itoa(members),
-		"LXNETD_SANDBOX_OWNER_PID=" + strconv.Itoa(os.Getpid()),
+	names := make([]string, members)
+	for i := range names {
+		names[i] = fmt.Sprintf("m%d", i+1)
 	}
-	if images, _ := filepath.Glob(filepath.Join(Dir(), "image", "busybox-v*.tar.gz")); len(images) == 1 {
-		env = append(env, "LXNETD_SANDBOX_IMAGE="+images[0])
-	}
-	t.Cleanup(func() {
-		if _, err := os.Stat(dir); err != nil {
-			return
-		}
-		if out, err := runScript(env, "cluster-down"); err != nil {
-			t.Errorf("removing namespaced cluster %s: %v\n%s", dir, err, out)
-		}
-	})
-	if out, err := runScript(env, "cluster-up"); err != nil {
-		t.Fatalf("starting an LXD cluster of %d members in their own namespaces (%s): %v\n%s", members, dir, err, out)
-	}
-	ds := make([]*Daemon, members)
-	for i := range ds {
-		d, err := connect(dir, fmt.Sprintf("m%d", i+1))
-		if err != nil {
-			t.Fatalf("namespaced cluster in %s: %v", dir, err)
-		}
-		ds[i] = d
-	}
-	return ds
+	return startNamespaced(t, clusterDirPrefix, "cluster", fmt.Sprintf("an LXD cluster of %d members in their own namespaces", members),
+		[]string{"LXNETD_SANDBOX_CLUSTER_MEMBERS=" + strconv.Itoa(members)}, names)
 }

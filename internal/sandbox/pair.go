@@ -30,16 +30,26 @@ const pairDirPrefix = "lxnetd-sandbox-pair-"
 // names are host-wide).
 func NamespacedPair(t testing.TB) (a, b *Daemon) {
 	t.Helper()
+	ds := startNamespaced(t, pairDirPrefix, "pair", "two LXD daemons in their own namespaces", nil, []string{"a", "b"})
+	return ds[0], ds[1]
+}
+
+// startNamespaced brings up namespaced daemons with `sandbox.sh KIND-up`
+// (KIND "pair" or "cluster") in a fresh directory prefix+id, registers
+// `KIND-down` in t.Cleanup (it also runs after a failed start), and connects
+// to each named daemon. Stale ones of dead test processes are removed first.
+func startNamespaced(t testing.TB, prefix, kind, what string, extraEnv, names []string) []*Daemon {
+	t.Helper()
 	Primary(t) // subnet leases live in the shared sandbox
-	removeStale(t, pairDirPrefix, "pair-down")
+	removeStale(t, prefix, kind+"-down")
 	id := strings.TrimPrefix(uniqueName("p"), "p-")[:6]
-	dir := filepath.Join(filepath.Dir(Dir()), pairDirPrefix+id)
-	env := []string{
+	dir := filepath.Join(filepath.Dir(Dir()), prefix+id)
+	env := append([]string{
 		"LXNETD_SANDBOX_DIR=" + dir,
 		"LXNETD_SANDBOX_PAIR_ID=" + id,
 		"LXNETD_SANDBOX_PAIR_SUBNET=" + AllocSubnet(t),
 		"LXNETD_SANDBOX_OWNER_PID=" + strconv.Itoa(os.Getpid()),
-	}
+	}, extraEnv...)
 	// The shared sandbox's image, when there is one, saves building another.
 	if images, _ := filepath.Glob(filepath.Join(Dir(), "image", "busybox-v*.tar.gz")); len(images) == 1 {
 		env = append(env, "LXNETD_SANDBOX_IMAGE="+images[0])
@@ -48,22 +58,22 @@ func NamespacedPair(t testing.TB) (a, b *Daemon) {
 		if _, err := os.Stat(dir); err != nil {
 			return
 		}
-		if out, err := runScript(env, "pair-down"); err != nil {
-			t.Errorf("removing namespaced pair %s: %v\n%s", dir, err, out)
+		if out, err := runScript(env, kind+"-down"); err != nil {
+			t.Errorf("removing namespaced %s %s: %v\n%s", kind, dir, err, out)
 		}
 	})
-	if out, err := runScript(env, "pair-up"); err != nil {
-		t.Fatalf("starting two LXD daemons in their own namespaces (%s): %v\n%s", dir, err, out)
+	if out, err := runScript(env, kind+"-up"); err != nil {
+		t.Fatalf("starting %s (%s): %v\n%s", what, dir, err, out)
 	}
-	var ds [2]*Daemon
-	for i, name := range []string{"a", "b"} {
+	ds := make([]*Daemon, len(names))
+	for i, name := range names {
 		d, err := connect(dir, name)
 		if err != nil {
-			t.Fatalf("namespaced pair in %s: %v", dir, err)
+			t.Fatalf("namespaced %s in %s: %v", kind, dir, err)
 		}
 		ds[i] = d
 	}
-	return ds[0], ds[1]
+	return ds
 }
 
 // removeStalePairs takes down the pairs of test processes that died without
