@@ -6,9 +6,6 @@ import (
 	"encoding/json"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -91,37 +88,5 @@ func mustUnmarshal(t *testing.T, s string, v any) {
 // without cleaning up is taken down by the next Cluster.
 func TestClusterStale(t *testing.T) {
 	t.Parallel()
-	Primary(t)
-	dead := exec.Command("true")
-	if err := dead.Run(); err != nil {
-		t.Fatal(err)
-	}
-	id := strings.TrimPrefix(UniqueName(t, "x"), "x-")[:6]
-	dir := filepath.Join(filepath.Dir(Dir()), clusterDirPrefix+id)
-	env := []string{
-		"LXNETD_SANDBOX_DIR=" + dir, "LXNETD_SANDBOX_PAIR_ID=" + id,
-		"LXNETD_SANDBOX_PAIR_SUBNET=" + AllocSubnet(t),
-		"LXNETD_SANDBOX_CLUSTER_MEMBERS=2",
-		"LXNETD_SANDBOX_OWNER_PID=" + strconv.Itoa(dead.Process.Pid),
-	}
-	t.Cleanup(func() {
-		if _, err := os.Stat(dir); err == nil {
-			if out, err := runScript(env, "cluster-down"); err != nil {
-				t.Errorf("cleanup: cluster-down: %v\n%s", err, out)
-			}
-		}
-	})
-	if out, err := runScript(env, "cluster-up"); err != nil {
-		t.Fatalf("cluster-up: %v\n%s", err, out)
-	}
-	removeStale(t, clusterDirPrefix, "cluster-down")
-	if _, err := os.Stat(dir); err == nil {
-		t.Fatalf("the cluster of dead process %d is still in %s", dead.Process.Pid, dir)
-	}
-	if _, err := net.InterfaceByName("lxcl" + id); err == nil {
-		t.Fatalf("the cluster's host bridge lxcl%s remains", id)
-	}
-	if left := processesUsing(dir); len(left) > 0 {
-		t.Fatalf("processes remain: %v", left)
-	}
+	checkStaleRemoved(t, clusterDirPrefix, "cluster", "lxcl", []string{"LXNETD_SANDBOX_CLUSTER_MEMBERS=2"})
 }

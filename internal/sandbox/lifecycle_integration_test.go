@@ -308,33 +308,44 @@ func TestNamespacedPair(t *testing.T) {
 // without cleaning up is taken down by the next NamespacedPair.
 func TestNamespacedPairStale(t *testing.T) {
 	t.Parallel()
+	checkStaleRemoved(t, pairDirPrefix, "pair", "lxpr", nil)
+}
+
+// checkStaleRemoved starts namespaced daemons (sandbox.sh KIND-up) owned by
+// a process that has already exited, then checks that removeStale takes them
+// down: no directory, no host bridge BRIDGEPREFIX+id, no process left.
+func checkStaleRemoved(t *testing.T, prefix, kind, bridgePrefix string, extraEnv []string) {
+	t.Helper()
 	Primary(t)
 	dead := exec.Command("true")
 	if err := dead.Run(); err != nil {
 		t.Fatal(err)
 	}
 	id := strings.TrimPrefix(UniqueName(t, "x"), "x-")[:6]
-	dir := filepath.Join(filepath.Dir(Dir()), pairDirPrefix+id)
-	env := []string{
+	dir := filepath.Join(filepath.Dir(Dir()), prefix+id)
+	env := append([]string{
 		"LXNETD_SANDBOX_DIR=" + dir, "LXNETD_SANDBOX_PAIR_ID=" + id,
 		"LXNETD_SANDBOX_PAIR_SUBNET=" + AllocSubnet(t),
 		"LXNETD_SANDBOX_OWNER_PID=" + strconv.Itoa(dead.Process.Pid),
-	}
+	}, extraEnv...)
 	t.Cleanup(func() {
 		if _, err := os.Stat(dir); err == nil {
-			if out, err := runScript(env, "pair-down"); err != nil {
-				t.Errorf("cleanup: pair-down: %v\n%s", err, out)
+			if out, err := runScript(env, kind+"-down"); err != nil {
+				t.Errorf("cleanup: %s-down: %v\n%s", kind, err, out)
 			}
 		}
 	})
-	if out, err := runScript(env, "pair-up"); err != nil {
-		t.Fatalf("pair-up: %v\n%s", err, out)
+	if out, err := runScript(env, kind+"-up"); err != nil {
+		t.Fatalf("%s-up: %v\n%s", kind, err, out)
 	}
-	removeStalePairs(t)
+	removeStale(t, prefix, kind+"-down")
 	if _, err := os.Stat(dir); err == nil {
-		t.Fatalf("the pair of dead process %d is still in %s", dead.Process.Pid, dir)
+		t.Fatalf("the %s of dead process %d is still in %s", kind, dead.Process.Pid, dir)
 	}
-	if _, err := net.InterfaceByName("lxpr" + id); err == nil {
-		t.Fatalf("the pair's host bridge lxpr%s remains", id)
+	if _, err := net.InterfaceByName(bridgePrefix + id); err == nil {
+		t.Fatalf("the %s's host bridge %s%s remains", kind, bridgePrefix, id)
+	}
+	if left := processesUsing(dir); len(left) > 0 {
+		t.Fatalf("processes remain: %v", left)
 	}
 }

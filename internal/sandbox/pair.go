@@ -76,11 +76,6 @@ func startNamespaced(t testing.TB, prefix, kind, what string, extraEnv, names []
 	return ds
 }
 
-// removeStalePairs takes down the pairs of test processes that died without
-// running their cleanups (killed, or a `go test -timeout` panic), whose
-// daemons and host interfaces would otherwise outlive them.
-func removeStalePairs(t testing.TB) { removeStale(t, pairDirPrefix, "pair-down") }
-
 // removeStale takes down the namespaced daemons (pairs or clusters: the
 // directories named prefix+id, removed with sandbox.sh down) of test
 // processes that died without running their cleanups.
