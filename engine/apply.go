@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // ApplyOptions tune Apply.
@@ -18,6 +21,13 @@ type ApplyOptions struct {
 	// Progress, when set, is called after each change finishes, from the
 	// goroutine that ran it.
 	Progress func(ChangeResult)
+	// Abort, when set and done, cancels the writes in flight as well (a
+	// second Ctrl-C). Without it, the end of Apply's ctx only stops new
+	// changes from starting: a write already sent finishes (within
+	// WriteGrace), so LXD is never left with half a request.
+	Abort context.Context
+	// WriteGrace bounds a write in flight after ctx ended (default 2m).
+	WriteGrace time.Duration
 }
 
 // ChangeResult is the outcome of one change.
@@ -28,34 +38,51 @@ type ChangeResult struct {
 	Err      error
 }
 
+// Skipped is a change Apply did not start, and why.
+type Skipped struct {
+	*Change
+	Reason string
+}
+
 // Result says what an Apply did: every change is in exactly one of Done,
 // Failed and NotDone.
 type Result struct {
 	Remote  string
 	Done    []ChangeResult
 	Failed  []ChangeResult
-	NotDone []*Change // not started because an earlier change failed or ctx ended
+	NotDone []Skipped // not started: it depends on a failed change, or ctx ended
 }
 
 // maxRetries bounds re-read-and-retry rounds on 412 Precondition Failed.
 const maxRetries = 5
 
+// defaultWriteGrace bounds a write in flight once Apply was told to stop.
+const defaultWriteGrace = 2 * time.Minute
+
 // Apply executes exactly the changes of p on r, in phases: creates and
 // updates of networks, profiles, nodes, forwards, then deletes of forwards,
 // nodes, profiles, networks. Within a phase up to Parallelism changes run at
 // once, but forward writes on one network run strictly one at a time (LXD
-// 5.0.2 races there). After a failure no new change starts; the error says
-// how many were done, and the next plan completes the rest.
+// 5.0.2 races there).
+//
+// A failed change does not stop the others: a change that depends on it (a
+// node on a network whose create failed, a network delete after a failed
+// forward delete on it) is skipped, everything else goes on, and every
+// failure is reported. When ctx ends, no new change starts and the writes in
+// flight finish (see ApplyOptions.Abort). The error says how many changes
+// were done; the next plan completes the rest.
 func Apply(ctx context.Context, r Remote, p *Plan, opts ApplyOptions) (*Result, error) {
 	par := opts.Parallelism
 	if par <= 0 {
 		par = 2
 	}
+	grace := opts.WriteGrace
+	if grace <= 0 {
+		grace = defaultWriteGrace
+	}
 	res := &Result{Remote: p.Remote}
-	var (
-		mu     sync.Mutex
-		failed bool
-	)
+	var mu sync.Mutex
+	broken := map[Address]string{} // failed or skipped changes, and why
 	netLocks := map[string]*sync.Mutex{}
 	for _, c := range p.Changes {
 		if c.Addr.Kind == KindForward && netLocks[c.Addr.Network] == nil {
@@ -63,34 +90,33 @@ func Apply(ctx context.Context, r Remote, p *Plan, opts ApplyOptions) (*Result, 
 		}
 	}
 	for _, phase := range phases(p.Changes) {
-		sem := make(chan struct{}, par)
-		var wg sync.WaitGroup
+		g := new(errgroup.Group)
+		g.SetLimit(par)
 		for _, c := range phase {
-			sem <- struct{}{} // wait for a slot first: a change may fail meanwhile
-			mu.Lock()
-			stop := failed || ctx.Err() != nil
-			if stop {
-				res.NotDone = append(res.NotDone, c)
-			}
-			mu.Unlock()
-			if stop {
-				<-sem
-				continue
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
+			// Decide only once a slot is free: a change may fail meanwhile.
+			g.Go(func() error {
+				mu.Lock()
+				reason := skipReason(ctx, c, broken)
+				if reason != "" {
+					broken[c.Addr] = reason
+					res.NotDone = append(res.NotDone, Skipped{Change: c, Reason: reason})
+				}
+				mu.Unlock()
+				if reason != "" {
+					return nil
+				}
 				if l := netLocks[c.Addr.Network]; c.Addr.Kind == KindForward && l != nil {
 					l.Lock()
 					defer l.Unlock()
 				}
+				wctx, cancel := writeContext(ctx, opts.Abort, grace)
+				defer cancel()
 				start := time.Now()
-				err := applyChange(ctx, r, c)
+				err := applyChange(wctx, r, c)
 				cr := ChangeResult{Remote: p.Remote, Change: c, Duration: time.Since(start), Err: err}
 				mu.Lock()
 				if err != nil {
-					failed = true
+					broken[c.Addr] = "it depends on " + c.Addr.String() + ", which failed"
 					res.Failed = append(res.Failed, cr)
 				} else {
 					res.Done = append(res.Done, cr)
@@ -99,21 +125,63 @@ func Apply(ctx context.Context, r Remote, p *Plan, opts ApplyOptions) (*Result, 
 				if opts.Progress != nil {
 					opts.Progress(cr)
 				}
-			}()
+				return nil
+			})
 		}
-		wg.Wait()
+		_ = g.Wait()
 	}
 	if len(res.Failed) > 0 || len(res.NotDone) > 0 {
-		var first error
-		if len(res.Failed) > 0 {
-			first = res.Failed[0].Err
-		} else {
-			first = ctx.Err()
+		var errs []error
+		for _, f := range res.Failed {
+			errs = append(errs, f.Err)
+		}
+		if len(errs) == 0 {
+			errs = append(errs, context.Cause(ctx))
 		}
 		return res, fmt.Errorf("applying plan on remote %q: %d done, %d failed, %d not done: %w",
-			p.Remote, len(res.Done), len(res.Failed), len(res.NotDone), first)
+			p.Remote, len(res.Done), len(res.Failed), len(res.NotDone), errors.Join(errs...))
 	}
 	return res, nil
+}
+
+// skipReason says why c must not start: Apply was told to stop, or c
+// depends on a change that failed or was skipped. "" means go.
+func skipReason(ctx context.Context, c *Change, broken map[Address]string) string {
+	if ctx.Err() != nil {
+		return "interrupted before it started"
+	}
+	for _, d := range dependencies(c) {
+		for a, why := range broken {
+			if a != d && !(d.Kind == KindForward && d.Name == "" && a.Kind == KindForward && a.Network == d.Network) {
+				continue
+			}
+			if strings.HasPrefix(why, "it depends on ") {
+				return why
+			}
+			return "it depends on " + a.String() + ", which was not done"
+		}
+	}
+	return ""
+}
+
+// writeContext is the context of one write: ctx's values without its
+// cancellation (a write in flight finishes when Apply is told to stop),
+// bounded by grace once ctx ends, and cancelled at once by abort.
+func writeContext(ctx, abort context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	wctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(grace, func() { cancel(fmt.Errorf("write still running %s after the interrupt", grace)) })
+		context.AfterFunc(wctx, func() { t.Stop() })
+	})
+	stopAbort := func() bool { return true }
+	if abort != nil {
+		stopAbort = context.AfterFunc(abort, func() { cancel(errors.New("aborted")) })
+	}
+	return wctx, func() {
+		stop()
+		stopAbort()
+		cancel(nil)
+	}
 }
 
 // phases groups changes (already in plan order) into barriers: one phase per
@@ -138,6 +206,9 @@ func phases(changes []*Change) [][]*Change {
 // applyChange writes one change and names it in the error, so a failed
 // apply says which object failed and how.
 func applyChange(ctx context.Context, r Remote, c *Change) error {
+	if !knownAction(c) {
+		return fmt.Errorf("%s %s: unknown action %q for a %s", verb(c.Action), c.Addr, c.Action.String(), c.Addr.Kind)
+	}
 	var err error
 	switch c.Addr.Kind {
 	case KindNetwork:
@@ -151,10 +222,24 @@ func applyChange(ctx context.Context, r Remote, c *Change) error {
 	default:
 		err = fmt.Errorf("unknown kind %q", c.Addr.Kind)
 	}
+
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", verb(c.Action), c.Addr, err)
 	}
 	return nil
+}
+
+// knownAction reports whether the apply functions below implement c's
+// action for its kind (an action they do not know must fail, never pass as
+// done).
+func knownAction(c *Change) bool {
+	switch c.Action {
+	case Create, Update, Delete:
+		return true
+	case Replace:
+		return c.Addr.Kind == KindNetwork || c.Addr.Kind == KindNode
+	}
+	return false
 }
 
 // verb is the gerund of an action for error messages ("creating ...").

@@ -322,16 +322,17 @@ func TestFailureReportsDoneAndNotDone(t *testing.T) {
 	}
 	p := plan(t, f, web(), settings)
 	res, err := engine.Apply(context.Background(), f, p, engine.ApplyOptions{})
-	if err == nil || !strings.Contains(err.Error(), "2 done, 1 failed, 1 not done") || !strings.Contains(err.Error(), "creating node.web1: boom") {
+	// The forward needs only its network: it is written although the node failed.
+	if err == nil || !strings.Contains(err.Error(), "3 done, 1 failed, 0 not done") || !strings.Contains(err.Error(), "creating node.web1: boom") {
 		t.Fatalf("err = %v", err)
 	}
-	if len(res.Done) != 2 || len(res.Failed) != 1 || len(res.NotDone) != 1 || res.NotDone[0].Addr.Kind != engine.KindForward {
+	if len(res.Done) != 3 || len(res.Failed) != 1 || len(res.NotDone) != 0 {
 		t.Fatalf("result: %+v", res)
 	}
 	// The next plan completes the rest.
 	f.Fail = nil
 	p = plan(t, f, web(), settings)
-	if d := cmp.Diff([]string{"+ node.web1", "+ forward.br0/198.51.100.10"}, addrs(p)); d != "" {
+	if d := cmp.Diff([]string{"+ node.web1"}, addrs(p)); d != "" {
 		t.Fatalf("resume (-want +got):\n%s", d)
 	}
 	apply(t, f, p)
@@ -442,22 +443,142 @@ func (v *vanishing) ListForwards(ctx context.Context, network string) ([]engine.
 	return v.Fake.ListForwards(ctx, network)
 }
 
-// After a failure no new change starts, even one already waiting for a slot.
-func TestNoNewChangeAfterFailure(t *testing.T) {
+// After a failure, changes that depend on the failed one are skipped (with
+// the reason), and every independent change still runs; every failure is
+// reported.
+func TestIndependentChangesContinueAfterFailure(t *testing.T) {
 	f := enginetest.New("local")
 	d := web()
-	for i := range 5 {
+	for i := range 3 {
 		d.Instances = append(d.Instances, spec.Instance{Meta: spec.Meta{Addr: fmt.Sprintf("node.x%d", i)}, Name: fmt.Sprintf("x%d", i), Image: "busybox"})
 	}
 	f.Fail = func(op, name string) error {
-		if op == "create-instance" {
-			return errors.New("boom")
+		if op == "create-network" || (op == "create-instance" && name == "x1") {
+			return errors.New("boom " + name)
 		}
 		return nil
 	}
 	res, err := engine.Apply(context.Background(), f, plan(t, f, d, settings), engine.ApplyOptions{Parallelism: 1})
-	if err == nil || len(res.Failed) != 1 || len(res.NotDone) != 6 {
-		t.Fatalf("failed %d not done %d: %v", len(res.Failed), len(res.NotDone), err)
+	if err == nil || !strings.Contains(err.Error(), "boom br0") || !strings.Contains(err.Error(), "boom x1") {
+		t.Fatalf("want both failures in the error: %v", err)
+	}
+	var done, failed []string
+	for _, cr := range res.Done {
+		done = append(done, cr.Change.Addr.String())
+	}
+	for _, cr := range res.Failed {
+		failed = append(failed, cr.Change.Addr.String())
+	}
+	skipped := map[string]string{}
+	for _, s := range res.NotDone {
+		skipped[s.Addr.String()] = s.Reason
+	}
+	if d := cmp.Diff([]string{"node.x0", "node.x2"}, done); d != "" {
+		t.Errorf("done (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]string{"network.br0", "node.x1"}, failed); d != "" {
+		t.Errorf("failed (-want +got):\n%s", d)
+	}
+	want := map[string]string{
+		"profile.web":               "it depends on network.br0, which failed",
+		"node.web1":                 "it depends on network.br0, which failed",
+		"forward.br0/198.51.100.10": "it depends on network.br0, which failed",
+	}
+	if d := cmp.Diff(want, skipped); d != "" {
+		t.Errorf("skipped (-want +got):\n%s", d)
+	}
+}
+
+// A delete of a network waits for the deletes of what used it: when the
+// forward delete fails, the network is not deleted (LXD would refuse).
+func TestDeleteAfterFailedDependencyIsSkipped(t *testing.T) {
+	f := enginetest.New("local")
+	apply(t, f, plan(t, f, web(), settings))
+	f.Fail = func(op, name string) error {
+		if op == "delete-forward" {
+			return errors.New("boom")
+		}
+		return nil
+	}
+	s := settings
+	s.AllowEmpty, s.DeleteInstances = true, true
+	res, _ := engine.Apply(context.Background(), f, plan(t, f, &spec.Remote{Name: "local"}, s), engine.ApplyOptions{})
+	var skipped []string
+	for _, sk := range res.NotDone {
+		skipped = append(skipped, sk.Addr.String()+": "+sk.Reason)
+	}
+	if d := cmp.Diff([]string{"network.br0: it depends on forward.br0/198.51.100.10, which failed"}, skipped); d != "" {
+		t.Errorf("skipped (-want +got):\n%s", d)
+	}
+	if _, ok := f.Networks["br0"]; !ok {
+		t.Error("network deleted although its forward could not be")
+	}
+}
+
+// blockingRemote holds every forward create until released, recording the
+// state of the context the write received.
+type blockingRemote struct {
+	*enginetest.Fake
+	started  chan struct{}
+	release  chan struct{}
+	ctxErr   error
+	finished bool
+}
+
+func (b *blockingRemote) CreateForward(ctx context.Context, fw engine.Forward) error {
+	close(b.started)
+	select {
+	case <-b.release:
+	case <-ctx.Done():
+	}
+	b.ctxErr = ctx.Err()
+	b.finished = true
+	return b.Fake.CreateForward(ctx, fw)
+}
+
+// A cancelled apply lets the write in flight finish and starts nothing new;
+// Abort cancels the write in flight too.
+func TestInterruptLetsWriteInFlightFinish(t *testing.T) {
+	for _, abort := range []bool{false, true} {
+		t.Run(fmt.Sprint("abort=", abort), func(t *testing.T) {
+			f := enginetest.New("local")
+			d := web()
+			d.Instances = nil
+			d.Exposures = d.Exposures[:2]
+			for i := range d.Exposures {
+				d.Exposures[i].Instance = ""
+			}
+			b := &blockingRemote{Fake: f, started: make(chan struct{}), release: make(chan struct{})}
+			p := plan(t, b, d, settings)
+			// One more independent change after the forward: it must not start.
+			p.Changes = append(p.Changes, &engine.Change{Addr: engine.Address{Kind: engine.KindNetwork, Name: "late"}, Action: engine.Delete,
+				Network: &engine.Network{Name: "late"}})
+			ctx, cancel := context.WithCancel(context.Background())
+			abortCtx, abortNow := context.WithCancel(context.Background())
+			defer abortNow()
+			go func() {
+				<-b.started
+				cancel()
+				if abort {
+					abortNow()
+				} else {
+					close(b.release)
+				}
+			}()
+			res, err := engine.Apply(ctx, b, p, engine.ApplyOptions{Abort: abortCtx})
+			if err == nil {
+				t.Fatal("an interrupted apply must report an error")
+			}
+			if !b.finished {
+				t.Fatal("the write in flight did not finish")
+			}
+			if abort != (b.ctxErr != nil) {
+				t.Errorf("write context error %v with abort=%v", b.ctxErr, abort)
+			}
+			if len(res.NotDone) != 1 || res.NotDone[0].Addr.Name != "late" || res.NotDone[0].Reason != "interrupted before it started" {
+				t.Errorf("not done: %+v", res.NotDone)
+			}
+		})
 	}
 }
 

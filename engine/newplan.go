@@ -25,22 +25,49 @@ type PlanOptions struct {
 // DefaultOwner is the owner tag when the configuration sets none.
 const DefaultOwner = "lxnetd"
 
-// NewPlan observes remote r with bulk reads and plans what it takes to make it
-// match desired. It writes nothing. A *PlanError lists every conflict between
-// the configuration and what exists (e.g. an unowned object of a declared name).
-func NewPlan(ctx context.Context, r Remote, desiredRemote *spec.Remote, s spec.Settings, opts PlanOptions) (*Plan, error) {
-	owner := s.Owner
-	if owner == "" {
-		owner = DefaultOwner
-	}
+// Observation is what one observation of a remote saw: the result of its
+// bulk reads, from which any number of plans can be made without further
+// requests (Plan is pure).
+type Observation struct {
+	remote string
+	obs    *observed
+	// Requests is the number of LXD API requests the observation took.
+	Requests int64
+}
+
+// Observe reads remote r with bulk list calls (see observe). It writes nothing.
+func Observe(ctx context.Context, r Remote) (*Observation, error) {
 	before := r.Requests()
 	obs, err := observe(ctx, r)
 	if err != nil {
 		return nil, fmt.Errorf("observing remote %q: %w", r.Name(), err)
 	}
-	p := &Plan{Remote: r.Name(), Owner: owner, Requests: r.Requests() - before, ForwardNetworks: len(obs.forwardNetworks)}
+	return &Observation{remote: r.Name(), obs: obs, Requests: r.Requests() - before}, nil
+}
+
+// NewPlan observes remote r and plans what it takes to make it match
+// desired: Observe, then Observation.Plan.
+func NewPlan(ctx context.Context, r Remote, desiredRemote *spec.Remote, s spec.Settings, opts PlanOptions) (*Plan, error) {
+	o, err := Observe(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return o.Plan(desiredRemote, s, opts)
+}
+
+// Plan compares the observation with desired (nil: nothing declared) and
+// returns what it takes to make the remote match. It does no I/O. A
+// *PlanError lists every conflict between the configuration and what exists
+// (e.g. an unowned object of a declared name).
+func (o *Observation) Plan(desiredRemote *spec.Remote, s spec.Settings, opts PlanOptions) (*Plan, error) {
+	owner := s.Owner
+	if owner == "" {
+		owner = DefaultOwner
+	}
+	obs := o.obs
+	p := &Plan{Remote: o.remote, Owner: owner, Requests: o.Requests, ForwardNetworks: len(obs.forwardNetworks)}
 	if desiredRemote == nil {
-		desiredRemote = &spec.Remote{Name: r.Name()}
+		desiredRemote = &spec.Remote{Name: o.remote}
 	}
 	d := compile(desiredRemote, obs)
 	pl := planner{plan: p, obs: obs, want: d, owner: owner, settings: s, problems: d.problems}
@@ -50,7 +77,7 @@ func NewPlan(ctx context.Context, r Remote, desiredRemote *spec.Remote, s spec.S
 	pl.forwards()
 	pl.blockers()
 	if len(pl.problems) > 0 {
-		return nil, &PlanError{Remote: r.Name(), Problems: pl.problems}
+		return nil, &PlanError{Remote: o.remote, Problems: pl.problems}
 	}
 	p.Changes = filterTargets(p.Changes, p.Remote, opts.Targets)
 	sortChanges(p.Changes)

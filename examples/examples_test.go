@@ -302,7 +302,7 @@ type lifecycle struct {
 func (l lifecycle) run(t *testing.T, c cli) {
 	t.Cleanup(func() {
 		// Whatever happened, leave nothing of this owner behind.
-		c.run("apply", "--yes", emptyConfig(t, c.vars["owner"]))
+		c.run("apply", "--yes", "--allow-empty", "--max-deletes", "100", emptyConfig(t, c.vars["owner"]))
 	})
 	if got := inventory(t, c.d, l.markers...); len(got) != 0 {
 		t.Fatalf("objects exist before the test: %v", got)
@@ -320,7 +320,7 @@ func (l lifecycle) run(t *testing.T, c cli) {
 	c.converged(withoutBlock(t, l.dir, l.block))
 	l.afterRm(c, created, inventory(t, c.d, l.markers...))
 
-	out = c.must(0, "apply", "--yes", emptyConfig(t, c.vars["owner"]))
+	out = c.must(0, "apply", "--yes", "--allow-empty", "--max-deletes", "100", emptyConfig(t, c.vars["owner"]))
 	if got := inventory(t, c.d, l.markers...); len(got) != 0 {
 		t.Fatalf("left behind after removing everything: %v\n%s", got, out)
 	}

@@ -57,7 +57,7 @@ func TestScenario5MultiRemote(t *testing.T) {
 	t.Cleanup(func() {
 		// Both remotes declared, nothing on them: prunes everything this owner has.
 		empty := with("lans", "{}", "nodes", "[]")
-		if out, code := empty.run(append([]string{"apply", "--yes", dir}, empty.varArgs()...)...); code != 0 {
+		if out, code := empty.run(append([]string{"apply", "--yes", "--allow-empty", "--max-deletes", "100", dir}, empty.varArgs()...)...); code != 0 {
 			t.Errorf("cleanup apply: exit %d\n%s", code, out)
 		}
 	})

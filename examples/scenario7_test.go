@@ -47,7 +47,9 @@ func TestScenario7VXLAN(t *testing.T) {
 	}
 	// Only the remotes and variables: prunes everything of the owner on both.
 	empty := withoutBlock(t, withoutBlock(t, withoutBlock(t, dir, `node "web"`), `node "client"`), `network "overlay"`)
-	t.Cleanup(func() { c.run(append([]string{"apply", "--yes", empty}, c.varArgs()...)...) })
+	t.Cleanup(func() {
+		c.run(append([]string{"apply", "--yes", "--allow-empty", "--max-deletes", "100", empty}, c.varArgs()...)...)
+	})
 
 	if got := both(); len(got) != 0 {
 		t.Fatalf("objects exist before the test: %v", got)
@@ -122,7 +124,7 @@ func TestScenario7VXLAN(t *testing.T) {
 	c.converged(noClient)
 	expectRemoved(t, created, both(), []string{"b:node/" + client, "b:node/" + client + "/device/eth0"})
 
-	out = c.must(0, append([]string{"apply", "--yes", empty}, c.varArgs()...)...)
+	out = c.must(0, append([]string{"apply", "--yes", "--allow-empty", "--max-deletes", "100", empty}, c.varArgs()...)...)
 	if got := both(); len(got) != 0 {
 		t.Fatalf("left behind after removing everything: %v\n%s", got, out)
 	}

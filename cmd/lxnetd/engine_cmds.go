@@ -12,7 +12,6 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -152,8 +151,7 @@ func plansOf(rps []remotePlan) []*engine.Plan {
 	return out
 }
 
-// signalContext is cancelled on SIGINT/SIGTERM: an apply then finishes the
-// writes in flight and reports what was not done.
+// signalContext is cancelled on SIGINT/SIGTERM (for the commands that only read).
 func signalContext(cmd *cobra.Command) (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 }
@@ -211,9 +209,8 @@ Exit status with --detailed-exitcode: 0 no changes, 2 changes, 1 error.`,
 
 func newApplyCommand() *cobra.Command {
 	var (
-		lf          loadFlags
-		yes         bool
-		parallelism int
+		lf loadFlags
+		wf writeFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "apply [dir]",
@@ -221,54 +218,35 @@ func newApplyCommand() *cobra.Command {
 		Long: `apply plans like plan, shows the plan, asks for confirmation on a terminal
 (unless --yes), then executes exactly that plan: networks, profiles, nodes,
 forwards in that order (deletes in reverse), remotes in parallel. Each action
-is reported with its duration. If anything fails, apply says what was done and
-what was not, and exits 1; running apply again completes the plan.`,
+is reported with its duration.
+
+The delete gate runs first: a plan that deletes more than max_deletes objects
+on a remote, or deletes what lxnetd owns on a remote whose configuration
+declares nothing (a directory emptied by mistake), is refused before any
+write. --max-deletes N and --allow-empty override the lxnet block for one run.
+
+A failed change does not stop the changes that do not depend on it; apply
+reports every failure and what was not done, and exits 1; running apply again
+completes the plan. The first interrupt (Ctrl-C, SIGTERM) starts no new
+change and lets the writes in flight finish; a second one aborts them.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := signalContext(cmd)
-			defer cancel()
-			rps, err := loadAndPlan(ctx, cmd, args, &lf)
+			in := newInterrupts(cmd)
+			defer in.close()
+			cfg, err := load(cmd, configDirArg(args), &lf)
+			if err != nil {
+				return err
+			}
+			rps, err := planAll(in.stop, cfg, lf.targets)
 			if err != nil {
 				return err
 			}
 			defer closeAll(rps)
-			out := cmd.OutOrStdout()
-			color := isTTY(out)
-			plans := plansOf(rps)
-			if err := render.Human(out, plans, color); err != nil {
-				return err
-			}
-			if allEmpty(plans) {
-				return nil
-			}
-			if !yes {
-				if !isTTY(cmd.InOrStdin()) {
-					return errors.New("refusing to apply without confirmation: stdin is not a terminal (use --yes)")
-				}
-				ok, err := confirm(cmd.InOrStdin(), out)
-				if err != nil {
-					return err
-				}
-				if !ok {
-					fmt.Fprintln(out, "Apply cancelled.")
-					return exitError{1}
-				}
-			}
-			results := applyAll(ctx, rps, parallelism, out, color)
-			if err := render.Outcome(out, results, color); err != nil {
-				return err
-			}
-			for _, r := range results {
-				if len(r.Failed) > 0 || len(r.NotDone) > 0 {
-					return exitError{1}
-				}
-			}
-			return nil
+			return writePlans(cmd, in, cfg, rps, &wf, wf.gateOptions(cmd))
 		},
 	}
 	lf.register(cmd)
-	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "apply without asking")
-	cmd.Flags().IntVar(&parallelism, "parallelism", 2, "concurrent writes per remote")
+	wf.register(cmd)
 	return cmd
 }
 
@@ -280,31 +258,4 @@ func confirm(in io.Reader, out io.Writer) (bool, error) {
 	}
 	fmt.Fprintln(out)
 	return strings.TrimSpace(line) == "yes", nil
-}
-
-// applyAll applies every remote's plan, remotes in parallel, printing each
-// finished action as it happens.
-func applyAll(ctx context.Context, rps []remotePlan, parallelism int, out io.Writer, color bool) []*engine.Result {
-	var mu sync.Mutex
-	progress := func(cr engine.ChangeResult) {
-		mu.Lock()
-		defer mu.Unlock()
-		_ = render.Progress(out, cr, color)
-	}
-	results := make([]*engine.Result, len(rps))
-	var wg sync.WaitGroup
-	for i, rp := range rps {
-		if rp.plan.Empty() {
-			results[i] = &engine.Result{Remote: rp.plan.Remote}
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			res, _ := engine.Apply(ctx, rp.remote, rp.plan, engine.ApplyOptions{Parallelism: parallelism, Progress: progress})
-			results[i] = res
-		}()
-	}
-	wg.Wait()
-	return results
 }

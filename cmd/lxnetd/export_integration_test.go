@@ -55,7 +55,7 @@ func TestExportAdoptsHandBuiltObjects(t *testing.T) {
 		// Once adopted, the objects are this owner's: prune them with lxnetd.
 		writeTestFile(t, dir, "main.hcl", fmt.Sprintf("lxnet {\n  owner            = %q\n  delete_instances = true\n}\n\n%s", owner, remote))
 		_ = os.Remove(filepath.Join(dir, "adopted.hcl"))
-		if out, errs, code := run(t, "apply", "--yes", dir); code != 0 {
+		if out, errs, code := run(t, "apply", "--yes", "--allow-empty", dir); code != 0 {
 			t.Errorf("cleanup apply: exit %d\n%s%s", code, out, errs)
 		}
 	})

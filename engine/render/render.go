@@ -183,7 +183,11 @@ func Outcome(w io.Writer, results []*engine.Result, color bool) error {
 		_, err := io.WriteString(w, b.String())
 		return err
 	}
-	fmt.Fprintf(&b, "%s\n", pt.paint(bold+red, fmt.Sprintf("Apply failed: %d done, %d failed, %d not done.", done, failed, notDone)))
+	heading := "Apply failed"
+	if failed == 0 {
+		heading = "Apply interrupted"
+	}
+	fmt.Fprintf(&b, "%s\n", pt.paint(bold+red, fmt.Sprintf("%s: %d done, %d failed, %d not done.", heading, done, failed, notDone)))
 	for _, r := range results {
 		if len(r.Failed) == 0 && len(r.NotDone) == 0 {
 			continue
@@ -196,7 +200,7 @@ func Outcome(w io.Writer, results []*engine.Result, color bool) error {
 			fmt.Fprintf(&b, "  failed:   %s %s: %v\n", cr.Change.Action, cr.Change.Addr, cr.Err)
 		}
 		for _, c := range r.NotDone {
-			fmt.Fprintf(&b, "  not done: %s %s\n", c.Action, c.Addr)
+			fmt.Fprintf(&b, "  not done: %s %s: %s\n", c.Action, c.Addr, c.Reason)
 		}
 	}
 	b.WriteString("Run apply again to complete the plan; lxnetd plans afresh from what LXD reports.\n")

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lxnetd/lxnetd/engine"
 	"github.com/lxnetd/lxnetd/engine/spec"
 )
 
@@ -128,11 +129,18 @@ func (s *fakeSession) Converge(ctx context.Context, desired *spec.Remote, st spe
 	if f.failing[s.name] {
 		return Outcome{}, errors.New("creating network: dnsmasq: address already in use")
 	}
-	want := DesiredObjects(desired)
+	want := 0
+	if desired != nil {
+		want = len(desired.Networks) + len(desired.Profiles) + len(desired.Instances) + len(desired.Forwards) + len(desired.Exposures)
+	}
 	f.desired[s.name] = want
-	deletes := max(f.owned[s.name]-want, 0)
-	if why := Gate(want, f.owned[s.name], deletes, st); why != "" {
-		return Outcome{Objects: f.owned[s.name], Refused: why}, nil
+	p := &engine.Plan{Remote: s.name, Owned: f.owned[s.name]}
+	for i := range max(f.owned[s.name]-want, 0) {
+		p.Changes = append(p.Changes, &engine.Change{Addr: engine.Address{Kind: engine.KindProfile, Name: fmt.Sprint("p", i)}, Action: engine.Delete})
+	}
+	if err := engine.Gate(p, desired, st, engine.GateOptions{}); err != nil {
+		why, err := refusal(err)
+		return Outcome{Objects: f.owned[s.name], Refused: why}, err
 	}
 	applied := abs(want - f.owned[s.name])
 	f.owned[s.name] = want
@@ -587,30 +595,6 @@ func TestRemoteRemovedAndAdded(t *testing.T) {
 	defer lxd.mu.Unlock()
 	if lxd.owned["a"] != 1 {
 		t.Errorf("objects of the removed remote were touched: owned[a] = %d", lxd.owned["a"])
-	}
-}
-
-func TestGate(t *testing.T) {
-	s := spec.Settings{MaxDeletes: 2}
-	cases := []struct {
-		desired, owned, deletes int
-		s                       spec.Settings
-		refused                 string
-	}{
-		{1, 5, 2, s, ""},
-		{1, 5, 3, s, "more than max_deletes = 2"},
-		{0, 1, 1, s, "declares nothing for this remote"},
-		{0, 1, 1, spec.Settings{MaxDeletes: 2, AllowEmpty: true}, ""},
-		{0, 0, 0, s, ""},
-		{3, 3, 0, spec.Settings{MaxDeletes: 0}, ""},
-		{3, 3, 1, spec.Settings{MaxDeletes: 0}, "more than max_deletes = 0"},
-		{3, 9, 9, spec.Settings{MaxDeletes: -1}, ""},
-	}
-	for _, c := range cases {
-		got := Gate(c.desired, c.owned, c.deletes, c.s)
-		if (c.refused == "") != (got == "") || !strings.Contains(got, c.refused) {
-			t.Errorf("Gate(%d, %d, %d, %+v) = %q, want %q", c.desired, c.owned, c.deletes, c.s, got, c.refused)
-		}
 	}
 }
 

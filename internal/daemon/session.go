@@ -53,19 +53,12 @@ func (s *engineSession) Converge(ctx context.Context, desired *spec.Remote, sett
 		return out, nil
 	}
 	sum := p.Summary()
-	if why := Gate(DesiredObjects(desired), p.Owned, p.Deletes(), settings); why != "" {
-		var dels []string
-		for _, c := range p.Changes {
-			if c.Action == engine.Delete || c.Action == engine.Replace {
-				dels = append(dels, c.Addr.String())
-			}
-			log.Debug("refused change", "object", c.Addr.String(), "action", c.Action.String())
-		}
-		out.Refused = why + "; would delete " + listSome(dels, 5)
-		return out, nil
+	if err := engine.Gate(p, desired, settings, engine.GateOptions{}); err != nil {
+		out.Refused, err = refusal(err)
+		return out, err
 	}
 	log.Info("applying plan", "create", sum.Create, "update", sum.Update, "delete", sum.Delete, "replace", sum.Replace, "lxd_requests", p.Requests)
-	res, err := engine.Apply(ctx, shield{s.rem}, p, engine.ApplyOptions{
+	res, err := engine.Apply(ctx, s.rem, p, engine.ApplyOptions{
 		Parallelism: s.parallelism,
 		Progress: func(cr engine.ChangeResult) {
 			args := []any{"object", cr.Change.Addr.String(), "action", cr.Change.Action.String(), "took", cr.Duration.Round(time.Millisecond)}
@@ -121,96 +114,14 @@ func newPlanID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// shield lets a write in flight finish when the daemon stops: engine.Apply
-// sees the cancelled context and starts no new change, but the write it
-// already issued runs on a context that is not cancelled (bounded by
-// writeGrace), so LXD is never left with half a request.
-type shield struct{ engine.Remote }
-
-const writeGrace = 2 * time.Minute
-
-// writeContext is the context of one write shield passes on: ctx's values
-// without its cancellation, bounded by writeGrace.
-func writeContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), writeGrace)
-}
-
-func (s shield) CreateNetwork(ctx context.Context, n engine.Network) error {
-	ctx, cancel := writeContext(ctx)
-	defer cancel()
-	return s.Remote.CreateNetwork(ctx, n)
-}
-
-func (s shield) UpdateNetwork(ctx context.Context, n engine.Network) error {
-	ctx, cancel := writeContext(ctx)
-	defer cancel()
-	return s.Remote.UpdateNetwork(ctx, n)
-}
-
-func (s shield) DeleteNetwork(ctx context.Context, name string) error {
-	ctx, cancel := writeContext(ctx)
-	defer cancel()
-	return s.Remote.DeleteNetwork(ctx, name)
-}
-
-func (s shield) CreateProfile(ctx context.Context, p engine.Profile) error {
-	ctx, cancel := writeContext(ctx)
-	defer cancel()
-	return s.Remote.CreateProfile(ctx, p)
-}
-
-func (s shield) UpdateProfile(ctx context.Context, p engine.Profile) error {
-	ctx, cancel := writeContext(ctx)
-	defer cancel()
-	return s.Remote.UpdateProfile(ctx, p)
-}
-
-func (s shield) DeleteProfile(ctx context.Context, name string) error {
-	ctx, cancel := writeContext(ctx)
-	defer cancel()
-	return s.Remote.DeleteProfile(ctx, name)
-}
-
-func (s shield) CreateInstance(ctx context.Context, i engine.Instance) error {
-	ctx, cancel := writeContext(ctx)
-	defer cancel()
-	return s.Remote.CreateInstance(ctx, i)
-}
-
-func (s shield) UpdateInstance(ctx context.Context, i engine.Instance) error {
-	ctx, cancel := writeContext(ctx)
-	defer cancel()
-	return s.Remote.UpdateInstance(ctx, i)
-}
-
-func (s shield) SetInstanceState(ctx context.Context, name, action string, force bool) error {
-	ctx, cancel := writeContext(ctx)
-	defer cancel()
-	return s.Remote.SetInstanceState(ctx, name, action, force)
-}
-
-func (s shield) DeleteInstance(ctx context.Context, name string) error {
-	ctx, cancel := writeContext(ctx)
-	defer cancel()
-	return s.Remote.DeleteInstance(ctx, name)
-}
-
-func (s shield) CreateForward(ctx context.Context, f engine.Forward) error {
-	ctx, cancel := writeContext(ctx)
-	defer cancel()
-	return s.Remote.CreateForward(ctx, f)
-}
-
-func (s shield) UpdateForward(ctx context.Context, f engine.Forward) error {
-	ctx, cancel := writeContext(ctx)
-	defer cancel()
-	return s.Remote.UpdateForward(ctx, f)
-}
-
-func (s shield) DeleteForward(ctx context.Context, network, listenAddress string) error {
-	ctx, cancel := writeContext(ctx)
-	defer cancel()
-	return s.Remote.DeleteForward(ctx, network, listenAddress)
+// refusal is Outcome.Refused for a gate error (the remote is named by the
+// status line already); other errors pass through.
+func refusal(err error) (string, error) {
+	var ge *engine.GateError
+	if !errors.As(err, &ge) {
+		return "", err
+	}
+	return ge.Reason + "; would delete " + listSome(ge.Deletes, 5) + " (" + ge.Hint + ")", nil
 }
 
 // listSome joins up to n items and says how many more there are.

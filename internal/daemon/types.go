@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/lxnetd/lxnetd/engine/spec"
 )
@@ -60,30 +59,4 @@ type Outcome struct {
 	// Refused is non-empty when the safety gate refused the plan (too many
 	// deletes, an empty desired set): nothing was written.
 	Refused string
-}
-
-// Gate is the daemon's safety check between plan and apply. desiredObjects
-// counts the objects the configuration declares for the remote, owned the
-// objects lxnetd owns there now, deletes the plan's deletions (including
-// the delete half of replacements). It returns why the plan must not be
-// applied, or "".
-func Gate(desiredObjects, owned, deletes int, s spec.Settings) string {
-	if deletes == 0 {
-		return ""
-	}
-	if desiredObjects == 0 && owned > 0 && !s.AllowEmpty {
-		return fmt.Sprintf("refusing to delete %d owned objects: the configuration declares nothing for this remote (set allow_empty = true in the lxnet block to allow it)", deletes)
-	}
-	if s.MaxDeletes >= 0 && deletes > s.MaxDeletes {
-		return fmt.Sprintf("refusing a pass that deletes %d objects, more than max_deletes = %d (raise max_deletes or apply by hand with lxnetd apply)", deletes, s.MaxDeletes)
-	}
-	return ""
-}
-
-// DesiredObjects counts the objects a remote's configuration declares.
-func DesiredObjects(r *spec.Remote) int {
-	if r == nil {
-		return 0
-	}
-	return len(r.Networks) + len(r.Profiles) + len(r.Instances) + len(r.Forwards) + len(r.Exposures)
 }
