@@ -84,7 +84,7 @@ func (l *loader) build() *spec.Config {
 		}
 		for _, x := range s.exposures {
 			if x.spec.Via == spec.ViaForward {
-				if nw := networks[x.remote+"/"+x.spec.Network]; nw != nil && nw.Type != "bridge" && nw.Type != "ovn" {
+				if nw := networks[x.remote+"/"+x.spec.Network]; nw != nil && !spec.ForwardCapable(nw.Type) {
 					l.errorf(x.nodeRng, "Network cannot forward",
 						"%s exposes %s with via = \"forward\", but its network %q is a %s network; LXD network forwards exist only on bridge and ovn networks. Use via = \"proxy\" or \"nat\".", s.inst.addr, x.spec.Instance, nw.Name, nw.Type)
 					continue

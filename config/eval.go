@@ -91,12 +91,6 @@ func (l *loader) newEv(d *decl, ctx *hcl.EvalContext, attrs hcl.Attributes) *ev 
 	return &ev{l: l, ctx: ctx, attrs: attrs, def: d.block.DefRange}
 }
 
-const (
-	defaultOwner      = "lxnetd"
-	defaultResync     = 5 * 60 * 1e9 // 5m as time.Duration
-	defaultMaxDeletes = 10
-)
-
 func (l *loader) evalLxnet(d *decl, ctx *hcl.EvalContext) bool {
 	e := l.newEv(d, ctx, d.content.Attributes)
 	if owner, a := e.str("owner"); a != nil && !e.failed {

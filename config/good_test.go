@@ -41,7 +41,7 @@ func TestGoodScenarios(t *testing.T) {
 	}
 	webExposure := func(node, ip, public string) spec.Exposure {
 		return spec.Exposure{
-			Service: "web-" + node, Port: "http", Addr: `service.web["` + node + `"].port["http"]`,
+			Service: "web-" + node, Port: "http", Addr: `service.web["` + node + `"].port["http"]`, ServiceAddr: `service.web["` + node + `"]`,
 			Instance: node, Network: "lxnmott0", TargetAddress: ip, Protocol: "tcp",
 			ListenAddress: public, ListenPort: "80", TargetPort: "8090", Via: "forward",
 		}
@@ -96,7 +96,7 @@ func TestGoodScenarios(t *testing.T) {
 				{Protocol: "tcp", ListenPort: "8081", TargetAddress: "10.231.10.10", TargetPort: "80", TargetNode: "web1"},
 				{Protocol: "udp", ListenPort: "5000-5001", TargetAddress: "10.231.10.11"},
 			}}},
-			Exposures: []spec.Exposure{{Service: "http", Port: "http", Addr: `service.http.port["http"]`, Instance: "web1",
+			Exposures: []spec.Exposure{{Service: "http", Port: "http", Addr: `service.http.port["http"]`, ServiceAddr: "service.http", Instance: "web1",
 				Network: "lxnbr10", TargetAddress: "10.231.10.10", Protocol: "tcp", ListenAddress: "198.51.100.20",
 				ListenPort: "80", TargetPort: "8080", Via: "forward"}},
 		})}},
@@ -106,7 +106,7 @@ func TestGoodScenarios(t *testing.T) {
 			Instances: []spec.Instance{{Meta: meta("node.haproxy"), Name: "haproxy", Image: "busybox", Type: "container",
 				Profiles: []string{"default", "proxy-https"}, State: "running",
 				Config: map[string]string{"user.user-data": "#cloud-config\nhostname: haproxy\n# port 443\n# port 8443\n"}}},
-			Exposures: []spec.Exposure{{Service: "admin", Port: "https", Addr: `service.admin.port["https"]`, Instance: "haproxy",
+			Exposures: []spec.Exposure{{Service: "admin", Port: "https", Addr: `service.admin.port["https"]`, ServiceAddr: "service.admin", Instance: "haproxy",
 				Protocol: "tcp", ListenAddress: "0.0.0.0", ListenPort: "8443", TargetPort: "8443", Via: "proxy", ProxyProtocol: true}},
 		})}},
 		{"03-nat-proxy", &spec.Config{Settings: defaults(), Remotes: local(spec.Remote{
@@ -115,13 +115,13 @@ func TestGoodScenarios(t *testing.T) {
 			Instances: []spec.Instance{{Meta: meta("node.db"), Name: "db", Image: "busybox", Type: "container", Profiles: []string{"default"}, State: "running",
 				Devices: map[string]spec.Device{"eth0": {"type": "nic", "network": "lxnbr30", "ipv4.address": "10.231.30.5"}},
 				IPv4:    "10.231.30.5", NIC: "eth0", Network: "lxnbr30"}},
-			Exposures: []spec.Exposure{{Service: "postgres", Port: "pg", Addr: `service.postgres.port["pg"]`, Instance: "db",
+			Exposures: []spec.Exposure{{Service: "postgres", Port: "pg", Addr: `service.postgres.port["pg"]`, ServiceAddr: "service.postgres", Instance: "db",
 				Network: "lxnbr30", TargetAddress: "10.231.30.5", Protocol: "tcp", ListenAddress: "203.0.113.30",
 				ListenPort: "5432", TargetPort: "5432", Via: "nat"}},
 		})}},
 		{"04-loopback-proxy", &spec.Config{Settings: defaults(), Remotes: local(spec.Remote{
 			Instances: []spec.Instance{{Meta: meta("node.app"), Name: "app", Image: "busybox", Type: "container", Profiles: []string{"default"}, State: "running"}},
-			Exposures: []spec.Exposure{{Service: "app", Port: "http", Addr: `service.app.port["http"]`, Instance: "app",
+			Exposures: []spec.Exposure{{Service: "app", Port: "http", Addr: `service.app.port["http"]`, ServiceAddr: "service.app", Instance: "app",
 				Protocol: "tcp", ListenAddress: "127.0.0.1", ListenPort: "8080", TargetPort: "80", Via: "proxy"}},
 		})}},
 		{"05-multi-remote-values", &spec.Config{Settings: defaults(), Remotes: map[string]*spec.Remote{

@@ -137,7 +137,7 @@ func newLoader(fsys fs.FS, opts Options) *loader {
 		byKind:  map[string][]*decl{},
 		values:  map[string]cty.Value{},
 		settings: spec.Settings{
-			Owner: defaultOwner, ResyncInterval: defaultResync, MaxDeletes: defaultMaxDeletes,
+			Owner: spec.DefaultOwner, ResyncInterval: spec.DefaultResyncInterval, MaxDeletes: spec.DefaultMaxDeletes,
 		},
 	}
 }

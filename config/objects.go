@@ -728,7 +728,7 @@ func (l *loader) evalService(inst *instance) cty.Value {
 			}
 			target := n.spec.IPv4
 			res.exposures = append(res.exposures, &exposureResult{remote: n.remote, nodeRng: t.rng, spec: spec.Exposure{
-				Service: name, Port: pname, Addr: fmt.Sprintf("%s.port[%q]", inst.addr, pname), Pos: posOf(nb.block.DefRange),
+				Service: name, Port: pname, Addr: fmt.Sprintf("%s.port[%q]", inst.addr, pname), ServiceAddr: inst.addr, Pos: posOf(nb.block.DefRange),
 				Instance: n.spec.Name, Network: n.spec.Network, TargetAddress: target, Protocol: proto,
 				ListenAddress: addr.String(), ListenPort: portsString(lports), TargetPort: targetPort, Via: via, ProxyProtocol: pp,
 			}})

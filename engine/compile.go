@@ -236,13 +236,13 @@ func (d *desired) expose(e spec.Exposure) {
 }
 
 // serviceAddr is the configuration address of the service an exposure
-// belongs to (`service.web["a"]` for a for_each'd block), taken from the port
-// address, so plans name the block the user wrote and --target service.web
-// selects every instance of it. Service is the LXD-facing name, which a
-// block may set to anything (name = each.key).
+// belongs to (`service.web["a"]` for a for_each'd block), so plans name the
+// block the user wrote and --target service.web selects every instance of
+// it. Service is the LXD-facing name, which a block may set to anything
+// (name = each.key); hand-built specs without ServiceAddr fall back to it.
 func serviceAddr(e spec.Exposure) string {
-	if i := strings.LastIndex(e.Addr, ".port["); i > 0 {
-		return e.Addr[:i]
+	if e.ServiceAddr != "" {
+		return e.ServiceAddr
 	}
 	return "service." + e.Service
 }

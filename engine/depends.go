@@ -52,6 +52,17 @@ func dependencies(c *Change) []Address {
 	return out
 }
 
+// UsesNetwork reports whether any of devices attaches to network (the
+// test LXD applies to list an instance or profile in a network's used_by).
+func UsesNetwork(devices map[string]map[string]string, network string) bool {
+	for _, d := range devices {
+		if deviceNetwork(d) == network {
+			return true
+		}
+	}
+	return false
+}
+
 // deviceNetwork is the LXD network a device attaches to: a nic's network,
 // or a managed network named as its parent; "" for none.
 func deviceNetwork(d map[string]string) string {

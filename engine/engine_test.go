@@ -678,6 +678,7 @@ func TestServiceSourceIsConfigAddress(t *testing.T) {
 	for i := range d.Exposures {
 		d.Exposures[i].Addr = `service.site["a"].port["` + d.Exposures[i].Port + `"]`
 		d.Exposures[i].Service = "a"
+		d.Exposures[i].ServiceAddr = `service.site["a"]`
 	}
 	p := plan(t, f, d, settings, "service.site")
 	if len(p.Changes) == 0 {

@@ -22,9 +22,6 @@ type PlanOptions struct {
 	Targets []string
 }
 
-// DefaultOwner is the owner tag when the configuration sets none.
-const DefaultOwner = "lxnetd"
-
 // Observation is what one observation of a remote saw: the result of its
 // bulk reads, from which any number of plans can be made without further
 // requests (Plan is pure).
@@ -62,7 +59,7 @@ func NewPlan(ctx context.Context, r Remote, desiredRemote *spec.Remote, s spec.S
 func (o *Observation) Plan(desiredRemote *spec.Remote, s spec.Settings, opts PlanOptions) (*Plan, error) {
 	owner := s.Owner
 	if owner == "" {
-		owner = DefaultOwner
+		owner = spec.DefaultOwner
 	}
 	obs := o.obs
 	p := &Plan{Remote: o.remote, Owner: owner, Requests: o.Requests, ForwardNetworks: len(obs.forwardNetworks)}
@@ -470,14 +467,7 @@ func (pl *planner) profileUsers(urls []string, profile string, deleted map[Addre
 // the plan is applied: declared objects by their desired devices (and a
 // node's desired profiles), everything else as observed.
 func (pl *planner) stillUsesNetwork(u Address, network string) bool {
-	uses := func(devs map[string]map[string]string) bool {
-		for _, d := range devs {
-			if d["network"] == network || d["parent"] == network {
-				return true
-			}
-		}
-		return false
-	}
+	uses := func(devs map[string]map[string]string) bool { return UsesNetwork(devs, network) }
 	profileUses := func(name string) bool {
 		if it, ok := pl.want.profiles[name]; ok {
 			return uses(it.obj.Devices)

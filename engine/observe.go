@@ -6,6 +6,8 @@ import (
 	"sort"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/lxnetd/lxnetd/engine/spec"
 )
 
 // observed is one remote's state from bulk reads, indexed by identity.
@@ -23,7 +25,7 @@ type fwdKey struct{ Network, Listen string }
 
 // forwardCapable reports whether LXD 5.0 supports forwards on a network type.
 func forwardCapable(n Network) bool {
-	return n.Managed && (n.Type == "bridge" || n.Type == "ovn")
+	return n.Managed && spec.ForwardCapable(n.Type)
 }
 
 // observe reads a remote with three bulk list calls plus one forward list per

@@ -204,7 +204,7 @@ func exportRemote(ctx context.Context, src exportSource, networks []string) (con
 		return config.ExportSet{}, "", fmt.Errorf("exporting remote %q: %w", src.remote.Name, err)
 	}
 	for _, n := range obs.networks {
-		if !n.Managed || (n.Type != "bridge" && n.Type != "ovn") || (len(networks) > 0 && !slices.Contains(networks, n.Name)) {
+		if !n.Managed || !spec.ForwardCapable(n.Type) || (len(networks) > 0 && !slices.Contains(networks, n.Name)) {
 			continue
 		}
 		fwds, err := r.ListForwards(ctx, n.Name)

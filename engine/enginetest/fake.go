@@ -94,14 +94,7 @@ func (f *Fake) ListNetworks(context.Context) ([]engine.Network, error) {
 
 func (f *Fake) networkUsedBy(name string) []string {
 	var out []string
-	uses := func(devs map[string]map[string]string) bool {
-		for _, d := range devs {
-			if d["network"] == name || d["parent"] == name {
-				return true
-			}
-		}
-		return false
-	}
+	uses := func(devs map[string]map[string]string) bool { return engine.UsesNetwork(devs, name) }
 	for _, p := range slices.Sorted(maps.Keys(f.Profiles)) {
 		if uses(f.Profiles[p].Devices) {
 			out = append(out, "/1.0/profiles/"+p)

@@ -19,6 +19,15 @@ type Config struct {
 	Hash string
 }
 
+// The defaults of the lxnet block. Package config applies them, so a
+// spec.Settings from config is complete; the engine and the daemon fall back
+// to these same values only for hand-built settings (tests, export).
+const (
+	DefaultOwner          = "lxnetd"
+	DefaultResyncInterval = 5 * time.Minute
+	DefaultMaxDeletes     = 10
+)
+
 // Settings come from the optional lxnet block.
 type Settings struct {
 	Owner           string        // value of user.lxnetd.owner on every owned object; default "lxnetd"
@@ -130,6 +139,13 @@ type ForwardPort struct {
 	TargetNode    string // instance name, when declared as target = node.x (informational)
 }
 
+// ForwardCapable reports whether LXD supports network forwards on a managed
+// network of this type (LXD 5.0: bridge and ovn). The one rule config,
+// engine and export share.
+func ForwardCapable(networkType string) bool {
+	return networkType == "bridge" || networkType == "ovn"
+}
+
 // Via says how a service port is exposed.
 const (
 	ViaForward = "forward" // a port of a network forward on the node's network
@@ -142,6 +158,7 @@ type Exposure struct {
 	Service       string // service name
 	Port          string // port block label
 	Addr          string // e.g. `service.web.port["http"]`
+	ServiceAddr   string // the service block's address, e.g. `service.web["a"]`
 	Pos           Pos
 	Instance      string // LXD instance name of the node
 	Network       string // network of the node's NIC (via=forward)

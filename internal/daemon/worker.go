@@ -30,9 +30,6 @@ var defaultTimings = workerTimings{
 	ReconnectAfter: 2,
 }
 
-// defaultResync applies when the configuration sets no resync_interval.
-const defaultResync = 5 * time.Minute
-
 // worker keeps one remote converged. Everything that wants a pass — a
 // configuration change, an LXD event, the resync timer, a retry — only marks
 // it dirty; the loop then runs one full observe/plan/apply pass. Marks
@@ -315,7 +312,7 @@ func (w *worker) run(ctx context.Context) {
 		bo.reset()
 		every := settings.ResyncInterval
 		if every <= 0 {
-			every = defaultResync
+			every = spec.DefaultResyncInterval
 		}
 		resync.Reset(every)
 		now := time.Now()
