@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -13,9 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/lxnetd/lxnetd/config"
-	"github.com/lxnetd/lxnetd/engine"
 	"github.com/lxnetd/lxnetd/engine/spec"
+	"github.com/lxnetd/lxnetd/internal/export"
 	"github.com/lxnetd/lxnetd/internal/lxd"
 )
 
@@ -69,7 +67,7 @@ them.`,
 			if err != nil {
 				return err
 			}
-			var sets []config.ExportSet
+			var sets []export.Set
 			for _, src := range sources {
 				set, report, err := exportRemote(ctx, src, ef.networks)
 				if err != nil {
@@ -78,7 +76,7 @@ them.`,
 				fmt.Fprintln(cmd.ErrOrStderr(), report)
 				sets = append(sets, set)
 			}
-			out := config.Export(sets)
+			out := export.Render(sets)
 			if len(out) == 0 {
 				out = []byte("# lxnetd export: nothing to export.\n")
 			}
@@ -185,188 +183,21 @@ func (ef *exportFlags) write(stdout io.Writer, out []byte) error {
 	return nil
 }
 
-// exportRemote reads one remote with bulk list calls and selects what to
-// export. The report says what was exported and what was skipped.
-func exportRemote(ctx context.Context, src exportSource, networks []string) (config.ExportSet, string, error) {
+// exportRemote observes one remote and selects what to export; the report
+// says what was exported and what was skipped.
+func exportRemote(ctx context.Context, src exportSource, networks []string) (export.Set, string, error) {
 	r, err := lxd.Connect(ctx, src.remote)
 	if err != nil {
-		return config.ExportSet{}, "", err
+		return export.Set{}, "", err
 	}
 	defer r.Close()
-	var obs exportObserved
-	if obs.networks, err = r.ListNetworks(ctx); err != nil {
-		return config.ExportSet{}, "", fmt.Errorf("exporting remote %q: %w", src.remote.Name, err)
-	}
-	if obs.profiles, err = r.ListProfiles(ctx); err != nil {
-		return config.ExportSet{}, "", fmt.Errorf("exporting remote %q: %w", src.remote.Name, err)
-	}
-	if obs.instances, err = r.ListInstances(ctx); err != nil {
-		return config.ExportSet{}, "", fmt.Errorf("exporting remote %q: %w", src.remote.Name, err)
-	}
-	for _, n := range obs.networks {
-		if !n.Managed || !spec.ForwardCapable(n.Type) || (len(networks) > 0 && !slices.Contains(networks, n.Name)) {
-			continue
-		}
-		fwds, err := r.ListForwards(ctx, n.Name)
-		if errors.Is(err, engine.ErrNotFound) {
-			continue // deleted since the network list
-		}
-		if err != nil {
-			return config.ExportSet{}, "", fmt.Errorf("exporting remote %q: %w", src.remote.Name, err)
-		}
-		obs.forwards = append(obs.forwards, fwds...)
-	}
-	set, skipped, err := selectExport(obs, src.declared, networks)
+	set, report, err := export.Remote(ctx, r, src.declared, networks)
 	if err != nil {
-		return config.ExportSet{}, "", fmt.Errorf("exporting remote %q: %w", src.remote.Name, err)
+		return export.Set{}, "", err
 	}
-	set.Remote, set.RemoteAttr = src.remote.Name, src.attr
+	set.RemoteAttr = src.attr
 	if src.block {
 		set.RemoteBlock = src.remote
 	}
-	report := fmt.Sprintf("remote %q: exported %s, %s, %s, %s", src.remote.Name,
-		count(len(set.Networks), "network"), count(len(set.Profiles), "profile"),
-		count(len(set.Instances), "node"), count(len(set.Forwards), "forward"))
-	if len(skipped) > 0 {
-		report += "; skipped " + strings.Join(skipped, ", ")
-	}
 	return set, report, nil
-}
-
-func count(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", n, what)
-}
-
-// exportObserved is everything read from one remote.
-type exportObserved struct {
-	networks  []engine.Network
-	profiles  []engine.Profile
-	instances []engine.Instance
-	forwards  []engine.Forward
-}
-
-// selectExport chooses the objects to export: no lxnetd owner tag (objects
-// some lxnetd configuration owns are its business), not declared already,
-// managed networks only, no "default" profile (every LXD has one; adopting
-// it would let lxnetd delete it), and with networks given, only what hangs
-// off those networks. skipped describes what was left out, for the report.
-func selectExport(obs exportObserved, declared *spec.Remote, networks []string) (config.ExportSet, []string, error) {
-	var set config.ExportSet
-	d := declaredNames(declared)
-	owned, already := 0, 0
-	keep := func(kind, name string, cfg map[string]string) bool {
-		switch {
-		case cfg[engine.TagOwner] != "":
-			owned++
-			return false
-		case d[kind+"/"+name]:
-			already++
-			return false
-		}
-		return true
-	}
-	known := map[string]bool{}
-	for _, n := range obs.networks {
-		known[n.Name] = n.Managed
-	}
-	for _, n := range networks {
-		if !known[n] {
-			return set, nil, fmt.Errorf("--network %q: no managed network of that name", n)
-		}
-	}
-	inScope := func(devs map[string]map[string]string) bool {
-		for _, dev := range devs {
-			if slices.Contains(networks, dev["network"]) || slices.Contains(networks, dev["parent"]) {
-				return true
-			}
-		}
-		return false
-	}
-	profileDevs := map[string]map[string]map[string]string{}
-	for _, p := range obs.profiles {
-		profileDevs[p.Name] = p.Devices
-	}
-	for _, n := range obs.networks {
-		if n.Managed && (len(networks) == 0 || slices.Contains(networks, n.Name)) && keep("network", n.Name, n.Config) {
-			set.Networks = append(set.Networks, n)
-		}
-	}
-	usedProfiles := map[string]bool{}
-	for _, i := range obs.instances {
-		if len(networks) > 0 {
-			attached := inScope(i.Devices)
-			for _, p := range i.Profiles {
-				attached = attached || inScope(profileDevs[p])
-			}
-			if !attached {
-				continue
-			}
-		}
-		if keep("node", i.Name, i.Config) {
-			set.Instances = append(set.Instances, i)
-			for _, p := range i.Profiles {
-				usedProfiles[p] = true
-			}
-		}
-	}
-	defaultSkipped := false
-	for _, p := range obs.profiles {
-		if len(networks) > 0 && !usedProfiles[p.Name] && !inScope(p.Devices) {
-			continue
-		}
-		if p.Name == "default" {
-			defaultSkipped = true
-			continue
-		}
-		if keep("profile", p.Name, p.Config) {
-			set.Profiles = append(set.Profiles, p)
-		}
-	}
-	for _, f := range obs.forwards {
-		if (len(networks) == 0 || slices.Contains(networks, f.Network)) && keep("forward", f.Network+"/"+f.ListenAddress, f.Config) {
-			set.Forwards = append(set.Forwards, f)
-		}
-	}
-	var skipped []string
-	if owned > 0 {
-		skipped = append(skipped, fmt.Sprintf("%d owned by lxnetd", owned))
-	}
-	if already > 0 {
-		skipped = append(skipped, fmt.Sprintf("%d already declared", already))
-	}
-	if defaultSkipped {
-		skipped = append(skipped, `profile "default"`)
-	}
-	return set, skipped, nil
-}
-
-// declaredNames indexes what a configuration declares on a remote, as
-// "kind/LXD name" (forwards "forward/NETWORK/LISTEN", including those that
-// services compile to).
-func declaredNames(r *spec.Remote) map[string]bool {
-	out := map[string]bool{}
-	if r == nil {
-		return out
-	}
-	for _, n := range r.Networks {
-		out["network/"+n.Name] = true
-	}
-	for _, p := range r.Profiles {
-		out["profile/"+p.Name] = true
-	}
-	for _, i := range r.Instances {
-		out["node/"+i.Name] = true
-	}
-	for _, f := range r.Forwards {
-		out["forward/"+f.Network+"/"+f.ListenAddress] = true
-	}
-	for _, e := range r.Exposures {
-		if e.Via == spec.ViaForward {
-			out["forward/"+e.Network+"/"+e.ListenAddress] = true
-		}
-	}
-	return out
 }

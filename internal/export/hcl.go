@@ -1,4 +1,4 @@
-package config
+package export
 
 import (
 	"fmt"
@@ -15,10 +15,10 @@ import (
 	"github.com/lxnetd/lxnetd/engine/spec"
 )
 
-// ExportSet is what `lxnetd export` found on one remote, as the engine reads
+// Set is what `lxnetd export` found on one remote, as the engine reads
 // LXD, to be written as configuration blocks with adopt = true. The caller
 // chooses the objects; Export decides only how they are written.
-type ExportSet struct {
+type Set struct {
 	// Remote is the remote's name in the configuration.
 	Remote string
 	// RemoteAttr makes every block say remote = remote.NAME: needed when the
@@ -34,12 +34,12 @@ type ExportSet struct {
 	Forwards  []engine.Forward
 }
 
-// ExportedConfigKey reports whether an LXD config key of an existing object
+// ConfigKey reports whether an LXD config key of an existing object
 // belongs in exported configuration. Keys LXD fills in itself are left out:
 // volatile.* state, image.* (copied from the image at creation), and
 // lxnetd's own user.lxnetd.* ownership tags. Everything else is the
 // operator's and is written verbatim.
-func ExportedConfigKey(kind, key string) bool {
+func ConfigKey(kind, key string) bool {
 	switch {
 	case strings.HasPrefix(key, "volatile."), strings.HasPrefix(key, engine.TagPrefix):
 		return false
@@ -49,13 +49,13 @@ func ExportedConfigKey(kind, key string) bool {
 	return true
 }
 
-// Export renders the sets as one canonical HCL file. Block labels are the
+// Render renders the sets as one canonical HCL file. Block labels are the
 // LXD names where those are valid identifiers (otherwise a cleaned label
 // plus name = "..."), made unique across remotes; references replace names
 // where the referred object is exported too (a nic's network, a node's
 // profiles, a forward's network and targets that are a node's static
 // address), so the file reads like hand-written configuration.
-func Export(sets []ExportSet) []byte {
+func Render(sets []Set) []byte {
 	f := hclwrite.NewEmptyFile()
 	root := f.Body()
 	ex := exporter{labels: map[string]map[string]bool{}}
@@ -161,7 +161,7 @@ func (ex *exporter) remote(body *hclwrite.Body, r *spec.Remote) {
 // references between them.
 type scope struct {
 	ex       *exporter
-	set      ExportSet
+	set      Set
 	networks map[string]string // LXD name -> label
 	profiles map[string]string
 	nodes    map[string]string
@@ -171,7 +171,7 @@ type scope struct {
 	static map[string]string
 }
 
-func (ex *exporter) scope(s ExportSet) *scope {
+func (ex *exporter) scope(s Set) *scope {
 	sc := &scope{ex: ex, set: s, networks: map[string]string{}, profiles: map[string]string{}, nodes: map[string]string{}, static: map[string]string{}}
 	for _, n := range sortedBy(s.Networks, func(n engine.Network) string { return n.Name }) {
 		sc.networks[n.Name] = ex.label("network", n.Name, s.Remote)
@@ -308,7 +308,7 @@ func (sc *scope) forward(body *hclwrite.Body, f engine.Forward) {
 func setConfig(body *hclwrite.Body, kind string, cfg map[string]string) {
 	var attrs []hclwrite.ObjectAttrTokens
 	for _, k := range slices.Sorted(maps.Keys(cfg)) {
-		if ExportedConfigKey(kind, k) {
+		if ConfigKey(kind, k) {
 			attrs = append(attrs, hclwrite.ObjectAttrTokens{Name: keyTokens(k), Value: hclwrite.TokensForValue(cty.StringVal(cfg[k]))})
 		}
 	}

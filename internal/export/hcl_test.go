@@ -1,23 +1,45 @@
-package config
+package export
 
 import (
+	"bytes"
+	"flag"
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/lxnetd/lxnetd/config"
 	"github.com/lxnetd/lxnetd/engine"
 	"github.com/lxnetd/lxnetd/engine/spec"
 )
+
+var update = flag.Bool("update", false, "rewrite testdata/export/sample.hcl")
+
+// mustLoad evaluates files as a configuration directory.
+func mustLoad(t *testing.T, files map[string]string, opts config.Options) *spec.Config {
+	t.Helper()
+	fsys := fstest.MapFS{}
+	for name, content := range files {
+		fsys[name] = &fstest.MapFile{Data: []byte(content)}
+	}
+	cfg, diags := config.LoadFS(fsys, opts)
+	if diags.HasErrors() {
+		var b bytes.Buffer
+		_ = diags.WriteText(&b, false)
+		t.Fatalf("unexpected diagnostics:\n%s", b.String())
+	}
+	return cfg
+}
 
 // exportSample is a hand-built LXD as the engine reads it: a bridge with
 // LXD-filled keys, a profile, two instances (one attached through the
 // profile only), a forward with ports to one of them, and the ownership and
 // volatile keys that must not be exported.
-func exportSample() ExportSet {
-	return ExportSet{
+func exportSample() Set {
+	return Set{
 		Remote: "vm1", RemoteAttr: true,
 		Networks: []engine.Network{{
 			Name: "br-web", Type: "bridge", Managed: true, Description: "web LAN",
@@ -54,7 +76,7 @@ func exportSample() ExportSet {
 }
 
 func TestExportGolden(t *testing.T) {
-	got := Export([]ExportSet{exportSample()})
+	got := Render([]Set{exportSample()})
 	path := filepath.Join("testdata", "export", "sample.hcl")
 	if *update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -66,13 +88,13 @@ func TestExportGolden(t *testing.T) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run go test ./config -run TestExportGolden -update)", err)
+		t.Fatalf("%v (run go test ./internal/export -run TestExportGolden -update)", err)
 	}
 	if diff := cmp.Diff(string(want), string(got)); diff != "" {
 		t.Errorf("export (-want +got):\n%s", diff)
 	}
 	// lxnetd fmt --check accepts it as written.
-	if formatted, _ := Format("sample.hcl", got); string(formatted) != string(got) {
+	if formatted, _ := config.Format("sample.hcl", got); string(formatted) != string(got) {
 		t.Errorf("export is not in canonical format:\n%s", formatted)
 	}
 }
@@ -80,11 +102,11 @@ func TestExportGolden(t *testing.T) {
 // TestExportLoads: the exported file plus a remote block is a valid
 // configuration that describes exactly the exported objects, all adopted.
 func TestExportLoads(t *testing.T) {
-	out := Export([]ExportSet{exportSample()})
+	out := Render([]Set{exportSample()})
 	cfg := mustLoad(t, map[string]string{
 		"remote.hcl":   `remote "vm1" { address = "unix://" }`,
 		"exported.hcl": string(out),
-	}, Options{})
+	}, config.Options{})
 	r := cfg.Remotes["vm1"]
 	if r == nil {
 		t.Fatalf("no remote vm1 in %+v", cfg.Remotes)
@@ -129,13 +151,13 @@ func TestExportLoads(t *testing.T) {
 }
 
 func TestExportRemoteBlockAndLabels(t *testing.T) {
-	a := ExportSet{Remote: "a", RemoteAttr: true, RemoteBlock: &spec.Remote{Name: "a", Address: "https://10.0.0.1:8443",
+	a := Set{Remote: "a", RemoteAttr: true, RemoteBlock: &spec.Remote{Name: "a", Address: "https://10.0.0.1:8443",
 		ClientCert: "/etc/lxnetd/client.crt", ClientKey: "/etc/lxnetd/client.key", ServerFingerprint: "sha256:" + sixtyFour('a')},
 		Networks: []engine.Network{{Name: "lxdbr0", Type: "bridge", Managed: true, Config: map[string]string{"ipv4.address": "10.231.6.1/24"}}}}
-	b := ExportSet{Remote: "b", RemoteAttr: true, RemoteBlock: &spec.Remote{Name: "b", Address: "unix:///run/lxd.socket"},
+	b := Set{Remote: "b", RemoteAttr: true, RemoteBlock: &spec.Remote{Name: "b", Address: "unix:///run/lxd.socket"},
 		Networks: []engine.Network{{Name: "lxdbr0", Type: "bridge", Managed: true, Config: map[string]string{"ipv4.address": "10.231.7.1/24"}}}}
-	out := Export([]ExportSet{a, b})
-	cfg := mustLoad(t, map[string]string{"exported.hcl": string(out)}, Options{})
+	out := Render([]Set{a, b})
+	cfg := mustLoad(t, map[string]string{"exported.hcl": string(out)}, config.Options{})
 	if cfg.Remotes["a"].Networks[0].Config["ipv4.address"] != "10.231.6.1/24" || cfg.Remotes["b"].Networks[0].Config["ipv4.address"] != "10.231.7.1/24" {
 		t.Errorf("same network name on two remotes:\n%s", out)
 	}
