@@ -16,11 +16,11 @@ func dependencies(c *Change) []Address {
 	if c.Action == Delete {
 		switch c.Addr.Kind {
 		case KindNetwork:
-			out = append(out, usedBy(c.Network.UsedBy)...)
+			out = append(out, c.Network.UsedBy...)
 			// Forwards are not in used_by; any forward change on the network counts.
 			out = append(out, Address{Kind: KindForward, Network: c.Addr.Name})
 		case KindProfile:
-			out = append(out, usedBy(c.Profile.UsedBy)...)
+			out = append(out, c.Profile.UsedBy...)
 		}
 		return out
 	}

@@ -10,11 +10,11 @@ type Network struct {
 	Type        string
 	Description string
 	Config      map[string]string
-	Managed     bool     // false for host interfaces LXD merely lists
-	Status      string   // "Created", "Errored", ... (observed only)
-	UsedBy      []string // API URLs of users (observed only)
-	Locations   []string // cluster members (observed only)
-	ETag        string   // observed; passed back on update
+	Managed     bool      // false for host interfaces LXD merely lists
+	Status      string    // "Created", "Errored", ... (observed only)
+	UsedBy      []Address // instances and profiles using it (observed only)
+	Locations   []string  // cluster members (observed only)
+	ETag        string    // observed; passed back on update
 }
 
 // Profile is an LXD profile.
@@ -23,7 +23,7 @@ type Profile struct {
 	Description string
 	Config      map[string]string
 	Devices     map[string]map[string]string
-	UsedBy      []string
+	UsedBy      []Address // instances using it (observed only)
 	ETag        string
 }
 
@@ -61,4 +61,16 @@ type ForwardPort struct {
 	ListenPort    string
 	TargetAddress string
 	TargetPort    string
+}
+
+// Event is an LXD lifecycle event reduced to the object it is about (the
+// adapter parses LXD's source paths). It only says where to look: the
+// daemon never patches state from it.
+type Event struct {
+	// Object is the network, profile, instance or forward the event names;
+	// zero when it names something else or could not be read.
+	Object Address
+	// Unplanned marks events about objects lxnetd never plans (images,
+	// storage pools, operations, ...): they cannot change a plan.
+	Unplanned bool
 }

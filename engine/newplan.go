@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -411,33 +410,11 @@ func (pl *planner) blockers() {
 	pl.plan.Changes = kept
 }
 
-// usedBy parses LXD's used_by URLs ("/1.0/instances/c1?project=x").
-func usedBy(urls []string) []Address {
-	var out []Address
-	for _, s := range urls {
-		u, err := url.Parse(s)
-		if err != nil {
-			continue
-		}
-		parts := strings.Split(strings.TrimPrefix(u.Path, "/1.0/"), "/")
-		if len(parts) < 2 {
-			continue
-		}
-		switch parts[0] {
-		case "instances", "containers", "virtual-machines":
-			out = append(out, Address{Kind: KindNode, Name: parts[1]})
-		case "profiles":
-			out = append(out, Address{Kind: KindProfile, Name: parts[1]})
-		}
-	}
-	return out
-}
-
 // networkUsers lists the users of a network that stay after the plan. network
 // is "" for a replace (every user blocks it).
-func (pl *planner) networkUsers(urls []string, network string, deleted map[Address]bool) []string {
+func (pl *planner) networkUsers(usedBy []Address, network string, deleted map[Address]bool) []string {
 	var users []string
-	for _, u := range usedBy(urls) {
+	for _, u := range usedBy {
 		if deleted[u] {
 			continue
 		}
@@ -449,9 +426,9 @@ func (pl *planner) networkUsers(urls []string, network string, deleted map[Addre
 	return users
 }
 
-func (pl *planner) profileUsers(urls []string, profile string, deleted map[Address]bool) []string {
+func (pl *planner) profileUsers(usedBy []Address, profile string, deleted map[Address]bool) []string {
 	var users []string
-	for _, u := range usedBy(urls) {
+	for _, u := range usedBy {
 		if deleted[u] {
 			continue
 		}

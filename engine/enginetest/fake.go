@@ -92,17 +92,17 @@ func (f *Fake) ListNetworks(context.Context) ([]engine.Network, error) {
 	return out, nil
 }
 
-func (f *Fake) networkUsedBy(name string) []string {
-	var out []string
+func (f *Fake) networkUsedBy(name string) []engine.Address {
+	var out []engine.Address
 	uses := func(devs map[string]map[string]string) bool { return engine.UsesNetwork(devs, name) }
 	for _, p := range slices.Sorted(maps.Keys(f.Profiles)) {
 		if uses(f.Profiles[p].Devices) {
-			out = append(out, "/1.0/profiles/"+p)
+			out = append(out, engine.Address{Kind: engine.KindProfile, Name: p})
 		}
 	}
 	for _, i := range slices.Sorted(maps.Keys(f.Instances)) {
 		if uses(f.Instances[i].Devices) {
-			out = append(out, "/1.0/instances/"+i)
+			out = append(out, engine.Address{Kind: engine.KindNode, Name: i})
 		}
 	}
 	return out
@@ -112,10 +112,10 @@ func (f *Fake) ListProfiles(context.Context) ([]engine.Profile, error) {
 	f.requests.Add(1)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	usedBy := map[string][]string{}
+	usedBy := map[string][]engine.Address{}
 	for _, i := range slices.Sorted(maps.Keys(f.Instances)) {
 		for _, p := range f.Instances[i].Profiles {
-			usedBy[p] = append(usedBy[p], "/1.0/instances/"+i)
+			usedBy[p] = append(usedBy[p], engine.Address{Kind: engine.KindNode, Name: i})
 		}
 	}
 	var out []engine.Profile

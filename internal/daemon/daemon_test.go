@@ -99,7 +99,7 @@ func (f *fakeLXD) connect(ctx context.Context, r *spec.Remote) (Session, error) 
 	if f.down[r.Name] {
 		return nil, fmt.Errorf("dial unix /fake/%s: connect: connection refused", r.Name)
 	}
-	s := &fakeSession{lxd: f, name: r.Name, broken: make(chan error, 1), events: make(chan string, 16)}
+	s := &fakeSession{lxd: f, name: r.Name, broken: make(chan error, 1), events: make(chan engine.Event, 16)}
 	f.sessions[r.Name] = s
 	return s, nil
 }
@@ -108,7 +108,7 @@ type fakeSession struct {
 	lxd    *fakeLXD
 	name   string
 	broken chan error
-	events chan string
+	events chan engine.Event
 }
 
 func (s *fakeSession) breakStream(err error) {
@@ -147,6 +147,10 @@ func (s *fakeSession) Converge(ctx context.Context, desired *spec.Remote, st spe
 	return Outcome{Objects: want, Applied: applied, PlanID: fmt.Sprint(f.passes[s.name])}, nil
 }
 
+func profileEvent(name string) engine.Event {
+	return engine.Event{Object: engine.Address{Kind: engine.KindProfile, Name: name}}
+}
+
 func abs(x int) int {
 	if x < 0 {
 		return -x
@@ -154,7 +158,7 @@ func abs(x int) int {
 	return x
 }
 
-func (s *fakeSession) Watch(ctx context.Context, onEvent func(string)) error {
+func (s *fakeSession) Watch(ctx context.Context, onEvent func(engine.Event)) error {
 	for {
 		select {
 		case <-ctx.Done():
@@ -469,7 +473,7 @@ func TestDeadRemoteDoesNotDelayOthers(t *testing.T) {
 	lxd.mu.Lock()
 	s := lxd.sessions["a"]
 	lxd.mu.Unlock()
-	s.events <- "/1.0/profiles/p0"
+	s.events <- profileEvent("p0")
 	eventually(t, "event pass on a", func() bool { return lxd.passCount("a") > before })
 	st := h.ask("status").Status
 	if st.Remotes[1].State != StateFailing || st.Remotes[1].NextRetry.IsZero() {
@@ -509,7 +513,7 @@ func TestEventsCoalesce(t *testing.T) {
 	s := lxd.sessions["a"]
 	lxd.mu.Unlock()
 	for range 10 {
-		s.events <- "/1.0/profiles/p0"
+		s.events <- profileEvent("p0")
 	}
 	time.Sleep(300 * time.Millisecond)
 	if got := lxd.passCount("a") - before; got < 1 || got > 2 {
@@ -518,8 +522,12 @@ func TestEventsCoalesce(t *testing.T) {
 
 	// Events about objects the configuration never mentions wake nobody.
 	before = lxd.passCount("a")
-	for _, src := range []string{"/1.0/instances/someone-elses", "/1.0/networks/br9/forwards/198.51.100.7", "/1.0/profiles/p1"} {
-		s.events <- src
+	for _, ev := range []engine.Address{
+		{Kind: engine.KindNode, Name: "someone-elses"},
+		{Kind: engine.KindForward, Network: "br9", Name: "198.51.100.7"},
+		{Kind: engine.KindProfile, Name: "p1"},
+	} {
+		s.events <- engine.Event{Object: ev}
 	}
 	time.Sleep(300 * time.Millisecond)
 	if got := lxd.passCount("a") - before; got != 0 {
@@ -754,7 +762,7 @@ func TestBackoffHoldsAgainstEventFlood(t *testing.T) {
 		s := lxd.sessions["a"]
 		lxd.mu.Unlock()
 		select {
-		case s.events <- "/1.0/profiles/p0":
+		case s.events <- profileEvent("p0"):
 		default:
 		}
 		time.Sleep(5 * time.Millisecond)

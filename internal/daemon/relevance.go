@@ -1,9 +1,7 @@
 package daemon
 
 import (
-	"net/url"
-	"strings"
-
+	"github.com/lxnetd/lxnetd/engine"
 	"github.com/lxnetd/lxnetd/engine/spec"
 )
 
@@ -12,7 +10,7 @@ import (
 // mentions (other users' instances, their networks); a full pass for each
 // would keep the worker busy and delay the correction of real drift.
 //
-// Filtering looks only at the event's source path, never at its content,
+// Filtering looks only at the object an event names, never at its content,
 // so the loop stays level-triggered: a relevant event marks the remote
 // dirty and the pass re-reads everything. What the filter drops can only
 // matter to objects lxnetd would not write anyway; the periodic resync, a
@@ -72,34 +70,20 @@ func (rel *relevance) addDevices(devs map[string]spec.Device) {
 	}
 }
 
-// wants reports whether an event about source ("/1.0/networks/br0/forwards/
-// 198.51.100.10", "/1.0/instances/web1?project=p") can change the plan.
-// Sources it does not understand are relevant.
-func (rel *relevance) wants(source string) bool {
-	path := source
-	if u, err := url.Parse(source); err == nil {
-		path = u.Path
+// wants reports whether an event can change the plan: one about a declared
+// or referred-to object (a forward's event is about its network). Events
+// about objects lxnetd never plans are not; events the adapter could not
+// read are, to be safe.
+func (rel *relevance) wants(ev engine.Event) bool {
+	switch o := ev.Object; o.Kind {
+	case engine.KindNetwork:
+		return rel.networks[o.Name]
+	case engine.KindForward:
+		return rel.networks[o.Network]
+	case engine.KindProfile:
+		return rel.profiles[o.Name]
+	case engine.KindNode:
+		return rel.instances[o.Name]
 	}
-	parts := strings.Split(strings.Trim(path, "/"), "/")
-	if len(parts) < 3 || parts[0] != "1.0" {
-		return true
-	}
-	name, err := url.PathUnescape(parts[2])
-	if err != nil {
-		return true
-	}
-	switch parts[1] {
-	case "networks":
-		return rel.networks[name]
-	case "profiles":
-		return rel.profiles[name]
-	case "instances", "containers", "virtual-machines":
-		return rel.instances[name]
-	case "images", "storage-pools", "operations", "certificates", "warnings", "network-acls", "network-zones":
-		// Not objects lxnetd plans; a failed instance create waiting for
-		// an image is retried with backoff anyway.
-		return false
-	default:
-		return true
-	}
+	return !ev.Unplanned
 }

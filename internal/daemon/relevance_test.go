@@ -3,6 +3,7 @@ package daemon
 import (
 	"testing"
 
+	"github.com/lxnetd/lxnetd/engine"
 	"github.com/lxnetd/lxnetd/engine/spec"
 )
 
@@ -14,34 +15,35 @@ func TestRelevance(t *testing.T) {
 		Forwards:  []spec.Forward{{Network: "br3", Ports: []spec.ForwardPort{{TargetNode: "web2"}}}},
 		Exposures: []spec.Exposure{{Instance: "web3", Network: "br4"}},
 	}
+	net := func(n string) engine.Event {
+		return engine.Event{Object: engine.Address{Kind: engine.KindNetwork, Name: n}}
+	}
+	fwd := func(n string) engine.Event {
+		return engine.Event{Object: engine.Address{Kind: engine.KindForward, Network: n, Name: "198.51.100.10"}}
+	}
+	prof := func(n string) engine.Event {
+		return engine.Event{Object: engine.Address{Kind: engine.KindProfile, Name: n}}
+	}
+	node := func(n string) engine.Event {
+		return engine.Event{Object: engine.Address{Kind: engine.KindNode, Name: n}}
+	}
 	rel := newRelevance(r)
-	for src, want := range map[string]bool{
-		"/1.0/networks/br0":                          true,
-		"/1.0/networks/br1":                          true,
-		"/1.0/networks/br2":                          true,
-		"/1.0/networks/br3/forwards/198.51.100.10":   true,
-		"/1.0/networks/br4":                          true,
-		"/1.0/networks/other":                        false,
-		"/1.0/networks/other/forwards/198.51.100.10": false,
-		"/1.0/profiles/web":                          true,
-		"/1.0/profiles/default":                      true,
-		"/1.0/profiles/theirs":                       false,
-		"/1.0/instances/web1":                        true,
-		"/1.0/instances/web2?project=default":        true,
-		"/1.0/instances/web3":                        true,
-		"/1.0/instances/bk-123":                      false,
-		"/1.0/images/abc":                            false,
-		"/1.0/storage-pools/default":                 false,
-		"/1.0/projects/p":                            true,
-		"/1.0":                                       true,
-		"garbage":                                    true,
-		"/1.0/networks/b%72%30":                      true, // "br0", escaped
+	for _, c := range []struct {
+		ev   engine.Event
+		want bool
+	}{
+		{net("br0"), true}, {net("br1"), true}, {net("br2"), true}, {fwd("br3"), true}, {net("br4"), true},
+		{net("other"), false}, {fwd("other"), false},
+		{prof("web"), true}, {prof("default"), true}, {prof("theirs"), false},
+		{node("web1"), true}, {node("web2"), true}, {node("web3"), true}, {node("bk-123"), false},
+		{engine.Event{Unplanned: true}, false},
+		{engine.Event{}, true}, // not understood: relevant, to be safe
 	} {
-		if got := rel.wants(src); got != want {
-			t.Errorf("wants(%q) = %v, want %v", src, got, want)
+		if got := rel.wants(c.ev); got != c.want {
+			t.Errorf("wants(%+v) = %v, want %v", c.ev, got, c.want)
 		}
 	}
-	if newRelevance(nil).wants("/1.0/networks/x") {
+	if newRelevance(nil).wants(net("x")) {
 		t.Error("an empty desired set wants network events")
 	}
 }

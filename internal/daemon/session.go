@@ -99,8 +99,8 @@ func (s *engineSession) plan(ctx context.Context, desired *spec.Remote, settings
 }
 
 // Watch follows the remote's lifecycle events.
-func (s *engineSession) Watch(ctx context.Context, onEvent func(string)) error {
-	return s.rem.WatchLifecycle(ctx, onEvent)
+func (s *engineSession) Watch(ctx context.Context, onEvent func(engine.Event)) error {
+	return s.rem.WatchLifecycle(ctx, func(source string) { onEvent(lxd.EventOf(source)) })
 }
 
 // Close drops the connection.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/lxnetd/lxnetd/engine"
 	"github.com/lxnetd/lxnetd/engine/spec"
 )
 
@@ -45,7 +46,7 @@ type Session interface {
 	// Watch blocks receiving LXD lifecycle events, calling onEvent (which
 	// only marks the remote dirty) for each; it returns nil when ctx is done
 	// and an error when the stream breaks.
-	Watch(ctx context.Context, onEvent func(source string)) error
+	Watch(ctx context.Context, onEvent func(engine.Event)) error
 	// Close releases the connection.
 	Close()
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lxnetd/lxnetd/engine"
 	"github.com/lxnetd/lxnetd/engine/spec"
 )
 
@@ -357,16 +358,16 @@ func (w *worker) run(ctx context.Context) {
 // and only for events about objects the configuration mentions (see
 // relevance). The LXD client calls it on its own goroutines, in no
 // particular order.
-func (w *worker) onEvent(source string) {
+func (w *worker) onEvent(ev engine.Event) {
 	w.mu.Lock()
 	w.st.Events++
-	wanted := w.rel.wants(source)
+	wanted := w.rel.wants(ev)
 	w.mu.Unlock()
 	if !wanted {
-		w.log.Debug("LXD event ignored", "source", source)
+		w.log.Debug("LXD event ignored", "object", ev.Object.String())
 		return
 	}
-	w.log.Debug("LXD event", "source", source)
+	w.log.Debug("LXD event", "object", ev.Object.String())
 	w.markDirty()
 }
 

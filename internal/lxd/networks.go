@@ -35,7 +35,7 @@ func networkFromAPI(n api.Network) engine.Network {
 		Config:      nonNilMap(n.Config),
 		Managed:     n.Managed,
 		Status:      n.Status,
-		UsedBy:      n.UsedBy,
+		UsedBy:      usedBy(n.UsedBy),
 		Locations:   n.Locations,
 		ETag:        networkETag(n.Description, n.Config),
 	}
@@ -169,7 +169,7 @@ func (r *Remote) ListProfiles(ctx context.Context) ([]engine.Profile, error) {
 			Description: p.Description,
 			Config:      nonNilMap(p.Config),
 			Devices:     nonNilDevices(p.Devices),
-			UsedBy:      p.UsedBy,
+			UsedBy:      usedBy(p.UsedBy),
 			ETag:        profileETag(p.Description, p.Config, p.Devices),
 		})
 	}

@@ -1,0 +1,49 @@
+package lxd
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/lxnetd/lxnetd/engine"
+)
+
+func TestEventOf(t *testing.T) {
+	addr := func(k engine.Kind, name string) engine.Event {
+		return engine.Event{Object: engine.Address{Kind: k, Name: name}}
+	}
+	for src, want := range map[string]engine.Event{
+		"/1.0/networks/br0":                        addr(engine.KindNetwork, "br0"),
+		"/1.0/networks/br3/forwards/198.51.100.10": {Object: engine.Address{Kind: engine.KindForward, Network: "br3", Name: "198.51.100.10"}},
+		"/1.0/profiles/web":                        addr(engine.KindProfile, "web"),
+		"/1.0/instances/web1":                      addr(engine.KindNode, "web1"),
+		"/1.0/instances/web2?project=default":      addr(engine.KindNode, "web2"),
+		"/1.0/containers/c1":                       addr(engine.KindNode, "c1"),
+		"/1.0/networks/b%72%30":                    addr(engine.KindNetwork, "br0"), // escaped
+		"/1.0/images/abc":                          {Unplanned: true},
+		"/1.0/storage-pools/default":               {Unplanned: true},
+		"/1.0/operations/x":                        {Unplanned: true},
+		"/1.0/projects/p":                          {},
+		"/1.0":                                     {},
+		"garbage":                                  {},
+		"/1.0/networks/%zz":                        {},
+	} {
+		if got := EventOf(src); got != want {
+			t.Errorf("EventOf(%q) = %+v, want %+v", src, got, want)
+		}
+	}
+}
+
+func TestUsedBy(t *testing.T) {
+	got := usedBy([]string{
+		"/1.0/profiles/web",
+		"/1.0/instances/c2?project=default",
+		"/1.0/storage-pools/default/volumes/custom/v1",
+		"/1.0/instances/c1",
+		"not a url %%",
+	})
+	want := []engine.Address{{Kind: engine.KindNode, Name: "c1"}, {Kind: engine.KindNode, Name: "c2"}, {Kind: engine.KindProfile, Name: "web"}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("usedBy (-want +got):\n%s", d)
+	}
+}
