@@ -63,7 +63,7 @@ func TestDigestIgnoresWhatChangesOnItsOwn(t *testing.T) {
 	i.Addresses = map[string][]string{"eth0": {"10.231.1.10"}}
 	f.Instances["web1"] = i
 	th := f.Instances["theirs"]
-	th.Status = "Running" // someone else's container starting
+	th.Status = "Running"                                                                // someone else's container starting
 	th.Devices = map[string]map[string]string{"eth0": {"type": "nic", "network": "br0"}} // and joining br0 (used_by)
 	f.Instances["theirs"] = th
 	fw := f.Forwards["br0"]["198.51.100.10"]
