@@ -1,0 +1,127 @@
+//go:build integration
+
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/lxnetd/lxnetd/internal/sandbox"
+)
+
+// forwardConfig is a bridge and one forward on fip with a port per entry of
+// ports (listen port → last octet of the target in the bridge's subnet).
+func forwardConfig(d *sandbox.Daemon, owner, bridge, subnet, fip string, ports ...int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "lxnet {\n  owner = %q\n}\n\nremote \"sb\" {\n  address = \"unix://%s\"\n}\n\n", owner, d.Socket)
+	fmt.Fprintf(&b, "network \"lan\" {\n  name   = %q\n  config = { \"ipv4.address\" = %q, \"ipv6.address\" = \"none\" }\n}\n\n",
+		bridge, sandbox.HostIP(subnet, 1)+"/24")
+	fmt.Fprintf(&b, "forward \"fip\" {\n  network        = network.lan\n  listen_address = %q\n", fip)
+	for _, p := range ports {
+		fmt.Fprintf(&b, "  port {\n    listen_port    = %d\n    target_address = %q\n  }\n", p, sandbox.HostIP(subnet, p-70))
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+// TestSavedPlan: plan --out saves a plan that apply FILE applies exactly;
+// a forward port changed by hand, or a configuration file edited, after
+// plan --out makes apply FILE refuse before any write, naming what changed.
+func TestSavedPlan(t *testing.T) {
+	d := sandbox.Primary(t)
+	bridge, prefix := sandbox.UniqueName(t, "lxs"), sandbox.UniqueName(t, "saved")
+	owner, subnet, fip := "t-"+prefix, sandbox.AllocSubnet(t), sandbox.FloatingIP(t)
+	dir, plans := t.TempDir(), t.TempDir()
+	writeTestFile(t, dir, "main.hcl", forwardConfig(d, owner, bridge, subnet, fip, 80))
+	t.Cleanup(func() {
+		writeTestFile(t, dir, "main.hcl", fmt.Sprintf("lxnet {\n  owner = %q\n}\nremote \"sb\" {\n  address = \"unix://%s\"\n}\n", owner, d.Socket))
+		_, _, _ = run(t, "apply", "--yes", "--allow-empty", dir)
+	})
+	if out, errs, code := run(t, "apply", "--yes", dir); code != 0 {
+		t.Fatalf("first apply: exit %d\n%s%s", code, out, errs)
+	}
+	// ports lists the forward's ports as LXD holds them ("tcp/80→10.231.x.10").
+	ports := func() []string {
+		var fw struct {
+			Ports []struct {
+				Protocol      string `json:"protocol"`
+				ListenPort    string `json:"listen_port"`
+				TargetAddress string `json:"target_address"`
+			} `json:"ports"`
+		}
+		if err := json.Unmarshal([]byte(d.Lxc(t, "query", "/1.0/networks/"+bridge+"/forwards/"+fip)), &fw); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, p := range fw.Ports {
+			out = append(out, fmt.Sprintf("%s/%s→%s", p.Protocol, p.ListenPort, p.TargetAddress))
+		}
+		slices.Sort(out)
+		return out
+	}
+	port := func(n int) string { return fmt.Sprintf("tcp/%d→%s", n, sandbox.HostIP(subnet, n-70)) }
+	addr := fmt.Sprintf("forward.%s/%s", bridge, fip)
+
+	// A saved plan adding port 81, made stale by a port added by hand.
+	writeTestFile(t, dir, "main.hcl", forwardConfig(d, owner, bridge, subnet, fip, 80, 81))
+	stalePlan := filepath.Join(plans, "stale.plan")
+	out, errs, code := run(t, "plan", "--out", stalePlan, dir)
+	if code != 0 || !strings.Contains(out, "lxnetd apply "+stalePlan) {
+		t.Fatalf("plan --out: exit %d\n%s%s", code, out, errs)
+	}
+	if info, err := os.Stat(stalePlan); err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("saved plan: %v, mode %v, want 0600", err, info.Mode().Perm())
+	}
+	d.Lxc(t, "network", "forward", "port", "add", bridge, fip, "tcp", "82", sandbox.HostIP(subnet, 12))
+	before := ports()
+	out, errs, code = run(t, "apply", "--yes", stalePlan)
+	want := fmt.Sprintf(`%s changed on remote "sb" since the plan was made (ports)`, addr)
+	if code != 1 || !strings.Contains(errs, want) || !strings.Contains(errs, "Nothing was written") {
+		t.Fatalf("apply of a plan made stale by a hand-added port: exit %d, want 1 and %q\n%s%s", code, want, out, errs)
+	}
+	if after := ports(); !slices.Equal(before, after) {
+		t.Fatalf("the refused apply wrote: ports %v, then %v", before, after)
+	}
+	t.Logf("refusal:\n%s", errs)
+
+	// A fresh saved plan applies exactly (port 81 added, the hand port
+	// removed), and the next plan is empty.
+	fresh := filepath.Join(plans, "fresh.plan")
+	if out, errs, code := run(t, "plan", "--out", fresh, dir); code != 0 {
+		t.Fatalf("plan --out: exit %d\n%s%s", code, out, errs)
+	}
+	if out, errs, code := run(t, "apply", "--yes", fresh); code != 0 {
+		t.Fatalf("apply of a fresh saved plan: exit %d\n%s%s", code, out, errs)
+	}
+	if got, want := ports(), []string{port(80), port(81)}; !slices.Equal(got, want) {
+		t.Fatalf("after apply FILE the forward has %v, want %v", got, want)
+	}
+	if out, errs, code := run(t, "plan", "--detailed-exitcode", dir); code != 0 {
+		t.Fatalf("plan after apply FILE: exit %d, want 0\n%s%s", code, out, errs)
+	}
+
+	// A configuration file edited after plan --out.
+	edited := filepath.Join(plans, "edited.plan")
+	writeTestFile(t, dir, "main.hcl", forwardConfig(d, owner, bridge, subnet, fip, 80, 81, 83))
+	if out, errs, code := run(t, "plan", "--out", edited, dir); code != 0 {
+		t.Fatalf("plan --out: exit %d\n%s%s", code, out, errs)
+	}
+	writeTestFile(t, dir, "main.hcl", forwardConfig(d, owner, bridge, subnet, fip, 80, 81, 84))
+	out, errs, code = run(t, "apply", "--yes", edited)
+	if code != 1 || !strings.Contains(errs, `file "main.hcl" changed`) {
+		t.Fatalf("apply of a plan whose file was edited: exit %d, want 1 naming main.hcl\n%s%s", code, out, errs)
+	}
+	if got, want := ports(), []string{port(80), port(81)}; !slices.Equal(got, want) {
+		t.Fatalf("the refused apply wrote: the forward has %v, want %v", got, want)
+	}
+	// The plan applied earlier is spent: what it observed is gone.
+	out, errs, code = run(t, "apply", "--yes", fresh)
+	if code != 1 || !strings.Contains(errs, "is stale") {
+		t.Fatalf("second apply of the same saved plan: exit %d, want 1 (stale)\n%s%s", code, out, errs)
+	}
+}
