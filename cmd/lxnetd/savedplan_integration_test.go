@@ -90,8 +90,10 @@ func TestSavedPlan(t *testing.T) {
 	t.Logf("refusal:\n%s", errs)
 
 	// A fresh saved plan applies exactly (port 81 added, the hand port
-	// removed), and the next plan is empty.
-	fresh := filepath.Join(plans, "fresh.plan")
+	// removed), and the next plan is empty. It is saved inside the
+	// configuration directory, as `terraform plan -out tfplan` often is:
+	// it is not an input of itself.
+	fresh := filepath.Join(dir, "tfplan")
 	if out, errs, code := run(t, "plan", "--out", fresh, dir); code != 0 {
 		t.Fatalf("plan --out: exit %d\n%s%s", code, out, errs)
 	}

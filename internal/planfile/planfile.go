@@ -17,6 +17,7 @@
 package planfile
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -154,7 +155,8 @@ const maxFiles = 10000
 // (templates read by file() and templatefile() included; dotfiles, backup
 // files ending in "~" and "#autosave#" files are skipped, as the
 // configuration skips them, so an editor's swap file does not make a plan
-// stale), the var files, and the LXNET_VAR_* entries of environ.
+// stale; so are saved plans), the var files, and the LXNET_VAR_* entries of
+// environ.
 func HashInputs(dir string, varFiles, environ []string) (map[string]string, error) {
 	out := map[string]string{}
 	fsys := os.DirFS(dir)
@@ -177,8 +179,8 @@ func HashInputs(dir string, varFiles, environ []string) (map[string]string, erro
 		}
 		h, err := hashFile(fsys, p)
 		switch {
-		case errors.Is(err, errDir):
-			return nil // a symlink to a directory: not followed
+		case errors.Is(err, errDir), errors.Is(err, errSavedPlan):
+			return nil // a symlink to a directory (not followed), or a saved plan
 		case errors.Is(err, fs.ErrNotExist) && d.Type()&fs.ModeSymlink != 0:
 			h = "dangling symlink" // the configuration refuses it; the plan records it
 		case err != nil:
@@ -206,8 +208,14 @@ func HashInputs(dir string, varFiles, environ []string) (map[string]string, erro
 	return out, nil
 }
 
-var errDir = errors.New("a directory")
+var (
+	errDir       = errors.New("a directory")
+	errSavedPlan = errors.New("a saved plan")
+)
 
+// hashFile hashes a file of the configuration directory. Saved plans are
+// not inputs (errSavedPlan): `lxnetd plan --out tfplan` run inside the
+// directory must not make its own plan, or an older one, stale.
 func hashFile(fsys fs.FS, name string) (string, error) {
 	f, err := fsys.Open(name)
 	if err != nil {
@@ -217,11 +225,26 @@ func hashFile(fsys fs.FS, name string) (string, error) {
 	if info, err := f.Stat(); err == nil && info.IsDir() {
 		return "", errDir
 	}
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	b, err := io.ReadAll(f)
+	if err != nil {
 		return "", err
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	if isSavedPlan(b) {
+		return "", errSavedPlan
+	}
+	return hashBytes(b), nil
+}
+
+// isSavedPlan reports whether b is a saved plan (of any format version).
+func isSavedPlan(b []byte) bool {
+	if !bytes.HasPrefix(bytes.TrimSpace(b), []byte("{")) {
+		return false
+	}
+	var probe struct {
+		FormatVersion *string `json:"format_version"`
+		LxnetdVersion *string `json:"lxnetd_version"`
+	}
+	return json.Unmarshal(b, &probe) == nil && probe.FormatVersion != nil && probe.LxnetdVersion != nil
 }
 
 func hashBytes(b []byte) string {

@@ -97,7 +97,8 @@ func TestReadRefuses(t *testing.T) {
 }
 
 // TestInputs: every file under the directory (templates too) and every
-// LXNET_VAR_* is an input, editor files are not, and changes are named.
+// LXNET_VAR_* is an input, editor files and saved plans are not, and changes
+// are named.
 func TestInputs(t *testing.T) {
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "main.hcl"), "a")
@@ -105,6 +106,7 @@ func TestInputs(t *testing.T) {
 	write(t, filepath.Join(dir, ".main.hcl.swp"), "swap")
 	write(t, filepath.Join(dir, "main.hcl~"), "backup")
 	write(t, filepath.Join(dir, ".git/config"), "x")
+	write(t, filepath.Join(dir, "tfplan"), `{"format_version": "1", "lxnetd_version": "dev", "remotes": []}`)
 	vf := filepath.Join(t.TempDir(), "prod.vars.hcl")
 	write(t, vf, "x = 1")
 	env := []string{"HOME=/root", "LXNET_VAR_a=1", "LXNET_VAR_b=2"}
