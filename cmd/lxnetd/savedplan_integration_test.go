@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lxnetd/lxnetd/internal/sandbox"
 )
@@ -125,5 +126,86 @@ func TestSavedPlan(t *testing.T) {
 	out, errs, code = run(t, "apply", "--yes", fresh)
 	if code != 1 || !strings.Contains(errs, "is stale") {
 		t.Fatalf("second apply of the same saved plan: exit %d, want 1 (stale)\n%s%s", code, out, errs)
+	}
+}
+
+// nodeConfig is a bridge, a node with a static address on it and a forward
+// on fip with the given ports to the node.
+func nodeConfig(d *sandbox.Daemon, owner, bridge, subnet, node, fip string, ports ...int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "lxnet {\n  owner            = %q\n  delete_instances = true\n}\n\nremote \"sb\" {\n  address = \"unix://%s\"\n}\n\n", owner, d.Socket)
+	fmt.Fprintf(&b, "network \"lan\" {\n  name   = %q\n  config = { \"ipv4.address\" = %q, \"ipv6.address\" = \"none\" }\n}\n\n",
+		bridge, sandbox.HostIP(subnet, 1)+"/24")
+	fmt.Fprintf(&b, "node \"web\" {\n  name  = %q\n  image = \"busybox\"\n  device \"eth0\" {\n    type       = \"nic\"\n"+
+		"    properties = { network = network.lan.name, name = \"eth0\", \"ipv4.address\" = %q }\n  }\n}\n\n", node, sandbox.HostIP(subnet, 10))
+	fmt.Fprintf(&b, "forward \"fip\" {\n  network        = network.lan\n  listen_address = %q\n", fip)
+	for _, p := range ports {
+		fmt.Fprintf(&b, "  port {\n    listen_port = %d\n    target      = node.web\n    target_port = 80\n  }\n", p)
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+// TestSavedPlanWithNode: a saved plan stays fresh while other users'
+// containers start on its bridge (used_by and objects it does not depend
+// on), and goes stale when its own node is stopped by hand (status).
+func TestSavedPlanWithNode(t *testing.T) {
+	d := sandbox.Primary(t)
+	bridge, prefix := sandbox.UniqueName(t, "lxs"), sandbox.UniqueName(t, "savedn")
+	owner, subnet, fip := "t-"+prefix, sandbox.AllocSubnet(t), sandbox.FloatingIP(t)
+	node := prefix + "-web"
+	dir, plans := t.TempDir(), t.TempDir()
+	writeTestFile(t, dir, "main.hcl", nodeConfig(d, owner, bridge, subnet, node, fip, 80))
+	t.Cleanup(func() {
+		writeTestFile(t, dir, "main.hcl", fmt.Sprintf("lxnet {\n  owner            = %q\n  delete_instances = true\n}\nremote \"sb\" {\n  address = \"unix://%s\"\n}\n", owner, d.Socket))
+		if out, errs, code := run(t, "apply", "--yes", "--allow-empty", dir); code != 0 {
+			t.Errorf("cleanup apply: exit %d\n%s%s", code, out, errs)
+		}
+	})
+	if out, errs, code := run(t, "apply", "--yes", dir); code != 0 {
+		t.Fatalf("first apply: exit %d\n%s%s", code, out, errs)
+	}
+
+	writeTestFile(t, dir, "main.hcl", nodeConfig(d, owner, bridge, subnet, node, fip, 80, 81))
+	first := filepath.Join(plans, "first.plan")
+	if out, errs, code := run(t, "plan", "--out", first, dir); code != 0 {
+		t.Fatalf("plan --out: exit %d\n%s%s", code, out, errs)
+	}
+	// Someone else's container starts on the bridge.
+	d.LaunchBusybox(t, prefix+"-other", bridge, sandbox.HostIP(subnet, 20))
+	if out, errs, code := run(t, "apply", "--yes", first); code != 0 {
+		t.Fatalf("apply FILE after an unrelated container started: exit %d, want 0\n%s%s", code, out, errs)
+	}
+	if body := sandbox.HTTPGet(t, "http://"+fip+":81/", 30*time.Second); !strings.Contains(body, node) {
+		t.Fatalf("port 81 added by apply FILE does not reach the node: %q", body)
+	}
+
+	writeTestFile(t, dir, "main.hcl", nodeConfig(d, owner, bridge, subnet, node, fip, 80, 81, 82))
+	second := filepath.Join(plans, "second.plan")
+	if out, errs, code := run(t, "plan", "--out", second, dir); code != 0 {
+		t.Fatalf("plan --out: exit %d\n%s%s", code, out, errs)
+	}
+	d.Lxc(t, "stop", "--force", node)
+	out, errs, code := run(t, "apply", "--yes", second)
+	want := fmt.Sprintf(`node.%s changed on remote "sb" since the plan was made (status)`, node)
+	if code != 1 || !strings.Contains(errs, want) {
+		t.Fatalf("apply FILE after the node was stopped by hand: exit %d, want 1 and %q\n%s%s", code, want, out, errs)
+	}
+	if st := strings.TrimSpace(d.Lxc(t, "list", node, "--format", "csv", "--columns", "s")); st != "STOPPED" {
+		t.Fatalf("the refused apply changed the node: %s", st)
+	}
+
+	third := filepath.Join(plans, "third.plan")
+	if out, errs, code := run(t, "plan", "--out", third, dir); code != 0 {
+		t.Fatalf("plan --out: exit %d\n%s%s", code, out, errs)
+	}
+	if out, errs, code := run(t, "apply", "--yes", third); code != 0 {
+		t.Fatalf("apply of a fresh saved plan: exit %d\n%s%s", code, out, errs)
+	}
+	if body := sandbox.HTTPGet(t, "http://"+fip+":82/", 30*time.Second); !strings.Contains(body, node) {
+		t.Fatalf("port 82 does not reach the restarted node: %q", body)
+	}
+	if out, errs, code := run(t, "plan", "--detailed-exitcode", dir); code != 0 {
+		t.Fatalf("plan after apply FILE: exit %d, want 0\n%s%s", code, out, errs)
 	}
 }
