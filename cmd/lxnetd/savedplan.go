@@ -172,13 +172,10 @@ func stale(cmd *cobra.Command, path, what string, items []string, f *planfile.Fi
 // applySaved is apply FILE: it applies the saved plan if, and only if,
 // neither the configuration nor what the plan depends on in LXD changed.
 // In order, before any write: the file's format and lxnetd version; the
-// hash of every input (naming changed files); the configuration, loaded
-// from the saved directory with the saved options, and its hash; each
-// remote's fresh observation against the saved digest (naming changed
-// objects); and a plan made from that observation, which must do exactly
-// what the saved one does (same changes by Change.Fingerprint, orphans and
-// blockers). That fresh plan is what is applied, through the same path as
-// apply: it is the saved plan, with the ETags LXD holds now.
+// configuration (loadSaved); each remote's fresh observation against the
+// saved digest, and a plan made from it (checkRemotes). That fresh plan is
+// what is applied, through the same path as apply: it does exactly what the
+// saved plan does, with the ETags LXD holds now.
 func applySaved(cmd *cobra.Command, in *interrupts, path string, wf *writeFlags) error {
 	for _, name := range []string{"var", "var-file", "target"} {
 		if cmd.Flags().Changed(name) {
@@ -192,37 +189,13 @@ func applySaved(cmd *cobra.Command, in *interrupts, path string, wf *writeFlags)
 	if v := lxnetdVersion(); f.LxnetdVersion != v {
 		return fmt.Errorf("the saved plan %s was made by lxnetd %s, this is lxnetd %s, which may plan differently: make a new plan with this version", path, f.LxnetdVersion, v)
 	}
-	opts := config.Options{Vars: f.Config.Vars, VarFiles: f.Config.VarFiles, Environ: os.Environ()}
-	if opts.Vars == nil {
-		opts.Vars = map[string]string{}
-	}
-	inputs, err := planfile.HashInputs(f.Config.Dir, f.Config.VarFiles, opts.Environ)
+	cfg, err := loadSaved(cmd, path, f)
 	if err != nil {
 		return err
 	}
-	if changed := planfile.CompareInputs(f.Config.Inputs, inputs); len(changed) > 0 {
-		for i := range changed {
-			changed[i] += " since the plan was made"
-		}
-		return stale(cmd, path, "the configuration changed", changed, f)
-	}
-	cfg, diags := config.Load(f.Config.Dir, opts)
-	if diags.Len() > 0 {
-		_ = diags.WriteText(cmd.ErrOrStderr(), isTTY(cmd.ErrOrStderr()))
-	}
-	if diags.HasErrors() {
-		return exitError{1}
-	}
-	if cfg.Hash != f.Config.Hash {
-		return stale(cmd, path, "the configuration changed", []string{"the configuration's files or variable values evaluate differently"}, f)
-	}
-
 	names := make([]string, len(f.Remotes))
 	for i, r := range f.Remotes {
 		names[i] = r.Name
-	}
-	if got := slices.Sorted(maps.Keys(cfg.Remotes)); !slices.Equal(got, names) {
-		return stale(cmd, path, "the configuration changed", []string{fmt.Sprintf("remotes %s, the plan has %s", strings.Join(got, ", "), strings.Join(names, ", "))}, f)
 	}
 	obs, err := observeAll(in.stop, cfg, names)
 	if err != nil {
@@ -233,6 +206,57 @@ func applySaved(cmd *cobra.Command, in *interrupts, path string, wf *writeFlags)
 		rps[i].remote = o.remote
 	}
 	defer closeAll(rps)
+	if err := checkRemotes(cmd, path, f, cfg, obs, rps); err != nil {
+		return err
+	}
+	return writePlans(cmd, in, cfg, rps, wf, wf.gateOptions(cmd))
+}
+
+// loadSaved loads the configuration of a saved plan, from its directory with
+// its options, refusing (naming what changed) when any input or the
+// configuration's hash differs from the saved ones. Inputs are compared
+// first: a changed file is named even when it no longer loads.
+func loadSaved(cmd *cobra.Command, path string, f *planfile.File) (*spec.Config, error) {
+	opts := config.Options{Vars: f.Config.Vars, VarFiles: f.Config.VarFiles, Environ: os.Environ()}
+	if opts.Vars == nil {
+		opts.Vars = map[string]string{}
+	}
+	inputs, err := planfile.HashInputs(f.Config.Dir, f.Config.VarFiles, opts.Environ)
+	if err != nil {
+		return nil, err
+	}
+	if changed := planfile.CompareInputs(f.Config.Inputs, inputs); len(changed) > 0 {
+		for i := range changed {
+			changed[i] += " since the plan was made"
+		}
+		return nil, stale(cmd, path, "the configuration changed", changed, f)
+	}
+	cfg, diags := config.Load(f.Config.Dir, opts)
+	if diags.Len() > 0 {
+		_ = diags.WriteText(cmd.ErrOrStderr(), isTTY(cmd.ErrOrStderr()))
+	}
+	if diags.HasErrors() {
+		return nil, exitError{1}
+	}
+	if cfg.Hash != f.Config.Hash {
+		return nil, stale(cmd, path, "the configuration changed", []string{"the configuration's files or variable values evaluate differently"}, f)
+	}
+	names := make([]string, len(f.Remotes))
+	for i, r := range f.Remotes {
+		names[i] = r.Name
+	}
+	if got := slices.Sorted(maps.Keys(cfg.Remotes)); !slices.Equal(got, names) {
+		return nil, stale(cmd, path, "the configuration changed",
+			[]string{fmt.Sprintf("it declares the remotes %s, the plan has %s", strings.Join(got, ", "), strings.Join(names, ", "))}, f)
+	}
+	return cfg, nil
+}
+
+// checkRemotes compares each remote's fresh observation with the saved
+// digest (naming objects that changed, appeared or vanished), then plans
+// from it into rps and requires that plan to do exactly what the saved one
+// does (same changes by Change.Fingerprint, same orphans and blockers).
+func checkRemotes(cmd *cobra.Command, path string, f *planfile.File, cfg *spec.Config, obs []observation, rps []remotePlan) error {
 	var changed []string
 	for i, o := range obs {
 		saved := f.Remotes[i]
@@ -262,7 +286,7 @@ func applySaved(cmd *cobra.Command, in *interrupts, path string, wf *writeFlags)
 	if len(changed) > 0 {
 		return stale(cmd, path, "a plan made now would differ", changed, f)
 	}
-	return writePlans(cmd, in, cfg, rps, wf, wf.gateOptions(cmd))
+	return nil
 }
 
 // planDifferences names what a fresh plan does differently from a saved

@@ -209,3 +209,45 @@ func TestSavedPlanWithNode(t *testing.T) {
 		t.Fatalf("plan after apply FILE: exit %d, want 0\n%s%s", code, out, errs)
 	}
 }
+
+// TestSavedPlanBlocker: used_by is not in the digest, but what it changes
+// in the plan is caught: a saved plan that deletes a bridge is refused once
+// someone else's container uses that bridge (the delete became a blocker),
+// and the bridge stays.
+func TestSavedPlanBlocker(t *testing.T) {
+	d := sandbox.Primary(t)
+	keep, gone, prefix := sandbox.UniqueName(t, "lxs"), sandbox.UniqueName(t, "lxs"), sandbox.UniqueName(t, "savedb")
+	owner, subnet1, subnet2 := "t-"+prefix, sandbox.AllocSubnet(t), sandbox.AllocSubnet(t)
+	bridge := func(label, name, subnet string) string {
+		return fmt.Sprintf("network %q {\n  name   = %q\n  config = { \"ipv4.address\" = %q, \"ipv6.address\" = \"none\" }\n}\n",
+			label, name, sandbox.HostIP(subnet, 1)+"/24")
+	}
+	head := fmt.Sprintf("lxnet {\n  owner = %q\n}\nremote \"sb\" {\n  address = \"unix://%s\"\n}\n", owner, d.Socket)
+	dir := t.TempDir()
+	writeTestFile(t, dir, "main.hcl", head+bridge("keep", keep, subnet1)+bridge("gone", gone, subnet2))
+	t.Cleanup(func() {
+		writeTestFile(t, dir, "main.hcl", head)
+		if out, errs, code := run(t, "apply", "--yes", "--allow-empty", dir); code != 0 {
+			t.Errorf("cleanup apply: exit %d\n%s%s", code, out, errs)
+		}
+	})
+	if out, errs, code := run(t, "apply", "--yes", dir); code != 0 {
+		t.Fatalf("first apply: exit %d\n%s%s", code, out, errs)
+	}
+	writeTestFile(t, dir, "main.hcl", head+bridge("keep", keep, subnet1))
+	saved := filepath.Join(t.TempDir(), "delete.plan")
+	if out, errs, code := run(t, "plan", "--out", saved, dir); code != 0 || !strings.Contains(out, "- network."+gone) {
+		t.Fatalf("plan --out: exit %d, want the delete of network.%s\n%s%s", code, gone, out, errs)
+	}
+	d.LaunchBusybox(t, prefix+"-other", gone, "")
+	out, errs, code := run(t, "apply", "--yes", saved)
+	for _, want := range []string{"is stale: a plan made now would differ",
+		fmt.Sprintf(`the change to network.%s on remote "sb" is no longer planned`, gone), `the blockers on remote "sb" differ`} {
+		if code != 1 || !strings.Contains(errs, want) {
+			t.Fatalf("apply FILE after another user's container joined the bridge: exit %d, want 1 and %q\n%s%s", code, want, out, errs)
+		}
+	}
+	if _, err := d.LxcErr("network", "show", gone); err != nil {
+		t.Fatalf("the refused apply deleted the bridge: %v", err)
+	}
+}
