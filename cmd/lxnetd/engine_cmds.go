@@ -161,6 +161,7 @@ func newPlanCommand() *cobra.Command {
 		lf               loadFlags
 		asJSON, detailed bool
 		stats            bool
+		outFile          string
 	)
 	cmd := &cobra.Command{
 		Use:   "plan [dir]",
@@ -169,12 +170,22 @@ func newPlanCommand() *cobra.Command {
 what apply would create, update and delete, grouped by remote, with key-level
 before → after. It writes nothing.
 
+--out FILE also saves the plan, with what it was made from, for
+lxnetd apply FILE: that applies exactly this plan, or refuses before any write
+when the configuration or LXD changed since.
+
 Exit status with --detailed-exitcode: 0 no changes, 2 changes, 1 error.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext(cmd)
 			defer cancel()
-			rps, err := loadAndPlan(ctx, cmd, args, &lf)
+			var rps []remotePlan
+			var err error
+			if outFile != "" {
+				rps, err = planAndSave(ctx, cmd, args, &lf, outFile)
+			} else {
+				rps, err = loadAndPlan(ctx, cmd, args, &lf)
+			}
 			if err != nil {
 				return err
 			}
@@ -194,6 +205,9 @@ Exit status with --detailed-exitcode: 0 no changes, 2 changes, 1 error.`,
 					return err
 				}
 			}
+			if outFile != "" && !asJSON {
+				savedNote(out, outFile)
+			}
 			if detailed && !allEmpty(plans) {
 				return exitError{2}
 			}
@@ -204,6 +218,7 @@ Exit status with --detailed-exitcode: 0 no changes, 2 changes, 1 error.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON")
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when there are no changes, 2 when there are, 1 on error")
 	cmd.Flags().BoolVar(&stats, "stats", false, "print the number of LXD requests each remote took to stderr")
+	cmd.Flags().StringVar(&outFile, "out", "", "also save the plan to this file, for lxnetd apply FILE (mode 0600)")
 	return cmd
 }
 
@@ -213,7 +228,7 @@ func newApplyCommand() *cobra.Command {
 		wf writeFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "apply [dir]",
+		Use:   "apply [dir | plan-file]",
 		Short: "Make every remote match the configuration",
 		Long: `apply plans like plan, shows the plan, asks for confirmation on a terminal
 (unless --yes), then executes exactly that plan: networks, profiles, nodes,
@@ -228,11 +243,20 @@ write. --max-deletes N and --allow-empty override the lxnet block for one run.
 A failed change does not stop the changes that do not depend on it; apply
 reports every failure and what was not done, and exits 1; running apply again
 completes the plan. The first interrupt (Ctrl-C, SIGTERM) starts no new
-change and lets the writes in flight finish; a second one aborts them.`,
+change and lets the writes in flight finish; a second one aborts them.
+
+Given a file saved by lxnetd plan --out instead of a directory, apply applies
+exactly that plan, with the configuration directory and options saved in it
+(so it takes no --var, --var-file or --target), and refuses before any write,
+naming what changed, when a configuration file or an object the plan depends
+on in LXD changed since the plan was made.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in := newInterrupts(cmd)
 			defer in.close()
+			if len(args) == 1 && isPlanFile(args[0]) {
+				return applySaved(cmd, in, args[0], &wf)
+			}
 			cfg, err := load(cmd, configDirArg(args), &lf)
 			if err != nil {
 				return err

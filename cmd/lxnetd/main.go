@@ -68,18 +68,24 @@ func newVersionCommand() *cobra.Command {
 		Short: "Print the lxnetd version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			v := version
-			if info, ok := debug.ReadBuildInfo(); ok && v == "dev" {
-				for _, s := range info.Settings {
-					if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-						v = "dev-" + s.Value[:12]
-					}
-				}
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "lxnetd %s\n", v)
+			fmt.Fprintf(cmd.OutOrStdout(), "lxnetd %s\n", lxnetdVersion())
 			return nil
 		},
 	}
+}
+
+// lxnetdVersion is the version set at build time, or "dev-<commit>" for a
+// development build (saved plans record it).
+func lxnetdVersion() string {
+	v := version
+	if info, ok := debug.ReadBuildInfo(); ok && v == "dev" {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v = "dev-" + s.Value[:12]
+			}
+		}
+	}
+	return v
 }
 
 // singleDashLongFlags accepts Terraform's spelling of long flags with one
