@@ -26,7 +26,7 @@ type ObjectDigest map[string]string
 type Digest map[string]ObjectDigest
 
 // Digest returns the digest of the objects of this observation that the
-// plan of desired (nil: nothing declared) for owner ("" for DefaultOwner)
+// plan of desired (nil: nothing declared) for owner ("" for spec.DefaultOwner)
 // depends on: every declared object that exists, and every object carrying
 // owner's tag. Left out, because they change on their own or without
 // changing what the plan does:
@@ -43,7 +43,7 @@ type Digest map[string]ObjectDigest
 // Digest is pure.
 func (o *Observation) Digest(desired *spec.Remote, owner string) Digest {
 	if owner == "" {
-		owner = DefaultOwner
+		owner = spec.DefaultOwner
 	}
 	if desired == nil {
 		desired = &spec.Remote{Name: o.remote}
