@@ -62,9 +62,13 @@ func Gate(p *Plan, desired *spec.Remote, s spec.Settings, o GateOptions) error {
 		limit, from = *o.MaxDeletes, "--max-deletes %d"
 	}
 	if limit >= 0 && deletes > limit {
+		command := "apply"
+		if o.Destroy {
+			command = "destroy"
+		}
 		return &GateError{Remote: p.Remote, Deletes: addrs,
 			Reason: fmt.Sprintf("refusing a plan that deletes %d objects, more than "+from, deletes, limit),
-			Hint:   fmt.Sprintf("raise max_deletes in the lxnet block, or run lxnetd apply --max-deletes %d once", deletes)}
+			Hint:   fmt.Sprintf("raise max_deletes in the lxnet block, or run lxnetd %s --max-deletes %d once", command, deletes)}
 	}
 	return nil
 }

@@ -38,6 +38,7 @@ func TestGate(t *testing.T) {
 		{"--allow-empty", deleting(1, 1), &spec.Remote{}, s, engine.GateOptions{AllowEmpty: true}, ""},
 		{"destroy skips allow_empty", deleting(2, 2), nil, s, engine.GateOptions{Destroy: true}, ""},
 		{"destroy obeys max_deletes", deleting(3, 3), nil, s, engine.GateOptions{Destroy: true}, "more than max_deletes = 2"},
+		{"destroy's hint names destroy", deleting(3, 3), nil, s, engine.GateOptions{Destroy: true}, "lxnetd destroy --max-deletes 3 once"},
 		{"nothing to delete", deleting(0, 0), nil, s, engine.GateOptions{}, ""},
 		{"max_deletes 0", deleting(1, 3), one, spec.Settings{MaxDeletes: 0}, engine.GateOptions{}, "more than max_deletes = 0"},
 		{"max_deletes -1 is unlimited", deleting(9, 9), one, spec.Settings{MaxDeletes: -1}, engine.GateOptions{}, ""},

@@ -48,7 +48,7 @@ echo "exit status $rc"
 
 cat <<EOT
 
-The quickstart stays in place (run make demo again: no changes). To remove it:
-  printf 'lxnet {\n  owner = "quickstart"\n  delete_instances = true\n}\n' > /tmp/empty/main.hcl   # in an empty dir
-  LXD_SOCKET=$PRIMARY_SOCKET $LXNETD apply --yes /tmp/empty
+The quickstart stays in place (run make demo again: no changes). To remove it
+(lxnetd destroy shows what it deletes and asks first):
+  LXD_SOCKET=$PRIMARY_SOCKET $LXNETD destroy --delete-instances examples/quickstart
 EOT

@@ -116,15 +116,10 @@ func (c cli) converged(dir string) {
 	}
 }
 
-// emptyConfig writes a configuration with only the owner, which prunes
-// everything that owner has.
-func emptyConfig(t *testing.T, owner string) string {
-	dir := t.TempDir()
-	body := fmt.Sprintf("lxnet {\n  owner            = %q\n  delete_instances = true\n}\n", owner)
-	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+// destroy removes everything of the owner the example's configuration
+// names, on every remote it declares, instances included.
+func (c cli) destroy(dir string) (string, int) {
+	return c.run(append([]string{"destroy", "--yes", "--delete-instances", "--max-deletes", "100", dir}, c.varArgs()...)...)
 }
 
 // withoutBlock copies an example directory, dropping one top-level block
@@ -288,8 +283,8 @@ func sendGET(addr string, dialTimeout time.Duration, read func(io.Reader) (strin
 }
 
 // lifecycle is the common part of every scenario: plan shows changes, apply,
-// check, converged, remove one block (exactly its objects go), remove
-// everything (exactly what was created goes).
+// check, converged, remove one block (exactly its objects go), lxnetd
+// destroy (everything that was created goes; a second destroy finds nothing).
 type lifecycle struct {
 	dir      string
 	block    string   // header of the block removed in the middle, e.g. `service "api"`
@@ -302,7 +297,7 @@ type lifecycle struct {
 func (l lifecycle) run(t *testing.T, c cli) {
 	t.Cleanup(func() {
 		// Whatever happened, leave nothing of this owner behind.
-		c.run("apply", "--yes", "--allow-empty", "--max-deletes", "100", emptyConfig(t, c.vars["owner"]))
+		c.destroy(l.dir)
 	})
 	if got := inventory(t, c.d, l.markers...); len(got) != 0 {
 		t.Fatalf("objects exist before the test: %v", got)
@@ -320,9 +315,16 @@ func (l lifecycle) run(t *testing.T, c cli) {
 	c.converged(withoutBlock(t, l.dir, l.block))
 	l.afterRm(c, created, inventory(t, c.d, l.markers...))
 
-	out = c.must(0, "apply", "--yes", "--allow-empty", "--max-deletes", "100", emptyConfig(t, c.vars["owner"]))
+	// lxnetd destroy on the example itself removes what its owner has left.
+	out, code = c.destroy(l.dir)
+	if code != 0 || !strings.Contains(out, "to delete") {
+		t.Fatalf("destroy: exit %d\n%s", code, out)
+	}
 	if got := inventory(t, c.d, l.markers...); len(got) != 0 {
-		t.Fatalf("left behind after removing everything: %v\n%s", got, out)
+		t.Fatalf("left behind after destroy: %v\n%s", got, out)
+	}
+	if out, code := c.destroy(l.dir); code != 0 || !strings.Contains(out, "Nothing to destroy: the owner has no objects") {
+		t.Fatalf("second destroy: exit %d, want nothing to destroy\n%s", code, out)
 	}
 	if l.afterAll != nil {
 		l.afterAll(c)

@@ -55,10 +55,8 @@ func TestScenario5MultiRemote(t *testing.T) {
 		return inventory(t, p, markers...), inventory(t, s, markers...)
 	}
 	t.Cleanup(func() {
-		// Both remotes declared, nothing on them: prunes everything this owner has.
-		empty := with("lans", "{}", "nodes", "[]")
-		if out, code := empty.run(append([]string{"apply", "--yes", "--allow-empty", "--max-deletes", "100", dir}, empty.varArgs()...)...); code != 0 {
-			t.Errorf("cleanup apply: exit %d\n%s", code, out)
+		if out, code := c.destroy(dir); code != 0 {
+			t.Errorf("cleanup destroy: exit %d\n%s", code, out)
 		}
 	})
 	if onP, onS := both(); len(onP)+len(onS) != 0 {
@@ -135,6 +133,15 @@ func TestScenario5MultiRemote(t *testing.T) {
 		t.Fatalf("%s on the secondary host has address %q, want %s", nodeA, addr, sandbox.HostIP(subS, 11))
 	}
 	moved.converged(dir)
+
+	// lxnetd destroy removes everything of the owner on both remotes.
+	out, code = moved.destroy(dir)
+	if code != 0 || !strings.Contains(out, `Remote "primary"`) || !strings.Contains(out, `Remote "secondary"`) {
+		t.Fatalf("destroy: exit %d, want deletes on both remotes\n%s", code, out)
+	}
+	if onP, onS := both(); len(onP)+len(onS) != 0 {
+		t.Fatalf("left behind after destroy: %v %v\n%s", onP, onS, out)
+	}
 }
 
 // planActions reads plan --json into "action address" lists by remote, with

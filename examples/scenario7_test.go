@@ -45,11 +45,7 @@ func TestScenario7VXLAN(t *testing.T) {
 		}
 		return out
 	}
-	// Only the remotes and variables: prunes everything of the owner on both.
-	empty := withoutBlock(t, withoutBlock(t, withoutBlock(t, dir, `node "web"`), `node "client"`), `network "overlay"`)
-	t.Cleanup(func() {
-		c.run(append([]string{"apply", "--yes", "--allow-empty", "--max-deletes", "100", empty}, c.varArgs()...)...)
-	})
+	t.Cleanup(func() { c.destroy(dir) })
 
 	if got := both(); len(got) != 0 {
 		t.Fatalf("objects exist before the test: %v", got)
@@ -124,9 +120,12 @@ func TestScenario7VXLAN(t *testing.T) {
 	c.converged(noClient)
 	expectRemoved(t, created, both(), []string{"b:node/" + client, "b:node/" + client + "/device/eth0"})
 
-	out = c.must(0, append([]string{"apply", "--yes", "--allow-empty", "--max-deletes", "100", empty}, c.varArgs()...)...)
+	out, code = c.destroy(dir)
+	if code != 0 {
+		t.Fatalf("destroy: exit %d\n%s", code, out)
+	}
 	if got := both(); len(got) != 0 {
-		t.Fatalf("left behind after removing everything: %v\n%s", got, out)
+		t.Fatalf("left behind after destroy: %v\n%s", got, out)
 	}
 }
 

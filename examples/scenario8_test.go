@@ -42,10 +42,7 @@ func TestScenario8Cluster(t *testing.T) {
 	}}
 	const dir = "8-cluster"
 	markers := []string{bridge, prefix}
-	empty := withoutBlock(t, withoutBlock(t, withoutBlock(t, dir, `service "web"`), `node "web"`), `network "web"`)
-	t.Cleanup(func() {
-		c.run(append([]string{"apply", "--yes", "--allow-empty", "--max-deletes", "100", empty}, c.varArgs()...)...)
-	})
+	t.Cleanup(func() { c.destroy(dir) })
 	if got := inventory(t, m1, markers...); len(got) != 0 {
 		t.Fatalf("objects exist before the test: %v", got)
 	}
@@ -124,9 +121,12 @@ func TestScenario8Cluster(t *testing.T) {
 	}
 	expectRemoved(t, created, inventory(t, m1, markers...), proxies)
 
-	out = moved.must(0, append([]string{"apply", "--yes", "--allow-empty", "--max-deletes", "100", empty}, moved.varArgs()...)...)
+	out, code = moved.destroy(dir)
+	if code != 0 {
+		t.Fatalf("destroy: exit %d\n%s", code, out)
+	}
 	if got := inventory(t, m1, markers...); len(got) != 0 {
-		t.Fatalf("left behind after removing everything: %v\n%s", got, out)
+		t.Fatalf("left behind after destroy: %v\n%s", got, out)
 	}
 }
 

@@ -43,10 +43,7 @@ func TestApplyDeleteGate(t *testing.T) {
 	}
 	dir := t.TempDir()
 	writeTestFile(t, dir, "main.hcl", gateConfig(d, owner, bridge, subnet, profiles))
-	t.Cleanup(func() {
-		writeTestFile(t, dir, "main.hcl", fmt.Sprintf("lxnet {\n  owner = %q\n}\nremote \"sb\" {\n  address = \"unix://%s\"\n}\n", owner, d.Socket))
-		_, _, _ = run(t, "apply", "--yes", "--allow-empty", "--max-deletes", "100", dir)
-	})
+	t.Cleanup(func() { _, _, _ = run(t, "destroy", "--yes", "--max-deletes", "100", dir) })
 	mine := func() int {
 		n := 0
 		for _, line := range strings.Split(d.Lxc(t, "profile", "list", "--format", "csv"), "\n") {
@@ -130,10 +127,7 @@ func TestApplyInterrupt(t *testing.T) {
 	}
 	dir := t.TempDir()
 	writeTestFile(t, dir, "main.hcl", gateConfig(d, owner, bridge, subnet, profiles))
-	t.Cleanup(func() {
-		writeTestFile(t, dir, "main.hcl", fmt.Sprintf("lxnet {\n  owner = %q\n}\nremote \"sb\" {\n  address = \"unix://%s\"\n}\n", owner, d.Socket))
-		_, _, _ = run(t, "apply", "--yes", "--allow-empty", "--max-deletes", "100", dir)
-	})
+	t.Cleanup(func() { _, _, _ = run(t, "destroy", "--yes", "--max-deletes", "100", dir) })
 
 	cmd := exec.Command(lxnetdBinary(t), "apply", "--yes", "--parallelism", "1", dir)
 	stdout, err := cmd.StdoutPipe()
