@@ -692,3 +692,16 @@ func TestServiceSourceIsConfigAddress(t *testing.T) {
 		}
 	}
 }
+
+// A targeted network delete whose users are not targeted is a blocker,
+// never a write LXD would refuse.
+func TestTargetedDeleteKeepsUsersAsBlockers(t *testing.T) {
+	f := enginetest.New("local")
+	apply(t, f, plan(t, f, web(), settings))
+	s := settings
+	s.DeleteInstances = true
+	p := plan(t, f, &spec.Remote{Name: "local"}, s, "network.br0")
+	if len(p.Changes) != 0 || len(p.Blockers) != 1 || !strings.Contains(p.Blockers[0], "network.br0 is not deleted") {
+		t.Fatalf("changes %v, blockers %q", addrs(p), p.Blockers)
+	}
+}

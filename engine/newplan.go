@@ -71,11 +71,13 @@ func (o *Observation) Plan(desiredRemote *spec.Remote, s spec.Settings, opts Pla
 	pl.profiles()
 	pl.instances()
 	pl.forwards()
+	// Targets first: a delete whose users --target leaves in place is a
+	// blocker, not a write LXD would refuse.
+	p.Changes = filterTargets(p.Changes, p.Remote, opts.Targets)
 	pl.blockers()
 	if len(pl.problems) > 0 {
 		return nil, &PlanError{Remote: o.remote, Problems: pl.problems}
 	}
-	p.Changes = filterTargets(p.Changes, p.Remote, opts.Targets)
 	sortChanges(p.Changes)
 	sort.Strings(p.Orphans)
 	return p, nil

@@ -274,8 +274,8 @@ on in LXD changed since the plan was made.`,
 	return cmd
 }
 
-func confirm(in io.Reader, out io.Writer) (bool, error) {
-	fmt.Fprint(out, "Apply these changes? Only 'yes' will be accepted: ")
+func confirm(in io.Reader, out io.Writer, question string) (bool, error) {
+	fmt.Fprint(out, question+" Only 'yes' will be accepted: ")
 	line, err := bufio.NewReader(in).ReadString('\n')
 	if err != nil && line == "" {
 		return false, fmt.Errorf("reading the answer: %w", err)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -19,6 +20,7 @@ import (
 
 // writeFlags are the flags of the commands that write (apply, destroy).
 type writeFlags struct {
+	command     string // "apply" or "destroy", for the prompt and messages
 	yes         bool
 	parallelism int
 	maxDeletes  int
@@ -26,7 +28,8 @@ type writeFlags struct {
 }
 
 func (f *writeFlags) register(cmd *cobra.Command) {
-	cmd.Flags().BoolVarP(&f.yes, "yes", "y", false, "apply without asking")
+	f.command = cmd.Name()
+	cmd.Flags().BoolVarP(&f.yes, "yes", "y", false, cmd.Name()+" without asking")
 	cmd.Flags().IntVar(&f.parallelism, "parallelism", 2, "concurrent writes per remote")
 	cmd.Flags().IntVar(&f.maxDeletes, "max-deletes", 0,
 		"for this run only, allow up to this many deletes per remote instead of lxnet { max_deletes }")
@@ -96,7 +99,7 @@ func gateAll(w io.Writer, cfg *spec.Config, plans []*engine.Plan, o engine.GateO
 				return err
 			}
 			fmt.Fprintf(w, "Error: %s on remote %q.\n  Would delete: %s\n  Nothing was written. To go ahead: %s.\n",
-				ge.Reason, ge.Remote, listAll(ge.Deletes), ge.Hint)
+				ge.Reason, ge.Remote, strings.Join(ge.Deletes, ", "), ge.Hint)
 			refused = true
 		}
 	}
@@ -104,17 +107,6 @@ func gateAll(w io.Writer, cfg *spec.Config, plans []*engine.Plan, o engine.GateO
 		return exitError{1}
 	}
 	return nil
-}
-
-func listAll(items []string) string {
-	s := ""
-	for i, it := range items {
-		if i > 0 {
-			s += ", "
-		}
-		s += it
-	}
-	return s
 }
 
 // writePlans is the second half of apply and destroy: show the plans, gate
@@ -136,14 +128,18 @@ func writePlans(cmd *cobra.Command, in *interrupts, cfg *spec.Config, rps []remo
 	}
 	if !wf.yes {
 		if !isTTY(cmd.InOrStdin()) {
-			return errors.New("refusing to apply without confirmation: stdin is not a terminal (use --yes)")
+			return fmt.Errorf("refusing to %s without confirmation: stdin is not a terminal (use --yes)", wf.command)
 		}
-		ok, err := confirm(cmd.InOrStdin(), out)
+		question := "Apply these changes?"
+		if wf.command == "destroy" {
+			question = "Destroy everything listed above?"
+		}
+		ok, err := confirm(cmd.InOrStdin(), out, question)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			fmt.Fprintln(out, "Apply cancelled.")
+			fmt.Fprintf(out, "%s cancelled.\n", strings.ToUpper(wf.command[:1])+wf.command[1:])
 			return exitError{1}
 		}
 	}
