@@ -12,38 +12,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// varFlags are the --var and --var-file flags every command that loads a
-// configuration accepts (validate, plan, apply, run).
-type varFlags struct {
-	vars     []string
-	varFiles []string
-}
-
-func (f *varFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringArrayVar(&f.vars, "var", nil, "set a variable: --var name=value (repeatable; non-string types in HCL syntax, e.g. --var 'ports=[80,443]')")
-	cmd.Flags().StringArrayVar(&f.varFiles, "var-file", nil, "read variable values from an HCL file of name = value lines (repeatable)")
-}
-
-// options turns the flags and the process environment (LXNET_VAR_name) into
-// config.Options.
-func (f *varFlags) options() (config.Options, error) {
-	return configOptions(f.vars, f.varFiles)
-}
-
-// colorFor says whether to color output for w: only a terminal, and never
-// when NO_COLOR is set.
-func colorFor(w io.Writer) bool {
-	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
-		return false
-	}
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	info, err := f.Stat()
-	return err == nil && info.Mode()&os.ModeCharDevice != 0
-}
-
 func newValidateCommand() *cobra.Command {
 	var vf varFlags
 	var asJSON bool

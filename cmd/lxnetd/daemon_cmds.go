@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -22,11 +21,11 @@ import (
 func newRunCommand() *cobra.Command {
 	var (
 		dir, socket, logFormat, logLevel, metricsAddr string
-		vars, varFiles                                []string
 		parallelism                                   int
+		vf                                            varFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "run",
+		Use:   "run [dir]",
 		Short: "Run the daemon: watch the directory and LXD, converge continuously",
 		Long: `Run the daemon: load the configuration directory, converge every remote, and keep
 them converged. The directory and each remote's LXD event stream are watched; any
@@ -37,9 +36,18 @@ start-up exits 1.
 
 Signals: SIGHUP reloads (like "lxnetd reload"), SIGTERM/SIGINT stop after the
 write in flight. Under systemd (Type=notify) it reports READY, STATUS,
-RELOADING, WATCHDOG and STOPPING.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+RELOADING, WATCHDOG and STOPPING.
+
+The directory is the argument, as for every other command (--config-dir is
+the same, kept for existing units).`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				if cmd.Flags().Changed("config-dir") && args[0] != dir {
+					return fmt.Errorf("the configuration directory is given twice: %q and --config-dir %q", args[0], dir)
+				}
+				dir = args[0]
+			}
 			level, err := logging.ParseLevel(logLevel)
 			if err != nil {
 				return err
@@ -48,7 +56,7 @@ RELOADING, WATCHDOG and STOPPING.`,
 			if err != nil {
 				return err
 			}
-			opts, err := configOptions(vars, varFiles)
+			opts, err := vf.options()
 			if err != nil {
 				return err
 			}
@@ -87,30 +95,15 @@ RELOADING, WATCHDOG and STOPPING.`,
 			return nil
 		},
 	}
+	vf.register(cmd)
 	f := cmd.Flags()
 	f.StringVarP(&dir, "config-dir", "c", defaultConfigDir, "configuration directory")
 	f.StringVar(&socket, "socket", daemon.DefaultSocket, "control socket for lxnetd status and lxnetd reload (created root-only)")
 	f.StringVar(&logFormat, "log-format", logging.FormatAuto, "log format: auto (journal when stderr is the journal, else text), text, json or journal")
 	f.StringVar(&logLevel, "log-level", "info", "minimum log level: debug, info, warn or error")
 	f.StringVar(&metricsAddr, "metrics-address", "", "serve Prometheus metrics on this address (e.g. 127.0.0.1:9477); off when empty")
-	f.StringArrayVar(&vars, "var", nil, "set a variable (name=value); repeatable")
-	f.StringArrayVar(&varFiles, "var-file", nil, "read variable values from a .vars.hcl file; repeatable")
 	f.IntVar(&parallelism, "parallelism", 2, "concurrent writes per remote")
 	return cmd
-}
-
-// configOptions turns --var and --var-file into config.Options; LXNET_VAR_*
-// environment variables are read as well.
-func configOptions(vars, varFiles []string) (config.Options, error) {
-	o := config.Options{Vars: map[string]string{}, VarFiles: varFiles, Environ: os.Environ()}
-	for _, v := range vars {
-		name, value, ok := strings.Cut(v, "=")
-		if !ok || name == "" {
-			return o, fmt.Errorf("invalid --var %q: write --var name=value", v)
-		}
-		o.Vars[name] = value
-	}
-	return o, nil
 }
 
 // configLoader adapts config.Load to the daemon: diagnostics become a

@@ -1,20 +1,14 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/lxnetd/lxnetd/engine"
 	"github.com/lxnetd/lxnetd/engine/spec"
-	"github.com/lxnetd/lxnetd/internal/lxd"
 )
 
 // newDestroyCommand is lxnetd's terraform destroy: apply against an empty
@@ -70,7 +64,9 @@ nothing to delete), 1 on a refusal, a failure or an interrupt.`,
 			if deleteInstances {
 				cfg.Settings.DeleteInstances = true
 			}
-			rps, err := planDestroyAll(in.stop, cfg, lf.targets)
+			rps, err := planAll(in.stop, cfg, func(o *engine.Observation, desired *spec.Remote) (*engine.Plan, error) {
+				return o.DestroyPlan(desired, cfg.Settings, engine.PlanOptions{Targets: lf.targets})
+			})
 			if err != nil {
 				return err
 			}
@@ -102,39 +98,6 @@ nothing to delete), 1 on a refusal, a failure or an interrupt.`,
 	cmd.Flags().BoolVar(&deleteInstances, "delete-instances", false,
 		"for this run only, delete the owner's instances too (as lxnet { delete_instances = true })")
 	return cmd
-}
-
-// planDestroyAll connects to every remote of the configuration and plans
-// the removal of what the owner has there, remotes in parallel. All
-// problems of all remotes are reported before it fails.
-func planDestroyAll(ctx context.Context, cfg *spec.Config, targets []string) ([]remotePlan, error) {
-	names := slices.Sorted(maps.Keys(cfg.Remotes))
-	out := make([]remotePlan, len(names))
-	errs := make([]error, len(names))
-	var g errgroup.Group
-	for i, name := range names {
-		g.Go(func() error {
-			r, err := lxd.Connect(ctx, cfg.Remotes[name])
-			if err != nil {
-				errs[i] = fmt.Errorf("connecting to remote %q: %w", name, err)
-				return nil
-			}
-			out[i].remote = r
-			obs, err := engine.Observe(ctx, r)
-			if err != nil {
-				errs[i] = err
-				return nil
-			}
-			out[i].plan, errs[i] = obs.DestroyPlan(cfg.Remotes[name], cfg.Settings, engine.PlanOptions{Targets: targets})
-			return nil
-		})
-	}
-	_ = g.Wait()
-	if err := errors.Join(errs...); err != nil {
-		closeAll(out)
-		return nil, err
-	}
-	return out, nil
 }
 
 // destroyHeader says what the plan below is, and what it keeps on purpose:

@@ -3,11 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"maps"
 	"os"
 	"os/signal"
 	"slices"
@@ -15,26 +12,22 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 	"golang.org/x/term"
 
 	"github.com/lxnetd/lxnetd/config"
 	"github.com/lxnetd/lxnetd/engine"
 	"github.com/lxnetd/lxnetd/engine/render"
 	"github.com/lxnetd/lxnetd/engine/spec"
-	"github.com/lxnetd/lxnetd/internal/lxd"
 )
 
 // loadFlags are the configuration flags plan and apply share.
 type loadFlags struct {
-	vars     []string
-	varFiles []string
-	targets  []string
+	varFlags
+	targets []string
 }
 
 func (f *loadFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringArrayVar(&f.vars, "var", nil, "set a variable (name=value; repeatable)")
-	cmd.Flags().StringArrayVar(&f.varFiles, "var-file", nil, "read variable values from a file (repeatable)")
+	f.varFlags.register(cmd)
 	cmd.Flags().StringArrayVar(&f.targets, "target", nil,
 		"limit the plan to objects compiled from an address: node.x, service.y, forward.w, network.n, profile.p, remote.z (repeatable)")
 }
@@ -51,7 +44,7 @@ func (f *loadFlags) options() (config.Options, error) {
 			return config.Options{}, fmt.Errorf("--target %q: want KIND.NAME with KIND one of %s (e.g. node.web1)", t, strings.Join(targetKinds, ", "))
 		}
 	}
-	return configOptions(f.vars, f.varFiles)
+	return f.varFlags.options()
 }
 
 // isTTY reports whether f is a terminal (colour and prompts only there).
@@ -68,49 +61,12 @@ func load(cmd *cobra.Command, dir string, lf *loadFlags) (*spec.Config, error) {
 	}
 	cfg, diags := config.Load(dir, opts)
 	if diags.Len() > 0 {
-		_ = diags.WriteText(cmd.ErrOrStderr(), isTTY(cmd.ErrOrStderr()))
+		_ = diags.WriteText(cmd.ErrOrStderr(), colorFor(cmd.ErrOrStderr()))
 	}
 	if diags.HasErrors() {
 		return nil, exitError{1}
 	}
 	return cfg, nil
-}
-
-// remotePlan is one remote's connection and plan.
-type remotePlan struct {
-	remote *lxd.Remote
-	plan   *engine.Plan
-}
-
-// planAll connects to every remote and plans it, remotes in parallel. All
-// problems of all remotes are reported before it fails.
-func planAll(ctx context.Context, cfg *spec.Config, targets []string) ([]remotePlan, error) {
-	names := slices.Sorted(maps.Keys(cfg.Remotes))
-	out := make([]remotePlan, len(names))
-	errs := make([]error, len(names))
-	var g errgroup.Group
-	for i, name := range names {
-		g.Go(func() error {
-			r, err := lxd.Connect(ctx, cfg.Remotes[name])
-			if err != nil {
-				errs[i] = fmt.Errorf("connecting to remote %q: %w", name, err)
-				return nil
-			}
-			out[i].remote = r
-			out[i].plan, errs[i] = engine.NewPlan(ctx, r, cfg.Remotes[name], cfg.Settings, engine.PlanOptions{Targets: targets})
-			if p := out[i].plan; p != nil {
-				slog.Debug("planned", "remote", name, "requests", p.Requests, "forward_networks", p.ForwardNetworks,
-					"owned", p.Owned, "changes", len(p.Changes))
-			}
-			return nil
-		})
-	}
-	_ = g.Wait()
-	if err := errors.Join(errs...); err != nil {
-		closeAll(out)
-		return nil, err
-	}
-	return out, nil
 }
 
 // loadAndPlan is the first half that plan and apply share: read the
@@ -121,7 +77,7 @@ func loadAndPlan(ctx context.Context, cmd *cobra.Command, args []string, lf *loa
 	if err != nil {
 		return nil, err
 	}
-	return planAll(ctx, cfg, lf.targets)
+	return planAll(ctx, cfg, planner(cfg, lf.targets))
 }
 
 // allEmpty reports whether no plan changes anything: plan's exit status 0
@@ -195,7 +151,7 @@ Exit status with --detailed-exitcode: 0 no changes, 2 changes, 1 error.`,
 			if asJSON {
 				err = render.JSON(out, plans)
 			} else {
-				err = render.Human(out, plans, isTTY(out))
+				err = render.Human(out, plans, colorFor(out))
 			}
 			if err != nil {
 				return err
@@ -261,7 +217,7 @@ on in LXD changed since the plan was made.`,
 			if err != nil {
 				return err
 			}
-			rps, err := planAll(in.stop, cfg, lf.targets)
+			rps, err := planAll(in.stop, cfg, planner(cfg, lf.targets))
 			if err != nil {
 				return err
 			}

@@ -84,8 +84,7 @@ them.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVar(&ef.lf.vars, "var", nil, "with DIR: set a variable of the configuration (name=value; repeatable)")
-	f.StringArrayVar(&ef.lf.varFiles, "var-file", nil, "with DIR: read variable values from a file (repeatable)")
+	ef.lf.registerAs(cmd, "with DIR: ")
 	f.StringArrayVar(&ef.remotes, "remote", nil, "with DIR: export only this remote (repeatable); with --address: the remote's name (default \"local\")")
 	f.StringVar(&ef.address, "address", "", "export from this LXD server: unix:///path/unix.socket or https://host:8443")
 	f.StringVar(&ef.clientCert, "client-cert", "", "with an https --address: PEM client certificate the server trusts")

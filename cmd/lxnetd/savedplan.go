@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -16,75 +15,13 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/lxnetd/lxnetd/config"
 	"github.com/lxnetd/lxnetd/engine"
 	"github.com/lxnetd/lxnetd/engine/spec"
-	"github.com/lxnetd/lxnetd/internal/lxd"
 	"github.com/lxnetd/lxnetd/internal/planfile"
 
 	"github.com/spf13/cobra"
 )
-
-// observation is one remote's connection and what was observed there.
-type observation struct {
-	remote *lxd.Remote
-	obs    *engine.Observation
-}
-
-// observeAll connects to the named remotes of cfg and observes them, remotes
-// in parallel; every remote's problem is reported before it fails. The
-// caller closes the connections.
-func observeAll(ctx context.Context, cfg *spec.Config, names []string) ([]observation, error) {
-	out := make([]observation, len(names))
-	errs := make([]error, len(names))
-	var g errgroup.Group
-	for i, name := range names {
-		g.Go(func() error {
-			desired, ok := cfg.Remotes[name]
-			if !ok {
-				errs[i] = fmt.Errorf("remote %q is not in the configuration", name)
-				return nil
-			}
-			r, err := lxd.Connect(ctx, desired)
-			if err != nil {
-				errs[i] = fmt.Errorf("connecting to remote %q: %w", name, err)
-				return nil
-			}
-			out[i].remote = r
-			out[i].obs, errs[i] = engine.Observe(ctx, r)
-			return nil
-		})
-	}
-	_ = g.Wait()
-	if err := errors.Join(errs...); err != nil {
-		for _, o := range out {
-			if o.remote != nil {
-				o.remote.Close()
-			}
-		}
-		return nil, err
-	}
-	return out, nil
-}
-
-// planObserved plans every observed remote; on error it closes the connections.
-func planObserved(cfg *spec.Config, obs []observation, targets []string) ([]remotePlan, error) {
-	rps := make([]remotePlan, len(obs))
-	var errs []error
-	for i, o := range obs {
-		rps[i].remote = o.remote
-		p, err := o.obs.Plan(cfg.Remotes[o.remote.Name()], cfg.Settings, engine.PlanOptions{Targets: targets})
-		rps[i].plan = p
-		errs = append(errs, err)
-	}
-	if err := errors.Join(errs...); err != nil {
-		closeAll(rps)
-		return nil, err
-	}
-	return rps, nil
-}
 
 // planAndSave is plan --out: it loads the configuration (directory and
 // --var-files made absolute, so that apply can load it from anywhere),
@@ -120,7 +57,7 @@ func planAndSave(ctx context.Context, cmd *cobra.Command, args []string, lf *loa
 	if err != nil {
 		return nil, err
 	}
-	rps, err := planObserved(cfg, obs, lf.targets)
+	rps, err := planEach(cfg, obs, planner(cfg, lf.targets))
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +170,7 @@ func loadSaved(cmd *cobra.Command, path string, f *planfile.File) (*spec.Config,
 	}
 	cfg, diags := config.Load(f.Config.Dir, opts)
 	if diags.Len() > 0 {
-		_ = diags.WriteText(cmd.ErrOrStderr(), isTTY(cmd.ErrOrStderr()))
+		_ = diags.WriteText(cmd.ErrOrStderr(), colorFor(cmd.ErrOrStderr()))
 	}
 	if diags.HasErrors() {
 		return nil, exitError{1}

@@ -115,7 +115,7 @@ func gateAll(w io.Writer, cfg *spec.Config, plans []*engine.Plan, o engine.GateO
 // interrupted.
 func writePlans(cmd *cobra.Command, in *interrupts, cfg *spec.Config, rps []remotePlan, wf *writeFlags, gate engine.GateOptions) error {
 	out := cmd.OutOrStdout()
-	color := isTTY(out)
+	color := colorFor(out)
 	plans := plansOf(rps)
 	if err := render.Human(out, plans, color); err != nil {
 		return err
