@@ -171,7 +171,16 @@ func newPlanCommand() *cobra.Command {
 what apply would create, update and delete, grouped by remote, with key-level
 before → after. It writes nothing.
 
-Exit status with --detailed-exitcode: 0 no changes, 2 changes, 1 error.`,
+What the plan leaves in place although LXD then still differs from the
+configuration (an owned instance no longer declared while delete_instances =
+false, a delete blocked by something still using the object) is printed as a
+warning that says what to do, and such a plan never says LXD matches the
+configuration.
+
+Exit status with --detailed-exitcode: 0 no changes, 2 changes, 1 error. Like
+Terraform's, 2 means "apply would change something": a plan with warnings but
+no changes exits 0 (apply would do nothing); scripts that must notice warnings
+read summary.warnings from --json.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext(cmd)
@@ -204,7 +213,7 @@ Exit status with --detailed-exitcode: 0 no changes, 2 changes, 1 error.`,
 	}
 	lf.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON")
-	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when there are no changes, 2 when there are, 1 on error")
+	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when there are no changes (warnings alone included), 2 when there are, 1 on error")
 	cmd.Flags().BoolVar(&stats, "stats", false, "print the number of LXD requests each remote took to stderr")
 	return cmd
 }
