@@ -24,6 +24,7 @@ func (r *Remote) ListNetworks(ctx context.Context) ([]engine.Network, error) {
 	for _, n := range nets {
 		out = append(out, networkFromAPI(n))
 	}
+	sortNetworks(out)
 	return out, nil
 }
 
@@ -35,8 +36,8 @@ func networkFromAPI(n api.Network) engine.Network {
 		Config:      nonNilMap(n.Config),
 		Managed:     n.Managed,
 		Status:      n.Status,
-		UsedBy:      n.UsedBy,
-		Locations:   n.Locations,
+		UsedBy:      sorted(n.UsedBy),
+		Locations:   sorted(n.Locations),
 		ETag:        networkETag(n.Description, n.Config),
 	}
 }
@@ -78,6 +79,7 @@ func (r *Remote) createClusterNetwork(ctx context.Context, req api.NetworksPost)
 	if err != nil {
 		return fmt.Errorf("creating network %q: listing cluster members: %w", req.Name, mapError(err))
 	}
+	members = sorted(members) // the first failing member is the one reported
 	global := maps.Clone(req.Config)
 	perMember := map[string]string{}
 	for _, k := range memberKeys {
@@ -169,10 +171,11 @@ func (r *Remote) ListProfiles(ctx context.Context) ([]engine.Profile, error) {
 			Description: p.Description,
 			Config:      nonNilMap(p.Config),
 			Devices:     nonNilDevices(p.Devices),
-			UsedBy:      p.UsedBy,
+			UsedBy:      sorted(p.UsedBy),
 			ETag:        profileETag(p.Description, p.Config, p.Devices),
 		})
 	}
+	sortProfiles(out)
 	return out, nil
 }
 
