@@ -60,10 +60,11 @@ func Human(w io.Writer, plans []*engine.Plan, color bool) error {
 	pt := painter(color)
 	var b strings.Builder
 	var total engine.Summary
-	changes := false
+	changes, n := false, 0
 	for _, p := range plans {
 		total = total.Add(p.Summary())
 		warnings := Warnings(p)
+		n += len(warnings)
 		head := pt.paint(bold, fmt.Sprintf("Remote %q:", p.Remote))
 		switch {
 		case p.Empty() && len(warnings) == 0:
@@ -83,7 +84,6 @@ func Human(w io.Writer, plans []*engine.Plan, color bool) error {
 		}
 		b.WriteString("\n")
 	}
-	n := countWarnings(plans)
 	switch {
 	case !changes && n == 0:
 		b.WriteString("No changes. LXD matches the configuration.\n")

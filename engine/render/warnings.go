@@ -77,15 +77,6 @@ func blockedWarning(line string) Warning {
 	return Warning{Kind: WarnBlocked, Address: addr, Summary: head, Detail: detail}
 }
 
-// countWarnings is the number of warnings over all plans.
-func countWarnings(plans []*engine.Plan) int {
-	n := 0
-	for _, p := range plans {
-		n += len(Warnings(p))
-	}
-	return n
-}
-
 // plural is "1 warning" or "N warnings".
 func plural(n int, word string) string {
 	if n == 1 {
