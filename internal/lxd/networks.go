@@ -36,8 +36,8 @@ func networkFromAPI(n api.Network) engine.Network {
 		Config:      nonNilMap(n.Config),
 		Managed:     n.Managed,
 		Status:      n.Status,
-		UsedBy:      sorted(n.UsedBy),
-		Locations:   sorted(n.Locations),
+		UsedBy:      n.UsedBy,
+		Locations:   n.Locations,
 		ETag:        networkETag(n.Description, n.Config),
 	}
 }
@@ -171,7 +171,7 @@ func (r *Remote) ListProfiles(ctx context.Context) ([]engine.Profile, error) {
 			Description: p.Description,
 			Config:      nonNilMap(p.Config),
 			Devices:     nonNilDevices(p.Devices),
-			UsedBy:      sorted(p.UsedBy),
+			UsedBy:      p.UsedBy,
 			ETag:        profileETag(p.Description, p.Config, p.Devices),
 		})
 	}

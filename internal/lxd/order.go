@@ -8,13 +8,13 @@ import (
 )
 
 // LXD returns lists in whatever order its database, or the cluster member
-// that answers, produces: members in a network's Locations, URLs in
-// used_by, the objects of a list call, the ports of a forward. None of
-// these orders means anything, but they show through blocker messages,
-// export output and tests, so the adapter sorts them once, here, and
-// nothing above it can depend on LXD's order. An instance's Profiles are
-// the exception: their order decides which profile's keys win, so it is
-// kept as LXD reports it.
+// that answers, produces: members in a network's Locations, the objects of
+// a list call, the ports of a forward, the users in used_by. None of these
+// orders means anything, but they show through plans, blocker messages,
+// export output and tests, so the adapter sorts them, and nothing above it
+// can depend on LXD's order. (used_by is sorted where it is parsed into
+// addresses.) An instance's Profiles are the exception: their order decides
+// which profile's keys win, so it is kept as LXD reports it.
 
 // sorted returns a sorted copy of s (nil stays nil).
 func sorted(s []string) []string {
@@ -30,8 +30,12 @@ func byName[T any](name func(T) string) func(a, b T) int {
 	return func(a, b T) int { return cmp.Compare(name(a), name(b)) }
 }
 
+// sortNetworks orders networks by name, and each one's cluster members.
 func sortNetworks(ns []engine.Network) {
 	slices.SortFunc(ns, byName(func(n engine.Network) string { return n.Name }))
+	for i := range ns {
+		ns[i].Locations = sorted(ns[i].Locations)
+	}
 }
 
 func sortProfiles(ps []engine.Profile) {

@@ -5,22 +5,27 @@ import (
 
 	"github.com/canonical/lxd/shared/api"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/lxnetd/lxnetd/engine"
 )
 
-// TestListOrderIsLXDIndependent: whatever order LXD lists members, users and
-// forward ports in, the adapter hands the engine one order; an instance's
-// profiles keep theirs (it decides which profile's keys win).
+// TestListOrderIsLXDIndependent: whatever order LXD lists networks, members
+// and forward ports in, the adapter hands the engine one order; an
+// instance's profiles keep theirs (it decides which profile's keys win).
 func TestListOrderIsLXDIndependent(t *testing.T) {
-	n := networkFromAPI(api.Network{Name: "br0", Locations: []string{"m2", "m3", "m1"},
-		UsedBy: []string{"/1.0/profiles/web", "/1.0/instances/c2", "/1.0/instances/c1"}})
-	if d := cmp.Diff([]string{"m1", "m2", "m3"}, n.Locations); d != "" {
+	ns := []engine.Network{
+		networkFromAPI(api.Network{Name: "br1", Locations: []string{"m2", "m3", "m1"}}),
+		networkFromAPI(api.Network{Name: "br0"}),
+	}
+	sortNetworks(ns)
+	if ns[0].Name != "br0" || ns[1].Name != "br1" {
+		t.Errorf("networks in order %s, %s", ns[0].Name, ns[1].Name)
+	}
+	if d := cmp.Diff([]string{"m1", "m2", "m3"}, ns[1].Locations); d != "" {
 		t.Errorf("locations (-want +got):\n%s", d)
 	}
-	if d := cmp.Diff([]string{"/1.0/instances/c1", "/1.0/instances/c2", "/1.0/profiles/web"}, n.UsedBy); d != "" {
-		t.Errorf("used_by (-want +got):\n%s", d)
-	}
-	if n := networkFromAPI(api.Network{Name: "lo"}); n.Locations != nil || n.UsedBy != nil {
-		t.Errorf("empty lists became %q %q", n.Locations, n.UsedBy)
+	if ns[0].Locations != nil {
+		t.Errorf("no locations became %q", ns[0].Locations)
 	}
 
 	f := forwardFromAPI("br0", api.NetworkForward{ListenAddress: "198.51.100.1",
