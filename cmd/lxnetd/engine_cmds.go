@@ -169,18 +169,16 @@ func newPlanCommand() *cobra.Command {
 		Short: "Show what apply would change on every remote",
 		Long: `plan reads the configuration, observes every remote with bulk reads and prints
 what apply would create, update and delete, grouped by remote, with key-level
-before → after. It writes nothing.
+before → after. It writes nothing. What the plan leaves in place although LXD
+then still differs from the configuration (an owned instance no longer declared
+while delete_instances = false, a delete blocked by something still using the
+object) is printed as a warning that says what to do, and such a plan never
+says LXD matches the configuration. Like Terraform's, --detailed-exitcode's 2
+means "apply would change something": warnings without changes exit 0 (apply
+would do nothing); scripts that must notice them read summary.warnings from
+--json.
 
-What the plan leaves in place although LXD then still differs from the
-configuration (an owned instance no longer declared while delete_instances =
-false, a delete blocked by something still using the object) is printed as a
-warning that says what to do, and such a plan never says LXD matches the
-configuration.
-
-Exit status with --detailed-exitcode: 0 no changes, 2 changes, 1 error. Like
-Terraform's, 2 means "apply would change something": a plan with warnings but
-no changes exits 0 (apply would do nothing); scripts that must notice warnings
-read summary.warnings from --json.`,
+Exit status with --detailed-exitcode: 0 no changes, 2 changes, 1 error.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext(cmd)
