@@ -124,7 +124,14 @@ func newPlanCommand() *cobra.Command {
 		Short: "Show what apply would change on every remote",
 		Long: `plan reads the configuration, observes every remote with bulk reads and prints
 what apply would create, update and delete, grouped by remote, with key-level
-before → after. It writes nothing.
+before → after. It writes nothing. What the plan leaves in place although LXD
+then still differs from the configuration (an owned instance no longer declared
+while delete_instances = false, a delete blocked by something still using the
+object) is printed as a warning that says what to do, and such a plan never
+says LXD matches the configuration. Like Terraform's, --detailed-exitcode's 2
+means "apply would change something": warnings without changes exit 0 (apply
+would do nothing); scripts that must notice them read summary.warnings from
+--json.
 
 --out FILE also saves the plan, with what it was made from, for
 lxnetd apply FILE: that applies exactly this plan, or refuses before any write
@@ -172,7 +179,7 @@ Exit status with --detailed-exitcode: 0 no changes, 2 changes, 1 error.`,
 	}
 	lf.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON")
-	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when there are no changes, 2 when there are, 1 on error")
+	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when there are no changes (warnings alone included), 2 when there are, 1 on error")
 	cmd.Flags().BoolVar(&stats, "stats", false, "print the number of LXD requests each remote took to stderr")
 	cmd.Flags().StringVar(&outFile, "out", "", "also save the plan to this file, for lxnetd apply FILE (mode 0600)")
 	return cmd

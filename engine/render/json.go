@@ -24,14 +24,19 @@ type jsonSummary struct {
 	Update  int `json:"update"`
 	Delete  int `json:"delete"`
 	Replace int `json:"replace"`
+	// Warnings counts what needs attention although it is no change
+	// (orphans, blocked deletes): "changes": false with warnings > 0 means
+	// apply would do nothing, yet LXD differs from the configuration.
+	Warnings int `json:"warnings"`
 }
 
 type jsonPlan struct {
 	Remote   string       `json:"remote"`
 	Owner    string       `json:"owner"`
 	Changes  []jsonChange `json:"changes"`
-	Orphans  []string     `json:"orphans"`
-	Blockers []string     `json:"blockers"`
+	Warnings []Warning    `json:"warnings"`
+	Orphans  []string     `json:"orphans"`  // addresses of the orphan warnings
+	Blockers []string     `json:"blockers"` // the blocked warnings as one line each
 	Owned    int          `json:"owned"`
 	Requests int64        `json:"requests"`
 	Summary  jsonSummary  `json:"summary"`
@@ -46,20 +51,24 @@ type jsonChange struct {
 	Diffs   []engine.KeyDiff `json:"diffs"`
 }
 
-func summary(s engine.Summary) jsonSummary {
-	return jsonSummary{Create: s.Create, Update: s.Update, Delete: s.Delete, Replace: s.Replace}
+func summary(s engine.Summary, warnings int) jsonSummary {
+	return jsonSummary{Create: s.Create, Update: s.Update, Delete: s.Delete, Replace: s.Replace, Warnings: warnings}
 }
 
 // JSON writes the plans of every remote as one JSON document.
 func JSON(w io.Writer, plans []*engine.Plan) error {
 	out := jsonPlanSet{FormatVersion: FormatVersion, Remotes: []jsonPlan{}}
 	var total engine.Summary
+	warnings := 0
 	for _, p := range plans {
 		jp := jsonPlan{
 			Remote: p.Remote, Owner: p.Owner, Changes: []jsonChange{},
-			Orphans: append([]string{}, p.Orphans...), Blockers: append([]string{}, p.Blockers...),
-			Owned: p.Owned, Requests: p.Requests, Summary: summary(p.Summary()),
+			Warnings: append([]Warning{}, Warnings(p)...),
+			Orphans:  append([]string{}, p.Orphans...), Blockers: append([]string{}, p.Blockers...),
+			Owned: p.Owned, Requests: p.Requests,
 		}
+		jp.Summary = summary(p.Summary(), len(jp.Warnings))
+		warnings += len(jp.Warnings)
 		for _, c := range p.Changes {
 			jc := jsonChange{Address: c.Addr.String(), Action: c.Action, Sources: c.Sources, Reason: c.Reason, Diffs: c.Diffs}
 			if c.Pos.File != "" {
@@ -74,7 +83,7 @@ func JSON(w io.Writer, plans []*engine.Plan) error {
 		out.Changes = out.Changes || !p.Empty()
 		out.Remotes = append(out.Remotes, jp)
 	}
-	out.Summary = summary(total)
+	out.Summary = summary(total, warnings)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mitchellh/go-wordwrap"
+
 	"github.com/lxnetd/lxnetd/engine"
 )
 
@@ -49,40 +51,70 @@ func actionColor(a engine.Action) string {
 	}
 }
 
-// Human writes the plans of every remote, grouped by remote, and the summary
-// line over all of them.
+// Human writes the plans of every remote, grouped by remote: each remote's
+// changes, then its warnings (orphans, blocked deletes) in Terraform's
+// "Warning:" style, then the summary line over all of them. A plan with
+// warnings never claims that LXD matches the configuration, even when it
+// changes nothing.
 func Human(w io.Writer, plans []*engine.Plan, color bool) error {
 	pt := painter(color)
 	var b strings.Builder
 	var total engine.Summary
-	changes := false
+	changes, n := false, 0
 	for _, p := range plans {
 		total = total.Add(p.Summary())
-		if p.Empty() && len(p.Orphans) == 0 && len(p.Blockers) == 0 {
-			fmt.Fprintf(&b, "%s no changes.\n\n", pt.paint(bold, fmt.Sprintf("Remote %q:", p.Remote)))
+		warnings := Warnings(p)
+		n += len(warnings)
+		head := pt.paint(bold, fmt.Sprintf("Remote %q:", p.Remote))
+		switch {
+		case p.Empty() && len(warnings) == 0:
+			fmt.Fprintf(&b, "%s no changes.\n\n", head)
 			continue
+		case p.Empty():
+			fmt.Fprintf(&b, "%s no changes, %s.\n", head, plural(len(warnings), "warning"))
+		default:
+			fmt.Fprintf(&b, "%s\n", head)
 		}
 		changes = changes || !p.Empty()
-		fmt.Fprintf(&b, "%s\n", pt.paint(bold, fmt.Sprintf("Remote %q:", p.Remote)))
 		for _, c := range p.Changes {
 			writeChange(&b, c, pt)
 		}
-		for _, o := range p.Orphans {
-			fmt.Fprintf(&b, "  %s %s %s\n", pt.paint(yellow, "!"), o,
-				pt.paint(dim, "(orphaned: owned by lxnetd, no longer in the configuration, kept because delete_instances = false)"))
-		}
-		for _, bl := range p.Blockers {
-			fmt.Fprintf(&b, "  %s %s\n", pt.paint(red, "!"), bl)
+		for _, wn := range warnings {
+			writeWarning(&b, wn, pt)
 		}
 		b.WriteString("\n")
 	}
-	if !changes {
+	switch {
+	case !changes && n == 0:
 		b.WriteString("No changes. LXD matches the configuration.\n")
-	} else {
+	case !changes:
+		fmt.Fprintf(&b, "%s\n", pt.paint(bold, fmt.Sprintf("No changes to apply, but %s: LXD does not fully match the configuration.", needAttention(n))))
+	default:
 		b.WriteString(pt.paint(bold, total.Line()) + "\n")
+		if n > 0 {
+			fmt.Fprintf(&b, "%s\n", pt.paint(bold, fmt.Sprintf("%s (see above).", needAttention(n))))
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// needAttention is "1 warning needs attention" or "N warnings need attention".
+func needAttention(n int) string {
+	if n == 1 {
+		return "1 warning needs attention"
+	}
+	return plural(n, "warning") + " need attention"
+}
+
+// writeWarning writes one warning after the remote's changes: a blank line,
+// the "Warning:" heading with the summary, and the detail wrapped and
+// indented below it.
+func writeWarning(b *strings.Builder, wn Warning, pt painter) {
+	fmt.Fprintf(b, "\n  %s %s\n", pt.paint(bold+yellow, "Warning:"), pt.paint(bold, wn.Summary))
+	for _, line := range strings.Split(wordwrap.WrapString(wn.Detail, 76), "\n") {
+		fmt.Fprintf(b, "    %s\n", line)
+	}
 }
 
 // hiddenTag reports bookkeeping tags that only repeat which keys and devices

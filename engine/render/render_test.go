@@ -3,9 +3,11 @@ package render_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -127,5 +129,112 @@ func TestGolden(t *testing.T) {
 		if _, err := engine.Apply(context.Background(), f, p, engine.ApplyOptions{}); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestGoldenWarnings renders plans whose only content (or part of it) is
+// what lxnetd leaves in place: an orphaned instance, a delete blocked by an
+// instance lxnetd does not manage, and a removal that leaves both. None of
+// them may claim that LXD matches the configuration.
+func TestGoldenWarnings(t *testing.T) {
+	networkOnly := func() *spec.Remote {
+		c := config()
+		c.Instances, c.Exposures = nil, nil
+		return c
+	}
+	nodeNoServices := func() *spec.Remote {
+		c := config()
+		c.Exposures = nil
+		return c
+	}
+	hand := engine.Instance{Name: "hand", Type: "container", Status: "Running", ETag: "h", Config: map[string]string{},
+		Devices: map[string]map[string]string{"eth0": {"type": "nic", "network": "lxnq0"}}}
+	cases := []struct {
+		name     string
+		before   func() *spec.Remote // applied first
+		byHand   func(f *enginetest.Fake)
+		after    func() *spec.Remote // planned, delete_instances = false
+		warnings []string            // kind address
+		changes  bool
+	}{
+		{name: "orphan", before: nodeNoServices, after: networkOnly,
+			warnings: []string{"orphan node.web1"}},
+		{name: "blocked", before: networkOnly, byHand: func(f *enginetest.Fake) { f.Instances["hand"] = hand },
+			after: func() *spec.Remote { return &spec.Remote{Name: "local"} }, warnings: []string{"blocked network.lxnq0"}},
+		{name: "orphan-blocks", before: config, after: func() *spec.Remote { return &spec.Remote{Name: "local"} },
+			warnings: []string{"orphan node.web1", "blocked network.lxnq0"}, changes: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := enginetest.New("local")
+			if _, err := engine.Apply(context.Background(), f, newPlan(t, f, tc.before(), settings), engine.ApplyOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if tc.byHand != nil {
+				tc.byHand(f)
+			}
+			p := newPlan(t, f, tc.after(), settings)
+			p.Requests = 0
+			var got []string
+			for _, w := range render.Warnings(p) {
+				got = append(got, w.Kind+" "+w.Address)
+				if w.Summary == "" || w.Detail == "" {
+					t.Errorf("warning without summary or detail: %+v", w)
+				}
+			}
+			if d := cmp.Diff(tc.warnings, got); d != "" {
+				t.Fatalf("warnings (-want +got):\n%s", d)
+			}
+			if p.Empty() == tc.changes {
+				t.Fatalf("plan has changes = %v, want %v", !p.Empty(), tc.changes)
+			}
+			var h, j bytes.Buffer
+			if err := render.Human(&h, []*engine.Plan{p}, false); err != nil {
+				t.Fatal(err)
+			}
+			if err := render.JSON(&j, []*engine.Plan{p}); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, tc.name+".txt", h.Bytes())
+			golden(t, tc.name+".json", j.Bytes())
+			if bytes.Contains(h.Bytes(), []byte("matches")) {
+				t.Errorf("a plan with warnings says LXD matches the configuration:\n%s", h.String())
+			}
+			if n := bytes.Count(h.Bytes(), []byte("Warning: ")); n != len(tc.warnings) {
+				t.Errorf("%d Warning: headings, want %d:\n%s", n, len(tc.warnings), h.String())
+			}
+			var js struct {
+				Changes bool
+				Summary struct{ Warnings int }
+				Remotes []struct{ Warnings []render.Warning }
+			}
+			if err := json.Unmarshal(j.Bytes(), &js); err != nil {
+				t.Fatal(err)
+			}
+			if js.Changes != tc.changes || js.Summary.Warnings != len(tc.warnings) || len(js.Remotes[0].Warnings) != len(tc.warnings) {
+				t.Errorf("JSON: changes %v, %d warnings in the summary, %d listed; want %v, %d",
+					js.Changes, js.Summary.Warnings, len(js.Remotes[0].Warnings), tc.changes, len(tc.warnings))
+			}
+		})
+	}
+}
+
+// TestBlockedReplaceWarning: a replace blocked by a user says how to unblock
+// a replace (not "declare it again", which would not help).
+func TestBlockedReplaceWarning(t *testing.T) {
+	f := enginetest.New("local")
+	net := func(typ string, cfg map[string]string) *spec.Remote {
+		return &spec.Remote{Name: "local", Networks: []spec.Network{{Meta: spec.Meta{Addr: "network.n"}, Name: "n0", Type: typ, Config: cfg}}}
+	}
+	if _, err := engine.Apply(context.Background(), f, newPlan(t, f, net("bridge", map[string]string{"ipv4.address": "10.231.2.1/24"}), settings), engine.ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.Instances["hand"] = engine.Instance{Name: "hand", Devices: map[string]map[string]string{"eth0": {"type": "nic", "network": "n0"}}}
+	p := newPlan(t, f, net("macvlan", map[string]string{"parent": "eth0"}), settings)
+	ws := render.Warnings(p)
+	if len(ws) != 1 || ws[0].Kind != render.WarnBlocked || ws[0].Address != "network.n0" ||
+		ws[0].Summary != "network.n0 is not replaced" || !strings.Contains(ws[0].Detail, `Still used by instance "hand"`) ||
+		!strings.Contains(ws[0].Detail, "undo the change that forces the replacement") {
+		t.Fatalf("warnings: %+v", ws)
 	}
 }

@@ -212,7 +212,7 @@ func listenNotify(t *testing.T) *notifyListener {
 // update (unless want asks for those), failing after a timeout.
 func (n *notifyListener) next(t *testing.T, skip ...string) string {
 	t.Helper()
-	deadline := time.After(5 * time.Second)
+	deadline := time.After(patience)
 	for {
 		select {
 		case m := <-n.c:
@@ -226,7 +226,7 @@ func (n *notifyListener) next(t *testing.T, skip ...string) string {
 				return m
 			}
 		case <-deadline:
-			t.Fatalf("no sd_notify message within 5s (got so far: %q)", n.all())
+			t.Fatalf("no sd_notify message within %v (got so far: %q)", patience, n.all())
 			return ""
 		}
 	}
@@ -295,11 +295,11 @@ func startDaemonWith(t *testing.T, files map[string]string, lxd *fakeLXD, tweak 
 
 func (h *harness) ask(cmd string) *Response {
 	h.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
 	var resp *Response
 	var err error
-	for range 100 { // the socket appears once the configuration loaded
+	for ctx.Err() == nil { // the socket appears once the configuration loaded
 		if resp, err = Ask(ctx, h.d.Socket, Request{Command: cmd}); err == nil {
 			return resp
 		}
@@ -309,10 +309,15 @@ func (h *harness) ask(cmd string) *Response {
 	return nil
 }
 
-// eventually polls cond until it holds or 5 s pass.
+// patience bounds every wait of these tests: what they wait for takes
+// milliseconds, but the machine may be loaded (a 3x slower one must pass),
+// and a generous bound costs nothing when the test passes.
+const patience = 30 * time.Second
+
+// eventually polls cond until it holds or patience runs out.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(patience)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for: %s", what)
@@ -512,10 +517,15 @@ func TestEventsCoalesce(t *testing.T) {
 	lxd.mu.Lock()
 	s := lxd.sessions["a"]
 	lxd.mu.Unlock()
+	events := func() int64 { return h.ask("status").Status.Remotes[0].Events }
 	for range 10 {
 		s.events <- profileEvent("p0")
 	}
-	time.Sleep(300 * time.Millisecond)
+	// Wait for what the events cause rather than sleep: all counted, a pass
+	// run after them, and the remote converged again.
+	eventually(t, "the events counted and a pass run", func() bool {
+		return events() == 10 && lxd.passCount("a") > before && h.ask("status").Status.Converged()
+	})
 	if got := lxd.passCount("a") - before; got < 1 || got > 2 {
 		t.Errorf("10 events caused %d passes, want 1 (at most 2)", got)
 	}
@@ -529,11 +539,11 @@ func TestEventsCoalesce(t *testing.T) {
 	} {
 		s.events <- engine.Event{Object: ev}
 	}
-	time.Sleep(300 * time.Millisecond)
+	eventually(t, "the irrelevant events counted", func() bool { return events() == 13 })
 	if got := lxd.passCount("a") - before; got != 0 {
 		t.Errorf("irrelevant events caused %d passes, want 0", got)
 	}
-	if ev := h.ask("status").Status.Remotes[0].Events; ev != 13 {
+	if ev := events(); ev != 13 {
 		t.Errorf("events counted = %d, want 13 (relevant or not)", ev)
 	}
 }
@@ -629,6 +639,7 @@ type blockingLXD struct {
 	release chan struct{}
 	stall   atomic.Bool
 	unstall chan struct{}
+	stalled atomic.Int32 // passes that entered the stall
 }
 
 func (b *blockingLXD) connect(ctx context.Context, r *spec.Remote) (Session, error) {
@@ -651,6 +662,7 @@ type stallSession struct {
 
 func (s *stallSession) Converge(ctx context.Context, d *spec.Remote, st spec.Settings) (Outcome, error) {
 	if s.b.stall.Load() {
+		s.b.stalled.Add(1)
 		select {
 		case <-s.b.unstall:
 		case <-ctx.Done():
@@ -715,7 +727,11 @@ func TestWatchdogWithheldWhilePassStuck(t *testing.T) {
 	// StuckAfter, then stop.
 	b.stall.Store(true)
 	write(t, filepath.Join(dir, "a.hcl"), "remote a 2\n")
-	time.Sleep(500 * time.Millisecond)
+	// Measured from the moment the pass is stuck (the edit's debounce and
+	// the start of the pass may be slow on a loaded machine), with a margin
+	// for a ping decided just before StuckAfter.
+	eventually(t, "the pass stuck", func() bool { return b.stalled.Load() > 0 })
+	time.Sleep(d.StuckAfter + 300*time.Millisecond)
 	c1 := count()
 	time.Sleep(300 * time.Millisecond)
 	if c2 := count(); c2 != c1 {
@@ -754,7 +770,7 @@ func TestBackoffHoldsAgainstEventFlood(t *testing.T) {
 	// Keep the connection (and its event stream) up through the failures.
 	h := startDaemonWith(t, map[string]string{"a.hcl": "remote a 1\n"}, lxd, func(d *Daemon) { d.timings.ReconnectAfter = 1000 })
 	eventually(t, "failing", func() bool { return h.ask("status").Status.Remotes[0].State == StateFailing })
-	before := lxd.passCount("a")
+	before, start := lxd.passCount("a"), time.Now()
 	for range 60 {
 		// The failing remote reconnects now and then: send to the
 		// current session, never block on a dead one.
@@ -767,9 +783,15 @@ func TestBackoffHoldsAgainstEventFlood(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	t.Logf("%d passes during the flood", lxd.passCount("a")-before)
-	if got := lxd.passCount("a") - before; got > 10 {
-		t.Errorf("a failing remote ran %d passes during 60 events in 300ms; backoff (20ms..100ms) allows about 5", got)
+	// The bound follows the time the flood took (300ms on an idle machine,
+	// longer on a loaded one): even at the minimum backoff of 20ms a pass
+	// needs 20ms, and the backoff grows to 100ms; without backoff each of
+	// the 60 events would cause a pass.
+	took := time.Since(start)
+	got := lxd.passCount("a") - before
+	t.Logf("%d passes during the flood of %v", got, took)
+	if limit := max(10, int(took/(30*time.Millisecond))); got > limit {
+		t.Errorf("a failing remote ran %d passes during 60 events in %v; backoff (20ms..100ms) allows at most %d", got, took, limit)
 	}
 	// A configuration change is not held back by the backoff.
 	lxd.mu.Lock()
@@ -842,10 +864,12 @@ func TestResyncInterval(t *testing.T) {
 		}
 	})
 	eventually(t, "converged", func() bool { return h.ask("status").Status.Converged() })
-	before := lxd.passCount("a")
-	time.Sleep(550 * time.Millisecond)
-	if got := lxd.passCount("a") - before; got < 3 || got > 6 {
-		t.Errorf("%d passes in 550ms with resync_interval 100ms, want about 4-5", got)
+	// Resyncs happen (3 of them, however slow the machine), and never
+	// faster than the interval: 3 passes after before need 2 full intervals.
+	before, start := lxd.passCount("a"), time.Now()
+	eventually(t, "3 resync passes", func() bool { return lxd.passCount("a")-before >= 3 })
+	if took := time.Since(start); took < 200*time.Millisecond {
+		t.Errorf("3 resync passes took %v with resync_interval 100ms, want at least 200ms", took)
 	}
 	st := h.ask("status").Status.Remotes[0]
 	if st.NextResync.Before(st.LastConverged) || st.NextResync.Sub(st.LastConverged) > 150*time.Millisecond {

@@ -120,7 +120,7 @@ func TestRunIdle200Objects(t *testing.T) {
 			t.Fatalf("lxc monitor saw %d events for the delete and restore, want 2: the zero above proves nothing", mon.count())
 		}
 	}
-	p.waitFor(t, "event counted", 5*time.Second, func(s *daemon.Status) bool {
+	p.waitFor(t, "event counted", 30*time.Second, func(s *daemon.Status) bool {
 		return remoteStatus(t, s, "p").Events > after.Events
 	})
 

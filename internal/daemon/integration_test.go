@@ -289,7 +289,7 @@ func TestRunNotifySequence(t *testing.T) {
 
 	// Watchdog pings at half WATCHDOG_USEC while idle.
 	var pings []time.Time
-	for deadline := time.Now().Add(5 * time.Second); len(pings) < 6; {
+	for deadline := time.Now().Add(30 * time.Second); len(pings) < 6; {
 		m := n.next(time.Until(deadline))
 		switch {
 		case m == "WATCHDOG=1":
@@ -302,8 +302,10 @@ func TestRunNotifySequence(t *testing.T) {
 	}
 	avg := pings[len(pings)-1].Sub(pings[0]) / time.Duration(len(pings)-1)
 	t.Logf("watchdog pings every %v (WATCHDOG_USEC=%dus)", avg.Round(time.Millisecond), watchdogUsec)
-	if avg < 150*time.Millisecond || avg > 300*time.Millisecond {
-		t.Errorf("watchdog interval %v, want about 200ms (half of WATCHDOG_USEC)", avg)
+	// Half of WATCHDOG_USEC is the aim; a loaded machine may delay a ping,
+	// but never past WATCHDOG_USEC itself, where systemd would kill the daemon.
+	if limit := time.Duration(watchdogUsec) * time.Microsecond; avg < 150*time.Millisecond || avg >= limit {
+		t.Errorf("watchdog interval %v, want about 200ms (half of WATCHDOG_USEC), below %v", avg, limit)
 	}
 
 	monoNow := func() int64 {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lxnetd/lxnetd/engine"
+	"github.com/lxnetd/lxnetd/engine/render"
 	"github.com/lxnetd/lxnetd/engine/spec"
 	"github.com/lxnetd/lxnetd/internal/lxd"
 )
@@ -46,8 +47,8 @@ func (s *engineSession) Converge(ctx context.Context, desired *spec.Remote, sett
 	}
 	out := Outcome{PlanID: newPlanID(), Objects: p.Owned}
 	log := s.log.With("plan_id", out.PlanID)
-	for _, b := range p.Blockers {
-		log.Warn("delete blocked", "reason", b)
+	for _, w := range render.Warnings(p) { // orphans and blocked deletes, worded as plan prints them
+		log.Warn("plan warning", "kind", w.Kind, "object", w.Address, "reason", w.Summary, "hint", w.Detail)
 	}
 	if p.Empty() {
 		return out, nil

@@ -17,12 +17,14 @@ import (
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // startWatcher runs a DirWatcher on dir with short timings and returns it once
-// its watches are established.
+// its watches are established. The debounce is short but leaves a loaded
+// machine room: a burst of writes must never straddle two debounces, nor
+// last beyond MaxDelay.
 func startWatcher(t *testing.T, dir string) *DirWatcher {
 	t.Helper()
 	w := NewDirWatcher(dir, discard())
-	w.Debounce = 50 * time.Millisecond
-	w.MaxDelay = 300 * time.Millisecond
+	w.Debounce = 200 * time.Millisecond
+	w.MaxDelay = 5 * time.Second
 	w.Rescan = time.Hour
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})
@@ -36,7 +38,7 @@ func startWatcher(t *testing.T, dir string) *DirWatcher {
 	})
 	select {
 	case <-ready:
-	case <-time.After(5 * time.Second):
+	case <-time.After(patience):
 		t.Fatal("watcher did not become ready")
 	}
 	return w
@@ -46,7 +48,7 @@ func expectChange(t *testing.T, w *DirWatcher, what string) {
 	t.Helper()
 	select {
 	case <-w.C:
-	case <-time.After(3 * time.Second):
+	case <-time.After(patience):
 		t.Fatalf("%s: no change reported", what)
 	}
 }
@@ -56,7 +58,7 @@ func expectNoChange(t *testing.T, w *DirWatcher, what string) {
 	select {
 	case <-w.C:
 		t.Fatalf("%s: change reported, want none", what)
-	case <-time.After(400 * time.Millisecond):
+	case <-time.After(3 * w.Debounce): // a change would have come after one
 	}
 }
 

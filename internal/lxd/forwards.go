@@ -21,6 +21,7 @@ func (r *Remote) ListForwards(ctx context.Context, network string) ([]engine.For
 	for _, f := range fwds {
 		out = append(out, forwardFromAPI(network, f))
 	}
+	sortForwards(out)
 	return out, nil
 }
 
@@ -41,6 +42,7 @@ func forwardFromAPI(network string, f api.NetworkForward) engine.Forward {
 			TargetPort:    p.TargetPort,
 		})
 	}
+	sortForwardPorts(out.Ports)
 	return out
 }
 

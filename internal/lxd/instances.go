@@ -30,6 +30,7 @@ func (r *Remote) ListInstances(ctx context.Context) ([]engine.Instance, error) {
 	for _, in := range insts {
 		out = append(out, instanceFromAPI(in))
 	}
+	sortInstances(out)
 	return out, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -26,6 +27,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/lxnetd/lxnetd/engine"
 	"github.com/lxnetd/lxnetd/engine/spec"
@@ -624,7 +626,9 @@ func TestForwardRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff([]engine.Forward{want}, fwds); diff != "" {
+		// Ports are a set to LXD: compared in any order.
+		anyOrder := cmpopts.SortSlices(func(a, b engine.ForwardPort) bool { return a.Protocol+a.ListenPort < b.Protocol+b.ListenPort })
+		if diff := cmp.Diff([]engine.Forward{want}, fwds, anyOrder); diff != "" {
 			t.Errorf("listed forwards (-want +got):\n%s", diff)
 		}
 
@@ -635,7 +639,7 @@ func TestForwardRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		fwds, _ = r.ListForwards(ctx, bridge)
-		if diff := cmp.Diff([]engine.Forward{upd}, fwds); diff != "" {
+		if diff := cmp.Diff([]engine.Forward{upd}, fwds, anyOrder); diff != "" {
 			t.Errorf("after update (-want +got):\n%s", diff)
 		}
 		if err := r.CreateForward(ctx, want); err == nil {
@@ -712,17 +716,16 @@ func TestWatchLifecycle(t *testing.T) {
 		listen := sandbox.FloatingIP(t)
 		t.Cleanup(func() { _, _ = d.LxcErr("network", "forward", "delete", bridge, listen) })
 
-		rec := newRecorder()
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan error, 1)
-		go func() { done <- r.WatchLifecycle(ctx, rec.add) }()
-		time.Sleep(300 * time.Millisecond) // let the websocket connect
+		probe, cancel, done := startWatch(t, d, r)
+		rec := probe.rec
 
+		// The deadlines are generous (a loaded machine); the log shows the
+		// latency, which is milliseconds.
 		source := "/1.0/networks/" + bridge + "/forwards/" + listen
 		start := time.Now()
 		d.Lxc(t, "network", "forward", "create", bridge, listen)
 		lxcTook := time.Since(start)
-		took := rec.waitFor(t, source, start, time.Second)
+		took := rec.waitFor(t, source, start, 30*time.Second)
 		t.Logf("forward create event %v after the lxc command started (lxc took %v)", took, lxcTook)
 
 		// Our own writes are reported too.
@@ -731,7 +734,7 @@ func TestWatchLifecycle(t *testing.T) {
 			Ports: []engine.ForwardPort{{Protocol: "tcp", ListenPort: "80", TargetAddress: sandbox.HostIP(cidr, 20)}}}); err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("own forward update event after %v", rec.waitFor(t, source, start, time.Second))
+		t.Logf("own forward update event after %v", rec.waitFor(t, source, start, 30*time.Second))
 
 		cancel()
 		select {
@@ -750,9 +753,7 @@ func TestWatchLifecycle(t *testing.T) {
 // return an error promptly, and a fresh Connect must watch again.
 func TestWatchLifecycleStreamBreaks(t *testing.T) {
 	bothDaemons(t, func(t *testing.T, d *sandbox.Daemon, r *Remote) {
-		done := make(chan error, 1)
-		go func() { done <- r.WatchLifecycle(t.Context(), func(string) {}) }()
-		time.Sleep(300 * time.Millisecond)
+		_, _, done := startWatch(t, d, r)
 		if n := breakWatches(r); n == 0 {
 			t.Fatal("no open watch connection to break")
 		}
@@ -768,8 +769,7 @@ func TestWatchLifecycleStreamBreaks(t *testing.T) {
 
 		// Close also ends a watch with an error.
 		r2 := connect(t, d)
-		go func() { done <- r2.WatchLifecycle(t.Context(), func(string) {}) }()
-		time.Sleep(300 * time.Millisecond)
+		_, _, done = startWatch(t, d, r2)
 		r2.Close()
 		select {
 		case err := <-done:
@@ -796,21 +796,20 @@ func breakWatches(r *Remote) int {
 // TestWatchLifecycleClosesItsConnection: once WatchLifecycle has returned
 // after its ctx ended, its event websocket is closed and the client's
 // goroutines are gone, not left for the pinned client's once-a-minute sweep.
-// Counted from the process's view: its open sockets and goroutines.
+// Checked from the process's view, on exactly the watch's own socket (by
+// inode) and goroutines (by stack): process-wide counts moved with sockets
+// other tests' connections closed meanwhile.
 func TestWatchLifecycleClosesItsConnection(t *testing.T) {
 	bothDaemons(t, func(t *testing.T, d *sandbox.Daemon, r *Remote) {
-		if _, err := r.ListNetworks(testCtx(t)); err != nil { // settle the request connection
-			t.Fatal(err)
-		}
-		sockets0, goroutines0 := openSockets(t), runtime.NumGoroutine()
-
+		goroutines0 := watchGoroutines()
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
 		go func() { done <- r.WatchLifecycle(ctx, func(string) {}) }()
-		deadline := time.Now().Add(5 * time.Second)
-		for openSockets(t) <= sockets0 {
+		var inodes []string
+		deadline := time.Now().Add(30 * time.Second)
+		for inodes = watchSockets(t, r); len(inodes) == 0; inodes = watchSockets(t, r) {
 			if time.Now().After(deadline) {
-				t.Fatal("the watch opened no socket")
+				t.Fatal("the watch opened no socket within 30s")
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
@@ -821,32 +820,75 @@ func TestWatchLifecycleClosesItsConnection(t *testing.T) {
 
 		// Goroutines end just after the close; allow them a moment (the
 		// client's own sweep would take up to a minute).
-		deadline = time.Now().Add(3 * time.Second)
+		deadline = time.Now().Add(20 * time.Second)
 		for {
-			s, g := openSockets(t), runtime.NumGoroutine()
-			if s <= sockets0 && g <= goroutines0 {
+			open, g := stillOpen(t, inodes), watchGoroutines()
+			if len(open) == 0 && g <= goroutines0 {
 				break
 			}
 			if time.Now().After(deadline) {
 				buf := make([]byte, 1<<20)
-				t.Fatalf("after WatchLifecycle returned: %d open sockets (%d before), %d goroutines (%d before)\n%s",
-					s, sockets0, g, goroutines0, buf[:runtime.Stack(buf, true)])
+				t.Fatalf("after WatchLifecycle returned: sockets %v still open, %d event goroutines (%d before)\n%s",
+					open, g, goroutines0, buf[:runtime.Stack(buf, true)])
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
 	})
 }
 
-// openSockets counts the process's open socket file descriptors.
-func openSockets(t *testing.T) int {
+// watchSockets returns the inodes ("socket:[N]") of the open connections of
+// r's running watches.
+func watchSockets(t *testing.T, r *Remote) []string {
+	t.Helper()
+	r.watchMu.Lock()
+	defer r.watchMu.Unlock()
+	var out []string
+	for tr := range r.watches {
+		tr.mu.Lock()
+		for c := range tr.conns {
+			sc, ok := c.Conn.(syscall.Conn)
+			if !ok {
+				continue
+			}
+			raw, err := sc.SyscallConn()
+			if err != nil {
+				continue
+			}
+			_ = raw.Control(func(fd uintptr) {
+				if l, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd)); err == nil {
+					out = append(out, l)
+				}
+			})
+		}
+		tr.mu.Unlock()
+	}
+	return out
+}
+
+// stillOpen returns which of the socket inodes a file descriptor of the
+// process still refers to.
+func stillOpen(t *testing.T, inodes []string) []string {
 	t.Helper()
 	fds, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
+	var open []string
 	for _, fd := range fds {
-		if l, err := os.Readlink("/proc/self/fd/" + fd.Name()); err == nil && strings.HasPrefix(l, "socket:") {
+		if l, err := os.Readlink("/proc/self/fd/" + fd.Name()); err == nil && slices.Contains(inodes, l) {
+			open = append(open, l)
+		}
+	}
+	return open
+}
+
+// watchGoroutines counts the goroutines of event watches: the LXD client's
+// websocket reader and sweeper, and WatchLifecycle itself.
+func watchGoroutines() int {
+	buf := make([]byte, 1<<22)
+	n := 0
+	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		if strings.Contains(g, "(*ProtocolLXD).getEvents") || strings.Contains(g, "(*Remote).WatchLifecycle") {
 			n++
 		}
 	}
@@ -974,23 +1016,22 @@ func TestProject(t *testing.T) {
 
 	// The project's watch sees its own objects and the default project's
 	// networks it uses (features.networks is off), not other projects'.
-	rec := newRecorder()
-	wctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- r.WatchLifecycle(wctx, rec.add) }()
-	time.Sleep(300 * time.Millisecond)
+	probe, cancel, done := startWatch(t, d, r)
+	rec := probe.rec
 	start := time.Now()
 	if err := r.CreateProfile(ctx, engine.Profile{Name: name}); err != nil {
 		t.Fatal(err)
 	}
-	rec.waitFor(t, "/1.0/profiles/"+name+"?project="+project, start, time.Second)
+	rec.waitFor(t, "/1.0/profiles/"+name+"?project="+project, start, 30*time.Second)
 	bridge := sandbox.UniqueName(t, "lxa")
 	start = time.Now()
 	d.CreateBridge(t, bridge)
-	rec.waitFor(t, "/1.0/networks/"+bridge, start, time.Second)
+	rec.waitFor(t, "/1.0/networks/"+bridge, start, 30*time.Second)
 	d.Lxc(t, "profile", "create", name) // same name, default project
 	t.Cleanup(func() { _, _ = d.LxcErr("profile", "delete", name) })
-	time.Sleep(300 * time.Millisecond)
+	// Once an event emitted after it has come through, the default
+	// project's profile event would have too, had the watch let it pass.
+	probe.sync(t)
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("WatchLifecycle: %v", err)
@@ -1122,9 +1163,7 @@ func TestWatchLifecycleServerGone(t *testing.T) {
 	}
 	t.Cleanup(r.Close)
 
-	done := make(chan error, 1)
-	go func() { done <- r.WatchLifecycle(t.Context(), func(string) {}) }()
-	time.Sleep(300 * time.Millisecond)
+	_, _, done := startWatch(t, d, r)
 	start := time.Now()
 	proxy.stop()
 	select {
@@ -1149,14 +1188,11 @@ func TestWatchLifecycleServerGone(t *testing.T) {
 	}
 	t.Cleanup(r2.Close)
 	bridge := sandbox.UniqueName(t, "lxa")
-	rec := newRecorder()
-	ctx, cancel := context.WithCancel(t.Context())
+	probe, cancel, _ := startWatch(t, d, r2)
 	defer cancel()
-	go func() { done <- r2.WatchLifecycle(ctx, rec.add) }()
-	time.Sleep(300 * time.Millisecond)
 	start = time.Now()
 	d.CreateBridge(t, bridge)
-	rec.waitFor(t, "/1.0/networks/"+bridge, start, 2*time.Second)
+	probe.rec.waitFor(t, "/1.0/networks/"+bridge, start, 30*time.Second)
 }
 
 // TestConnectUntrustedClient: a pinned server that does not trust the

@@ -24,6 +24,7 @@ func (r *Remote) ListNetworks(ctx context.Context) ([]engine.Network, error) {
 	for _, n := range nets {
 		out = append(out, networkFromAPI(n))
 	}
+	sortNetworks(out)
 	return out, nil
 }
 
@@ -78,6 +79,7 @@ func (r *Remote) createClusterNetwork(ctx context.Context, req api.NetworksPost)
 	if err != nil {
 		return fmt.Errorf("creating network %q: listing cluster members: %w", req.Name, mapError(err))
 	}
+	members = sorted(members) // the first failing member is the one reported
 	global := maps.Clone(req.Config)
 	perMember := map[string]string{}
 	for _, k := range memberKeys {
@@ -173,6 +175,7 @@ func (r *Remote) ListProfiles(ctx context.Context) ([]engine.Profile, error) {
 			ETag:        profileETag(p.Description, p.Config, p.Devices),
 		})
 	}
+	sortProfiles(out)
 	return out, nil
 }
 
