@@ -93,10 +93,6 @@ func (s Summary) Add(o Summary) Summary {
 	return Summary{s.Create + o.Create, s.Update + o.Update, s.Delete + o.Delete, s.Replace + o.Replace}
 }
 
-// Line is the terraform-style summary; a replace counts as one create and one delete.
-func (s Summary) Line() string {
-	return fmt.Sprintf("Plan: %d to create, %d to update, %d to delete.", s.Create+s.Replace, s.Update, s.Delete+s.Replace)
-}
 
 // Empty reports whether the plan changes nothing (orphans and blockers are
 // information, not changes).

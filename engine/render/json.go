@@ -8,6 +8,10 @@ import (
 	"github.com/lxnetd/lxnetd/engine"
 )
 
+// The JSON plan is a format of its own, like Terraform's jsonplan: the
+// types below are its documentation and change only with FormatVersion,
+// whatever the engine's internal types do.
+
 // FormatVersion is the version of the JSON plan format; it changes only when
 // a field changes meaning or disappears.
 const FormatVersion = "1"
@@ -43,12 +47,20 @@ type jsonPlan struct {
 }
 
 type jsonChange struct {
-	Address string           `json:"address"`
-	Action  engine.Action    `json:"action"`
-	Sources []string         `json:"sources,omitempty"`
-	Pos     string           `json:"declared_at,omitempty"`
-	Reason  string           `json:"reason,omitempty"`
-	Diffs   []engine.KeyDiff `json:"diffs"`
+	Address string        `json:"address"`
+	Action  string        `json:"action"` // create, update, delete, replace
+	Sources []string      `json:"sources,omitempty"`
+	Pos     string        `json:"declared_at,omitempty"`
+	Reason  string        `json:"reason,omitempty"`
+	Diffs   []jsonKeyDiff `json:"diffs"`
+}
+
+// jsonKeyDiff is one key that differs; a missing before means the key is
+// added, a missing after that it is removed.
+type jsonKeyDiff struct {
+	Key    string  `json:"key"`
+	Before *string `json:"before,omitempty"`
+	After  *string `json:"after,omitempty"`
 }
 
 func summary(s engine.Summary, warnings int) jsonSummary {
@@ -70,12 +82,12 @@ func JSON(w io.Writer, plans []*engine.Plan) error {
 		jp.Summary = summary(p.Summary(), len(jp.Warnings))
 		warnings += len(jp.Warnings)
 		for _, c := range p.Changes {
-			jc := jsonChange{Address: c.Addr.String(), Action: c.Action, Sources: c.Sources, Reason: c.Reason, Diffs: c.Diffs}
+			jc := jsonChange{Address: c.Addr.String(), Action: c.Action.String(), Sources: c.Sources, Reason: c.Reason, Diffs: []jsonKeyDiff{}}
 			if c.Pos.File != "" {
 				jc.Pos = posString(c)
 			}
-			if jc.Diffs == nil {
-				jc.Diffs = []engine.KeyDiff{}
+			for _, d := range c.Diffs {
+				jc.Diffs = append(jc.Diffs, jsonKeyDiff{Key: d.Key, Before: d.Before, After: d.After})
 			}
 			jp.Changes = append(jp.Changes, jc)
 		}

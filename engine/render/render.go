@@ -90,7 +90,7 @@ func Human(w io.Writer, plans []*engine.Plan, color bool) error {
 	case !changes:
 		fmt.Fprintf(&b, "%s\n", pt.paint(bold, fmt.Sprintf("No changes to apply, but %s: LXD does not fully match the configuration.", needAttention(n))))
 	default:
-		b.WriteString(pt.paint(bold, total.Line()) + "\n")
+		b.WriteString(pt.paint(bold, summaryLine(total)) + "\n")
 		if n > 0 {
 			fmt.Fprintf(&b, "%s\n", pt.paint(bold, fmt.Sprintf("%s (see above).", needAttention(n))))
 		}
@@ -238,4 +238,10 @@ func Outcome(w io.Writer, results []*engine.Result, color bool) error {
 	b.WriteString("Run apply again to complete the plan; lxnetd plans afresh from what LXD reports.\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// summaryLine is the terraform-style summary; a replace counts as one create
+// and one delete.
+func summaryLine(s engine.Summary) string {
+	return fmt.Sprintf("Plan: %d to create, %d to update, %d to delete.", s.Create+s.Replace, s.Update, s.Delete+s.Replace)
 }
