@@ -93,7 +93,6 @@ func (s Summary) Add(o Summary) Summary {
 	return Summary{s.Create + o.Create, s.Update + o.Update, s.Delete + o.Delete, s.Replace + o.Replace}
 }
 
-
 // Empty reports whether the plan changes nothing (orphans and blockers are
 // information, not changes).
 func (p *Plan) Empty() bool { return len(p.Changes) == 0 }
