@@ -1,4 +1,10 @@
 // Command lxnetd keeps LXD networking true to a directory of HCL files.
+//
+// This package is the wiring and nothing else: the cobra command tree, flags
+// (flags.go), how commands reach remotes (remotes.go), the write path shared
+// by apply and destroy (write.go: gate, prompt, interrupts, outcome), saved
+// plans, and the daemon's connection to LXD. Decisions live in config
+// (language), engine (plans), internal/export and internal/daemon.
 package main
 
 import (

@@ -136,7 +136,7 @@ type ForwardPort struct {
 	ListenPort    string // "80", "80,443" or "8000-8010" as LXD accepts
 	TargetAddress string
 	TargetPort    string // empty = same as listen port
-	TargetNode    string // instance name, when declared as target = node.x (informational)
+	TargetNode    string // instance name, when declared as target = node.x: without a static address, the engine resolves it from LXD's state
 }
 
 // ForwardCapable reports whether LXD supports network forwards on a managed
