@@ -83,7 +83,7 @@ func compile(r *spec.Remote, obs *observed) *desired {
 	for _, n := range r.Networks {
 		typ := n.Type
 		if typ == "" {
-			typ = "bridge"
+			typ = spec.DefaultNetworkType
 		}
 		d.networks[n.Name] = &item[Network]{
 			obj:     Network{Name: n.Name, Type: typ, Description: n.Description, Config: cleanConfig(n.Config), Managed: true},
@@ -99,15 +99,15 @@ func compile(r *spec.Remote, obs *observed) *desired {
 	for _, i := range r.Instances {
 		typ := i.Type
 		if typ == "" {
-			typ = "container"
+			typ = spec.DefaultInstanceType
 		}
 		profiles := i.Profiles
 		if profiles == nil {
-			profiles = []string{"default"}
+			profiles = []string{spec.DefaultProfile}
 		}
 		state := i.State
 		if state == "" {
-			state = "running"
+			state = spec.DefaultState
 		}
 		d.instances[i.Name] = &item[Instance]{
 			obj: Instance{
@@ -253,7 +253,7 @@ func serviceAddr(e spec.Exposure) string {
 func proxyDevice(e spec.Exposure) (map[string]string, *Problem) {
 	proto := e.Protocol
 	if proto == "" {
-		proto = "tcp"
+		proto = spec.DefaultProtocol
 	}
 	target := e.TargetPort
 	if target == "" {

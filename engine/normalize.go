@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/lxnetd/lxnetd/engine/spec"
 )
 
 // Normalization: LXD stores values as sent ("yes" stays "yes"), fills keys in
@@ -133,7 +135,7 @@ func (k portKey) String() string { return k.Protocol + "/" + k.ListenPort }
 // tcp, target port = listen port; and strips spaces from port lists.
 func normalizePort(p ForwardPort) ForwardPort {
 	if p.Protocol == "" {
-		p.Protocol = "tcp"
+		p.Protocol = spec.DefaultProtocol
 	}
 	p.ListenPort = strings.ReplaceAll(p.ListenPort, " ", "")
 	p.TargetPort = strings.ReplaceAll(p.TargetPort, " ", "")

@@ -28,6 +28,16 @@ const (
 	DefaultMaxDeletes     = 10
 )
 
+// The defaults of block arguments. Config fills them in; the engine uses the
+// same constants for hand-built specs that leave them empty.
+const (
+	DefaultNetworkType  = "bridge"
+	DefaultInstanceType = "container"
+	DefaultState        = "running"
+	DefaultProtocol     = "tcp"
+	DefaultProfile      = "default"
+)
+
 // Settings come from the optional lxnet block.
 type Settings struct {
 	Owner           string        // value of user.lxnetd.owner on every owned object; default "lxnetd"
