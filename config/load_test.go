@@ -9,6 +9,7 @@ import (
 	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/lxnetd/lxnetd/config/files"
 	"github.com/lxnetd/lxnetd/engine/spec"
 )
 
@@ -100,7 +101,7 @@ network "br" {
 // TestSkippedFiles: dotfiles, backups, swap files and non-.hcl files are not
 // part of the configuration.
 func TestSkippedFiles(t *testing.T) {
-	files := map[string]string{
+	set := map[string]string{
 		"main.hcl":        `network "lxnbr0" {}`,
 		".hidden.hcl":     `broken {`,
 		"main.hcl~":       `broken {`,
@@ -109,11 +110,11 @@ func TestSkippedFiles(t *testing.T) {
 		"notes.txt":       `broken {`,
 		"main.hcl.dpkg-o": `broken {`,
 	}
-	cfg := mustLoad(t, files, Options{})
+	cfg := mustLoad(t, set, Options{})
 	if n := len(cfg.Remotes["local"].Networks); n != 1 {
 		t.Errorf("got %d networks, want 1", n)
 	}
-	names, unreadable, err := filesFS(mapFS(files))
+	names, unreadable, err := files.List(mapFS(set))
 	if err != nil || len(unreadable) > 0 {
 		t.Fatal(err, unreadable)
 	}
@@ -453,7 +454,7 @@ node "web" {
 				"main.hcl":  strings.ReplaceAll(remotes, "\n", "\r\n"),
 				"nodes.hcl": nodes,
 				"svc.hcl":   svc,
-				"empty.hcl": "",
+				"empty.hcl": "# declares nothing (yet)\n", // comments only: valid; a blank file is refused
 			}, Options{})
 			for remote, inst := range map[string]string{"vm1": "web-a", "vm2": "web-b"} {
 				r := cfg.Remotes[remote]
