@@ -18,10 +18,32 @@ import (
 // instance without adding more diagnostics.
 type ev struct {
 	l      *loader
+	d      *decl // the declaration evaluated, for a "not checked" note
 	ctx    *hcl.EvalContext
 	attrs  hcl.Attributes
 	def    hcl.Range // the block's DefRange, for missing-argument messages
 	failed bool
+	bad    map[string]bool // arguments that could not be evaluated (not just failed a check)
+}
+
+// markBad records that an argument has no usable value.
+func (e *ev) markBad(name string) {
+	if e.bad == nil {
+		e.bad = map[string]bool{}
+	}
+	e.bad[name] = true
+	e.failed = true
+}
+
+// or is v, or unknown when the argument v came from could not be
+// evaluated: a block's value keeps what it could evaluate, so that blocks
+// referring to it are still checked, and what it could not is unknown, so
+// that they are not checked against a made-up value.
+func (e *ev) or(name string, v cty.Value) cty.Value {
+	if e.bad[name] {
+		return cty.DynamicVal
+	}
+	return v
 }
 
 // get evaluates an argument. It returns cty.NilVal when the argument is
@@ -34,7 +56,10 @@ func (e *ev) get(name string) (cty.Value, *hcl.Attribute) {
 	v, diags := a.Expr.Value(e.ctx)
 	e.l.add(diags...)
 	if diags.HasErrors() || !v.IsWhollyKnown() {
-		e.failed = true
+		if !diags.HasErrors() {
+			e.l.notChecked(e.d, a.Expr.Range().Ptr())
+		}
+		e.markBad(name)
 		return cty.NilVal, a
 	}
 	v = e.l.unmark(v)
@@ -47,7 +72,7 @@ func (e *ev) get(name string) (cty.Value, *hcl.Attribute) {
 func (e *ev) typeError(a *hcl.Attribute, want string) {
 	e.l.errorf(a.Expr.Range().Ptr(), "Incorrect attribute value type",
 		"Inappropriate value for attribute %q: %s required.", a.Name, want)
-	e.failed = true
+	e.markBad(a.Name)
 }
 
 // str returns a string argument ("" when absent) and its attribute.
@@ -95,7 +120,7 @@ func (e *ev) integer(name string) (int, *hcl.Attribute) {
 	i, acc := n.AsBigFloat().Int64()
 	if acc != big.Exact || i > 1<<31 || i < -(1<<31) {
 		e.l.errorf(a.Expr.Range().Ptr(), "Invalid number", "%s must be a whole number.", a.Name)
-		e.failed = true
+		e.markBad(a.Name)
 		return 0, a
 	}
 	return int(i), a
@@ -158,7 +183,7 @@ func (e *ev) strMap(name string) (map[string]string, *hcl.Attribute) {
 		if !ok {
 			e.l.errorf(keyRange(a, e.ctx, key), "Invalid "+name+" value",
 				"The value of %q must be a string, number or bool, as LXD stores every %s value as a string; got %s. Use jsonencode() or yamlencode() to pass structured data.", key, name, el.Type().FriendlyName())
-			e.failed = true
+			e.markBad(name)
 			continue
 		}
 		out[key] = s

@@ -88,7 +88,13 @@ func (l *loader) evalLocal(d *decl, ctx *hcl.EvalContext) (cty.Value, bool) {
 }
 
 func (l *loader) newEv(d *decl, ctx *hcl.EvalContext, attrs hcl.Attributes) *ev {
-	return &ev{l: l, ctx: ctx, attrs: attrs, def: d.block.DefRange}
+	return &ev{l: l, d: d, ctx: ctx, attrs: attrs, def: d.block.DefRange}
+}
+
+// instEv evaluates arguments of one instance of a block (or of a nested
+// block of it, whose DefRange is def).
+func (l *loader) instEv(inst *instance, attrs hcl.Attributes, def hcl.Range) *ev {
+	return &ev{l: l, d: inst.d, ctx: inst.ctx, attrs: attrs, def: def}
 }
 
 const (
@@ -184,6 +190,7 @@ func (l *loader) expand(d *decl, ctx *hcl.EvalContext) ([]*instance, string, boo
 			return nil, "", false
 		}
 		if !v.IsWhollyKnown() {
+			l.notChecked(d, cnt.Expr.Range().Ptr())
 			return nil, "", false
 		}
 		if v.ContainsMarked() {
@@ -211,7 +218,11 @@ func (l *loader) expand(d *decl, ctx *hcl.EvalContext) ([]*instance, string, boo
 	if hasForEach {
 		v, diags := fe.Expr.Value(ctx)
 		l.add(diags...)
-		if diags.HasErrors() || !v.IsWhollyKnown() {
+		if diags.HasErrors() {
+			return nil, "", false
+		}
+		if !v.IsWhollyKnown() {
+			l.notChecked(d, fe.Expr.Range().Ptr())
 			return nil, "", false
 		}
 		if v.ContainsMarked() {
@@ -342,7 +353,7 @@ func (l *loader) objectName(e *ev, inst *instance, check func(string) string, wh
 	} else {
 		rng = a.Expr.Range().Ptr()
 	}
-	if e.failed {
+	if e.bad["name"] {
 		return "", rng
 	}
 	if p := check(name); p != "" {

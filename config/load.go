@@ -119,6 +119,8 @@ type loader struct {
 	nodeByID  map[string]*nodeResult // "remote/name"
 	listeners []*listener
 
+	noted map[string]bool // addresses already noted as not checked (notChecked)
+
 	dir   string          // absolute configuration directory ("" for LoadFS), for relative certificate paths
 	inDir map[string]bool // names of the files read from the directory (not --var-file)
 }
@@ -209,9 +211,8 @@ func (l *loader) load() *spec.Config {
 	l.loadVariables(varBodies)
 	l.resolveReferences()
 	l.evaluate()
-	if l.diags.HasErrors() {
-		return nil
-	}
+	// The checks across objects run even when some blocks failed: every
+	// error is reported in one run (build returns nil when there are any).
 	return l.build()
 }
 

@@ -26,6 +26,7 @@ type (
 		remote    string
 		spec      spec.Network
 		nameRange *hcl.Range
+		failed    bool // has errors: kept only for the checks of what refers to it
 	}
 	profileResult struct {
 		inst      *instance
@@ -89,7 +90,10 @@ func (l *loader) evalRemote(d *decl, ctx *hcl.EvalContext) (cty.Value, bool) {
 	fp, aFp := e.str("server_fingerprint")
 	lxcRemote, _ := e.str("lxc_remote")
 	if e.failed {
-		return cty.NilVal, false
+		// Still a remote by that name, so the blocks on it are checked.
+		return cty.ObjectVal(map[string]cty.Value{
+			"name": cty.StringVal(d.name), "address": e.or("address", cty.StringVal(address)), "project": e.or("project", cty.StringVal(strOr(project, "default"))),
+		}), true
 	}
 	def := d.block.DefRange.Ptr()
 	if lxcRemote == "" {
@@ -171,12 +175,12 @@ func (l *loader) evalRemote(d *decl, ctx *hcl.EvalContext) (cty.Value, bool) {
 		}
 		r.ServerFingerprint = norm
 	}
-	if bad {
-		return cty.NilVal, false
+	if !bad {
+		l.remotes = append(l.remotes, &remoteResult{d: d, spec: r})
 	}
-	l.remotes = append(l.remotes, &remoteResult{d: d, spec: r})
+	// Even a remote with errors has a name: the blocks on it are checked too.
 	return cty.ObjectVal(map[string]cty.Value{
-		"name": cty.StringVal(r.Name), "address": cty.StringVal(r.Address), "project": cty.StringVal(r.Project),
+		"name": cty.StringVal(r.Name), "address": e.or("address", cty.StringVal(r.Address)), "project": e.or("project", cty.StringVal(r.Project)),
 	}), true
 }
 
@@ -192,7 +196,7 @@ func (l *loader) configPath(p string) string {
 var networkBoolKeys = []string{"ipv4.nat", "ipv6.nat", "ipv4.dhcp", "ipv6.dhcp", "ipv4.firewall", "ipv6.firewall", "ipv4.routing", "ipv6.routing", "ipv6.dhcp.stateful"}
 
 func (l *loader) evalNetwork(inst *instance) cty.Value {
-	e := l.newEv(inst.d, inst.ctx, inst.d.content.Attributes)
+	e := l.instEv(inst, inst.d.content.Attributes, inst.d.block.DefRange)
 	remote, _, rok := l.remoteOf(e, inst)
 	name, nameRng := l.objectName(e, inst, networkNameProblem, "network")
 	typ, _ := e.str("type")
@@ -201,10 +205,10 @@ func (l *loader) evalNetwork(inst *instance) cty.Value {
 	desc, _ := e.str("description")
 	cfg, aCfg := e.strMap("config")
 	meta := l.meta(e, inst)
-	if e.failed || !rok {
+	if !rok || e.bad["name"] {
 		return cty.NilVal
 	}
-	if aCfg != nil {
+	if aCfg != nil && !e.bad["config"] {
 		l.checkReservedKeys(e, aCfg, cfg)
 		for _, k := range sortedKeys(cfg) {
 			v := cfg[k]
@@ -247,15 +251,14 @@ func (l *loader) evalNetwork(inst *instance) cty.Value {
 			"A %s network needs config \"parent\" = \"<host interface>\", the host NIC it is built on (e.g. \"eth1\").", typ)
 		e.failed = true
 	}
-	if e.failed {
-		return cty.NilVal
-	}
-	l.networks = append(l.networks, &networkResult{inst: inst, remote: remote, nameRange: nameRng, spec: spec.Network{
+	// A network with errors is kept (the configuration is refused anyway), so
+	// that what is on it, and refers to it, is checked in the same run.
+	l.networks = append(l.networks, &networkResult{inst: inst, remote: remote, nameRange: nameRng, failed: e.failed, spec: spec.Network{
 		Meta: meta, Name: name, Type: typ, Description: desc, Config: cfg,
 	}})
 	return cty.ObjectVal(map[string]cty.Value{
-		"name": cty.StringVal(name), "remote": cty.StringVal(remote), "type": cty.StringVal(typ),
-		"description": cty.StringVal(desc), "config": mapVal(cfg),
+		"name": cty.StringVal(name), "remote": cty.StringVal(remote), "type": e.or("type", cty.StringVal(typ)),
+		"description": e.or("description", cty.StringVal(desc)), "config": e.or("config", mapVal(cfg)),
 	})
 }
 
@@ -298,25 +301,27 @@ func (l *loader) checkTunnelNames(e *ev, aCfg *hcl.Attribute, bridge string, cfg
 }
 
 func (l *loader) evalProfile(inst *instance) cty.Value {
-	e := l.newEv(inst.d, inst.ctx, inst.d.content.Attributes)
+	e := l.instEv(inst, inst.d.content.Attributes, inst.d.block.DefRange)
 	remote, _, rok := l.remoteOf(e, inst)
 	name, nameRng := l.objectName(e, inst, profileNameProblem, "profile")
 	desc, _ := e.str("description")
 	cfg, aCfg := e.strMap("config")
 	meta := l.meta(e, inst)
-	if aCfg != nil && !e.failed {
+	if aCfg != nil && !e.bad["config"] {
 		l.checkReservedKeys(e, aCfg, cfg)
 	}
 	devices, _, dok := l.evalDevices(inst)
-	if e.failed || !rok || !dok {
+	if !rok || e.bad["name"] {
 		return cty.NilVal
 	}
-	l.profiles = append(l.profiles, &profileResult{inst: inst, remote: remote, nameRange: nameRng, spec: spec.Profile{
-		Meta: meta, Name: name, Description: desc, Config: cfg, Devices: devices,
-	}})
+	if !e.failed && dok {
+		l.profiles = append(l.profiles, &profileResult{inst: inst, remote: remote, nameRange: nameRng, spec: spec.Profile{
+			Meta: meta, Name: name, Description: desc, Config: cfg, Devices: devices,
+		}})
+	}
 	return cty.ObjectVal(map[string]cty.Value{
 		"name": cty.StringVal(name), "remote": cty.StringVal(remote),
-		"description": cty.StringVal(desc), "config": mapVal(cfg),
+		"description": e.or("description", cty.StringVal(desc)), "config": e.or("config", mapVal(cfg)),
 	})
 }
 
@@ -344,7 +349,7 @@ func (l *loader) evalDevices(inst *instance) (map[string]spec.Device, []string, 
 			continue
 		}
 		seen[dname] = nb.block
-		de := &ev{l: l, ctx: inst.ctx, attrs: nb.content.Attributes, def: nb.block.DefRange}
+		de := l.instEv(inst, nb.content.Attributes, nb.block.DefRange)
 		typ, _ := de.str("type")
 		l.checkOneOf(de, "type", typ, deviceTypes, "device type")
 		props, aProps := de.strMap("properties")
@@ -449,7 +454,7 @@ func isTrue(s string) bool {
 }
 
 func (l *loader) evalNode(inst *instance) cty.Value {
-	e := l.newEv(inst.d, inst.ctx, inst.d.content.Attributes)
+	e := l.instEv(inst, inst.d.content.Attributes, inst.d.block.DefRange)
 	remote, _, rok := l.remoteOf(e, inst)
 	name, nameRng := l.objectName(e, inst, instanceNameProblem, "instance")
 	image, _ := e.str("image")
@@ -464,7 +469,7 @@ func (l *loader) evalNode(inst *instance) cty.Value {
 	cfg, aCfg := e.strMap("config")
 	meta := l.meta(e, inst)
 	profiles := []string{"default"}
-	if els, a := e.elements("profiles"); a != nil && !e.failed {
+	if els, a := e.elements("profiles"); a != nil && !e.bad["profiles"] {
 		profiles = []string{}
 		for _, el := range els {
 			n, ok := nameOf(el)
@@ -479,16 +484,16 @@ func (l *loader) evalNode(inst *instance) cty.Value {
 			profiles = append(profiles, n)
 		}
 	}
-	if aCfg != nil && !e.failed {
+	if aCfg != nil && !e.bad["config"] {
 		l.checkReservedKeys(e, aCfg, cfg)
 	}
-	if image == "" && !meta.Adopt && !e.failed {
+	if image == "" && !meta.Adopt && !e.bad["image"] && !e.bad["adopt"] {
 		l.errorf(e.def.Ptr(), "Missing image",
 			"A node needs image = \"ALIAS\" (an image alias or fingerprint on its remote, or \"server:alias\") to be created, unless adopt = true takes over an existing instance.")
 		e.failed = true
 	}
 	devices, order, dok := l.evalDevices(inst)
-	if e.failed || !rok || !dok {
+	if !rok || e.bad["name"] {
 		return cty.NilVal
 	}
 	n := spec.Instance{Meta: meta, Name: name, Image: image, Type: typ, Description: desc, Profiles: profiles,
@@ -501,13 +506,25 @@ func (l *loader) evalNode(inst *instance) cty.Value {
 			break
 		}
 	}
-	res := &nodeResult{inst: inst, remote: remote, nameRange: nameRng, spec: n}
-	l.nodes = append(l.nodes, res)
-	if l.nodeByID == nil {
-		l.nodeByID = map[string]*nodeResult{}
+	// A node with errors in its own arguments is kept (the configuration is
+	// refused anyway) so that services and forwards pointing at it are
+	// checked; a node whose devices failed is not: its static address is
+	// not known, and what refers to it says it was not checked.
+	if dok {
+		res := &nodeResult{inst: inst, remote: remote, nameRange: nameRng, spec: n}
+		l.nodes = append(l.nodes, res)
+		if l.nodeByID == nil {
+			l.nodeByID = map[string]*nodeResult{}
+		}
+		if _, dup := l.nodeByID[remote+"/"+name]; !dup {
+			l.nodeByID[remote+"/"+name] = res
+		}
 	}
-	if _, dup := l.nodeByID[remote+"/"+name]; !dup {
-		l.nodeByID[remote+"/"+name] = res
+	addrOr := func(s string) cty.Value {
+		if !dok {
+			return cty.DynamicVal
+		}
+		return nullableStr(s)
 	}
 	profVals := make([]cty.Value, len(profiles))
 	for i, p := range profiles {
@@ -518,10 +535,10 @@ func (l *loader) evalNode(inst *instance) cty.Value {
 		profList = cty.ListVal(profVals)
 	}
 	return cty.ObjectVal(map[string]cty.Value{
-		"name": cty.StringVal(name), "remote": cty.StringVal(remote), "image": cty.StringVal(image),
-		"type": cty.StringVal(typ), "state": cty.StringVal(state), "target": cty.StringVal(target),
-		"description": cty.StringVal(desc), "profiles": profList, "config": mapVal(cfg),
-		"ipv4": nullableStr(n.IPv4), "nic": nullableStr(n.NIC), "network": nullableStr(n.Network),
+		"name": cty.StringVal(name), "remote": cty.StringVal(remote), "image": e.or("image", cty.StringVal(image)),
+		"type": e.or("type", cty.StringVal(typ)), "state": e.or("state", cty.StringVal(state)), "target": e.or("target", cty.StringVal(target)),
+		"description": e.or("description", cty.StringVal(desc)), "profiles": e.or("profiles", profList), "config": e.or("config", mapVal(cfg)),
+		"ipv4": addrOr(n.IPv4), "nic": addrOr(n.NIC), "network": addrOr(n.Network),
 	})
 }
 
@@ -594,7 +611,7 @@ func withArticle(s string) string {
 }
 
 func (l *loader) evalService(inst *instance) cty.Value {
-	e := l.newEv(inst.d, inst.ctx, inst.d.content.Attributes)
+	e := l.instEv(inst, inst.d.content.Attributes, inst.d.block.DefRange)
 	name, nameRng := l.objectName(e, inst, deviceNameProblem, "service")
 	// A service's and its ports' description are for people reading the
 	// configuration only: nothing in LXD carries them (README). They are
@@ -608,7 +625,7 @@ func (l *loader) evalService(inst *instance) cty.Value {
 	nodeV, aNode := e.get("node")
 	nodesV, aNodes := e.elements("nodes")
 	switch {
-	case e.failed:
+	case e.bad["node"] || e.bad["nodes"]:
 	case aNode != nil && aNodes != nil:
 		l.errorf(aNodes.NameRange.Ptr(), "Conflicting arguments", "Use either node (one node) or nodes (a list), not both.")
 		e.failed = true
@@ -662,7 +679,7 @@ func (l *loader) evalService(inst *instance) cty.Value {
 			continue
 		}
 		seenPort[pname] = nb.block
-		pe := &ev{l: l, ctx: inst.ctx, attrs: nb.content.Attributes, def: nb.block.DefRange}
+		pe := l.instEv(inst, nb.content.Attributes, nb.block.DefRange)
 		listen, aListen := pe.str("listen")
 		tport, aTP := pe.portString("target_port")
 		via, _ := pe.str("via")
@@ -761,7 +778,7 @@ func portsString(rs []portRange) string {
 }
 
 func (l *loader) evalForward(inst *instance) cty.Value {
-	e := l.newEv(inst.d, inst.ctx, inst.d.content.Attributes)
+	e := l.instEv(inst, inst.d.content.Attributes, inst.d.block.DefRange)
 	if a, ok := e.attrs["name"]; ok {
 		l.errorf(a.NameRange.Ptr(), "Unsupported argument",
 			"A network forward has no name of its own in LXD: it is identified by its network and listen_address. Remove name.")
@@ -772,7 +789,7 @@ func (l *loader) evalForward(inst *instance) cty.Value {
 	defTarget, aDT := e.str("target_address")
 	desc, _ := e.str("description")
 	meta := l.meta(e, inst)
-	if e.failed || netV == cty.NilVal || aListen == nil {
+	if e.bad["network"] || e.bad["listen_address"] || netV == cty.NilVal || aListen == nil {
 		return cty.NilVal // missing required arguments were reported by the schema
 	}
 	netName, ok := nameOf(netV)
@@ -839,7 +856,7 @@ func (l *loader) evalForward(inst *instance) cty.Value {
 		f.Ports = append(f.Ports, *fp)
 		l.listeners = append(l.listeners, lst)
 	}
-	if !ok {
+	if !ok || e.failed {
 		return cty.NilVal
 	}
 	l.forwards = append(l.forwards, &forwardResult{inst: inst, remote: remote, spec: f})
@@ -849,7 +866,7 @@ func (l *loader) evalForward(inst *instance) cty.Value {
 }
 
 func (l *loader) evalForwardPort(inst *instance, nb *nestedBlock, remote, network string, listen netip.Addr) (*spec.ForwardPort, *listener) {
-	pe := &ev{l: l, ctx: inst.ctx, attrs: nb.content.Attributes, def: nb.block.DefRange}
+	pe := l.instEv(inst, nb.content.Attributes, nb.block.DefRange)
 	proto, _ := pe.str("protocol")
 	proto = strOr(proto, "tcp")
 	l.checkOneOf(pe, "protocol", proto, protocols, "protocol")

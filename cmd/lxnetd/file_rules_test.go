@@ -32,9 +32,9 @@ func TestFileRulesAgree(t *testing.T) {
 	const other = "network \"lxnbr1\" {\n  config = { \"ipv4.address\" = \"10.231.78.1/24\" }\n}\n"
 	type outcome int
 	const (
-		ignored  outcome = iota // loads; the entry is not part of the file set
-		loads                   // loads; the entry is part of the file set
-		refused                 // every command refuses the directory
+		ignored outcome = iota // loads; the entry is not part of the file set
+		loads                  // loads; the entry is part of the file set
+		refused                // every command refuses the directory
 	)
 	rows := []struct {
 		name   string
