@@ -47,14 +47,19 @@ type (
 		exposures []*exposureResult
 	}
 	exposureResult struct {
-		remote  string
-		spec    spec.Exposure
-		nodeRng *hcl.Range
+		remote    string
+		spec      spec.Exposure
+		nodeRng   *hcl.Range
+		listenRng *hcl.Range
 	}
 	forwardResult struct {
 		inst   *instance
 		remote string
 		spec   spec.Forward
+		// where listen_address, target_address and each port's target are
+		// written, for the checks against the network's subnet
+		listenRng, defaultRng *hcl.Range
+		targetRngs            []*hcl.Range
 	}
 	// listener is a host address and ports something listens on, for the
 	// check that nothing is exposed twice.
@@ -723,6 +728,14 @@ func (l *loader) evalService(inst *instance) cty.Value {
 			e.failed = true
 			continue
 		}
+		if addr.Is6() && via != spec.ViaProxy {
+			// The target of a forward or NAT rule is the node's static
+			// address, which is IPv4; LXD refuses rules that mix families.
+			l.errorf(aListen.Expr.Range().Ptr(), "Mixed address families",
+				"The listen address %s is IPv6, but via = %s sends the connection to the node's static IPv4 address, and LXD refuses a forward or NAT rule between IPv6 and IPv4. Listen on an IPv4 address, or use via = \"proxy\" (a proxy device connects across families).", addr, quoted(via))
+			e.failed = true
+			continue
+		}
 		if pp && via != spec.ViaProxy {
 			l.errorf(aPP.Expr.Range().Ptr(), "proxy_protocol needs via = \"proxy\"",
 				"Only a userspace proxy device can send the PROXY protocol header; with via = %s the connection is forwarded by the kernel. Set via = \"proxy\" or remove proxy_protocol.", quoted(via))
@@ -744,7 +757,7 @@ func (l *loader) evalService(inst *instance) cty.Value {
 				continue
 			}
 			target := n.spec.IPv4
-			res.exposures = append(res.exposures, &exposureResult{remote: n.remote, nodeRng: t.rng, spec: spec.Exposure{
+			res.exposures = append(res.exposures, &exposureResult{remote: n.remote, nodeRng: t.rng, listenRng: aListen.Expr.Range().Ptr(), spec: spec.Exposure{
 				Service: name, Port: pname, Addr: fmt.Sprintf("%s.port[%q]", inst.addr, pname), Pos: posOf(nb.block.DefRange),
 				Instance: n.spec.Name, Network: n.spec.Network, TargetAddress: target, Protocol: proto,
 				ListenAddress: addr.String(), ListenPort: portsString(lports), TargetPort: targetPort, Via: via, ProxyProtocol: pp,
@@ -843,29 +856,43 @@ func (l *loader) evalForward(inst *instance) cty.Value {
 		}
 	}
 	f := spec.Forward{Meta: meta, Network: netName, ListenAddress: addr.String(), Description: desc, DefaultTarget: defTarget}
+	res := &forwardResult{inst: inst, remote: remote, listenRng: aListen.Expr.Range().Ptr()}
+	if aDT != nil {
+		res.defaultRng = aDT.Expr.Range().Ptr()
+	}
 	ok = true
 	for _, nb := range inst.d.nested {
 		if nb.block.Type != "port" {
 			continue
 		}
-		fp, lst := l.evalForwardPort(inst, nb, remote, netName, addr)
+		fp, lst, tRng := l.evalForwardPort(inst, nb, remote, netName, addr)
 		if fp == nil {
 			ok = false
 			continue
 		}
+		if defTarget != "" && fp.TargetAddress == defTarget {
+			l.errorf(tRng, "Port target is the default target",
+				"This port targets %s, which is already the forward's target_address (the default target, which receives every port no port block names). LXD refuses a port whose target is the default target: remove the port block, or point it at another address.", defTarget)
+			ok = false
+			continue
+		}
 		f.Ports = append(f.Ports, *fp)
+		res.targetRngs = append(res.targetRngs, tRng)
 		l.listeners = append(l.listeners, lst)
 	}
 	if !ok || e.failed {
 		return cty.NilVal
 	}
-	l.forwards = append(l.forwards, &forwardResult{inst: inst, remote: remote, spec: f})
+	res.spec = f
+	l.forwards = append(l.forwards, res)
 	return cty.ObjectVal(map[string]cty.Value{
 		"network": cty.StringVal(netName), "remote": cty.StringVal(remote), "listen_address": cty.StringVal(f.ListenAddress),
 	})
 }
 
-func (l *loader) evalForwardPort(inst *instance, nb *nestedBlock, remote, network string, listen netip.Addr) (*spec.ForwardPort, *listener) {
+// evalForwardPort evaluates a port block of a forward; it also returns where
+// the port's target is written.
+func (l *loader) evalForwardPort(inst *instance, nb *nestedBlock, remote, network string, listen netip.Addr) (*spec.ForwardPort, *listener, *hcl.Range) {
 	pe := l.instEv(inst, nb.content.Attributes, nb.block.DefRange)
 	proto, _ := pe.str("protocol")
 	proto = strOr(proto, "tcp")
@@ -876,72 +903,79 @@ func (l *loader) evalForwardPort(inst *instance, nb *nestedBlock, remote, networ
 	tp, aTP := pe.portString("target_port")
 	desc, _ := pe.str("description")
 	if pe.failed || aLP == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	lports, err := parseListenPorts(lp)
 	if err != nil {
 		l.errorf(aLP.Expr.Range().Ptr(), "Invalid port", "listen_port: %s. Write a port (\"80\"), a list (\"80,443\") or a range (\"8000-8010\").", err)
-		return nil, nil
+		return nil, nil, nil
 	}
 	fp := &spec.ForwardPort{Pos: posOf(nb.block.DefRange), Description: desc, Protocol: proto, ListenPort: portsString(lports)}
+	tRng := nb.block.DefRange.Ptr()
+	switch {
+	case aT != nil:
+		tRng = aT.Expr.Range().Ptr()
+	case aTA != nil:
+		tRng = aTA.Expr.Range().Ptr()
+	}
 	switch {
 	case aTA != nil && aT != nil:
 		l.errorf(aT.NameRange.Ptr(), "Conflicting arguments", "Use either target_address or target (a node), not both.")
-		return nil, nil
+		return nil, nil, nil
 	case aT != nil:
 		if tv == cty.NilVal {
 			l.errorf(aT.Expr.Range().Ptr(), "Missing target", "target is null; refer to a node block, like node.web1.")
-			return nil, nil
+			return nil, nil, nil
 		}
 		n, ok := l.resolveNode(tv, aT.Expr.Range().Ptr())
 		if !ok {
-			return nil, nil
+			return nil, nil, nil
 		}
 		switch {
 		case n.remote != remote:
 			l.errorf(aT.Expr.Range().Ptr(), "Target on another remote",
 				"%s is on remote %q but this forward is on remote %q; a forward can only reach instances of its own LXD server.", n.inst.addr, n.remote, remote)
-			return nil, nil
+			return nil, nil, nil
 		case n.spec.IPv4 == "":
 			l.errorf(aT.Expr.Range().Ptr(), "Node without static address",
 				"%s (instance %q) has no static IPv4 address for the forward to point at. Give its nic device \"ipv4.address\" = \"...\" on network %q, or write target_address.", n.inst.addr, n.spec.Name, network)
-			return nil, nil
+			return nil, nil, nil
 		case n.spec.Network != "" && n.spec.Network != network:
 			l.errorf(aT.Expr.Range().Ptr(), "Target not on the forward's network",
 				"%s has its static address on network %q, but this forward is on network %q; LXD forwards only to addresses of the forward's own network.", n.inst.addr, n.spec.Network, network)
-			return nil, nil
+			return nil, nil, nil
 		}
 		fp.TargetAddress, fp.TargetNode = n.spec.IPv4, n.spec.Name
 	case aTA != nil:
 		ip, err := netip.ParseAddr(ta)
 		if err != nil || ip.Zone() != "" {
 			l.errorf(aTA.Expr.Range().Ptr(), "Invalid target address", "target_address must be one IP address, such as \"10.231.5.10\"; got %s.", quoted(ta))
-			return nil, nil
+			return nil, nil, nil
 		}
 		fp.TargetAddress = ip.String()
 	default:
 		l.errorf(nb.block.DefRange.Ptr(), "Missing target", "Each forward port needs target_address = \"10.x.y.z\" or target = node.NAME.")
-		return nil, nil
+		return nil, nil, nil
 	}
 	if ip, err := netip.ParseAddr(fp.TargetAddress); err == nil && ip.Is4() != listen.Is4() {
 		l.errorf(nb.block.DefRange.Ptr(), "Mixed address families",
 			"The forward listens on %s but the port targets %s; listen and target addresses must both be IPv4 or both IPv6.", listen, ip)
-		return nil, nil
+		return nil, nil, nil
 	}
 	if aTP != nil {
 		tps, err := parsePorts(tp)
 		if err != nil {
 			l.errorf(aTP.Expr.Range().Ptr(), "Invalid port", "target_port: %s.", err)
-			return nil, nil
+			return nil, nil, nil
 		}
 		if n := portCount(tps); n != 1 && n != portCount(lports) {
 			l.errorf(aTP.Expr.Range().Ptr(), "Mismatched port ranges",
 				"target_port has %d ports but listen_port has %d; give one target port, or ranges of the same size.", n, portCount(lports))
-			return nil, nil
+			return nil, nil, nil
 		}
 		fp.TargetPort = portsString(tps)
 	}
 	lst := &listener{remote: remote, proto: proto, addr: listen, ports: lports, rng: aLP.Expr.Range().Ptr(),
 		what: fmt.Sprintf("%s port %s", inst.addr, fp.ListenPort), network: network}
-	return fp, lst
+	return fp, lst, tRng
 }

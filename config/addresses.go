@@ -1,0 +1,191 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// The checks below compare addresses across objects with the subnets of the
+// managed networks declared in the configuration: LXD refuses each of these
+// at apply, after other changes may have been made. A network that is not
+// declared (or whose address is "auto" or "none") tells nothing, and is
+// not checked against.
+
+// subnet is a declared network's gateway address with its prefix length.
+type subnet struct {
+	gw  netip.Prefix
+	net *networkResult
+}
+
+func (s subnet) String() string { return s.gw.Masked().String() }
+
+// subnets maps "remote/network" to the declared subnets of each network
+// (IPv4 and IPv6).
+func (l *loader) subnets() map[string][]subnet {
+	out := map[string][]subnet{}
+	for _, n := range l.networks {
+		for _, k := range []string{"ipv4.address", "ipv6.address"} {
+			p, err := netip.ParsePrefix(n.spec.Config[k])
+			if err != nil || cidrProblem(n.spec.Config[k], k == "ipv6.address") != "" {
+				continue
+			}
+			key := n.remote + "/" + n.spec.Name
+			out[key] = append(out[key], subnet{gw: p, net: n})
+		}
+	}
+	return out
+}
+
+// subnetFor returns the subnet of a network for an address's family.
+func subnetFor(list []subnet, a netip.Addr) (subnet, bool) {
+	for _, s := range list {
+		if s.gw.Addr().Is4() == a.Is4() {
+			return s, true
+		}
+	}
+	return subnet{}, false
+}
+
+// addressProblem says why LXD would refuse a as an address on subnet s
+// (for an instance, or a forward's target), or "".
+func addressProblem(a netip.Addr, s subnet) string {
+	p := s.gw.Masked()
+	switch {
+	case !p.Contains(a):
+		return fmt.Sprintf("is outside the subnet %s of network %q", p, s.net.spec.Name)
+	case a == s.gw.Addr():
+		return fmt.Sprintf("is the gateway address of network %q, the host's own address on it", s.net.spec.Name)
+	case a == p.Addr() && p.Bits() < a.BitLen()-1:
+		return fmt.Sprintf("is the network address of the subnet %s of network %q", p, s.net.spec.Name)
+	case a.Is4() && p.Bits() < 31 && a == lastAddr(p):
+		return fmt.Sprintf("is the broadcast address of the subnet %s of network %q", p, s.net.spec.Name)
+	}
+	return ""
+}
+
+// lastAddr is the highest address of a prefix.
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
+}
+
+// checkAddresses reports static nic addresses outside (or reserved in) the
+// subnet of their declared network, one static address on two nodes of one
+// network, forward targets outside the forward network's subnet, and
+// forward listen addresses inside the subnet of another declared network.
+func (l *loader) checkAddresses() {
+	subnets := l.subnets()
+	type owner struct {
+		node *nodeResult
+		rng  *hcl.Range
+	}
+	taken := map[string]owner{} // remote/network/address -> first node with it
+	for _, n := range l.nodes {
+		for _, nb := range n.inst.d.nested {
+			if nb.block.Type != "device" {
+				continue
+			}
+			dev, a := n.spec.Devices[nb.block.Labels[0]], nb.content.Attributes["properties"]
+			if dev["type"] != "nic" || dev["network"] == "" || a == nil {
+				continue
+			}
+			for _, k := range []string{"ipv4.address", "ipv6.address"} {
+				ip, err := netip.ParseAddr(dev[k])
+				if err != nil {
+					continue
+				}
+				rng := valueRange(a, n.inst.ctx, k)
+				key := n.remote + "/" + dev["network"]
+				if s, ok := subnetFor(subnets[key], ip); ok {
+					if p := addressProblem(ip, s); p != "" {
+						l.errorf(rng, "Address not usable on the network",
+							"%s sets %q = %s on nic %q, which %s (%s at %s); LXD refuses it. Choose an address inside %s other than the gateway %s%s.",
+							n.inst.addr, k, ip, nb.block.Labels[0], p, s.net.inst.addr, s.net.inst.d.block.DefRange, s, s.gw.Addr(), l.onRemote(n.remote))
+						continue
+					}
+				}
+				if prev, dup := taken[key+"/"+ip.String()]; dup && prev.node.spec.Name != n.spec.Name {
+					l.errorf(rng, "Duplicate static address",
+						"%s (%s) and %s both set %s on network %q%s; one address belongs to one instance, and LXD refuses the second. Give each node its own address.",
+						prev.node.inst.addr, prev.rng, n.inst.addr, ip, dev["network"], l.onRemote(n.remote))
+					continue
+				}
+				taken[key+"/"+ip.String()] = owner{n, rng}
+			}
+		}
+	}
+	for _, f := range l.forwards {
+		key := f.remote + "/" + f.spec.Network
+		listen, err := netip.ParseAddr(f.spec.ListenAddress)
+		if err != nil {
+			continue
+		}
+		if s, ok := subnetFor(subnets[key], listen); ok {
+			targets := []struct {
+				addr string
+				rng  *hcl.Range
+				what string
+			}{{f.spec.DefaultTarget, f.defaultRng, "The default target_address"}}
+			for i, p := range f.spec.Ports {
+				if p.TargetNode == "" { // a node's address is checked on its nic
+					targets = append(targets, struct {
+						addr string
+						rng  *hcl.Range
+						what string
+					}{p.TargetAddress, f.targetRngs[i], "The port's target_address"})
+				}
+			}
+			for _, t := range targets {
+				ip, err := netip.ParseAddr(t.addr)
+				if err != nil || t.rng == nil {
+					continue
+				}
+				if p := addressProblem(ip, s); p != "" {
+					l.errorf(t.rng, "Target not on the forward's network",
+						"%s %s %s; a forward on network %q reaches only instance addresses of that network, and LXD refuses it. Choose an address inside %s.",
+						t.what, ip, p, f.spec.Network, s)
+				}
+			}
+		}
+		l.checkListenSubnet(subnets, f.remote, f.spec.Network, listen, f.listenRng, f.inst.addr)
+	}
+	for _, s := range l.services {
+		for _, x := range s.exposures {
+			if x.spec.Via != "forward" {
+				continue
+			}
+			if ip, err := netip.ParseAddr(x.spec.ListenAddress); err == nil {
+				l.checkListenSubnet(subnets, x.remote, x.spec.Network, ip, x.listenRng, s.inst.addr)
+			}
+		}
+	}
+}
+
+// checkListenSubnet reports a forward listen address inside the subnet of a
+// declared network other than the forward's own: LXD refuses it (the
+// address belongs to that network's instances).
+func (l *loader) checkListenSubnet(subnets map[string][]subnet, remote, network string, listen netip.Addr, rng *hcl.Range, who string) {
+	if rng == nil {
+		return
+	}
+	for _, key := range sortedKeys(subnets) {
+		list := subnets[key]
+		r, name, _ := strings.Cut(key, "/")
+		if r != remote || name == network {
+			continue
+		}
+		if s, ok := subnetFor(list, listen); ok && s.gw.Masked().Contains(listen) {
+			l.errorf(rng, "Listen address inside another network",
+				"%s listens on %s through network %q, but %s is inside the subnet %s of network %q (%s); LXD refuses a forward listen address that belongs to another network. Listen on a host or floating address outside every managed subnet.",
+				who, listen, network, listen, s, name, s.net.inst.addr)
+			return
+		}
+	}
+}
