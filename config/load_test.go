@@ -394,20 +394,20 @@ remote "a" {
 // TestOperatorConstructs: constructs an operator writes that must evaluate
 // to what LXD expects: numbers in LXD's own notation (1e3 is "1000"), bools,
 // null values leaving the key out, heredocs, unicode, CRLF line endings, an
-// empty file, and a service over the instances of a for_each node block, by
+// file with only comments, and a service over the instances of a for_each node block, by
 // values(), a for expression, or its own for_each.
 func TestOperatorConstructs(t *testing.T) {
 	remotes := `
 remote "vm1" {
   address            = "https://10.0.0.11:8443"
-  client_cert        = "/etc/lxnetd/client.crt"
-  client_key         = "/etc/lxnetd/client.key"
+  client_cert        = "certs/client.crt"
+  client_key         = "certs/client.key"
   server_fingerprint = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
 }
 remote "vm2" {
   address            = "https://10.0.0.12:8443"
-  client_cert        = "/etc/lxnetd/client.crt"
-  client_key         = "/etc/lxnetd/client.key"
+  client_cert        = "certs/client.crt"
+  client_key         = "certs/client.key"
   server_fingerprint = "sha256:2222222222222222222222222222222222222222222222222222222222222222"
 }
 network "lan" {
@@ -455,6 +455,9 @@ node "web" {
 				"nodes.hcl": nodes,
 				"svc.hcl":   svc,
 				"empty.hcl": "# declares nothing (yet)\n", // comments only: valid; a blank file is refused
+				// validate checks that certificate files exist (relative to
+				// the directory), not what they hold
+				"certs/client.crt": "placeholder", "certs/client.key": "placeholder",
 			}, Options{})
 			for remote, inst := range map[string]string{"vm1": "web-a", "vm2": "web-b"} {
 				r := cfg.Remotes[remote]

@@ -1,7 +1,10 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"net/netip"
 	"net/url"
 	"path/filepath"
@@ -163,6 +166,18 @@ func (l *loader) evalRemote(d *decl, ctx *hcl.EvalContext) (cty.Value, bool) {
 				fail(def, "Missing client certificate",
 					"An https remote needs %s: PEM files of a client certificate the LXD server trusts (lxc config trust add). Or set lxc_remote to use the lxc client's configuration.", strings.Join(missing, " and "))
 			}
+			for _, c := range []struct {
+				path, what string
+				a          *hcl.Attribute
+			}{{cert, "certificate", aCert}, {key, "key", aKey}} {
+				if c.path == "" {
+					continue
+				}
+				if err := l.readableFile(c.path); err != nil {
+					fail(c.a.Expr.Range().Ptr(), "Cannot read client "+c.what,
+						"%s = %s: %v. Relative paths are relative to the configuration directory; give the PEM file of a client certificate (and its key) that the LXD server trusts.", c.a.Name, quoted(c.path), err)
+				}
+			}
 			if fp == "" {
 				fail(def, "Missing server fingerprint",
 					"lxnetd refuses to talk to an https server it cannot verify. Set server_fingerprint = \"sha256:<64 hex digits>\", the SHA-256 fingerprint of the server certificate (openssl x509 -noout -fingerprint -sha256 -in server.crt).")
@@ -187,6 +202,42 @@ func (l *loader) evalRemote(d *decl, ctx *hcl.EvalContext) (cty.Value, bool) {
 	return cty.ObjectVal(map[string]cty.Value{
 		"name": cty.StringVal(r.Name), "address": e.or("address", cty.StringVal(r.Address)), "project": e.or("project", cty.StringVal(r.Project)),
 	}), true
+}
+
+// readableFile checks that p (as written, relative to the configuration
+// directory) is a regular file that can be opened for reading. The error
+// names no absolute path, so messages are the same wherever the directory
+// is.
+func (l *loader) readableFile(p string) error {
+	var f fs.File
+	var err error
+	if l.dir == "" && !filepath.IsAbs(p) {
+		name := filepath.ToSlash(filepath.Clean(p))
+		if !fs.ValidPath(name) {
+			return fmt.Errorf("not inside the configuration directory")
+		}
+		f, err = l.fsys.Open(name)
+	} else {
+		f, err = os.Open(l.configPath(p))
+	}
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return pe.Err
+		}
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	switch {
+	case err != nil:
+		return err
+	case st.IsDir():
+		return fmt.Errorf("is a directory, not a file")
+	case !st.Mode().IsRegular():
+		return fmt.Errorf("not a regular file")
+	}
+	return nil
 }
 
 // configPath makes a relative file path relative to the configuration
