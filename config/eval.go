@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/lxnetd/lxnetd/engine/spec"
@@ -131,6 +132,18 @@ func (l *loader) evalLxnet(d *decl, ctx *hcl.EvalContext) bool {
 	l.settings.DeleteInstances, _ = e.boolean("delete_instances")
 	l.settings.AllowEmpty, _ = e.boolean("allow_empty")
 	return !e.failed
+}
+
+// parseDuration parses resync_interval: a Go duration of at least a second.
+func parseDuration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration", s)
+	}
+	if d < time.Second {
+		return 0, fmt.Errorf("%q is shorter than one second", s)
+	}
+	return d, nil
 }
 
 // evalExpandable evaluates a network/profile/node/service/forward block:
