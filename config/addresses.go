@@ -49,19 +49,22 @@ func subnetFor(list []subnet, a netip.Addr) (subnet, bool) {
 	return subnet{}, false
 }
 
-// addressProblem says why LXD would refuse a as an address on subnet s
-// (for an instance, or a forward's target), or "".
+// addressProblem says why a is no address for an instance on subnet s, or
+// "". LXD 5.0 refuses an address outside the subnet and the gateway
+// (verified in lxd_refuses_integration_test.go); it accepts the network and
+// broadcast addresses, but no instance can use them, so validate refuses
+// them too and says so.
 func addressProblem(a netip.Addr, s subnet) string {
 	p := s.gw.Masked()
 	switch {
 	case !p.Contains(a):
-		return fmt.Sprintf("is outside the subnet %s of network %q", p, s.net.spec.Name)
+		return fmt.Sprintf("is outside the subnet %s of network %q; LXD refuses it", p, s.net.spec.Name)
 	case a == s.gw.Addr():
-		return fmt.Sprintf("is the gateway address of network %q, the host's own address on it", s.net.spec.Name)
+		return fmt.Sprintf("is the gateway address of network %q, the host's own address on it; LXD refuses it", s.net.spec.Name)
 	case a == p.Addr() && p.Bits() < a.BitLen()-1:
-		return fmt.Sprintf("is the network address of the subnet %s of network %q", p, s.net.spec.Name)
+		return fmt.Sprintf("is the network address of the subnet %s of network %q; LXD accepts it, but it is not a usable host address", p, s.net.spec.Name)
 	case a.Is4() && p.Bits() < 31 && a == lastAddr(p):
-		return fmt.Sprintf("is the broadcast address of the subnet %s of network %q", p, s.net.spec.Name)
+		return fmt.Sprintf("is the broadcast address of the subnet %s of network %q; LXD accepts it, but it is not a usable host address (traffic to it goes to every host on the network)", p, s.net.spec.Name)
 	}
 	return ""
 }
@@ -78,8 +81,8 @@ func lastAddr(p netip.Prefix) netip.Addr {
 
 // checkAddresses reports static nic addresses outside (or reserved in) the
 // subnet of their declared network, one static address on two nodes of one
-// network, forward targets outside the forward network's subnet, and
-// forward listen addresses inside the subnet of another declared network.
+// network, and forward targets outside the forward network's subnet; it
+// warns about forward listen addresses inside another declared network.
 func (l *loader) checkAddresses() {
 	subnets := l.subnets()
 	type owner struct {
@@ -106,8 +109,8 @@ func (l *loader) checkAddresses() {
 				if s, ok := subnetFor(subnets[key], ip); ok {
 					if p := addressProblem(ip, s); p != "" {
 						l.errorf(rng, "Address not usable on the network",
-							"%s sets %q = %s on nic %q, which %s (%s at %s); LXD refuses it. Choose an address inside %s other than the gateway %s%s.",
-							n.inst.addr, k, ip, nb.block.Labels[0], p, s.net.inst.addr, s.net.inst.d.block.DefRange, s, s.gw.Addr(), l.onRemote(n.remote))
+							"%s sets %q = %s on nic %q, which %s. Choose an address inside %s (%s, %s%s) other than the gateway %s.",
+							n.inst.addr, k, ip, nb.block.Labels[0], p, s, s.net.inst.addr, s.net.inst.d.block.DefRange, l.onRemote(n.remote), s.gw.Addr())
 						continue
 					}
 				}
@@ -147,10 +150,10 @@ func (l *loader) checkAddresses() {
 				if err != nil || t.rng == nil {
 					continue
 				}
-				if p := addressProblem(ip, s); p != "" {
+				if !s.gw.Masked().Contains(ip) {
 					l.errorf(t.rng, "Target not on the forward's network",
-						"%s %s %s; a forward on network %q reaches only instance addresses of that network, and LXD refuses it. Choose an address inside %s.",
-						t.what, ip, p, f.spec.Network, s)
+						"%s %s is outside the subnet %s of network %q; a forward reaches only addresses of its own network, and LXD refuses it. Choose an address inside %s.",
+						t.what, ip, s, f.spec.Network, s)
 				}
 			}
 		}
@@ -168,9 +171,12 @@ func (l *loader) checkAddresses() {
 	}
 }
 
-// checkListenSubnet reports a forward listen address inside the subnet of a
-// declared network other than the forward's own: LXD refuses it (the
-// address belongs to that network's instances).
+// checkListenSubnet warns about a forward listen address inside the subnet
+// of a declared network other than the forward's own. LXD 5.0 accepts it
+// (verified in lxd_refuses_integration_test.go; what it refuses is one
+// listen address on two networks, checked in checkListeners), but the
+// address belongs to that network's instances, so it is most likely a
+// mistake (an instance address written as the listen address).
 func (l *loader) checkListenSubnet(subnets map[string][]subnet, remote, network string, listen netip.Addr, rng *hcl.Range, who string) {
 	if rng == nil {
 		return
@@ -182,9 +188,9 @@ func (l *loader) checkListenSubnet(subnets map[string][]subnet, remote, network 
 			continue
 		}
 		if s, ok := subnetFor(list, listen); ok && s.gw.Masked().Contains(listen) {
-			l.errorf(rng, "Listen address inside another network",
-				"%s listens on %s through network %q, but %s is inside the subnet %s of network %q (%s); LXD refuses a forward listen address that belongs to another network. Listen on a host or floating address outside every managed subnet.",
-				who, listen, network, listen, s, name, s.net.inst.addr)
+			l.add(&hcl.Diagnostic{Severity: hcl.DiagWarning, Subject: rng, Summary: "Listen address inside another network",
+				Detail: fmt.Sprintf("%s listens on %s through network %q, but %s is inside the subnet %s of network %q (%s), where it is an instance's address. LXD accepts it; if you meant a host or floating address, use one outside every managed subnet.",
+					who, listen, network, listen, s, name, s.net.inst.addr)})
 			return
 		}
 	}
