@@ -90,3 +90,27 @@ func TestAddressProblem(t *testing.T) {
 		}
 	}
 }
+
+// TestListenInsideAnotherNetworkWarns: LXD accepts a forward listen address
+// inside another network's subnet (lxd_refuses_integration_test.go), so it
+// is a warning at the listen address, not an error.
+func TestListenInsideAnotherNetworkWarns(t *testing.T) {
+	src := `
+network "na" { config = { "ipv4.address" = "10.231.7.1/24" } }
+network "nb" { config = { "ipv4.address" = "10.231.8.1/24" } }
+forward "f" {
+  network        = network.na
+  listen_address = "10.231.8.50"
+  port {
+    listen_port    = 80
+    target_address = "10.231.7.10"
+  }
+}
+`
+	cfg, diags := LoadFS(mapFS(map[string]string{"main.hcl": src}), Options{})
+	l := diags.List()
+	if cfg == nil || len(l) != 1 || l[0].Severity != "warning" || l[0].Summary != "Listen address inside another network" ||
+		l[0].Range == nil || l[0].Range.Start.Line != 6 {
+		t.Fatalf("want one warning at main.hcl:6, got %+v", l)
+	}
+}

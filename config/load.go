@@ -164,7 +164,14 @@ func (l *loader) load() *spec.Config {
 		return nil
 	}
 	for _, err := range unreadable {
-		l.errorf(nil, "Cannot read configuration file",
+		// Positioned at the file, like every other diagnostic of a file.
+		var subject *hcl.Range
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			subject = &hcl.Range{Filename: pe.Path, Start: hcl.InitialPos, End: hcl.InitialPos}
+			l.inDir[pe.Path] = true
+		}
+		l.errorf(subject, "Cannot read configuration file",
 			"%s. A *.hcl entry that cannot be read as a file (such as a symlink to a missing file, or a directory) stops the load, so that its objects are not taken as removed; fix or remove it.", errText(err))
 	}
 	if len(unreadable) > 0 {
