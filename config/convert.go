@@ -69,6 +69,32 @@ func (e *ev) get(name string) (cty.Value, *hcl.Attribute) {
 	return v, a
 }
 
+// getRef is get for an argument that refers to a whole block (remote.x,
+// network.x) of which only the name and remote are used: it returns the
+// value when those are known even if other attributes of the block are not
+// (a remote whose address failed still has a name), so that the referring
+// block is checked on it.
+func (e *ev) getRef(name string) (cty.Value, *hcl.Attribute) {
+	a := e.attrs[name]
+	if a == nil {
+		return cty.NilVal, nil
+	}
+	v, diags := a.Expr.Value(e.ctx)
+	if diags.HasErrors() || v.IsWhollyKnown() || !v.IsKnown() || !v.Type().IsObjectType() {
+		return e.get(name)
+	}
+	v = e.l.unmark(v)
+	for _, attr := range []string{"name", "remote"} {
+		if v.Type().HasAttribute(attr) && !v.GetAttr(attr).IsKnown() {
+			return e.get(name)
+		}
+	}
+	if _, ok := nameOf(v); !ok {
+		return e.get(name)
+	}
+	return v, a
+}
+
 func (e *ev) typeError(a *hcl.Attribute, want string) {
 	e.l.errorf(a.Expr.Range().Ptr(), "Incorrect attribute value type",
 		"Inappropriate value for attribute %q: %s required.", a.Name, want)

@@ -290,7 +290,7 @@ func (l *loader) expand(d *decl, ctx *hcl.EvalContext) ([]*instance, string, boo
 // remoteOf resolves a block's remote argument: remote.x, a remote name, or
 // omitted when there is exactly one remote.
 func (l *loader) remoteOf(e *ev, inst *instance) (string, *hcl.Range, bool) {
-	v, a := e.get("remote")
+	v, a := e.getRef("remote")
 	if a == nil {
 		names := l.remoteNames()
 		if len(names) == 1 {
@@ -301,7 +301,7 @@ func (l *loader) remoteOf(e *ev, inst *instance) (string, *hcl.Range, bool) {
 		return "", nil, false
 	}
 	if v == cty.NilVal {
-		if !e.failed {
+		if !e.bad["remote"] {
 			l.errorf(a.Expr.Range().Ptr(), "Missing remote", "remote is null; set it to a remote, e.g. remote = remote.%s.", l.remoteNames()[0])
 		}
 		return "", nil, false
@@ -326,12 +326,15 @@ func (l *loader) remoteOf(e *ev, inst *instance) (string, *hcl.Range, bool) {
 // nameOf accepts a name string or an object with a name attribute
 // (remote.x, network.x, profile.x).
 func nameOf(v cty.Value) (string, bool) {
+	if !v.IsKnown() || v.IsNull() {
+		return "", false
+	}
 	if v.Type() == cty.String {
 		return v.AsString(), true
 	}
 	if v.Type().IsObjectType() && v.Type().HasAttribute("name") {
 		n := v.GetAttr("name")
-		if n.Type() == cty.String && !n.IsNull() {
+		if n.Type() == cty.String && n.IsKnown() && !n.IsNull() {
 			return n.AsString(), true
 		}
 	}

@@ -194,7 +194,7 @@ func (l *loader) evalForward(inst *instance) cty.Value {
 			"A network forward has no name of its own in LXD: it is identified by its network and listen_address. Remove name.")
 		e.failed = true
 	}
-	netV, aNet := e.get("network")
+	netV, aNet := e.getRef("network")
 	listen, aListen := e.str("listen_address")
 	defTarget, aDT := e.str("target_address")
 	desc, _ := e.str("description")
