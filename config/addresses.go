@@ -79,12 +79,59 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	return a
 }
 
+// declaredNetworks maps "remote/network" to the declared network.
+func (l *loader) declaredNetworks() map[string]*networkResult {
+	out := map[string]*networkResult{}
+	for _, n := range l.networks {
+		if _, dup := out[n.remote+"/"+n.spec.Name]; !dup {
+			out[n.remote+"/"+n.spec.Name] = n
+		}
+	}
+	return out
+}
+
+// noFamily says why a declared network has no addresses of a's family
+// ("ipv4.address = none"), or "".
+func noFamily(n *networkResult, a netip.Addr) string {
+	k := "ipv4.address"
+	if a.Is6() {
+		k = "ipv6.address"
+	}
+	if n != nil && n.spec.Config[k] == "none" {
+		return fmt.Sprintf("network %q has no %s subnet (%s = \"none\")", n.spec.Name, map[bool]string{true: "IPv4", false: "IPv6"}[a.Is4()], k)
+	}
+	return ""
+}
+
+// staticWithoutDHCP says why LXD refuses a static IPv4 address on a nic of
+// bridge n (it hands static addresses out by DHCP) and what to do, or "".
+func staticWithoutDHCP(n *networkResult, dev map[string]string) string {
+	if n == nil || n.spec.Type != "bridge" || isTrue(dev["security.ipv4_filtering"]) {
+		return ""
+	}
+	switch {
+	case n.spec.Config["ipv4.address"] == "none":
+		return fmt.Sprintf("network %q has no IPv4 subnet (ipv4.address = \"none\"), so no DHCP to hand it out; LXD refuses the nic. Give the network an IPv4 subnet", n.spec.Name)
+	case isFalse(n.spec.Config["ipv4.dhcp"]):
+		return fmt.Sprintf("network %q has ipv4.dhcp = false, and LXD hands static addresses out by DHCP; LXD refuses the nic. Enable DHCP on the network (remove ipv4.dhcp = false)", n.spec.Name)
+	}
+	return ""
+}
+
+func isFalse(s string) bool {
+	switch strings.ToLower(s) {
+	case "false", "0", "no", "off":
+		return true
+	}
+	return false
+}
+
 // checkAddresses reports static nic addresses outside (or reserved in) the
 // subnet of their declared network, one static address on two nodes of one
 // network, and forward targets outside the forward network's subnet; it
 // warns about forward listen addresses inside another declared network.
 func (l *loader) checkAddresses() {
-	subnets := l.subnets()
+	subnets, declared := l.subnets(), l.declaredNetworks()
 	type owner struct {
 		node *nodeResult
 		rng  *hcl.Range
@@ -106,6 +153,12 @@ func (l *loader) checkAddresses() {
 				}
 				rng := valueRange(a, n.inst.ctx, k)
 				key := n.remote + "/" + dev["network"]
+				if p := staticWithoutDHCP(declared[key], dev); p != "" && k == "ipv4.address" {
+					l.errorf(rng, "Static address without DHCP",
+						"%s sets \"ipv4.address\" = %s on nic %q, but %s, or set \"security.ipv4_filtering\" = true on the nic.",
+						n.inst.addr, ip, nb.block.Labels[0], p)
+					continue
+				}
 				if s, ok := subnetFor(subnets[key], ip); ok {
 					if p := addressProblem(ip, s); p != "" {
 						l.errorf(rng, "Address not usable on the network",
@@ -128,6 +181,11 @@ func (l *loader) checkAddresses() {
 		key := f.remote + "/" + f.spec.Network
 		listen, err := netip.ParseAddr(f.spec.ListenAddress)
 		if err != nil {
+			continue
+		}
+		if p := noFamily(declared[key], listen); p != "" {
+			l.errorf(f.listenRng, "Network without that address family",
+				"%s listens on %s, but %s; LXD refuses the forward. Give the network a subnet of that family, or listen on an address of the other.", f.inst.addr, listen, p)
 			continue
 		}
 		if s, ok := subnetFor(subnets[key], listen); ok {
@@ -164,9 +222,16 @@ func (l *loader) checkAddresses() {
 			if x.spec.Via != "forward" {
 				continue
 			}
-			if ip, err := netip.ParseAddr(x.spec.ListenAddress); err == nil {
-				l.checkListenSubnet(subnets, x.remote, x.spec.Network, ip, x.listenRng, s.inst.addr)
+			ip, err := netip.ParseAddr(x.spec.ListenAddress)
+			if err != nil {
+				continue
 			}
+			if p := noFamily(declared[x.remote+"/"+x.spec.Network], ip); p != "" {
+				l.errorf(x.listenRng, "Network without that address family",
+					"%s exposes %s with via = \"forward\" on %s, but %s; LXD refuses the forward. Give the network a subnet of that family, or use via = \"proxy\".", s.inst.addr, x.spec.Instance, ip, p)
+				continue
+			}
+			l.checkListenSubnet(subnets, x.remote, x.spec.Network, ip, x.listenRng, s.inst.addr)
 		}
 	}
 }

@@ -201,6 +201,31 @@ service "web" {
 			t.Fatalf("LXD refuses it (%v): make it an error", err)
 		}
 	})
+
+	// Without DHCP (or without IPv4) on the bridge, LXD refuses a static
+	// nic address and an IPv4 forward. Run last: they change br.
+	t.Run("static address without DHCP", func(t *testing.T) {
+		src := strings.Replace(networks, `"ipv4.address" = "`+ip(1)+`/24" }`, `"ipv4.address" = "`+ip(1)+`/24", "ipv4.dhcp" = false }`, 1)
+		validate(t, src+node("a", ip(30)), "Static address without DHCP")
+		d.Lxc(t, "network", "set", br, "ipv4.dhcp=false")
+		t.Cleanup(func() { _, _ = d.LxcErr("network", "set", br, "ipv4.dhcp=true") })
+		if err := instance(t, ip(30)); err == nil {
+			t.Fatal("LXD accepted a static address without DHCP")
+		} else {
+			t.Logf("LXD refuses it too: %v", firstLine(err.Error()))
+		}
+	})
+	t.Run("forward on a network without IPv4", func(t *testing.T) {
+		src := strings.Replace(networks, `"ipv4.address" = "`+ip(1)+`/24" }`, `"ipv4.address" = "none" }`, 1)
+		validate(t, src+forwardHCL(fip, "", ip(10)), "Network without that address family")
+		d.Lxc(t, "network", "set", br, "ipv4.address=none")
+		t.Cleanup(func() { _, _ = d.LxcErr("network", "set", br, "ipv4.address="+ip(1)+"/24") })
+		if err := forward(t, fip, "", ip(10)); err == nil {
+			t.Fatal("LXD accepted an IPv4 forward on a network without IPv4")
+		} else {
+			t.Logf("LXD refuses it too: %v", firstLine(err.Error()))
+		}
+	})
 }
 
 // validate loads src as the only file and checks that it is valid (want
