@@ -89,7 +89,7 @@ func TestFileRulesAgree(t *testing.T) {
 			// plan and apply: either a load error (exit 1 with diagnostics)
 			// or past loading, failing to connect to the missing socket.
 			for _, args := range [][]string{{"plan", dir}, {"apply", "--yes", dir}} {
-				stderr, err := runErr(t, args...)
+				stderr, err := runWithErr(t, args...)
 				var ee exitError
 				switch {
 				case errors.As(err, &ee) && ee.code == 1 && strings.Contains(stderr, "error:"):
@@ -124,9 +124,9 @@ func TestFileRulesAgree(t *testing.T) {
 	}
 }
 
-// runErr executes the CLI in-process and returns stderr and the error
+// runWithErr executes the CLI in-process and returns stderr and the error
 // Execute returned (run fails the test on errors other than exit codes).
-func runErr(t *testing.T, args ...string) (string, error) {
+func runWithErr(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	root := newRootCommand()
 	var out, errb bytes.Buffer
