@@ -22,6 +22,9 @@
 //     it is what a truncated write leaves. To remove what a file declared,
 //     delete the file. A file that holds only comments is a deliberate, valid
 //     file that declares nothing.
+//   - A partial file (a write cut off) is refused by the parser when it ends
+//     inside a block; one cut off between two blocks cannot be told from a
+//     shorter file, which is why files should be written by rename.
 package files
 
 import (
