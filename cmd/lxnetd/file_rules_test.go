@@ -44,6 +44,7 @@ func TestFileRulesAgree(t *testing.T) {
 		{"zero-byte file", writeEntry("x.hcl", ""), refused},
 		{"whitespace-only file", writeEntry("x.hcl", " \n\t\n"), refused},
 		{"comments-only file", writeEntry("x.hcl", "# nothing yet\n"), loads},
+		{"partial file (cut off in a block)", writeEntry("x.hcl", other[:len(other)/2]), refused},
 		{"#x.hcl", writeEntry("#x.hcl", "broken {"), ignored},
 		{"#x.hcl# (emacs autosave)", writeEntry("#x.hcl#", "broken {"), ignored},
 		{".x.hcl", writeEntry(".x.hcl", "broken {"), ignored},
