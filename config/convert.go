@@ -13,9 +13,11 @@ import (
 
 // ev evaluates the arguments of one block instance and converts them to Go
 // values, reporting type errors as diagnostics. failed is set when anything
-// could not be evaluated (an error was reported, or a value is unknown
-// because something it depends on failed earlier): the caller then drops the
-// instance without adding more diagnostics.
+// went wrong (an error was reported, or a value is unknown because something
+// it depends on failed earlier, which is noted once by notChecked): the
+// instance is then not part of the desired state. bad names the arguments
+// that have no value at all; the caller goes on checking the others, and
+// gives the block a value (see or) so that what refers to it is checked too.
 type ev struct {
 	l      *loader
 	d      *decl // the declaration evaluated, for a "not checked" note
