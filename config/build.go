@@ -101,6 +101,7 @@ func (l *loader) build() *spec.Config {
 		}
 	}
 	l.checkListeners()
+	l.checkAddresses()
 	cfg.Hash = l.hashSum()
 	if l.diags.HasErrors() {
 		return nil

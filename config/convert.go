@@ -13,15 +13,39 @@ import (
 
 // ev evaluates the arguments of one block instance and converts them to Go
 // values, reporting type errors as diagnostics. failed is set when anything
-// could not be evaluated (an error was reported, or a value is unknown
-// because something it depends on failed earlier): the caller then drops the
-// instance without adding more diagnostics.
+// went wrong (an error was reported, or a value is unknown because something
+// it depends on failed earlier, which is noted once by notChecked): the
+// instance is then not part of the desired state. bad names the arguments
+// that have no value at all; the caller goes on checking the others, and
+// gives the block a value (see or) so that what refers to it is checked too.
 type ev struct {
 	l      *loader
+	d      *decl // the declaration evaluated, for a "not checked" note
 	ctx    *hcl.EvalContext
 	attrs  hcl.Attributes
 	def    hcl.Range // the block's DefRange, for missing-argument messages
 	failed bool
+	bad    map[string]bool // arguments that could not be evaluated (not just failed a check)
+}
+
+// markBad records that an argument has no usable value.
+func (e *ev) markBad(name string) {
+	if e.bad == nil {
+		e.bad = map[string]bool{}
+	}
+	e.bad[name] = true
+	e.failed = true
+}
+
+// or is v, or unknown when the argument v came from could not be
+// evaluated: a block's value keeps what it could evaluate, so that blocks
+// referring to it are still checked, and what it could not is unknown, so
+// that they are not checked against a made-up value.
+func (e *ev) or(name string, v cty.Value) cty.Value {
+	if e.bad[name] {
+		return cty.DynamicVal
+	}
+	return v
 }
 
 // get evaluates an argument. It returns cty.NilVal when the argument is
@@ -34,7 +58,10 @@ func (e *ev) get(name string) (cty.Value, *hcl.Attribute) {
 	v, diags := a.Expr.Value(e.ctx)
 	e.l.add(diags...)
 	if diags.HasErrors() || !v.IsWhollyKnown() {
-		e.failed = true
+		if !diags.HasErrors() {
+			e.l.notChecked(e.d, a.Expr.Range().Ptr())
+		}
+		e.markBad(name)
 		return cty.NilVal, a
 	}
 	v = e.l.unmark(v)
@@ -44,10 +71,36 @@ func (e *ev) get(name string) (cty.Value, *hcl.Attribute) {
 	return v, a
 }
 
+// getRef is get for an argument that refers to a whole block (remote.x,
+// network.x) of which only the name and remote are used: it returns the
+// value when those are known even if other attributes of the block are not
+// (a remote whose address failed still has a name), so that the referring
+// block is checked on it.
+func (e *ev) getRef(name string) (cty.Value, *hcl.Attribute) {
+	a := e.attrs[name]
+	if a == nil {
+		return cty.NilVal, nil
+	}
+	v, diags := a.Expr.Value(e.ctx)
+	if diags.HasErrors() || v.IsWhollyKnown() || !v.IsKnown() || !v.Type().IsObjectType() {
+		return e.get(name)
+	}
+	v = e.l.unmark(v)
+	for _, attr := range []string{"name", "remote"} {
+		if v.Type().HasAttribute(attr) && !v.GetAttr(attr).IsKnown() {
+			return e.get(name)
+		}
+	}
+	if _, ok := nameOf(v); !ok {
+		return e.get(name)
+	}
+	return v, a
+}
+
 func (e *ev) typeError(a *hcl.Attribute, want string) {
 	e.l.errorf(a.Expr.Range().Ptr(), "Incorrect attribute value type",
 		"Inappropriate value for attribute %q: %s required.", a.Name, want)
-	e.failed = true
+	e.markBad(a.Name)
 }
 
 // str returns a string argument ("" when absent) and its attribute.
@@ -95,7 +148,7 @@ func (e *ev) integer(name string) (int, *hcl.Attribute) {
 	i, acc := n.AsBigFloat().Int64()
 	if acc != big.Exact || i > 1<<31 || i < -(1<<31) {
 		e.l.errorf(a.Expr.Range().Ptr(), "Invalid number", "%s must be a whole number.", a.Name)
-		e.failed = true
+		e.markBad(a.Name)
 		return 0, a
 	}
 	return int(i), a
@@ -158,7 +211,7 @@ func (e *ev) strMap(name string) (map[string]string, *hcl.Attribute) {
 		if !ok {
 			e.l.errorf(keyRange(a, e.ctx, key), "Invalid "+name+" value",
 				"The value of %q must be a string, number or bool, as LXD stores every %s value as a string; got %s. Use jsonencode() or yamlencode() to pass structured data.", key, name, el.Type().FriendlyName())
-			e.failed = true
+			e.markBad(name)
 			continue
 		}
 		out[key] = s

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/lxnetd/lxnetd/engine/spec"
@@ -88,7 +89,13 @@ func (l *loader) evalLocal(d *decl, ctx *hcl.EvalContext) (cty.Value, bool) {
 }
 
 func (l *loader) newEv(d *decl, ctx *hcl.EvalContext, attrs hcl.Attributes) *ev {
-	return &ev{l: l, ctx: ctx, attrs: attrs, def: d.block.DefRange}
+	return &ev{l: l, d: d, ctx: ctx, attrs: attrs, def: d.block.DefRange}
+}
+
+// instEv evaluates arguments of one instance of a block (or of a nested
+// block of it, whose DefRange is def).
+func (l *loader) instEv(inst *instance, attrs hcl.Attributes, def hcl.Range) *ev {
+	return &ev{l: l, d: inst.d, ctx: inst.ctx, attrs: attrs, def: def}
 }
 
 func (l *loader) evalLxnet(d *decl, ctx *hcl.EvalContext) bool {
@@ -119,6 +126,18 @@ func (l *loader) evalLxnet(d *decl, ctx *hcl.EvalContext) bool {
 	l.settings.DeleteInstances, _ = e.boolean("delete_instances")
 	l.settings.AllowEmpty, _ = e.boolean("allow_empty")
 	return !e.failed
+}
+
+// parseDuration parses resync_interval: a Go duration of at least a second.
+func parseDuration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration", s)
+	}
+	if d < time.Second {
+		return 0, fmt.Errorf("%q is shorter than one second", s)
+	}
+	return d, nil
 }
 
 // evalExpandable evaluates a network/profile/node/service/forward block:
@@ -178,6 +197,7 @@ func (l *loader) expand(d *decl, ctx *hcl.EvalContext) ([]*instance, string, boo
 			return nil, "", false
 		}
 		if !v.IsWhollyKnown() {
+			l.notChecked(d, cnt.Expr.Range().Ptr())
 			return nil, "", false
 		}
 		if v.ContainsMarked() {
@@ -205,7 +225,11 @@ func (l *loader) expand(d *decl, ctx *hcl.EvalContext) ([]*instance, string, boo
 	if hasForEach {
 		v, diags := fe.Expr.Value(ctx)
 		l.add(diags...)
-		if diags.HasErrors() || !v.IsWhollyKnown() {
+		if diags.HasErrors() {
+			return nil, "", false
+		}
+		if !v.IsWhollyKnown() {
+			l.notChecked(d, fe.Expr.Range().Ptr())
 			return nil, "", false
 		}
 		if v.ContainsMarked() {
@@ -260,7 +284,7 @@ func (l *loader) expand(d *decl, ctx *hcl.EvalContext) ([]*instance, string, boo
 // remoteOf resolves a block's remote argument: remote.x, a remote name, or
 // omitted when there is exactly one remote.
 func (l *loader) remoteOf(e *ev, inst *instance) (string, *hcl.Range, bool) {
-	v, a := e.get("remote")
+	v, a := e.getRef("remote")
 	if a == nil {
 		names := l.remoteNames()
 		if len(names) == 1 {
@@ -271,7 +295,7 @@ func (l *loader) remoteOf(e *ev, inst *instance) (string, *hcl.Range, bool) {
 		return "", nil, false
 	}
 	if v == cty.NilVal {
-		if !e.failed {
+		if !e.bad["remote"] {
 			l.errorf(a.Expr.Range().Ptr(), "Missing remote", "remote is null; set it to a remote, e.g. remote = remote.%s.", l.remoteNames()[0])
 		}
 		return "", nil, false
@@ -296,12 +320,15 @@ func (l *loader) remoteOf(e *ev, inst *instance) (string, *hcl.Range, bool) {
 // nameOf accepts a name string or an object with a name attribute
 // (remote.x, network.x, profile.x).
 func nameOf(v cty.Value) (string, bool) {
+	if !v.IsKnown() || v.IsNull() {
+		return "", false
+	}
 	if v.Type() == cty.String {
 		return v.AsString(), true
 	}
 	if v.Type().IsObjectType() && v.Type().HasAttribute("name") {
 		n := v.GetAttr("name")
-		if n.Type() == cty.String && !n.IsNull() {
+		if n.Type() == cty.String && n.IsKnown() && !n.IsNull() {
 			return n.AsString(), true
 		}
 	}
@@ -336,7 +363,7 @@ func (l *loader) objectName(e *ev, inst *instance, check func(string) string, wh
 	} else {
 		rng = a.Expr.Range().Ptr()
 	}
-	if e.failed {
+	if e.bad["name"] {
 		return "", rng
 	}
 	if p := check(name); p != "" {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/lxnetd/lxnetd/config/files"
 	"github.com/lxnetd/lxnetd/engine/spec"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
@@ -118,6 +119,8 @@ type loader struct {
 	nodeByID  map[string]*nodeResult // "remote/name"
 	listeners []*listener
 
+	noted map[string]bool // addresses already noted as not checked (notChecked)
+
 	dir   string          // absolute configuration directory ("" for LoadFS), for relative certificate paths
 	inDir map[string]bool // names of the files read from the directory (not --var-file)
 }
@@ -148,69 +151,28 @@ func (l *loader) errorf(subject *hcl.Range, summary, detailFormat string, args .
 	l.add(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(detailFormat, args...), Subject: subject})
 }
 
-// isConfigFile says whether a directory entry is part of the configuration:
-// *.hcl, but not dotfiles (editor swap files, Kubernetes ..data links), backup
-// files ending in "~" or emacs "#autosave#" files.
-func isConfigFile(name string) bool {
-	if strings.HasPrefix(name, ".") || strings.HasPrefix(name, "#") || strings.HasSuffix(name, "~") {
-		return false
-	}
-	return strings.HasSuffix(name, ".hcl")
-}
-
-// isVarsFile says whether a configuration file only assigns variables.
-func isVarsFile(name string) bool { return strings.HasSuffix(name, ".vars.hcl") }
-
 // Files lists the configuration files of dir that Load reads, in the order it
-// reads them (lexical), as names relative to dir.
-// A *.hcl entry that cannot be followed (a dangling symlink) is an error,
-// not a file to skip: skipping it would make its objects look removed.
-func Files(dir string) ([]string, error) {
-	names, unreadable, err := filesFS(os.DirFS(dir))
-	if err != nil {
-		return nil, err
-	}
-	if len(unreadable) > 0 {
-		return nil, fmt.Errorf("reading configuration file: %w", errors.Join(unreadable...))
-	}
-	return names, nil
-}
-
-// filesFS lists the configuration files of fsys in lexical order, and the
-// *.hcl entries it could not stat (each an *fs.PathError).
-func filesFS(fsys fs.FS) (names []string, unreadable []error, err error) {
-	entries, err := fs.ReadDir(fsys, ".")
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading configuration directory: %w", err)
-	}
-	for _, e := range entries {
-		if !isConfigFile(e.Name()) {
-			continue
-		}
-		// Follow symlinks: a file may be a link into a ..data directory.
-		info, err := fs.Stat(fsys, e.Name())
-		if err != nil {
-			unreadable = append(unreadable, err)
-			continue
-		}
-		if !info.Mode().IsRegular() {
-			continue
-		}
-		names = append(names, e.Name())
-	}
-	sort.Strings(names)
-	return names, unreadable, nil
-}
+// reads them (lexical), as names relative to dir. Which files count, and
+// that an entry with a configuration file's name that cannot be read stops
+// everything, is decided by package config/files.
+func Files(dir string) ([]string, error) { return files.ListErr(os.DirFS(dir)) }
 
 func (l *loader) load() *spec.Config {
-	names, unreadable, err := filesFS(l.fsys)
+	names, unreadable, err := files.List(l.fsys)
 	if err != nil {
 		l.errorf(nil, "Cannot read configuration directory", "%s.", errText(err))
 		return nil
 	}
 	for _, err := range unreadable {
-		l.errorf(nil, "Cannot read configuration file",
-			"%s. A *.hcl entry that cannot be read (such as a symlink to a missing file) stops the load, so that its objects are not taken as removed; fix or remove it.", errText(err))
+		// Positioned at the file, like every other diagnostic of a file.
+		var subject *hcl.Range
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			subject = &hcl.Range{Filename: pe.Path, Start: hcl.InitialPos, End: hcl.InitialPos}
+			l.inDir[pe.Path] = true
+		}
+		l.errorf(subject, "Cannot read configuration file",
+			"%s. A *.hcl entry that cannot be read as a file (such as a symlink to a missing file, or a directory) stops the load, so that its objects are not taken as removed; fix or remove it.", errText(err))
 	}
 	if len(unreadable) > 0 {
 		return nil
@@ -227,11 +189,21 @@ func (l *loader) load() *spec.Config {
 			l.errorf(nil, "Cannot read configuration file", "%s.", errText(err))
 			continue
 		}
+		if files.Blank(src) {
+			l.sources[name] = src
+			pos := hcl.Range{Filename: name, Start: hcl.InitialPos, End: hcl.InitialPos}
+			what := "is empty (0 bytes)"
+			if len(src) > 0 {
+				what = "holds only whitespace"
+			}
+			l.errorf(&pos, "Empty configuration file", "%s %s. %s", name, what, files.BlankHint)
+			continue
+		}
 		body := l.parse(name, src)
 		if body == nil {
 			continue
 		}
-		if isVarsFile(name) {
+		if files.IsVars(name) {
 			varBodies = append(varBodies, body)
 		} else {
 			bodies = append(bodies, body)
@@ -246,9 +218,8 @@ func (l *loader) load() *spec.Config {
 	l.loadVariables(varBodies)
 	l.resolveReferences()
 	l.evaluate()
-	if l.diags.HasErrors() {
-		return nil
-	}
+	// The checks across objects run even when some blocks failed: every
+	// error is reported in one run (build returns nil when there are any).
 	return l.build()
 }
 

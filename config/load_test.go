@@ -9,6 +9,7 @@ import (
 	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/lxnetd/lxnetd/config/files"
 	"github.com/lxnetd/lxnetd/engine/spec"
 )
 
@@ -100,7 +101,7 @@ network "br" {
 // TestSkippedFiles: dotfiles, backups, swap files and non-.hcl files are not
 // part of the configuration.
 func TestSkippedFiles(t *testing.T) {
-	files := map[string]string{
+	set := map[string]string{
 		"main.hcl":        `network "lxnbr0" {}`,
 		".hidden.hcl":     `broken {`,
 		"main.hcl~":       `broken {`,
@@ -109,11 +110,11 @@ func TestSkippedFiles(t *testing.T) {
 		"notes.txt":       `broken {`,
 		"main.hcl.dpkg-o": `broken {`,
 	}
-	cfg := mustLoad(t, files, Options{})
+	cfg := mustLoad(t, set, Options{})
 	if n := len(cfg.Remotes["local"].Networks); n != 1 {
 		t.Errorf("got %d networks, want 1", n)
 	}
-	names, unreadable, err := filesFS(mapFS(files))
+	names, unreadable, err := files.List(mapFS(set))
 	if err != nil || len(unreadable) > 0 {
 		t.Fatal(err, unreadable)
 	}
@@ -393,20 +394,20 @@ remote "a" {
 // TestOperatorConstructs: constructs an operator writes that must evaluate
 // to what LXD expects: numbers in LXD's own notation (1e3 is "1000"), bools,
 // null values leaving the key out, heredocs, unicode, CRLF line endings, an
-// empty file, and a service over the instances of a for_each node block, by
+// file with only comments, and a service over the instances of a for_each node block, by
 // values(), a for expression, or its own for_each.
 func TestOperatorConstructs(t *testing.T) {
 	remotes := `
 remote "vm1" {
   address            = "https://10.0.0.11:8443"
-  client_cert        = "/etc/lxnetd/client.crt"
-  client_key         = "/etc/lxnetd/client.key"
+  client_cert        = "certs/client.crt"
+  client_key         = "certs/client.key"
   server_fingerprint = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
 }
 remote "vm2" {
   address            = "https://10.0.0.12:8443"
-  client_cert        = "/etc/lxnetd/client.crt"
-  client_key         = "/etc/lxnetd/client.key"
+  client_cert        = "certs/client.crt"
+  client_key         = "certs/client.key"
   server_fingerprint = "sha256:2222222222222222222222222222222222222222222222222222222222222222"
 }
 network "lan" {
@@ -453,7 +454,10 @@ node "web" {
 				"main.hcl":  strings.ReplaceAll(remotes, "\n", "\r\n"),
 				"nodes.hcl": nodes,
 				"svc.hcl":   svc,
-				"empty.hcl": "",
+				"empty.hcl": "# declares nothing (yet)\n", // comments only: valid; a blank file is refused
+				// validate checks that certificate files exist (relative to
+				// the directory), not what they hold
+				"certs/client.crt": "placeholder", "certs/client.key": "placeholder",
 			}, Options{})
 			for remote, inst := range map[string]string{"vm1": "web-a", "vm2": "web-b"} {
 				r := cfg.Remotes[remote]

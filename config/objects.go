@@ -1,13 +1,9 @@
 package config
 
 import (
-	"fmt"
 	"net/netip"
-	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/lxnetd/lxnetd/engine/spec"
@@ -26,6 +22,7 @@ type (
 		remote    string
 		spec      spec.Network
 		nameRange *hcl.Range
+		failed    bool // has errors: kept only for the checks of what refers to it
 	}
 	profileResult struct {
 		inst      *instance
@@ -46,14 +43,19 @@ type (
 		exposures []*exposureResult
 	}
 	exposureResult struct {
-		remote  string
-		spec    spec.Exposure
-		nodeRng *hcl.Range
+		remote    string
+		spec      spec.Exposure
+		nodeRng   *hcl.Range
+		listenRng *hcl.Range
 	}
 	forwardResult struct {
 		inst   *instance
 		remote string
 		spec   spec.Forward
+		// where listen_address, target_address and each port's target are
+		// written, for the checks against the network's subnet
+		listenRng, defaultRng *hcl.Range
+		targetRngs            []*hcl.Range
 	}
 	// listener is a host address and ports something listens on, for the
 	// check that nothing is exposed twice.
@@ -69,130 +71,10 @@ type (
 	}
 )
 
-func parseDuration(s string) (time.Duration, error) {
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("%q is not a duration", s)
-	}
-	if d < time.Second {
-		return 0, fmt.Errorf("%q is shorter than one second", s)
-	}
-	return d, nil
-}
-
-func (l *loader) evalRemote(d *decl, ctx *hcl.EvalContext) (cty.Value, bool) {
-	e := l.newEv(d, ctx, d.content.Attributes)
-	address, aAddr := e.str("address")
-	project, _ := e.str("project")
-	cert, aCert := e.str("client_cert")
-	key, aKey := e.str("client_key")
-	fp, aFp := e.str("server_fingerprint")
-	lxcRemote, _ := e.str("lxc_remote")
-	if e.failed {
-		return cty.NilVal, false
-	}
-	def := d.block.DefRange.Ptr()
-	if lxcRemote == "" {
-		// With lxc_remote an unset project stays empty: the adapter takes the
-		// lxc remote's project (as lxc does), else "default".
-		project = strOr(project, "default")
-	}
-	r := spec.Remote{Name: d.name, Pos: posOf(d.block.DefRange), Address: address, Project: project,
-		ClientCert: l.configPath(cert), ClientKey: l.configPath(key), LXCRemote: lxcRemote}
-	bad := false
-	fail := func(rng *hcl.Range, summary, format string, args ...any) {
-		l.errorf(rng, summary, format, args...)
-		bad = true
-	}
-	if lxcRemote != "" {
-		// A null value is the same as an absent argument (as in Terraform),
-		// so one remote block can serve unix and https through variables.
-		for i, a := range []*hcl.Attribute{aAddr, aCert, aKey} {
-			if a != nil && []string{address, cert, key}[i] != "" {
-				fail(a.NameRange.Ptr(), "Conflicting remote settings",
-					"With lxc_remote set, the address and client certificate come from the lxc client configuration; remove %s, or remove lxc_remote.", a.Name)
-			}
-		}
-	} else {
-		switch {
-		case address == "":
-			fail(def, "Missing remote address",
-				"Set address = \"unix://\" (the local LXD socket), \"unix:///path/to/unix.socket\" or \"https://host:8443\" — or lxc_remote = \"NAME\" to use a remote of the lxc client configuration.")
-		case strings.HasPrefix(address, "unix://"):
-			if p := strings.TrimPrefix(address, "unix://"); p != "" && !filepath.IsAbs(p) {
-				fail(aAddr.Expr.Range().Ptr(), "Invalid remote address",
-					"A unix socket address needs an absolute path: \"unix:///var/lib/lxd/unix.socket\" (three slashes), or just \"unix://\" for the default socket.")
-			}
-			if cert != "" || key != "" {
-				a := aCert
-				if cert == "" {
-					a = aKey
-				}
-				fail(a.NameRange.Ptr(), "Unused client certificate",
-					"%s is used only with https remotes; remove it, or set an https:// address.", a.Name)
-			}
-		case strings.HasPrefix(address, "https://"):
-			u, err := url.Parse(address)
-			if err != nil || u.Hostname() == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-				fail(aAddr.Expr.Range().Ptr(), "Invalid remote address",
-					"An https remote address is \"https://HOST:PORT\", e.g. \"https://10.0.0.5:8443\", with no path.")
-				break
-			}
-			if u.Port() == "" {
-				r.Address = "https://" + u.Host + ":8443"
-			} else {
-				r.Address = "https://" + u.Host
-			}
-			var missing []string
-			if cert == "" {
-				missing = append(missing, "client_cert")
-			}
-			if key == "" {
-				missing = append(missing, "client_key")
-			}
-			if len(missing) > 0 {
-				fail(def, "Missing client certificate",
-					"An https remote needs %s: PEM files of a client certificate the LXD server trusts (lxc config trust add). Or set lxc_remote to use the lxc client's configuration.", strings.Join(missing, " and "))
-			}
-			if fp == "" {
-				fail(def, "Missing server fingerprint",
-					"lxnetd refuses to talk to an https server it cannot verify. Set server_fingerprint = \"sha256:<64 hex digits>\", the SHA-256 fingerprint of the server certificate (openssl x509 -noout -fingerprint -sha256 -in server.crt).")
-			}
-		default:
-			fail(aAddr.Expr.Range().Ptr(), "Invalid remote address",
-				"A remote address starts with unix:// (local socket) or https:// (remote LXD over TLS); got %s.", quoted(address))
-		}
-	}
-	if fp != "" {
-		norm, ok := fingerprint(fp)
-		if !ok {
-			fail(aFp.Expr.Range().Ptr(), "Invalid server fingerprint",
-				"A fingerprint is \"sha256:\" followed by 64 hexadecimal digits (colons between byte pairs are allowed), e.g. the output of openssl x509 -noout -fingerprint -sha256.")
-		}
-		r.ServerFingerprint = norm
-	}
-	if bad {
-		return cty.NilVal, false
-	}
-	l.remotes = append(l.remotes, &remoteResult{d: d, spec: r})
-	return cty.ObjectVal(map[string]cty.Value{
-		"name": cty.StringVal(r.Name), "address": cty.StringVal(r.Address), "project": cty.StringVal(r.Project),
-	}), true
-}
-
-// configPath makes a relative file path relative to the configuration
-// directory, so certificates can live beside the files.
-func (l *loader) configPath(p string) string {
-	if p == "" || filepath.IsAbs(p) || l.dir == "" {
-		return p
-	}
-	return filepath.Join(l.dir, p)
-}
-
 var networkBoolKeys = []string{"ipv4.nat", "ipv6.nat", "ipv4.dhcp", "ipv6.dhcp", "ipv4.firewall", "ipv6.firewall", "ipv4.routing", "ipv6.routing", "ipv6.dhcp.stateful"}
 
 func (l *loader) evalNetwork(inst *instance) cty.Value {
-	e := l.newEv(inst.d, inst.ctx, inst.d.content.Attributes)
+	e := l.instEv(inst, inst.d.content.Attributes, inst.d.block.DefRange)
 	remote, _, rok := l.remoteOf(e, inst)
 	name, nameRng := l.objectName(e, inst, networkNameProblem, "network")
 	typ, _ := e.str("type")
@@ -201,10 +83,10 @@ func (l *loader) evalNetwork(inst *instance) cty.Value {
 	desc, _ := e.str("description")
 	cfg, aCfg := e.strMap("config")
 	meta := l.meta(e, inst)
-	if e.failed || !rok {
+	if !rok || e.bad["name"] {
 		return cty.NilVal
 	}
-	if aCfg != nil {
+	if aCfg != nil && !e.bad["config"] {
 		l.checkReservedKeys(e, aCfg, cfg)
 		for _, k := range sortedKeys(cfg) {
 			v := cfg[k]
@@ -247,15 +129,14 @@ func (l *loader) evalNetwork(inst *instance) cty.Value {
 			"A %s network needs config \"parent\" = \"<host interface>\", the host NIC it is built on (e.g. \"eth1\").", typ)
 		e.failed = true
 	}
-	if e.failed {
-		return cty.NilVal
-	}
-	l.networks = append(l.networks, &networkResult{inst: inst, remote: remote, nameRange: nameRng, spec: spec.Network{
+	// A network with errors is kept (the configuration is refused anyway), so
+	// that what is on it, and refers to it, is checked in the same run.
+	l.networks = append(l.networks, &networkResult{inst: inst, remote: remote, nameRange: nameRng, failed: e.failed, spec: spec.Network{
 		Meta: meta, Name: name, Type: typ, Description: desc, Config: cfg,
 	}})
 	return cty.ObjectVal(map[string]cty.Value{
-		"name": cty.StringVal(name), "remote": cty.StringVal(remote), "type": cty.StringVal(typ),
-		"description": cty.StringVal(desc), "config": mapVal(cfg),
+		"name": cty.StringVal(name), "remote": cty.StringVal(remote), "type": e.or("type", cty.StringVal(typ)),
+		"description": e.or("description", cty.StringVal(desc)), "config": e.or("config", mapVal(cfg)),
 	})
 }
 
@@ -298,25 +179,27 @@ func (l *loader) checkTunnelNames(e *ev, aCfg *hcl.Attribute, bridge string, cfg
 }
 
 func (l *loader) evalProfile(inst *instance) cty.Value {
-	e := l.newEv(inst.d, inst.ctx, inst.d.content.Attributes)
+	e := l.instEv(inst, inst.d.content.Attributes, inst.d.block.DefRange)
 	remote, _, rok := l.remoteOf(e, inst)
 	name, nameRng := l.objectName(e, inst, profileNameProblem, "profile")
 	desc, _ := e.str("description")
 	cfg, aCfg := e.strMap("config")
 	meta := l.meta(e, inst)
-	if aCfg != nil && !e.failed {
+	if aCfg != nil && !e.bad["config"] {
 		l.checkReservedKeys(e, aCfg, cfg)
 	}
 	devices, _, dok := l.evalDevices(inst)
-	if e.failed || !rok || !dok {
+	if !rok || e.bad["name"] {
 		return cty.NilVal
 	}
-	l.profiles = append(l.profiles, &profileResult{inst: inst, remote: remote, nameRange: nameRng, spec: spec.Profile{
-		Meta: meta, Name: name, Description: desc, Config: cfg, Devices: devices,
-	}})
+	if !e.failed && dok {
+		l.profiles = append(l.profiles, &profileResult{inst: inst, remote: remote, nameRange: nameRng, spec: spec.Profile{
+			Meta: meta, Name: name, Description: desc, Config: cfg, Devices: devices,
+		}})
+	}
 	return cty.ObjectVal(map[string]cty.Value{
 		"name": cty.StringVal(name), "remote": cty.StringVal(remote),
-		"description": cty.StringVal(desc), "config": mapVal(cfg),
+		"description": e.or("description", cty.StringVal(desc)), "config": e.or("config", mapVal(cfg)),
 	})
 }
 
@@ -344,7 +227,7 @@ func (l *loader) evalDevices(inst *instance) (map[string]spec.Device, []string, 
 			continue
 		}
 		seen[dname] = nb.block
-		de := &ev{l: l, ctx: inst.ctx, attrs: nb.content.Attributes, def: nb.block.DefRange}
+		de := l.instEv(inst, nb.content.Attributes, nb.block.DefRange)
 		typ, _ := de.str("type")
 		l.checkOneOf(de, "type", typ, deviceTypes, "device type")
 		props, aProps := de.strMap("properties")
@@ -449,7 +332,7 @@ func isTrue(s string) bool {
 }
 
 func (l *loader) evalNode(inst *instance) cty.Value {
-	e := l.newEv(inst.d, inst.ctx, inst.d.content.Attributes)
+	e := l.instEv(inst, inst.d.content.Attributes, inst.d.block.DefRange)
 	remote, _, rok := l.remoteOf(e, inst)
 	name, nameRng := l.objectName(e, inst, instanceNameProblem, "instance")
 	image, _ := e.str("image")
@@ -464,7 +347,7 @@ func (l *loader) evalNode(inst *instance) cty.Value {
 	cfg, aCfg := e.strMap("config")
 	meta := l.meta(e, inst)
 	profiles := []string{"default"}
-	if els, a := e.elements("profiles"); a != nil && !e.failed {
+	if els, a := e.elements("profiles"); a != nil && !e.bad["profiles"] {
 		profiles = []string{}
 		for _, el := range els {
 			n, ok := nameOf(el)
@@ -479,16 +362,16 @@ func (l *loader) evalNode(inst *instance) cty.Value {
 			profiles = append(profiles, n)
 		}
 	}
-	if aCfg != nil && !e.failed {
+	if aCfg != nil && !e.bad["config"] {
 		l.checkReservedKeys(e, aCfg, cfg)
 	}
-	if image == "" && !meta.Adopt && !e.failed {
+	if image == "" && !meta.Adopt && !e.bad["image"] && !e.bad["adopt"] {
 		l.errorf(e.def.Ptr(), "Missing image",
 			"A node needs image = \"ALIAS\" (an image alias or fingerprint on its remote, or \"server:alias\") to be created, unless adopt = true takes over an existing instance.")
 		e.failed = true
 	}
 	devices, order, dok := l.evalDevices(inst)
-	if e.failed || !rok || !dok {
+	if !rok || e.bad["name"] {
 		return cty.NilVal
 	}
 	n := spec.Instance{Meta: meta, Name: name, Image: image, Type: typ, Description: desc, Profiles: profiles,
@@ -501,13 +384,25 @@ func (l *loader) evalNode(inst *instance) cty.Value {
 			break
 		}
 	}
-	res := &nodeResult{inst: inst, remote: remote, nameRange: nameRng, spec: n}
-	l.nodes = append(l.nodes, res)
-	if l.nodeByID == nil {
-		l.nodeByID = map[string]*nodeResult{}
+	// A node with errors in its own arguments is kept (the configuration is
+	// refused anyway) so that services and forwards pointing at it are
+	// checked; a node whose devices failed is not: its static address is
+	// not known, and what refers to it says it was not checked.
+	if dok {
+		res := &nodeResult{inst: inst, remote: remote, nameRange: nameRng, spec: n}
+		l.nodes = append(l.nodes, res)
+		if l.nodeByID == nil {
+			l.nodeByID = map[string]*nodeResult{}
+		}
+		if _, dup := l.nodeByID[remote+"/"+name]; !dup {
+			l.nodeByID[remote+"/"+name] = res
+		}
 	}
-	if _, dup := l.nodeByID[remote+"/"+name]; !dup {
-		l.nodeByID[remote+"/"+name] = res
+	addrOr := func(s string) cty.Value {
+		if !dok {
+			return cty.DynamicVal
+		}
+		return nullableStr(s)
 	}
 	profVals := make([]cty.Value, len(profiles))
 	for i, p := range profiles {
@@ -518,10 +413,10 @@ func (l *loader) evalNode(inst *instance) cty.Value {
 		profList = cty.ListVal(profVals)
 	}
 	return cty.ObjectVal(map[string]cty.Value{
-		"name": cty.StringVal(name), "remote": cty.StringVal(remote), "image": cty.StringVal(image),
-		"type": cty.StringVal(typ), "state": cty.StringVal(state), "target": cty.StringVal(target),
-		"description": cty.StringVal(desc), "profiles": profList, "config": mapVal(cfg),
-		"ipv4": nullableStr(n.IPv4), "nic": nullableStr(n.NIC), "network": nullableStr(n.Network),
+		"name": cty.StringVal(name), "remote": cty.StringVal(remote), "image": e.or("image", cty.StringVal(image)),
+		"type": e.or("type", cty.StringVal(typ)), "state": e.or("state", cty.StringVal(state)), "target": e.or("target", cty.StringVal(target)),
+		"description": e.or("description", cty.StringVal(desc)), "profiles": e.or("profiles", profList), "config": e.or("config", mapVal(cfg)),
+		"ipv4": addrOr(n.IPv4), "nic": addrOr(n.NIC), "network": addrOr(n.Network),
 	})
 }
 
@@ -591,340 +486,4 @@ func withArticle(s string) string {
 		return "an " + s
 	}
 	return "a " + s
-}
-
-func (l *loader) evalService(inst *instance) cty.Value {
-	e := l.newEv(inst.d, inst.ctx, inst.d.content.Attributes)
-	name, nameRng := l.objectName(e, inst, deviceNameProblem, "service")
-	// A service's and its ports' description are for people reading the
-	// configuration only: nothing in LXD carries them (README). They are
-	// still evaluated so that a mistake in them is reported.
-	e.str("description")
-	type target struct {
-		n   *nodeResult
-		rng *hcl.Range
-	}
-	var targets []target
-	nodeV, aNode := e.get("node")
-	nodesV, aNodes := e.elements("nodes")
-	switch {
-	case e.failed:
-	case aNode != nil && aNodes != nil:
-		l.errorf(aNodes.NameRange.Ptr(), "Conflicting arguments", "Use either node (one node) or nodes (a list), not both.")
-		e.failed = true
-	case aNode == nil && aNodes == nil:
-		l.errorf(e.def.Ptr(), "Missing node",
-			"A service needs node = node.NAME, or nodes = [node.a, node.b] (values(node.web) for every instance of a for_each node block).")
-		e.failed = true
-	case aNode != nil:
-		if nodeV == cty.NilVal {
-			l.errorf(aNode.Expr.Range().Ptr(), "Missing node", "node is null; refer to a node block, like node.web1.")
-			e.failed = true
-		} else if n, ok := l.resolveNode(nodeV, aNode.Expr.Range().Ptr()); ok {
-			targets = append(targets, target{n, aNode.Expr.Range().Ptr()})
-		} else {
-			e.failed = true
-		}
-	default:
-		if len(nodesV) == 0 {
-			l.errorf(aNodes.Expr.Range().Ptr(), "Missing node", "nodes is empty; a service needs at least one node.")
-			e.failed = true
-		}
-		for _, v := range nodesV {
-			if v.IsNull() {
-				continue
-			}
-			if n, ok := l.resolveNode(v, aNodes.Expr.Range().Ptr()); ok {
-				targets = append(targets, target{n, aNodes.Expr.Range().Ptr()})
-			} else {
-				e.failed = true
-			}
-		}
-	}
-	res := &serviceResult{inst: inst, name: name, nameRange: nameRng}
-	ports := 0
-	seenPort := map[string]*hcl.Block{}
-	for _, nb := range inst.d.nested {
-		if nb.block.Type != "port" {
-			continue
-		}
-		ports++
-		pname := nb.block.Labels[0]
-		if p := deviceNameProblem(pname); p != "" {
-			l.errorf(nb.block.LabelRanges[0].Ptr(), "Invalid port name", "The port name %q %s.", pname, p)
-			e.failed = true
-			continue
-		}
-		if prev, dup := seenPort[pname]; dup {
-			l.errorf(nb.block.LabelRanges[0].Ptr(), "Duplicate port block",
-				"A port named %q is already declared in this service at %s; port names must be unique per service.", pname, prev.DefRange)
-			e.failed = true
-			continue
-		}
-		seenPort[pname] = nb.block
-		pe := &ev{l: l, ctx: inst.ctx, attrs: nb.content.Attributes, def: nb.block.DefRange}
-		listen, aListen := pe.str("listen")
-		tport, aTP := pe.portString("target_port")
-		via, _ := pe.str("via")
-		via = strOr(via, spec.ViaForward)
-		l.checkOneOf(pe, "via", via, vias, "via")
-		proto, _ := pe.str("protocol")
-		proto = strOr(proto, "tcp")
-		l.checkOneOf(pe, "protocol", proto, protocols, "protocol")
-		pp, aPP := pe.boolean("proxy_protocol")
-		pe.str("description") // for humans only, like the service's
-
-		if pe.failed || aListen == nil { // a missing listen was reported by the schema
-			e.failed = true
-			continue
-		}
-		addr, lports, problem := parseListen(listen)
-		if problem != "" {
-			l.errorf(aListen.Expr.Range().Ptr(), "Invalid listen address", "The listen value %s %s.", quoted(listen), problem)
-			e.failed = true
-			continue
-		}
-		targetPort := portsString(lports)
-		if aTP != nil {
-			tps, err := parsePorts(tport)
-			if err != nil {
-				l.errorf(aTP.Expr.Range().Ptr(), "Invalid port", "target_port: %s.", err)
-				e.failed = true
-				continue
-			}
-			if n := portCount(tps); n != 1 && n != portCount(lports) {
-				l.errorf(aTP.Expr.Range().Ptr(), "Mismatched port ranges",
-					"target_port has %d ports but listen has %d; give one target port, or a range of the same size.", n, portCount(lports))
-				e.failed = true
-				continue
-			}
-			targetPort = portsString(tps)
-		}
-		if addr.IsUnspecified() && via != spec.ViaProxy {
-			l.errorf(aListen.Expr.Range().Ptr(), "Wildcard listen address",
-				"via = %s needs a concrete host address to listen on (a network forward or a NAT rule is bound to one address); %s means every address. Name the host address, e.g. \"203.0.113.10:%s\", or use via = \"proxy\".", quoted(via), addr, portsString(lports))
-			e.failed = true
-			continue
-		}
-		if pp && via != spec.ViaProxy {
-			l.errorf(aPP.Expr.Range().Ptr(), "proxy_protocol needs via = \"proxy\"",
-				"Only a userspace proxy device can send the PROXY protocol header; with via = %s the connection is forwarded by the kernel. Set via = \"proxy\" or remove proxy_protocol.", quoted(via))
-			e.failed = true
-			continue
-		}
-		for _, t := range targets {
-			n := t.n
-			if (via == spec.ViaNAT || via == spec.ViaForward) && n.spec.IPv4 == "" {
-				l.errorf(t.rng, "Node without static address",
-					"%s (instance %q) has no static IPv4 address, which via = %s needs: the kernel forwards to a fixed address. Give one of its nic devices \"ipv4.address\" = \"...\" on a managed network, or use via = \"proxy\".", n.inst.addr, n.spec.Name, quoted(via))
-				e.failed = true
-				continue
-			}
-			if via == spec.ViaForward && n.spec.Network == "" {
-				l.errorf(t.rng, "Node without network",
-					"%s (instance %q) sets its address on nic %q, which has no \"network\"; via = \"forward\" creates a forward on that network. Attach the nic with \"network\" = network.NAME.name, or use via = \"nat\" or \"proxy\".", n.inst.addr, n.spec.Name, n.spec.NIC)
-				e.failed = true
-				continue
-			}
-			target := n.spec.IPv4
-			res.exposures = append(res.exposures, &exposureResult{remote: n.remote, nodeRng: t.rng, spec: spec.Exposure{
-				Service: name, Port: pname, Addr: fmt.Sprintf("%s.port[%q]", inst.addr, pname), ServiceAddr: inst.addr, Pos: posOf(nb.block.DefRange),
-				Instance: n.spec.Name, Network: n.spec.Network, TargetAddress: target, Protocol: proto,
-				ListenAddress: addr.String(), ListenPort: portsString(lports), TargetPort: targetPort, Via: via, ProxyProtocol: pp,
-			}})
-			lst := &listener{remote: n.remote, proto: proto, addr: addr, ports: lports, rng: aListen.Expr.Range().Ptr(),
-				what: fmt.Sprintf("%s.port[%q] on %s", inst.addr, pname, n.inst.addr),
-				port: fmt.Sprintf("%s.port[%q]", inst.addr, pname), node: n.inst.addr, nodeInst: n.inst}
-			if via == spec.ViaForward {
-				lst.network = n.spec.Network
-			}
-			l.listeners = append(l.listeners, lst)
-		}
-	}
-	if ports == 0 && !e.failed {
-		l.errorf(e.def.Ptr(), "Missing port block", "A service needs at least one port block, like port \"http\" { listen = \"203.0.113.10:80\" }.")
-		e.failed = true
-	}
-	if e.failed {
-		return cty.NilVal
-	}
-	l.services = append(l.services, res)
-	return cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal(name)})
-}
-
-func portsString(rs []portRange) string {
-	parts := make([]string, len(rs))
-	for i, r := range rs {
-		parts[i] = r.String()
-	}
-	return strings.Join(parts, ",")
-}
-
-func (l *loader) evalForward(inst *instance) cty.Value {
-	e := l.newEv(inst.d, inst.ctx, inst.d.content.Attributes)
-	if a, ok := e.attrs["name"]; ok {
-		l.errorf(a.NameRange.Ptr(), "Unsupported argument",
-			"A network forward has no name of its own in LXD: it is identified by its network and listen_address. Remove name.")
-		e.failed = true
-	}
-	netV, aNet := e.get("network")
-	listen, aListen := e.str("listen_address")
-	defTarget, aDT := e.str("target_address")
-	desc, _ := e.str("description")
-	meta := l.meta(e, inst)
-	if e.failed || netV == cty.NilVal || aListen == nil {
-		return cty.NilVal // missing required arguments were reported by the schema
-	}
-	netName, ok := nameOf(netV)
-	if !ok {
-		if holdsObjects(netV, "name", "remote", "type", "config") && !holdsObjects(netV, "image") { // not nodes
-			src := l.sourceText(aNet.Expr.Range().Ptr())
-			l.errorf(aNet.Expr.Range().Ptr(), "Invalid network reference",
-				"%s holds several networks (its block has for_each or count); a forward is on one: pick it, like %s[\"KEY\"] or %s[0].", src, src, src)
-			return cty.NilVal
-		}
-		e.typeError(aNet, "network (network.NAME or a network name)")
-		return cty.NilVal
-	}
-	var remote string
-	if netV.Type().IsObjectType() && netV.Type().HasAttribute("remote") {
-		rv := netV.GetAttr("remote")
-		if rv.Type() != cty.String || rv.IsNull() {
-			e.typeError(aNet, "network (network.NAME or a network name)")
-			return cty.NilVal
-		}
-		remote = rv.AsString()
-		if r, a := e.get("remote"); a != nil && r != cty.NilVal {
-			if rn, ok := nameOf(r); ok && rn != remote {
-				l.errorf(a.Expr.Range().Ptr(), "Conflicting remote",
-					"The forward's network %s is on remote %q, but remote says %q. Remove remote: it follows from the network.", netName, remote, rn)
-				return cty.NilVal
-			}
-		}
-	} else {
-		var rok bool
-		if remote, _, rok = l.remoteOf(e, inst); !rok {
-			return cty.NilVal
-		}
-	}
-	addr, err := netip.ParseAddr(listen)
-	if err != nil || addr.Zone() != "" {
-		l.errorf(aListen.Expr.Range().Ptr(), "Invalid listen address",
-			"listen_address must be one IP address on the host, such as \"203.0.113.10\" (no port, no prefix length); got %s.", quoted(listen))
-		return cty.NilVal
-	}
-	if addr.IsUnspecified() {
-		l.errorf(aListen.Expr.Range().Ptr(), "Wildcard listen address",
-			"A network forward listens on one specific host address; %s means every address. Name the address (e.g. a floating IP).", addr)
-		return cty.NilVal
-	}
-	if aDT != nil && defTarget != "" {
-		if ip, err := netip.ParseAddr(defTarget); err != nil || ip.Is4() != addr.Is4() {
-			l.errorf(aDT.Expr.Range().Ptr(), "Invalid target address",
-				"target_address must be an IP address of the same family as listen_address; got %s.", quoted(defTarget))
-			return cty.NilVal
-		}
-	}
-	f := spec.Forward{Meta: meta, Network: netName, ListenAddress: addr.String(), Description: desc, DefaultTarget: defTarget}
-	ok = true
-	for _, nb := range inst.d.nested {
-		if nb.block.Type != "port" {
-			continue
-		}
-		fp, lst := l.evalForwardPort(inst, nb, remote, netName, addr)
-		if fp == nil {
-			ok = false
-			continue
-		}
-		f.Ports = append(f.Ports, *fp)
-		l.listeners = append(l.listeners, lst)
-	}
-	if !ok {
-		return cty.NilVal
-	}
-	l.forwards = append(l.forwards, &forwardResult{inst: inst, remote: remote, spec: f})
-	return cty.ObjectVal(map[string]cty.Value{
-		"network": cty.StringVal(netName), "remote": cty.StringVal(remote), "listen_address": cty.StringVal(f.ListenAddress),
-	})
-}
-
-func (l *loader) evalForwardPort(inst *instance, nb *nestedBlock, remote, network string, listen netip.Addr) (*spec.ForwardPort, *listener) {
-	pe := &ev{l: l, ctx: inst.ctx, attrs: nb.content.Attributes, def: nb.block.DefRange}
-	proto, _ := pe.str("protocol")
-	proto = strOr(proto, "tcp")
-	l.checkOneOf(pe, "protocol", proto, protocols, "protocol")
-	lp, aLP := pe.portString("listen_port")
-	ta, aTA := pe.str("target_address")
-	tv, aT := pe.get("target")
-	tp, aTP := pe.portString("target_port")
-	desc, _ := pe.str("description")
-	if pe.failed || aLP == nil {
-		return nil, nil
-	}
-	lports, err := parseListenPorts(lp)
-	if err != nil {
-		l.errorf(aLP.Expr.Range().Ptr(), "Invalid port", "listen_port: %s. Write a port (\"80\"), a list (\"80,443\") or a range (\"8000-8010\").", err)
-		return nil, nil
-	}
-	fp := &spec.ForwardPort{Pos: posOf(nb.block.DefRange), Description: desc, Protocol: proto, ListenPort: portsString(lports)}
-	switch {
-	case aTA != nil && aT != nil:
-		l.errorf(aT.NameRange.Ptr(), "Conflicting arguments", "Use either target_address or target (a node), not both.")
-		return nil, nil
-	case aT != nil:
-		if tv == cty.NilVal {
-			l.errorf(aT.Expr.Range().Ptr(), "Missing target", "target is null; refer to a node block, like node.web1.")
-			return nil, nil
-		}
-		n, ok := l.resolveNode(tv, aT.Expr.Range().Ptr())
-		if !ok {
-			return nil, nil
-		}
-		switch {
-		case n.remote != remote:
-			l.errorf(aT.Expr.Range().Ptr(), "Target on another remote",
-				"%s is on remote %q but this forward is on remote %q; a forward can only reach instances of its own LXD server.", n.inst.addr, n.remote, remote)
-			return nil, nil
-		case n.spec.IPv4 == "":
-			l.errorf(aT.Expr.Range().Ptr(), "Node without static address",
-				"%s (instance %q) has no static IPv4 address for the forward to point at. Give its nic device \"ipv4.address\" = \"...\" on network %q, or write target_address.", n.inst.addr, n.spec.Name, network)
-			return nil, nil
-		case n.spec.Network != "" && n.spec.Network != network:
-			l.errorf(aT.Expr.Range().Ptr(), "Target not on the forward's network",
-				"%s has its static address on network %q, but this forward is on network %q; LXD forwards only to addresses of the forward's own network.", n.inst.addr, n.spec.Network, network)
-			return nil, nil
-		}
-		fp.TargetAddress, fp.TargetNode = n.spec.IPv4, n.spec.Name
-	case aTA != nil:
-		ip, err := netip.ParseAddr(ta)
-		if err != nil || ip.Zone() != "" {
-			l.errorf(aTA.Expr.Range().Ptr(), "Invalid target address", "target_address must be one IP address, such as \"10.231.5.10\"; got %s.", quoted(ta))
-			return nil, nil
-		}
-		fp.TargetAddress = ip.String()
-	default:
-		l.errorf(nb.block.DefRange.Ptr(), "Missing target", "Each forward port needs target_address = \"10.x.y.z\" or target = node.NAME.")
-		return nil, nil
-	}
-	if ip, err := netip.ParseAddr(fp.TargetAddress); err == nil && ip.Is4() != listen.Is4() {
-		l.errorf(nb.block.DefRange.Ptr(), "Mixed address families",
-			"The forward listens on %s but the port targets %s; listen and target addresses must both be IPv4 or both IPv6.", listen, ip)
-		return nil, nil
-	}
-	if aTP != nil {
-		tps, err := parsePorts(tp)
-		if err != nil {
-			l.errorf(aTP.Expr.Range().Ptr(), "Invalid port", "target_port: %s.", err)
-			return nil, nil
-		}
-		if n := portCount(tps); n != 1 && n != portCount(lports) {
-			l.errorf(aTP.Expr.Range().Ptr(), "Mismatched port ranges",
-				"target_port has %d ports but listen_port has %d; give one target port, or ranges of the same size.", n, portCount(lports))
-			return nil, nil
-		}
-		fp.TargetPort = portsString(tps)
-	}
-	lst := &listener{remote: remote, proto: proto, addr: listen, ports: lports, rng: aLP.Expr.Range().Ptr(),
-		what: fmt.Sprintf("%s port %s", inst.addr, fp.ListenPort), network: network}
-	return fp, lst
 }

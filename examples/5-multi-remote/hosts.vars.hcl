@@ -8,8 +8,8 @@ primary = {
 
 secondary = {
   address            = "https://lxd2.example.net:8443"
-  client_cert        = "/etc/lxnetd/client.crt"
-  client_key         = "/etc/lxnetd/client.key"
+  client_cert        = "certs/client.crt"
+  client_key         = "certs/client.key"
   server_fingerprint = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
 }
 

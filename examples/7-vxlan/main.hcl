@@ -28,11 +28,11 @@ variable "vni" {
 }
 variable "client_cert" {
   type    = string
-  default = "/etc/lxnetd/client.crt"
+  default = "certs/client.crt"
 }
 variable "client_key" {
   type    = string
-  default = "/etc/lxnetd/client.key"
+  default = "certs/client.key"
 }
 variable "vm1_address" {
   type    = string

@@ -33,11 +33,11 @@ variable "fingerprint" {
 }
 variable "client_cert" {
   type    = string
-  default = "/etc/lxnetd/client.crt"
+  default = "certs/client.crt"
 }
 variable "client_key" {
   type    = string
-  default = "/etc/lxnetd/client.key"
+  default = "certs/client.key"
 }
 # One node per entry, on that member, reached on the member's own address.
 variable "members" {

@@ -7,7 +7,6 @@ import (
 	"maps"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"slices"
 	"sync"
 	"syscall"
@@ -189,24 +188,24 @@ func (d *Daemon) runWatcher(ctx context.Context, ready chan struct{}) {
 	}
 }
 
-// load reads the directory. An empty or missing directory, and an empty
-// (zero-byte) file, are rejected: they are what a botched deploy or an editor
-// crash leaves behind, and reading them as "desire nothing" would prune a
-// host. Deleting a file is how an operator removes what it declared.
-func (d *Daemon) load() (*spec.Config, error) {
-	files, err := ConfigFiles(d.Dir)
+// load reads the directory with LoadDir.
+func (d *Daemon) load() (*spec.Config, error) { return LoadDir(d.Dir, d.Load) }
+
+// LoadDir is how the daemon reads a configuration directory. An empty or
+// missing directory is rejected: it is what a botched deploy leaves behind,
+// and reading it as "desire nothing" would prune a host. Everything about
+// single files (which count, an empty or unreadable one) is decided by the
+// shared rules of package config/files, which load (config.Load in
+// production) applies exactly as validate, plan and apply do.
+func LoadDir(dir string, load Loader) (*spec.Config, error) {
+	files, err := ConfigFiles(dir)
 	if err != nil {
-		return nil, &ConfigError{Summary: fmt.Sprintf("reading configuration directory: %v", err)}
+		return nil, &ConfigError{Summary: err.Error()}
 	}
 	if len(files) == 0 {
-		return nil, &ConfigError{Summary: fmt.Sprintf("%s: no *.hcl configuration files; an emptied directory is refused (the last good configuration stays in force)", d.Dir)}
+		return nil, &ConfigError{Summary: fmt.Sprintf("%s: no *.hcl configuration files; an emptied directory is refused (the last good configuration stays in force)", dir)}
 	}
-	for _, f := range files {
-		if fi, err := os.Stat(filepath.Join(d.Dir, f)); err == nil && fi.Size() == 0 {
-			return nil, &ConfigError{Summary: fmt.Sprintf("%s:1,1: empty file; a truncated write is refused (delete the file to remove what it declared)", f)}
-		}
-	}
-	cfg, err := d.Load(d.Dir)
+	cfg, err := load(dir)
 	if err != nil {
 		return nil, err
 	}

@@ -15,13 +15,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lxnetd/lxnetd/config/files"
 	"github.com/lxnetd/lxnetd/engine"
 	"github.com/lxnetd/lxnetd/engine/spec"
 )
 
 // fakeLoader reads a toy format: every line "remote NAME [N]" declares a
 // remote with N desired objects; a line "invalid" makes the file fail at
-// that line, like an HCL diagnostic would.
+// that line, like an HCL diagnostic would; a blank file fails as
+// config.Load fails it (the shared rule of package config/files).
 func fakeLoader(dir string) (*spec.Config, error) {
 	names, err := ConfigFiles(dir)
 	if err != nil {
@@ -33,6 +35,9 @@ func fakeLoader(dir string) (*spec.Config, error) {
 		b, err := os.ReadFile(filepath.Join(dir, n))
 		if err != nil {
 			return nil, err
+		}
+		if files.Blank(b) {
+			return nil, &ConfigError{Summary: n + ":1,1-1: Empty configuration file"}
 		}
 		for i, line := range strings.Split(string(b), "\n") {
 			f := strings.Fields(line)
@@ -423,7 +428,7 @@ func TestInvalidEditKeepsLastGood(t *testing.T) {
 	// A truncated (zero-byte) file is rejected and named.
 	write(t, filepath.Join(h.dir, "a.hcl"), "")
 	eventually(t, "empty file rejected", func() bool {
-		return strings.HasPrefix(h.ask("status").Status.ConfigError, "a.hcl:1,1: empty file")
+		return strings.HasPrefix(h.ask("status").Status.ConfigError, "a.hcl:1,1-1: Empty configuration file")
 	})
 
 	// Emptying the directory is rejected too.

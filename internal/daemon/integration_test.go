@@ -152,7 +152,7 @@ func TestRunForwardLifecycle(t *testing.T) {
 	invalid := []struct{ name, content, want string }{
 		{"garbage", "forward \"web\" {\n  ###\x00\x01 nonsense = = =\n", `^web\.hcl:\d+,\d+`},
 		{"truncated", web[:len(web)/2], `^web\.hcl:\d+,\d+`},
-		{"zero bytes", "", `^web\.hcl:1,1: empty file`},
+		{"zero bytes", "", `^web\.hcl:1,1-1: Empty configuration file`},
 	}
 	for _, c := range invalid {
 		writeFile(t, filepath.Join(dir, "web.hcl"), c.content)

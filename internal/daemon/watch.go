@@ -10,11 +10,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	"github.com/lxnetd/lxnetd/config/files"
 )
 
 // DirWatcher reports changes of the configuration directory's file set.
@@ -177,40 +176,16 @@ func (w *DirWatcher) check(dir string) {
 	}
 }
 
-// ConfigFile reports whether a directory entry is part of the configuration:
-// a *.hcl file that is not hidden (dotfiles, Kubernetes' `..data` links),
-// not an editor backup (`~`, `#...#`) and not a swap/temporary file.
-func ConfigFile(name string) bool {
-	if strings.HasPrefix(name, ".") || strings.HasSuffix(name, "~") ||
-		(strings.HasPrefix(name, "#") && strings.HasSuffix(name, "#")) {
-		return false
-	}
-	return strings.HasSuffix(name, ".hcl")
-}
-
-// ConfigFiles lists the configuration files of dir in lexical order
-// (following symlinks; only regular files count).
-func ConfigFiles(dir string) ([]string, error) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, e := range ents {
-		if !ConfigFile(e.Name()) {
-			continue
-		}
-		if fi, err := os.Stat(filepath.Join(dir, e.Name())); err != nil || !fi.Mode().IsRegular() {
-			continue
-		}
-		names = append(names, e.Name())
-	}
-	sort.Strings(names)
-	return names, nil
-}
+// ConfigFiles lists the configuration files of dir in lexical order, by
+// the rules every command shares (package config/files): an entry with a
+// configuration file's name that is not a readable file (a dangling
+// symlink, a directory) is an error, never skipped.
+func ConfigFiles(dir string) ([]string, error) { return files.ListErr(os.DirFS(dir)) }
 
 // HashDir hashes the names and contents of dir's configuration files. A
-// missing or unreadable directory hashes to a distinct "unreadable:" value.
+// missing or unreadable directory, or an unusable configuration file, hashes
+// to a distinct "unreadable:" value (so that breaking a symlink, or fixing
+// it, is a change the loader gets to report).
 func HashDir(dir string) string {
 	names, err := ConfigFiles(dir)
 	if err != nil {

@@ -152,12 +152,13 @@ func TestExportLoads(t *testing.T) {
 
 func TestExportRemoteBlockAndLabels(t *testing.T) {
 	a := Set{Remote: "a", RemoteAttr: true, RemoteBlock: &spec.Remote{Name: "a", Address: "https://10.0.0.1:8443",
-		ClientCert: "/etc/lxnetd/client.crt", ClientKey: "/etc/lxnetd/client.key", ServerFingerprint: "sha256:" + sixtyFour('a')},
+		ClientCert: "client.crt", ClientKey: "client.key", ServerFingerprint: "sha256:" + sixtyFour('a')},
 		Networks: []engine.Network{{Name: "lxdbr0", Type: "bridge", Managed: true, Config: map[string]string{"ipv4.address": "10.231.6.1/24"}}}}
 	b := Set{Remote: "b", RemoteAttr: true, RemoteBlock: &spec.Remote{Name: "b", Address: "unix:///run/lxd.socket"},
 		Networks: []engine.Network{{Name: "lxdbr0", Type: "bridge", Managed: true, Config: map[string]string{"ipv4.address": "10.231.7.1/24"}}}}
 	out := Render([]Set{a, b})
-	cfg := mustLoad(t, map[string]string{"exported.hcl": string(out)}, config.Options{})
+	// validate checks that the certificate files exist
+	cfg := mustLoad(t, map[string]string{"exported.hcl": string(out), "client.crt": "placeholder", "client.key": "placeholder"}, config.Options{})
 	if cfg.Remotes["a"].Networks[0].Config["ipv4.address"] != "10.231.6.1/24" || cfg.Remotes["b"].Networks[0].Config["ipv4.address"] != "10.231.7.1/24" {
 		t.Errorf("same network name on two remotes:\n%s", out)
 	}

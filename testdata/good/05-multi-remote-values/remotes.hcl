@@ -7,14 +7,14 @@ variable "fingerprints" {
 
 remote "vm1" {
   address            = "https://10.0.0.11:8443"
-  client_cert        = "/etc/lxnetd/client.crt"
-  client_key         = "/etc/lxnetd/client.key"
+  client_cert        = "client.crt"
+  client_key         = "client.key"
   server_fingerprint = var.fingerprints["vm1"]
 }
 
 remote "vm2" {
   address            = "https://10.0.0.12"
-  client_cert        = "/etc/lxnetd/client.crt"
-  client_key         = "/etc/lxnetd/client.key"
+  client_cert        = "client.crt"
+  client_key         = "client.key"
   server_fingerprint = var.fingerprints["vm2"]
 }
