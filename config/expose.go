@@ -88,7 +88,7 @@ func (l *loader) evalService(inst *instance) cty.Value {
 		via = strOr(via, spec.ViaForward)
 		l.checkOneOf(pe, "via", via, vias, "via")
 		proto, _ := pe.str("protocol")
-		proto = strOr(proto, "tcp")
+		proto = strOr(proto, spec.DefaultProtocol)
 		l.checkOneOf(pe, "protocol", proto, protocols, "protocol")
 		pp, aPP := pe.boolean("proxy_protocol")
 		pe.str("description") // for humans only, like the service's
@@ -292,7 +292,7 @@ func (l *loader) evalForward(inst *instance) cty.Value {
 func (l *loader) evalForwardPort(inst *instance, nb *nestedBlock, remote, network string, listen netip.Addr) (*spec.ForwardPort, *listener, *hcl.Range) {
 	pe := l.instEv(inst, nb.content.Attributes, nb.block.DefRange)
 	proto, _ := pe.str("protocol")
-	proto = strOr(proto, "tcp")
+	proto = strOr(proto, spec.DefaultProtocol)
 	l.checkOneOf(pe, "protocol", proto, protocols, "protocol")
 	lp, aLP := pe.portString("listen_port")
 	ta, aTA := pe.str("target_address")

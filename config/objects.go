@@ -78,7 +78,7 @@ func (l *loader) evalNetwork(inst *instance) cty.Value {
 	remote, _, rok := l.remoteOf(e, inst)
 	name, nameRng := l.objectName(e, inst, networkNameProblem, "network")
 	typ, _ := e.str("type")
-	typ = strOr(typ, "bridge")
+	typ = strOr(typ, spec.DefaultNetworkType)
 	l.checkOneOf(e, "type", typ, networkTypes, "network type")
 	desc, _ := e.str("description")
 	cfg, aCfg := e.strMap("config")
@@ -337,16 +337,16 @@ func (l *loader) evalNode(inst *instance) cty.Value {
 	name, nameRng := l.objectName(e, inst, instanceNameProblem, "instance")
 	image, _ := e.str("image")
 	typ, _ := e.str("type")
-	typ = strOr(typ, "container")
+	typ = strOr(typ, spec.DefaultInstanceType)
 	l.checkOneOf(e, "type", typ, instanceTypes, "instance type")
 	desc, _ := e.str("description")
 	state, _ := e.str("state")
-	state = strOr(state, "running")
+	state = strOr(state, spec.DefaultState)
 	l.checkOneOf(e, "state", state, instanceState, "instance state")
 	target, _ := e.str("target")
 	cfg, aCfg := e.strMap("config")
 	meta := l.meta(e, inst)
-	profiles := []string{"default"}
+	profiles := []string{spec.DefaultProfile}
 	if els, a := e.elements("profiles"); a != nil && !e.bad["profiles"] {
 		profiles = []string{}
 		for _, el := range els {
