@@ -100,7 +100,7 @@ func TestScenario5MultiRemote(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("move plan without delete_instances:\n got %v\nwant %v\n%s", got, want, out)
 	}
-	if out, _ := keep.plan(dir); !strings.Contains(out, nodeA+" (orphaned") {
+	if out, _ := keep.plan(dir); !strings.Contains(out, "node."+nodeA+" is orphaned") {
 		t.Fatalf("human plan does not show %s orphaned:\n%s", nodeA, out)
 	}
 
