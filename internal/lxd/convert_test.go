@@ -154,3 +154,19 @@ func TestEventRelevant(t *testing.T) {
 		}
 	}
 }
+
+// TestStandaloneLocation: LXD's "none" (no cluster member) is listed as no
+// location; member names pass through.
+func TestStandaloneLocation(t *testing.T) {
+	if got := networkFromAPI(api.Network{Locations: []string{"none"}}).Locations; len(got) != 0 {
+		t.Errorf("standalone network locations %q, want none", got)
+	}
+	if got := networkFromAPI(api.Network{Locations: []string{"m2", "m1"}}).Locations; !cmp.Equal(got, []string{"m2", "m1"}) {
+		t.Errorf("cluster network locations %q", got)
+	}
+	for loc, want := range map[string]string{"none": "", "m1": "m1", "": ""} {
+		if got := instanceFromAPI(api.InstanceFull{Instance: api.Instance{Location: loc}}).Location; got != want {
+			t.Errorf("instance location %q listed as %q, want %q", loc, got, want)
+		}
+	}
+}

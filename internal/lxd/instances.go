@@ -49,6 +49,9 @@ func instanceFromAPI(in api.InstanceFull) engine.Instance {
 	if in.Profiles == nil {
 		i.Profiles = []string{}
 	}
+	if i.Location == standalone {
+		i.Location = ""
+	}
 	if in.State != nil {
 		i.Addresses = nicAddresses(in.Config, in.ExpandedDevices, in.State.Network)
 	}
@@ -107,7 +110,8 @@ func findInterface(state map[string]api.InstanceStateNetwork, hwaddr string) (ap
 // CreateInstance creates (does not start) an instance and waits for the
 // operation. i.Image is an image alias or fingerprint on this server, or
 // "server:alias" naming an lxc remote (see imageSource). i.Location, when
-// set, places the instance on that cluster member. Nil i.Profiles means
+// set, places the instance on that cluster member ("none", LXD's name for
+// no member, is accepted as none). Nil i.Profiles means
 // LXD's default (["default"]); an empty slice means no profiles.
 func (r *Remote) CreateInstance(ctx context.Context, i engine.Instance) error {
 	if err := r.createInstance(ctx, i); err != nil {

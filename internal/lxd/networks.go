@@ -36,9 +36,25 @@ func networkFromAPI(n api.Network) engine.Network {
 		Managed:     n.Managed,
 		Status:      n.Status,
 		UsedBy:      n.UsedBy,
-		Locations:   n.Locations,
+		Locations:   clusterMembers(n.Locations),
 		ETag:        networkETag(n.Description, n.Config),
 	}
+}
+
+// standalone is the location LXD reports for everything on a server that
+// is not clustered; the engine's model says "no member" with "" instead.
+const standalone = "none"
+
+// clusterMembers drops LXD's "none" from a network's locations, so a
+// standalone server's networks list no location, as engine.Network says.
+func clusterMembers(locations []string) []string {
+	var out []string
+	for _, l := range locations {
+		if l != standalone {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // CreateNetwork creates a managed network: one request on a standalone
