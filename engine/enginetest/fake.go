@@ -9,14 +9,21 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/lxnetd/lxnetd/engine"
+	"github.com/lxnetd/lxnetd/engine/spec"
 )
 
-// Fake is an in-memory LXD remote. It keeps ETags like LXD (a new one on every
-// write, 412 on a stale one) and counts requests. The zero value is not
+// Fake is an in-memory LXD remote. It behaves as the LXD adapter does
+// against LXD 5.0, as far as the conformance suite (package conformance,
+// run against both) pins it down: ETags (a new one on every write,
+// ErrPreconditionFailed on a stale one, none means unconditional), used_by
+// (through profiles too), refusals (deleting what is in use, a NIC on a
+// missing network, forwards on a network that cannot have them, starting a
+// running instance), and one request per list. The zero value is not
 // usable; call New.
 type Fake struct {
 	name     string
@@ -92,6 +99,9 @@ func (f *Fake) ListNetworks(context.Context) ([]engine.Network, error) {
 	return out, nil
 }
 
+// networkUsedBy lists what LXD lists in a network's used_by: profiles with
+// a device on it, instances with one among their expanded devices (their
+// own or a profile's), and networks naming it as their parent.
 func (f *Fake) networkUsedBy(name string) []string {
 	var out []string
 	uses := func(devs map[string]map[string]string) bool { return engine.UsesNetwork(devs, name) }
@@ -101,28 +111,70 @@ func (f *Fake) networkUsedBy(name string) []string {
 		}
 	}
 	for _, i := range slices.Sorted(maps.Keys(f.Instances)) {
-		if uses(f.Instances[i].Devices) {
+		if uses(f.expandedDevices(f.Instances[i])) {
+			out = append(out, "/1.0/instances/"+i)
+		}
+	}
+	for _, n := range slices.Sorted(maps.Keys(f.Networks)) {
+		if f.Networks[n].Config["parent"] == name {
+			out = append(out, "/1.0/networks/"+n)
+		}
+	}
+	return out
+}
+
+// expandedDevices are an instance's devices as LXD applies them: its
+// profiles' in order, then its own, a later one replacing an earlier one of
+// the same name.
+func (f *Fake) expandedDevices(i engine.Instance) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for _, p := range i.Profiles {
+		maps.Copy(out, f.Profiles[p].Devices)
+	}
+	maps.Copy(out, i.Devices)
+	return out
+}
+
+// profileUsedBy lists the instances that use a profile.
+func (f *Fake) profileUsedBy(name string) []string {
+	var out []string
+	for _, i := range slices.Sorted(maps.Keys(f.Instances)) {
+		if slices.Contains(f.Instances[i].Profiles, name) {
 			out = append(out, "/1.0/instances/"+i)
 		}
 	}
 	return out
 }
 
+// checkDevices refuses a NIC on a network that does not exist, as LXD
+// does when it validates an instance's or a profile's devices (with an
+// error that is not a 404).
+func (f *Fake) checkDevices(devs map[string]map[string]string) error {
+	for _, name := range slices.Sorted(maps.Keys(devs)) {
+		d := devs[name]
+		if d["type"] != "nic" || d["network"] == "" {
+			continue
+		}
+		if _, ok := f.Networks[d["network"]]; !ok {
+			return fmt.Errorf("device validation failed for %q: network %q does not exist", name, d["network"])
+		}
+	}
+	return nil
+}
+
+// stale says whether an update's ETag is stale; an empty one never is
+// (the adapter then writes unconditionally).
+func stale(sent, current string) bool { return sent != "" && sent != current }
+
 func (f *Fake) ListProfiles(context.Context) ([]engine.Profile, error) {
 	f.requests.Add(1)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	usedBy := map[string][]string{}
-	for _, i := range slices.Sorted(maps.Keys(f.Instances)) {
-		for _, p := range f.Instances[i].Profiles {
-			usedBy[p] = append(usedBy[p], "/1.0/instances/"+i)
-		}
-	}
 	var out []engine.Profile
 	for _, k := range slices.Sorted(maps.Keys(f.Profiles)) {
 		p := f.Profiles[k]
 		p.Config, p.Devices = cloneMap(p.Config), cloneDevices(p.Devices)
-		p.UsedBy = usedBy[k]
+		p.UsedBy = f.profileUsedBy(k)
 		out = append(out, p)
 	}
 	return out, nil
@@ -146,8 +198,8 @@ func (f *Fake) ListForwards(_ context.Context, network string) ([]engine.Forward
 	f.requests.Add(1)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, ok := f.Networks[network]; !ok {
-		return nil, engine.ErrNotFound
+	if err := f.forwardNetwork(network); err != nil {
+		return nil, err
 	}
 	var out []engine.Forward
 	fw := f.Forwards[network]
@@ -170,7 +222,10 @@ func (f *Fake) CreateNetwork(_ context.Context, n engine.Network) error {
 		return fmt.Errorf("network %q already exists", n.Name)
 	}
 	n.Config = cloneMap(n.Config)
-	if n.Config["ipv4.address"] == "auto" || n.Config["ipv4.address"] == "" {
+	if n.Type == "" {
+		n.Type = "bridge"
+	}
+	if n.Type == "bridge" && (n.Config["ipv4.address"] == "auto" || n.Config["ipv4.address"] == "") {
 		n.Config["ipv4.address"] = "10.231.254.1/24" // LXD fills "auto" in
 	}
 	n.Managed, n.Status, n.ETag = true, "Created", f.nextETag()
@@ -188,7 +243,7 @@ func (f *Fake) UpdateNetwork(_ context.Context, n engine.Network) error {
 	if !ok {
 		return engine.ErrNotFound
 	}
-	if n.ETag != old.ETag {
+	if stale(n.ETag, old.ETag) {
 		return engine.ErrPreconditionFailed
 	}
 	old.Config, old.Description, old.ETag = cloneMap(n.Config), n.Description, f.nextETag()
@@ -222,6 +277,9 @@ func (f *Fake) CreateProfile(_ context.Context, p engine.Profile) error {
 	if _, ok := f.Profiles[p.Name]; ok {
 		return fmt.Errorf("profile %q already exists", p.Name)
 	}
+	if err := f.checkDevices(p.Devices); err != nil {
+		return fmt.Errorf("profile %q: %w", p.Name, err)
+	}
 	p.Config, p.Devices, p.ETag = cloneMap(p.Config), cloneDevices(p.Devices), f.nextETag()
 	f.Profiles[p.Name] = p
 	return nil
@@ -237,7 +295,7 @@ func (f *Fake) UpdateProfile(_ context.Context, p engine.Profile) error {
 	if !ok {
 		return engine.ErrNotFound
 	}
-	if p.ETag != old.ETag {
+	if stale(p.ETag, old.ETag) {
 		return engine.ErrPreconditionFailed
 	}
 	p.Config, p.Devices, p.ETag = cloneMap(p.Config), cloneDevices(p.Devices), f.nextETag()
@@ -254,6 +312,9 @@ func (f *Fake) DeleteProfile(_ context.Context, name string) error {
 	if _, ok := f.Profiles[name]; !ok {
 		return engine.ErrNotFound
 	}
+	if u := f.profileUsedBy(name); len(u) > 0 {
+		return fmt.Errorf("profile %q is in use", name)
+	}
 	delete(f.Profiles, name)
 	return nil
 }
@@ -267,7 +328,21 @@ func (f *Fake) CreateInstance(_ context.Context, i engine.Instance) error {
 	if _, ok := f.Instances[i.Name]; ok {
 		return fmt.Errorf("instance %q already exists", i.Name)
 	}
-	i.Config, i.Devices = cloneMap(i.Config), cloneDevices(i.Devices)
+	if i.Type == "" {
+		i.Type = "container"
+	}
+	if i.Profiles == nil {
+		i.Profiles = []string{"default"} // LXD's default; an empty list means none
+	}
+	for _, p := range i.Profiles {
+		if _, ok := f.Profiles[p]; !ok {
+			return fmt.Errorf("instance %q: profile %q does not exist", i.Name, p)
+		}
+	}
+	if err := f.checkDevices(i.Devices); err != nil {
+		return fmt.Errorf("instance %q: %w", i.Name, err)
+	}
+	i.Config, i.Devices, i.Profiles = cloneMap(i.Config), cloneDevices(i.Devices), slices.Clone(i.Profiles)
 	i.Config["volatile.base_image"] = "fake"
 	i.Status, i.ETag, i.Image = "Stopped", f.nextETag(), ""
 	f.Instances[i.Name] = i
@@ -284,10 +359,22 @@ func (f *Fake) UpdateInstance(_ context.Context, i engine.Instance) error {
 	if !ok {
 		return engine.ErrNotFound
 	}
-	if i.ETag != old.ETag {
+	if stale(i.ETag, old.ETag) {
 		return engine.ErrPreconditionFailed
 	}
-	old.Config, old.Devices, old.Profiles, old.Description = cloneMap(i.Config), cloneDevices(i.Devices), slices.Clone(i.Profiles), i.Description
+	config := cloneMap(i.Config)
+	for k, v := range old.Config {
+		// The adapter keeps the keys LXD manages unless the update sets them.
+		if strings.HasPrefix(k, "volatile.") || strings.HasPrefix(k, "image.") {
+			if _, set := config[k]; !set {
+				config[k] = v
+			}
+		}
+	}
+	if i.Profiles == nil {
+		i.Profiles = []string{}
+	}
+	old.Config, old.Devices, old.Profiles, old.Description = config, cloneDevices(i.Devices), slices.Clone(i.Profiles), i.Description
 	old.ETag = f.nextETag()
 	f.Instances[i.Name] = old
 	return nil
@@ -305,8 +392,14 @@ func (f *Fake) SetInstanceState(_ context.Context, name, action string, force bo
 	}
 	switch action {
 	case "start":
+		if i.Status == "Running" {
+			return fmt.Errorf("instance %q is already running", name)
+		}
 		i.Status = "Running"
 	case "stop":
+		if i.Status == "Stopped" {
+			return fmt.Errorf("instance %q is already stopped", name)
+		}
 		i.Status = "Stopped"
 	default:
 		return fmt.Errorf("unknown action %q", action)
@@ -321,12 +414,9 @@ func (f *Fake) DeleteInstance(_ context.Context, name string) error {
 	if err := f.write("delete-instance", name); err != nil {
 		return err
 	}
-	i, ok := f.Instances[name]
-	if !ok {
+	// A running instance is force-stopped first, as the adapter does.
+	if _, ok := f.Instances[name]; !ok {
 		return engine.ErrNotFound
-	}
-	if i.Status == "Running" {
-		return fmt.Errorf("instance %q is running", name)
 	}
 	delete(f.Instances, name)
 	return nil
@@ -338,8 +428,8 @@ func (f *Fake) CreateForward(_ context.Context, fw engine.Forward) error {
 	if err := f.write("create-forward", fw.Network+"/"+fw.ListenAddress); err != nil {
 		return err
 	}
-	if _, ok := f.Networks[fw.Network]; !ok {
-		return engine.ErrNotFound
+	if err := f.forwardNetwork(fw.Network); err != nil {
+		return err
 	}
 	if f.Forwards[fw.Network] == nil {
 		f.Forwards[fw.Network] = map[string]engine.Forward{}
@@ -358,6 +448,9 @@ func (f *Fake) UpdateForward(_ context.Context, fw engine.Forward) error {
 	if err := f.write("update-forward", fw.Network+"/"+fw.ListenAddress); err != nil {
 		return err
 	}
+	if err := f.forwardNetwork(fw.Network); err != nil {
+		return err
+	}
 	if _, ok := f.Forwards[fw.Network][fw.ListenAddress]; !ok {
 		return engine.ErrNotFound
 	}
@@ -372,9 +465,25 @@ func (f *Fake) DeleteForward(_ context.Context, network, listen string) error {
 	if err := f.write("delete-forward", network+"/"+listen); err != nil {
 		return err
 	}
+	if err := f.forwardNetwork(network); err != nil {
+		return err
+	}
 	if _, ok := f.Forwards[network][listen]; !ok {
 		return engine.ErrNotFound
 	}
 	delete(f.Forwards[network], listen)
+	return nil
+}
+
+// forwardNetwork checks that a network exists (else ErrNotFound) and can
+// have forwards (else LXD's refusal, which is not a 404).
+func (f *Fake) forwardNetwork(name string) error {
+	n, ok := f.Networks[name]
+	switch {
+	case !ok:
+		return fmt.Errorf("network %q: %w", name, engine.ErrNotFound)
+	case !n.Managed || !spec.ForwardCapable(n.Type):
+		return fmt.Errorf("network %q: network driver %q does not support forwards", name, n.Type)
+	}
 	return nil
 }
