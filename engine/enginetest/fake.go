@@ -189,6 +189,11 @@ func (f *Fake) ListInstances(context.Context) ([]engine.Instance, error) {
 		i := f.Instances[k]
 		i.Config, i.Devices = cloneMap(i.Config), cloneDevices(i.Devices)
 		i.Profiles = slices.Clone(i.Profiles)
+		addrs := make(map[string][]string, len(i.Addresses))
+		for nic, a := range i.Addresses {
+			addrs[nic] = slices.Clone(a)
+		}
+		i.Addresses = addrs
 		out = append(out, i)
 	}
 	return out, nil
@@ -395,12 +400,12 @@ func (f *Fake) SetInstanceState(_ context.Context, name, action string, force bo
 		if i.Status == "Running" {
 			return fmt.Errorf("instance %q is already running", name)
 		}
-		i.Status = "Running"
+		i.Status, i.Addresses = "Running", f.leases(i)
 	case "stop":
 		if i.Status == "Stopped" {
 			return fmt.Errorf("instance %q is already stopped", name)
 		}
-		i.Status = "Stopped"
+		i.Status, i.Addresses = "Stopped", nil
 	default:
 		return fmt.Errorf("unknown action %q", action)
 	}
@@ -486,4 +491,18 @@ func (f *Fake) forwardNetwork(name string) error {
 		return fmt.Errorf("network %q: network driver %q does not support forwards", name, n.Type)
 	}
 	return nil
+}
+
+// leases are the addresses a started instance gets: each NIC (its own or a
+// profile's) with a DHCP reservation (ipv4.address) gets that address, as
+// LXD reports once the instance's DHCP client got its lease. The fake does
+// not invent addresses for NICs without a reservation.
+func (f *Fake) leases(i engine.Instance) map[string][]string {
+	out := map[string][]string{}
+	for name, d := range f.expandedDevices(i) {
+		if d["type"] == "nic" && d["ipv4.address"] != "" {
+			out[name] = []string{d["ipv4.address"]}
+		}
+	}
+	return out
 }

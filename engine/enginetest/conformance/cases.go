@@ -55,6 +55,7 @@ func network(s *suite) {
 	if fw := s.forwards(n.Name); len(fw) != 0 {
 		s.Errorf("a new network has forwards: %+v", fw)
 	}
+	s.wantRefused("CreateNetwork of a network that exists", s.r.CreateNetwork(s.ctx, n))
 	networkETag(s, n)
 }
 
@@ -62,26 +63,26 @@ func network(s *suite) {
 // instances through accessors for one kind of object.
 type etagCase[T any] struct {
 	kind   string
-	get    func() T            // list and pick the object
-	update func(T) error       // Update<Kind>
-	set    func(T, string) T   // a copy with user.step set
-	step   func(T) string      // its user.step
-	etag   func(T) string      // its ETag
-	blind  func(step string) T // an update without an ETag
-	equal  func(a, b T) string // a diff of the writable state, "" when equal
+	get    func() T                  // list and pick the object
+	update func(T) error             // Update<Kind>
+	set    func(T, string) T         // a copy with user.step set
+	config func(T) map[string]string // its config
+	etag   func(T) string            // its ETag
+	blind  func(step string) T       // an update without an ETag, without user.conformance
+	equal  func(a, b T) string       // a diff of the writable state, "" when equal
 }
 
 // check: an update with the ETag of a list works and changes the ETag; an
 // update with a stale ETag fails with ErrPreconditionFailed and writes
 // nothing; the ETag of the next list works again; an empty ETag writes
-// unconditionally.
+// unconditionally, replacing the config whole.
 func (c etagCase[T]) check(s *suite) {
 	s.Helper()
 	old := c.get()
 	s.must("Update"+c.kind+" with the listed etag", c.update(c.set(old, "1")))
 	now := c.get()
-	if c.step(now) != "1" || c.etag(now) == c.etag(old) {
-		s.Errorf("after the update: user.step %q etag %q (was %q), want 1 and a new etag", c.step(now), c.etag(now), c.etag(old))
+	if c.config(now)["user.step"] != "1" || c.etag(now) == c.etag(old) {
+		s.Errorf("after the update: user.step %q etag %q (was %q), want 1 and a new etag", c.config(now)["user.step"], c.etag(now), c.etag(old))
 	}
 	err := c.update(c.set(old, "2"))
 	if !errors.Is(err, engine.ErrPreconditionFailed) {
@@ -92,8 +93,9 @@ func (c etagCase[T]) check(s *suite) {
 	}
 	s.must("Update"+c.kind+" with the etag of a new list", c.update(c.set(c.get(), "3")))
 	s.must("Update"+c.kind+" without an etag", c.update(c.blind("4")))
-	if got := c.step(c.get()); got != "4" {
-		s.Errorf("after an update without an etag: user.step %q, want 4", got)
+	got := c.config(c.get())
+	if _, kept := got["user.conformance"]; got["user.step"] != "4" || kept {
+		s.Errorf("after an update without an etag and without user.conformance: config %v, want user.step 4 and no user.conformance", got)
 	}
 }
 
@@ -107,10 +109,10 @@ func networkETag(s *suite, n engine.Network) {
 			x.Description = "step " + v
 			return x
 		},
-		step: func(x engine.Network) string { return x.Config["user.step"] },
-		etag: func(x engine.Network) string { return x.ETag },
+		config: func(x engine.Network) map[string]string { return x.Config },
+		etag:   func(x engine.Network) string { return x.ETag },
 		blind: func(v string) engine.Network {
-			return engine.Network{Name: n.Name, Type: n.Type, Config: withKey(n.Config, "user.step", v)}
+			return engine.Network{Name: n.Name, Type: n.Type, Config: without(withKey(n.Config, "user.step", v), "user.conformance")}
 		},
 		equal: func(a, b engine.Network) string {
 			return cmp.Diff([]any{a.Description, a.Config}, []any{b.Description, b.Config})
@@ -135,6 +137,7 @@ func profile(s *suite) {
 	if len(got.UsedBy) != 0 || got.ETag == "" {
 		s.Errorf("listed profile: used by %q etag %q, want none and an etag", got.UsedBy, got.ETag)
 	}
+	s.wantRefused("CreateProfile of a profile that exists", s.r.CreateProfile(s.ctx, p))
 	etagCase[engine.Profile]{
 		kind:   "Profile",
 		get:    func() engine.Profile { return s.mustProfile(p.Name) },
@@ -143,10 +146,10 @@ func profile(s *suite) {
 			x.Config = withKey(x.Config, "user.step", v)
 			return x
 		},
-		step: func(x engine.Profile) string { return x.Config["user.step"] },
-		etag: func(x engine.Profile) string { return x.ETag },
+		config: func(x engine.Profile) map[string]string { return x.Config },
+		etag:   func(x engine.Profile) string { return x.ETag },
 		blind: func(v string) engine.Profile {
-			return engine.Profile{Name: p.Name, Config: withKey(p.Config, "user.step", v)}
+			return engine.Profile{Name: p.Name, Config: without(withKey(p.Config, "user.step", v), "user.conformance")}
 		},
 		equal: func(a, b engine.Profile) string {
 			return cmp.Diff([]any{a.Description, a.Config, a.Devices}, []any{b.Description, b.Config, b.Devices})

@@ -92,6 +92,23 @@ func (s *suite) cleanup(what string, del func(ctx context.Context) error) {
 	})
 }
 
+// settle bounds how long eventually waits for LXD to catch up (a started
+// container's DHCP lease takes about a second on the sandbox).
+const settle = time.Minute
+
+// eventually polls cond until it holds, failing the subtest with what
+// after settle.
+func (s *suite) eventually(what string, cond func() bool) {
+	s.Helper()
+	deadline := time.Now().Add(settle)
+	for !cond() {
+		if time.Now().After(deadline) {
+			s.Fatalf("not within %v: %s", settle, what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // must fails the subtest at once on err, naming the call.
 func (s *suite) must(what string, err error) {
 	s.Helper()
@@ -268,5 +285,12 @@ func withKey(m map[string]string, k, v string) map[string]string {
 		out = map[string]string{}
 	}
 	out[k] = v
+	return out
+}
+
+// without returns a copy of m without k.
+func without(m map[string]string, k string) map[string]string {
+	out := maps.Clone(m)
+	delete(out, k)
 	return out
 }

@@ -38,6 +38,7 @@ func instanceListedAsCreated(s *suite) {
 		s.Errorf("listed local devices (-sent +listed):\n%s", diff)
 	}
 	s.checkConfig(want.Config, got.Config)
+	s.wantRefused("CreateInstance of an instance that exists", s.r.CreateInstance(s.ctx, want))
 	if len(got.Addresses) != 0 {
 		s.Errorf("a stopped instance has addresses %v", got.Addresses)
 	}
@@ -51,11 +52,11 @@ func instanceListedAsCreated(s *suite) {
 			x.Description = "step " + v
 			return x
 		},
-		step: func(x engine.Instance) string { return x.Config["user.step"] },
-		etag: func(x engine.Instance) string { return x.ETag },
+		config: func(x engine.Instance) map[string]string { return x.Config },
+		etag:   func(x engine.Instance) string { return x.ETag },
 		blind: func(v string) engine.Instance {
 			return engine.Instance{Name: want.Name, Profiles: want.Profiles, Devices: want.Devices,
-				Config: withKey(want.Config, "user.step", v)}
+				Config: without(withKey(want.Config, "user.step", v), "user.conformance")}
 		},
 		equal: func(a, b engine.Instance) string {
 			return cmp.Diff([]any{a.Description, a.Profiles, a.Config, a.Devices}, []any{b.Description, b.Profiles, b.Config, b.Devices})
@@ -91,12 +92,18 @@ func (s *suite) checkConfig(sent, listed map[string]string) {
 }
 
 // instanceState: an instance created with neither type nor profiles is a
-// container with the default profile; start and stop change its status,
-// starting a running or stopping a stopped one is refused, a start is no
-// conflict for an update with the ETag listed before it, and a running
+// container with the default profile; start and stop change its status;
+// once started, a NIC with a DHCP reservation lists its address (polled:
+// the instance's DHCP client takes a moment), once stopped no address;
+// starting a running or stopping a stopped one is refused; a start is no
+// conflict for an update with the ETag listed before it; and a running
 // instance is deleted (force-stopped first).
 func instanceState(s *suite) {
-	i := s.createInstance(engine.Instance{})
+	n, cidr := s.createBridge(nil)
+	ip := host(cidr, 30)
+	i := s.createInstance(engine.Instance{Devices: map[string]map[string]string{
+		"eth0": {"type": "nic", "network": n.Name, "name": "eth0", "ipv4.address": ip},
+	}})
 	before := s.mustInstance(i.Name)
 	if before.Type != "container" || !slices.Equal(before.Profiles, []string{"default"}) || before.Status != "Stopped" {
 		s.Errorf("instance created without type and profiles: type %q profiles %q status %q, want container [default] Stopped",
@@ -111,6 +118,9 @@ func instanceState(s *suite) {
 
 	s.must("start", s.r.SetInstanceState(s.ctx, i.Name, "start", false))
 	status("Running")
+	s.eventually("the DHCP reservation "+ip+" is listed as eth0's address", func() bool {
+		return slices.Equal(s.mustInstance(i.Name).Addresses["eth0"], []string{ip})
+	})
 	s.wantRefused("starting a running instance", s.r.SetInstanceState(s.ctx, i.Name, "start", false))
 	upd := before
 	upd.Config = withKey(before.Config, "user.step", "1")
@@ -118,6 +128,9 @@ func instanceState(s *suite) {
 
 	s.must("forced stop", s.r.SetInstanceState(s.ctx, i.Name, "stop", true))
 	status("Stopped")
+	if got := s.mustInstance(i.Name).Addresses; len(got) != 0 {
+		s.Errorf("a stopped instance has addresses %v", got)
+	}
 	s.wantRefused("stopping a stopped instance", s.r.SetInstanceState(s.ctx, i.Name, "stop", true))
 
 	s.must("start", s.r.SetInstanceState(s.ctx, i.Name, "start", false))
