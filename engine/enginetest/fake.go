@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,6 +37,11 @@ type Fake struct {
 	Instances map[string]engine.Instance
 	Forwards  map[string]map[string]engine.Forward // network → listen address → forward
 
+	// autoSubnet marks the networks whose IPv4 subnet the fake chose for
+	// "auto": no caller could aim a forward into it, so their forward
+	// targets are not checked.
+	autoSubnet map[string]bool
+
 	// Fail, when set, is asked before every write ("create-network", name)
 	// and may return an error to inject a failure.
 	Fail func(op, name string) error
@@ -53,6 +59,8 @@ func New(name string) *Fake {
 		Profiles:  map[string]engine.Profile{"default": {Name: "default", Config: map[string]string{}, Devices: map[string]map[string]string{}, ETag: "0"}},
 		Instances: map[string]engine.Instance{},
 		Forwards:  map[string]map[string]engine.Forward{},
+
+		autoSubnet: map[string]bool{},
 	}
 }
 
@@ -162,6 +170,20 @@ func (f *Fake) checkDevices(devs map[string]map[string]string) error {
 	return nil
 }
 
+// checkReferences refuses an instance whose profiles or NIC networks do
+// not exist.
+func (f *Fake) checkReferences(i engine.Instance) error {
+	for _, p := range i.Profiles {
+		if _, ok := f.Profiles[p]; !ok {
+			return fmt.Errorf("instance %q: profile %q does not exist", i.Name, p)
+		}
+	}
+	if err := f.checkDevices(i.Devices); err != nil {
+		return fmt.Errorf("instance %q: %w", i.Name, err)
+	}
+	return nil
+}
+
 // stale says whether an update's ETag is stale; an empty one never is
 // (the adapter then writes unconditionally).
 func stale(sent, current string) bool { return sent != "" && sent != current }
@@ -232,6 +254,7 @@ func (f *Fake) CreateNetwork(_ context.Context, n engine.Network) error {
 	}
 	if n.Type == "bridge" && (n.Config["ipv4.address"] == "auto" || n.Config["ipv4.address"] == "") {
 		n.Config["ipv4.address"] = "10.231.254.1/24" // LXD fills "auto" in
+		f.autoSubnet[n.Name] = true
 	}
 	n.Managed, n.Status, n.ETag = true, "Created", f.nextETag()
 	f.Networks[n.Name] = n
@@ -250,6 +273,9 @@ func (f *Fake) UpdateNetwork(_ context.Context, n engine.Network) error {
 	}
 	if stale(n.ETag, old.ETag) {
 		return engine.ErrPreconditionFailed
+	}
+	if n.Config["ipv4.address"] != old.Config["ipv4.address"] {
+		delete(f.autoSubnet, n.Name)
 	}
 	old.Config, old.Description, old.ETag = cloneMap(n.Config), n.Description, f.nextETag()
 	f.Networks[n.Name] = old
@@ -270,6 +296,7 @@ func (f *Fake) DeleteNetwork(_ context.Context, name string) error {
 	}
 	delete(f.Networks, name)
 	delete(f.Forwards, name)
+	delete(f.autoSubnet, name)
 	return nil
 }
 
@@ -302,6 +329,9 @@ func (f *Fake) UpdateProfile(_ context.Context, p engine.Profile) error {
 	}
 	if stale(p.ETag, old.ETag) {
 		return engine.ErrPreconditionFailed
+	}
+	if err := f.checkDevices(p.Devices); err != nil {
+		return fmt.Errorf("profile %q: %w", p.Name, err)
 	}
 	p.Config, p.Devices, p.ETag = cloneMap(p.Config), cloneDevices(p.Devices), f.nextETag()
 	f.Profiles[p.Name] = p
@@ -339,13 +369,8 @@ func (f *Fake) CreateInstance(_ context.Context, i engine.Instance) error {
 	if i.Profiles == nil {
 		i.Profiles = []string{"default"} // LXD's default; an empty list means none
 	}
-	for _, p := range i.Profiles {
-		if _, ok := f.Profiles[p]; !ok {
-			return fmt.Errorf("instance %q: profile %q does not exist", i.Name, p)
-		}
-	}
-	if err := f.checkDevices(i.Devices); err != nil {
-		return fmt.Errorf("instance %q: %w", i.Name, err)
+	if err := f.checkReferences(i); err != nil {
+		return err
 	}
 	i.Config, i.Devices, i.Profiles = cloneMap(i.Config), cloneDevices(i.Devices), slices.Clone(i.Profiles)
 	i.Config["volatile.base_image"] = "fake"
@@ -366,6 +391,9 @@ func (f *Fake) UpdateInstance(_ context.Context, i engine.Instance) error {
 	}
 	if stale(i.ETag, old.ETag) {
 		return engine.ErrPreconditionFailed
+	}
+	if err := f.checkReferences(i); err != nil {
+		return err
 	}
 	config := cloneMap(i.Config)
 	for k, v := range old.Config {
@@ -442,6 +470,9 @@ func (f *Fake) CreateForward(_ context.Context, fw engine.Forward) error {
 	if _, ok := f.Forwards[fw.Network][fw.ListenAddress]; ok {
 		return fmt.Errorf("forward %s/%s already exists", fw.Network, fw.ListenAddress)
 	}
+	if err := f.checkTargets(fw); err != nil {
+		return err
+	}
 	fw.Config, fw.Ports = cloneMap(fw.Config), slices.Clone(fw.Ports)
 	f.Forwards[fw.Network][fw.ListenAddress] = fw
 	return nil
@@ -458,6 +489,9 @@ func (f *Fake) UpdateForward(_ context.Context, fw engine.Forward) error {
 	}
 	if _, ok := f.Forwards[fw.Network][fw.ListenAddress]; !ok {
 		return engine.ErrNotFound
+	}
+	if err := f.checkTargets(fw); err != nil {
+		return err
 	}
 	fw.Config, fw.Ports = cloneMap(fw.Config), slices.Clone(fw.Ports)
 	f.Forwards[fw.Network][fw.ListenAddress] = fw
@@ -505,4 +539,24 @@ func (f *Fake) leases(i engine.Instance) map[string][]string {
 		}
 	}
 	return out
+}
+
+// checkTargets refuses a forward whose IPv4 targets lie outside the
+// network's subnet, as LXD does.
+func (f *Fake) checkTargets(fw engine.Forward) error {
+	n := f.Networks[fw.Network]
+	subnet, err := netip.ParsePrefix(n.Config["ipv4.address"])
+	if err != nil || f.autoSubnet[n.Name] {
+		return nil // no IPv4 subnet the fake knows of
+	}
+	targets := []string{fw.Config["target_address"]}
+	for _, p := range fw.Ports {
+		targets = append(targets, p.TargetAddress)
+	}
+	for _, t := range targets {
+		if a, err := netip.ParseAddr(t); err == nil && a.Is4() && !subnet.Masked().Contains(a) {
+			return fmt.Errorf("forward %s on network %q: target address %s is not in the network's subnet %s", fw.ListenAddress, n.Name, t, subnet.Masked())
+		}
+	}
+	return nil
 }

@@ -115,7 +115,8 @@ func findInterface(state map[string]api.InstanceStateNetwork, hwaddr string) (ap
 // LXD's default (["default"]); an empty slice means no profiles.
 func (r *Remote) CreateInstance(ctx context.Context, i engine.Instance) error {
 	if err := r.createInstance(ctx, i); err != nil {
-		return fmt.Errorf("creating instance %q: %w", i.Name, err)
+		// A 404 names a missing image, profile or network: see refusal.
+		return fmt.Errorf("creating instance %q: %w", i.Name, refusal(err))
 	}
 	return nil
 }
@@ -288,6 +289,7 @@ func (r *Remote) UpdateInstance(ctx context.Context, i engine.Instance) error {
 		Description:  i.Description,
 	}
 	if err := r.operation(ctx, "", "PUT", "/instances/"+url.PathEscape(i.Name), put, lxdETag); err != nil {
+		err = refusalUnlessGone(err, func() error { _, _, err := c.GetInstance(i.Name); return err })
 		return fmt.Errorf("updating instance %q: %w", i.Name, err)
 	}
 	return nil

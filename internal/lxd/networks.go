@@ -159,7 +159,8 @@ func (r *Remote) UpdateNetwork(ctx context.Context, n engine.Network) error {
 	}
 	put := api.NetworkPut{Description: n.Description, Config: maps.Clone(nonNilMap(n.Config))}
 	if err := c.UpdateNetwork(n.Name, put, lxdETag); err != nil {
-		return fmt.Errorf("updating network %q: %w", n.Name, mapError(err))
+		err = refusalUnlessGone(mapError(err), func() error { _, _, err := c.GetNetwork(n.Name); return err })
+		return fmt.Errorf("updating network %q: %w", n.Name, err)
 	}
 	return nil
 }
@@ -225,7 +226,8 @@ func (r *Remote) UpdateProfile(ctx context.Context, p engine.Profile) error {
 		Devices:     nonNilDevices(p.Devices),
 	}
 	if err := c.UpdateProfile(p.Name, put, lxdETag); err != nil {
-		return fmt.Errorf("updating profile %q: %w", p.Name, mapError(err))
+		err = refusalUnlessGone(mapError(err), func() error { _, _, err := c.GetProfile(p.Name); return err })
+		return fmt.Errorf("updating profile %q: %w", p.Name, err)
 	}
 	return nil
 }

@@ -127,7 +127,7 @@ func (s *suite) wantNotFound(what string, err error) {
 
 // wantRefused checks that a write failed with an error that is neither
 // ErrNotFound nor ErrPreconditionFailed (which the engine would read as
-// "gone" or "re-read and retry"), and logs it.
+// "the object is gone" or "re-read and retry"), and logs it.
 func (s *suite) wantRefused(what string, err error) {
 	s.Helper()
 	switch {

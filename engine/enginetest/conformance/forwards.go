@@ -12,7 +12,8 @@ import (
 // forwards: a forward lists as created (ports in the order sent, port lists
 // and ranges as written, an empty target port stays empty), an update
 // replaces it whole (forwards have no ETag), a second forward on the same
-// listen address is refused, writes to a forward that is gone fail with
+// listen address is refused and so is a target outside the network's
+// subnet, writes to a forward that is gone fail with
 // ErrNotFound, and deleting the network takes its forwards along.
 func forwards(s *suite) {
 	n, cidr := s.createBridge(nil)
@@ -39,6 +40,9 @@ func forwards(s *suite) {
 		s.Errorf("forwards after the update (-sent +listed):\n%s", diff)
 	}
 	s.wantRefused("CreateForward on a listen address that has one", s.r.CreateForward(s.ctx, f))
+	outside := upd
+	outside.Ports = []engine.ForwardPort{{Protocol: "tcp", ListenPort: "80", TargetAddress: host(s.env.Subnet(s.T), 20)}}
+	s.wantRefused("UpdateForward with a target outside the network's subnet", s.r.UpdateForward(s.ctx, outside))
 	if diff := cmp.Diff([]engine.Forward{upd}, s.forwards(n.Name)); diff != "" {
 		s.Errorf("forwards after a refused create (-expected +listed):\n%s", diff)
 	}

@@ -141,8 +141,8 @@ func instanceState(s *suite) {
 	}
 }
 
-// instanceMissingImage: a create from an image the remote does not have
-// fails and leaves no instance.
+// instanceMissingImage: a create from an image the remote does not have is
+// refused (not ErrNotFound, though LXD answers 404) and leaves no instance.
 func instanceMissingImage(s *suite) {
 	if s.env.MissingImage == "" {
 		s.Skip("Env.MissingImage not set: this remote accepts any image")
@@ -150,18 +150,15 @@ func instanceMissingImage(s *suite) {
 	name := s.env.Name(s.T, "inst")
 	s.cleanup("instance "+name, func(ctx context.Context) error { return s.r.DeleteInstance(ctx, name) })
 	err := s.r.CreateInstance(s.ctx, engine.Instance{Name: name, Image: s.env.MissingImage, Profiles: []string{"default"}})
-	if err == nil {
-		s.Errorf("CreateInstance from image %q succeeded", s.env.MissingImage)
-	}
-	s.Logf("missing image: %v", err)
+	s.wantRefused("CreateInstance from a missing image", err)
 	if _, ok := s.instance(name); ok {
 		s.Errorf("instance %s listed after a failed create", name)
 	}
 }
 
-// missingReference: an instance with a profile that does not exist, and an
-// instance or a profile with a NIC on a network that does not exist, are
-// refused, and nothing is left.
+// missingReference: creating or updating an instance with a profile that
+// does not exist, or an instance or a profile with a NIC on a network that
+// does not exist, is refused, and leaves nothing behind or unchanged.
 func missingReference(s *suite) {
 	nic := map[string]map[string]string{"eth0": {"type": "nic", "network": s.env.Name(s.T, "net"), "name": "eth0"}}
 	inst := s.env.Name(s.T, "inst")
@@ -178,5 +175,24 @@ func missingReference(s *suite) {
 	s.wantRefused("CreateProfile with a NIC on a missing network", s.r.CreateProfile(s.ctx, engine.Profile{Name: prof, Devices: nic}))
 	if _, ok := s.profile(prof); ok {
 		s.Errorf("profile %s listed after a failed create", prof)
+	}
+
+	p := s.createProfile(engine.Profile{})
+	i := s.createInstance(engine.Instance{Profiles: []string{"default"}})
+	wantP, wantI := s.mustProfile(p.Name), s.mustInstance(i.Name)
+	upd := wantP
+	upd.Devices = nic
+	s.wantRefused("UpdateProfile with a NIC on a missing network", s.r.UpdateProfile(s.ctx, upd))
+	updI := wantI
+	updI.Devices = nic
+	s.wantRefused("UpdateInstance with a NIC on a missing network", s.r.UpdateInstance(s.ctx, updI))
+	updI = wantI
+	updI.Profiles = []string{"default", prof}
+	s.wantRefused("UpdateInstance with a missing profile", s.r.UpdateInstance(s.ctx, updI))
+	if got := s.mustProfile(p.Name); got.ETag != wantP.ETag || len(got.Devices) != 0 {
+		s.Errorf("a refused update changed profile %s: devices %v", p.Name, got.Devices)
+	}
+	if got := s.mustInstance(i.Name); got.ETag != wantI.ETag || !slices.Equal(got.Profiles, wantI.Profiles) || len(got.Devices) != 0 {
+		s.Errorf("refused updates changed instance %s: profiles %q devices %v", i.Name, got.Profiles, got.Devices)
 	}
 }
