@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"sync/atomic"
 
 	"github.com/lxnetd/lxnetd/engine"
-	"github.com/lxnetd/lxnetd/engine/spec"
 )
 
 // Fake is an in-memory LXD remote. It behaves as the LXD adapter does
@@ -106,87 +104,6 @@ func (f *Fake) ListNetworks(context.Context) ([]engine.Network, error) {
 	}
 	return out, nil
 }
-
-// networkUsedBy lists what LXD lists in a network's used_by: profiles with
-// a device on it, instances with one among their expanded devices (their
-// own or a profile's), and networks naming it as their parent.
-func (f *Fake) networkUsedBy(name string) []string {
-	var out []string
-	uses := func(devs map[string]map[string]string) bool { return engine.UsesNetwork(devs, name) }
-	for _, p := range slices.Sorted(maps.Keys(f.Profiles)) {
-		if uses(f.Profiles[p].Devices) {
-			out = append(out, "/1.0/profiles/"+p)
-		}
-	}
-	for _, i := range slices.Sorted(maps.Keys(f.Instances)) {
-		if uses(f.expandedDevices(f.Instances[i])) {
-			out = append(out, "/1.0/instances/"+i)
-		}
-	}
-	for _, n := range slices.Sorted(maps.Keys(f.Networks)) {
-		if f.Networks[n].Config["parent"] == name {
-			out = append(out, "/1.0/networks/"+n)
-		}
-	}
-	return out
-}
-
-// expandedDevices are an instance's devices as LXD applies them: its
-// profiles' in order, then its own, a later one replacing an earlier one of
-// the same name.
-func (f *Fake) expandedDevices(i engine.Instance) map[string]map[string]string {
-	out := map[string]map[string]string{}
-	for _, p := range i.Profiles {
-		maps.Copy(out, f.Profiles[p].Devices)
-	}
-	maps.Copy(out, i.Devices)
-	return out
-}
-
-// profileUsedBy lists the instances that use a profile.
-func (f *Fake) profileUsedBy(name string) []string {
-	var out []string
-	for _, i := range slices.Sorted(maps.Keys(f.Instances)) {
-		if slices.Contains(f.Instances[i].Profiles, name) {
-			out = append(out, "/1.0/instances/"+i)
-		}
-	}
-	return out
-}
-
-// checkDevices refuses a NIC on a network that does not exist, as LXD
-// does when it validates an instance's or a profile's devices (with an
-// error that is not a 404).
-func (f *Fake) checkDevices(devs map[string]map[string]string) error {
-	for _, name := range slices.Sorted(maps.Keys(devs)) {
-		d := devs[name]
-		if d["type"] != "nic" || d["network"] == "" {
-			continue
-		}
-		if _, ok := f.Networks[d["network"]]; !ok {
-			return fmt.Errorf("device validation failed for %q: network %q does not exist", name, d["network"])
-		}
-	}
-	return nil
-}
-
-// checkReferences refuses an instance whose profiles or NIC networks do
-// not exist.
-func (f *Fake) checkReferences(i engine.Instance) error {
-	for _, p := range i.Profiles {
-		if _, ok := f.Profiles[p]; !ok {
-			return fmt.Errorf("instance %q: profile %q does not exist", i.Name, p)
-		}
-	}
-	if err := f.checkDevices(i.Devices); err != nil {
-		return fmt.Errorf("instance %q: %w", i.Name, err)
-	}
-	return nil
-}
-
-// stale says whether an update's ETag is stale; an empty one never is
-// (the adapter then writes unconditionally).
-func stale(sent, current string) bool { return sent != "" && sent != current }
 
 func (f *Fake) ListProfiles(context.Context) ([]engine.Profile, error) {
 	f.requests.Add(1)
@@ -511,52 +428,5 @@ func (f *Fake) DeleteForward(_ context.Context, network, listen string) error {
 		return engine.ErrNotFound
 	}
 	delete(f.Forwards[network], listen)
-	return nil
-}
-
-// forwardNetwork checks that a network exists (else ErrNotFound) and can
-// have forwards (else LXD's refusal, which is not a 404).
-func (f *Fake) forwardNetwork(name string) error {
-	n, ok := f.Networks[name]
-	switch {
-	case !ok:
-		return fmt.Errorf("network %q: %w", name, engine.ErrNotFound)
-	case !n.Managed || !spec.ForwardCapable(n.Type):
-		return fmt.Errorf("network %q: network driver %q does not support forwards", name, n.Type)
-	}
-	return nil
-}
-
-// leases are the addresses a started instance gets: each NIC (its own or a
-// profile's) with a DHCP reservation (ipv4.address) gets that address, as
-// LXD reports once the instance's DHCP client got its lease. The fake does
-// not invent addresses for NICs without a reservation.
-func (f *Fake) leases(i engine.Instance) map[string][]string {
-	out := map[string][]string{}
-	for name, d := range f.expandedDevices(i) {
-		if d["type"] == "nic" && d["ipv4.address"] != "" {
-			out[name] = []string{d["ipv4.address"]}
-		}
-	}
-	return out
-}
-
-// checkTargets refuses a forward whose IPv4 targets lie outside the
-// network's subnet, as LXD does.
-func (f *Fake) checkTargets(fw engine.Forward) error {
-	n := f.Networks[fw.Network]
-	subnet, err := netip.ParsePrefix(n.Config["ipv4.address"])
-	if err != nil || f.autoSubnet[n.Name] {
-		return nil // no IPv4 subnet the fake knows of
-	}
-	targets := []string{fw.Config["target_address"]}
-	for _, p := range fw.Ports {
-		targets = append(targets, p.TargetAddress)
-	}
-	for _, t := range targets {
-		if a, err := netip.ParseAddr(t); err == nil && a.Is4() && !subnet.Masked().Contains(a) {
-			return fmt.Errorf("forward %s on network %q: target address %s is not in the network's subnet %s", fw.ListenAddress, n.Name, t, subnet.Masked())
-		}
-	}
 	return nil
 }
