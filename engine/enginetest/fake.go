@@ -29,16 +29,15 @@ type Fake struct {
 	mu       sync.Mutex
 	etag     int
 	requests atomic.Int64
+	// autoSubnet marks the networks whose IPv4 subnet the fake chose for
+	// "auto" (made on first use): no caller could aim a forward into it,
+	// so their forward targets are not checked.
+	autoSubnet map[string]bool
 
 	Networks  map[string]engine.Network
 	Profiles  map[string]engine.Profile
 	Instances map[string]engine.Instance
 	Forwards  map[string]map[string]engine.Forward // network → listen address → forward
-
-	// autoSubnet marks the networks whose IPv4 subnet the fake chose for
-	// "auto": no caller could aim a forward into it, so their forward
-	// targets are not checked.
-	autoSubnet map[string]bool
 
 	// Fail, when set, is asked before every write ("create-network", name)
 	// and may return an error to inject a failure.
@@ -57,8 +56,6 @@ func New(name string) *Fake {
 		Profiles:  map[string]engine.Profile{"default": {Name: "default", Config: map[string]string{}, Devices: map[string]map[string]string{}, ETag: "0"}},
 		Instances: map[string]engine.Instance{},
 		Forwards:  map[string]map[string]engine.Forward{},
-
-		autoSubnet: map[string]bool{},
 	}
 }
 
@@ -171,6 +168,9 @@ func (f *Fake) CreateNetwork(_ context.Context, n engine.Network) error {
 	}
 	if n.Type == "bridge" && (n.Config["ipv4.address"] == "auto" || n.Config["ipv4.address"] == "") {
 		n.Config["ipv4.address"] = "10.231.254.1/24" // LXD fills "auto" in
+		if f.autoSubnet == nil {
+			f.autoSubnet = map[string]bool{}
+		}
 		f.autoSubnet[n.Name] = true
 	}
 	n.Managed, n.Status, n.ETag = true, "Created", f.nextETag()
@@ -289,7 +289,8 @@ func (f *Fake) CreateInstance(_ context.Context, i engine.Instance) error {
 	if err := f.checkReferences(i); err != nil {
 		return err
 	}
-	i.Config, i.Devices, i.Profiles = cloneMap(i.Config), cloneDevices(i.Devices), slices.Clone(i.Profiles)
+	i.Profiles = slices.Clone(i.Profiles)
+	i.Config, i.Devices = cloneMap(i.Config), cloneDevices(i.Devices)
 	i.Config["volatile.base_image"] = "fake"
 	i.Status, i.ETag, i.Image = "Stopped", f.nextETag(), ""
 	f.Instances[i.Name] = i
