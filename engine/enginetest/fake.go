@@ -208,7 +208,7 @@ func (f *Fake) DeleteNetwork(_ context.Context, name string) error {
 	if _, ok := f.Networks[name]; !ok {
 		return engine.ErrNotFound
 	}
-	if u := f.networkUsedBy(name); len(u) > 0 {
+	if f.networkInUse(name) {
 		return fmt.Errorf("network %q is in use", name)
 	}
 	delete(f.Networks, name)

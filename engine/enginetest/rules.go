@@ -15,9 +15,9 @@ import (
 // as the fake applies it. Each rule is checked against real LXD by the
 // conformance suite.
 
-// networkUsedBy lists what LXD lists in a network's used_by: profiles with
-// a device on it, instances with one among their expanded devices (their
-// own or a profile's), and networks naming it as their parent.
+// networkUsedBy lists the users of a network the engine plans, as LXD
+// lists them in its used_by: profiles with a device on it, and instances
+// with one among their expanded devices (their own or a profile's).
 func (f *Fake) networkUsedBy(name string) []string {
 	var out []string
 	uses := func(devs map[string]map[string]string) bool { return engine.UsesNetwork(devs, name) }
@@ -31,12 +31,18 @@ func (f *Fake) networkUsedBy(name string) []string {
 			out = append(out, "/1.0/instances/"+i)
 		}
 	}
-	for _, n := range slices.Sorted(maps.Keys(f.Networks)) {
-		if f.Networks[n].Config["parent"] == name {
-			out = append(out, "/1.0/networks/"+n)
+	return out
+}
+
+// networkInUse says whether LXD refuses to delete a network: something
+// uses it, be it only another network naming it as its parent.
+func (f *Fake) networkInUse(name string) bool {
+	for _, n := range f.Networks {
+		if n.Config["parent"] == name {
+			return true
 		}
 	}
-	return out
+	return len(f.networkUsedBy(name)) > 0
 }
 
 // expandedDevices are an instance's devices as LXD applies them: its

@@ -50,7 +50,7 @@ func network(s *suite) {
 		s.Errorf("listed config (-sent +listed):\n%s", diff)
 	}
 	if len(got.Locations) != 0 || len(got.UsedBy) != 0 || got.ETag == "" {
-		s.Errorf("listed network: locations %q used by %q etag %q, want none, none and an etag", got.Locations, got.UsedBy, got.ETag)
+		s.Errorf("listed network: locations %q used by %v etag %q, want none, none and an etag", got.Locations, got.UsedBy, got.ETag)
 	}
 	if fw := s.forwards(n.Name); len(fw) != 0 {
 		s.Errorf("a new network has forwards: %+v", fw)
@@ -135,7 +135,7 @@ func profile(s *suite) {
 		s.Errorf("listed profile (-sent +listed):\n%s", diff)
 	}
 	if len(got.UsedBy) != 0 || got.ETag == "" {
-		s.Errorf("listed profile: used by %q etag %q, want none and an etag", got.UsedBy, got.ETag)
+		s.Errorf("listed profile: used by %v etag %q, want none and an etag", got.UsedBy, got.ETag)
 	}
 	s.wantRefused("CreateProfile of a profile that exists", s.r.CreateProfile(s.ctx, p))
 	etagCase[engine.Profile]{
@@ -158,9 +158,8 @@ func profile(s *suite) {
 }
 
 // networkInUse: a network lists its users (a profile and an instance with
-// a NIC on it, an instance through that profile, a network naming it as
-// parent) in any order, and refuses to be deleted while used; so does a
-// profile an instance uses.
+// a NIC on it, an instance through that profile) in any order, and refuses
+// to be deleted while used; so does a profile an instance uses.
 func networkInUse(s *suite) {
 	n, _ := s.createBridge(nil)
 	nic := func(name string) map[string]map[string]string {
@@ -171,12 +170,13 @@ func networkInUse(s *suite) {
 	viaProfile := s.createInstance(engine.Instance{Profiles: []string{"default", p.Name}})
 
 	got := s.mustNetwork(n.Name)
-	want := []string{"/1.0/profiles/" + p.Name, "/1.0/instances/" + direct.Name, "/1.0/instances/" + viaProfile.Name}
+	want := users(profileUser(p.Name), instanceUser(direct.Name), instanceUser(viaProfile.Name))
 	if !sameSet(got.UsedBy, want) {
-		s.Errorf("network used by %q, want %q in any order", got.UsedBy, want)
+		s.Errorf("network used by %v, want %v in any order", got.UsedBy, want)
 	}
-	if got := s.mustProfile(p.Name); !sameSet(got.UsedBy, []string{"/1.0/instances/" + viaProfile.Name}) {
-		s.Errorf("profile used by %q, want [/1.0/instances/%s]", got.UsedBy, viaProfile.Name)
+	want = users(instanceUser(viaProfile.Name))
+	if got := s.mustProfile(p.Name); !sameSet(got.UsedBy, want) {
+		s.Errorf("profile used by %v, want %v", got.UsedBy, want)
 	}
 
 	s.wantRefused("DeleteNetwork of a network in use", s.r.DeleteNetwork(s.ctx, n.Name))
@@ -190,7 +190,7 @@ func networkInUse(s *suite) {
 	}
 	s.must("DeleteProfile once unused", s.r.DeleteProfile(s.ctx, p.Name))
 	if got := s.mustNetwork(n.Name); len(got.UsedBy) != 0 {
-		s.Errorf("network still used by %q after its users were deleted", got.UsedBy)
+		s.Errorf("network still used by %v after its users were deleted", got.UsedBy)
 	}
 	s.must("DeleteNetwork once unused", s.r.DeleteNetwork(s.ctx, n.Name))
 	if _, ok := s.network(n.Name); ok {

@@ -18,7 +18,6 @@ import (
 	"context"
 	"errors"
 	"maps"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -273,9 +272,28 @@ func (s *suite) createForward(f engine.Forward) {
 	s.must("CreateForward", s.r.CreateForward(s.ctx, f))
 }
 
-// sameSet reports whether a and b hold the same strings, in any order.
-func sameSet(a, b []string) bool {
-	return slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b)))
+// Users of a network or profile as a Remote lists them in UsedBy: LXD's
+// API paths. The one place to change should UsedBy get a type of its own.
+func instanceUser(name string) string { return "/1.0/instances/" + name }
+func profileUser(name string) string  { return "/1.0/profiles/" + name }
+
+func users[T any](u ...T) []T { return u }
+
+// sameSet reports whether a and b hold the same elements, in any order.
+func sameSet[T comparable](a, b []T) bool {
+	count := map[T]int{}
+	for _, x := range a {
+		count[x]++
+	}
+	for _, x := range b {
+		count[x]--
+	}
+	for _, n := range count {
+		if n != 0 {
+			return false
+		}
+	}
+	return len(a) == len(b)
 }
 
 // withKey returns a copy of m with k set to v.
