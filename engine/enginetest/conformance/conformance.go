@@ -59,9 +59,9 @@ func Run(t *testing.T, env Env) {
 	}
 }
 
-// writeTimeout bounds one call to the Remote; instance starts and forced
-// stops take about a second on the sandbox, so this leaves room for a
-// machine many times slower.
+// writeTimeout bounds the calls of one subtest (and each cleanup): a
+// subtest takes a few seconds on the sandbox (an instance start or forced
+// stop about one), which leaves room for a machine many times slower.
 const writeTimeout = 2 * time.Minute
 
 // suite is one subtest's view: its Remote, its context and helpers that
