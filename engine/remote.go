@@ -12,8 +12,13 @@ import (
 )
 
 // Errors a Remote returns so the engine can react without knowing LXD's wire format.
+// A write LXD refuses for another reason (the object is in use, a profile or
+// network it names is missing, an instance is already running) returns an
+// error that is neither. Package enginetest/conformance checks all of this
+// against every implementation.
 var (
-	// ErrNotFound: the object does not exist (HTTP 404).
+	// ErrNotFound: the object does not exist (HTTP 404), or for forwards
+	// their network.
 	ErrNotFound = errors.New("not found")
 	// ErrPreconditionFailed: the ETag passed with an update is stale (HTTP 412);
 	// the engine re-reads the object and retries.
@@ -34,12 +39,14 @@ type Remote interface {
 	// ListInstances returns every instance with config, expanded-free local
 	// devices, profiles, status and addresses, in one request.
 	ListInstances(ctx context.Context) ([]Instance, error)
-	// ListForwards returns all forwards of one managed network.
+	// ListForwards returns all forwards of one managed network (an error
+	// for a network that cannot have forwards, ErrNotFound for a missing one).
 	ListForwards(ctx context.Context, network string) ([]Forward, error)
 
 	CreateNetwork(ctx context.Context, n Network) error
 	// UpdateNetwork replaces the network's writable fields, conditional on n.ETag
-	// (returns ErrPreconditionFailed when stale).
+	// (returns ErrPreconditionFailed when stale; an empty ETag writes
+	// unconditionally).
 	UpdateNetwork(ctx context.Context, n Network) error
 	DeleteNetwork(ctx context.Context, name string) error
 
@@ -53,7 +60,7 @@ type Remote interface {
 	UpdateInstance(ctx context.Context, i Instance) error // conditional on i.ETag; waits
 	// SetInstanceState runs "start" or "stop" (forced when force is true) and waits.
 	SetInstanceState(ctx context.Context, name, action string, force bool) error
-	DeleteInstance(ctx context.Context, name string) error // waits
+	DeleteInstance(ctx context.Context, name string) error // force-stops a running instance first; waits
 
 	CreateForward(ctx context.Context, f Forward) error
 	UpdateForward(ctx context.Context, f Forward) error // forwards have no ETag

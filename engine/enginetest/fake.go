@@ -9,20 +9,30 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/lxnetd/lxnetd/engine"
 )
 
-// Fake is an in-memory LXD remote. It keeps ETags like LXD (a new one on every
-// write, 412 on a stale one) and counts requests. The zero value is not
+// Fake is an in-memory LXD remote. It behaves as the LXD adapter does
+// against LXD 5.0, as far as the conformance suite (package conformance,
+// run against both) pins it down: ETags (a new one on every write,
+// ErrPreconditionFailed on a stale one, none means unconditional), used_by
+// (through profiles too), refusals (deleting what is in use, a NIC on a
+// missing network, forwards on a network that cannot have them, starting a
+// running instance), and one request per list. The zero value is not
 // usable; call New.
 type Fake struct {
 	name     string
 	mu       sync.Mutex
 	etag     int
 	requests atomic.Int64
+	// autoSubnet marks the networks whose IPv4 subnet the fake chose for
+	// "auto" (made on first use): no caller could aim a forward into it,
+	// so their forward targets are not checked.
+	autoSubnet map[string]bool
 
 	Networks  map[string]engine.Network
 	Profiles  map[string]engine.Profile
@@ -92,37 +102,15 @@ func (f *Fake) ListNetworks(context.Context) ([]engine.Network, error) {
 	return out, nil
 }
 
-func (f *Fake) networkUsedBy(name string) []engine.Address {
-	var out []engine.Address
-	uses := func(devs map[string]map[string]string) bool { return engine.UsesNetwork(devs, name) }
-	for _, p := range slices.Sorted(maps.Keys(f.Profiles)) {
-		if uses(f.Profiles[p].Devices) {
-			out = append(out, engine.Address{Kind: engine.KindProfile, Name: p})
-		}
-	}
-	for _, i := range slices.Sorted(maps.Keys(f.Instances)) {
-		if uses(f.Instances[i].Devices) {
-			out = append(out, engine.Address{Kind: engine.KindNode, Name: i})
-		}
-	}
-	return out
-}
-
 func (f *Fake) ListProfiles(context.Context) ([]engine.Profile, error) {
 	f.requests.Add(1)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	usedBy := map[string][]engine.Address{}
-	for _, i := range slices.Sorted(maps.Keys(f.Instances)) {
-		for _, p := range f.Instances[i].Profiles {
-			usedBy[p] = append(usedBy[p], engine.Address{Kind: engine.KindNode, Name: i})
-		}
-	}
 	var out []engine.Profile
 	for _, k := range slices.Sorted(maps.Keys(f.Profiles)) {
 		p := f.Profiles[k]
 		p.Config, p.Devices = cloneMap(p.Config), cloneDevices(p.Devices)
-		p.UsedBy = usedBy[k]
+		p.UsedBy = f.profileUsedBy(k)
 		out = append(out, p)
 	}
 	return out, nil
@@ -137,6 +125,11 @@ func (f *Fake) ListInstances(context.Context) ([]engine.Instance, error) {
 		i := f.Instances[k]
 		i.Config, i.Devices = cloneMap(i.Config), cloneDevices(i.Devices)
 		i.Profiles = slices.Clone(i.Profiles)
+		addrs := make(map[string][]string, len(i.Addresses))
+		for nic, a := range i.Addresses {
+			addrs[nic] = slices.Clone(a)
+		}
+		i.Addresses = addrs
 		out = append(out, i)
 	}
 	return out, nil
@@ -146,8 +139,8 @@ func (f *Fake) ListForwards(_ context.Context, network string) ([]engine.Forward
 	f.requests.Add(1)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, ok := f.Networks[network]; !ok {
-		return nil, engine.ErrNotFound
+	if err := f.forwardNetwork(network); err != nil {
+		return nil, err
 	}
 	var out []engine.Forward
 	fw := f.Forwards[network]
@@ -170,8 +163,15 @@ func (f *Fake) CreateNetwork(_ context.Context, n engine.Network) error {
 		return fmt.Errorf("network %q already exists", n.Name)
 	}
 	n.Config = cloneMap(n.Config)
-	if n.Config["ipv4.address"] == "auto" || n.Config["ipv4.address"] == "" {
+	if n.Type == "" {
+		n.Type = "bridge"
+	}
+	if n.Type == "bridge" && (n.Config["ipv4.address"] == "auto" || n.Config["ipv4.address"] == "") {
 		n.Config["ipv4.address"] = "10.231.254.1/24" // LXD fills "auto" in
+		if f.autoSubnet == nil {
+			f.autoSubnet = map[string]bool{}
+		}
+		f.autoSubnet[n.Name] = true
 	}
 	n.Managed, n.Status, n.ETag = true, "Created", f.nextETag()
 	f.Networks[n.Name] = n
@@ -188,8 +188,11 @@ func (f *Fake) UpdateNetwork(_ context.Context, n engine.Network) error {
 	if !ok {
 		return engine.ErrNotFound
 	}
-	if n.ETag != old.ETag {
+	if stale(n.ETag, old.ETag) {
 		return engine.ErrPreconditionFailed
+	}
+	if n.Config["ipv4.address"] != old.Config["ipv4.address"] {
+		delete(f.autoSubnet, n.Name)
 	}
 	old.Config, old.Description, old.ETag = cloneMap(n.Config), n.Description, f.nextETag()
 	f.Networks[n.Name] = old
@@ -205,11 +208,12 @@ func (f *Fake) DeleteNetwork(_ context.Context, name string) error {
 	if _, ok := f.Networks[name]; !ok {
 		return engine.ErrNotFound
 	}
-	if u := f.networkUsedBy(name); len(u) > 0 {
+	if f.networkInUse(name) {
 		return fmt.Errorf("network %q is in use", name)
 	}
 	delete(f.Networks, name)
 	delete(f.Forwards, name)
+	delete(f.autoSubnet, name)
 	return nil
 }
 
@@ -221,6 +225,9 @@ func (f *Fake) CreateProfile(_ context.Context, p engine.Profile) error {
 	}
 	if _, ok := f.Profiles[p.Name]; ok {
 		return fmt.Errorf("profile %q already exists", p.Name)
+	}
+	if err := f.checkDevices(p.Devices); err != nil {
+		return fmt.Errorf("profile %q: %w", p.Name, err)
 	}
 	p.Config, p.Devices, p.ETag = cloneMap(p.Config), cloneDevices(p.Devices), f.nextETag()
 	f.Profiles[p.Name] = p
@@ -237,8 +244,11 @@ func (f *Fake) UpdateProfile(_ context.Context, p engine.Profile) error {
 	if !ok {
 		return engine.ErrNotFound
 	}
-	if p.ETag != old.ETag {
+	if stale(p.ETag, old.ETag) {
 		return engine.ErrPreconditionFailed
+	}
+	if err := f.checkDevices(p.Devices); err != nil {
+		return fmt.Errorf("profile %q: %w", p.Name, err)
 	}
 	p.Config, p.Devices, p.ETag = cloneMap(p.Config), cloneDevices(p.Devices), f.nextETag()
 	f.Profiles[p.Name] = p
@@ -254,6 +264,9 @@ func (f *Fake) DeleteProfile(_ context.Context, name string) error {
 	if _, ok := f.Profiles[name]; !ok {
 		return engine.ErrNotFound
 	}
+	if u := f.profileUsedBy(name); len(u) > 0 {
+		return fmt.Errorf("profile %q is in use", name)
+	}
 	delete(f.Profiles, name)
 	return nil
 }
@@ -267,6 +280,16 @@ func (f *Fake) CreateInstance(_ context.Context, i engine.Instance) error {
 	if _, ok := f.Instances[i.Name]; ok {
 		return fmt.Errorf("instance %q already exists", i.Name)
 	}
+	if i.Type == "" {
+		i.Type = "container"
+	}
+	if i.Profiles == nil {
+		i.Profiles = []string{"default"} // LXD's default; an empty list means none
+	}
+	if err := f.checkReferences(i); err != nil {
+		return err
+	}
+	i.Profiles = slices.Clone(i.Profiles)
 	i.Config, i.Devices = cloneMap(i.Config), cloneDevices(i.Devices)
 	i.Config["volatile.base_image"] = "fake"
 	i.Status, i.ETag, i.Image = "Stopped", f.nextETag(), ""
@@ -284,10 +307,25 @@ func (f *Fake) UpdateInstance(_ context.Context, i engine.Instance) error {
 	if !ok {
 		return engine.ErrNotFound
 	}
-	if i.ETag != old.ETag {
+	if stale(i.ETag, old.ETag) {
 		return engine.ErrPreconditionFailed
 	}
-	old.Config, old.Devices, old.Profiles, old.Description = cloneMap(i.Config), cloneDevices(i.Devices), slices.Clone(i.Profiles), i.Description
+	if err := f.checkReferences(i); err != nil {
+		return err
+	}
+	config := cloneMap(i.Config)
+	for k, v := range old.Config {
+		// The adapter keeps the keys LXD manages unless the update sets them.
+		if strings.HasPrefix(k, "volatile.") || strings.HasPrefix(k, "image.") {
+			if _, set := config[k]; !set {
+				config[k] = v
+			}
+		}
+	}
+	if i.Profiles == nil {
+		i.Profiles = []string{}
+	}
+	old.Config, old.Devices, old.Profiles, old.Description = config, cloneDevices(i.Devices), slices.Clone(i.Profiles), i.Description
 	old.ETag = f.nextETag()
 	f.Instances[i.Name] = old
 	return nil
@@ -305,9 +343,15 @@ func (f *Fake) SetInstanceState(_ context.Context, name, action string, force bo
 	}
 	switch action {
 	case "start":
-		i.Status = "Running"
+		if i.Status == "Running" {
+			return fmt.Errorf("instance %q is already running", name)
+		}
+		i.Status, i.Addresses = "Running", f.leases(i)
 	case "stop":
-		i.Status = "Stopped"
+		if i.Status == "Stopped" {
+			return fmt.Errorf("instance %q is already stopped", name)
+		}
+		i.Status, i.Addresses = "Stopped", nil
 	default:
 		return fmt.Errorf("unknown action %q", action)
 	}
@@ -321,12 +365,9 @@ func (f *Fake) DeleteInstance(_ context.Context, name string) error {
 	if err := f.write("delete-instance", name); err != nil {
 		return err
 	}
-	i, ok := f.Instances[name]
-	if !ok {
+	// A running instance is force-stopped first, as the adapter does.
+	if _, ok := f.Instances[name]; !ok {
 		return engine.ErrNotFound
-	}
-	if i.Status == "Running" {
-		return fmt.Errorf("instance %q is running", name)
 	}
 	delete(f.Instances, name)
 	return nil
@@ -338,14 +379,17 @@ func (f *Fake) CreateForward(_ context.Context, fw engine.Forward) error {
 	if err := f.write("create-forward", fw.Network+"/"+fw.ListenAddress); err != nil {
 		return err
 	}
-	if _, ok := f.Networks[fw.Network]; !ok {
-		return engine.ErrNotFound
+	if err := f.forwardNetwork(fw.Network); err != nil {
+		return err
 	}
 	if f.Forwards[fw.Network] == nil {
 		f.Forwards[fw.Network] = map[string]engine.Forward{}
 	}
 	if _, ok := f.Forwards[fw.Network][fw.ListenAddress]; ok {
 		return fmt.Errorf("forward %s/%s already exists", fw.Network, fw.ListenAddress)
+	}
+	if err := f.checkTargets(fw); err != nil {
+		return err
 	}
 	fw.Config, fw.Ports = cloneMap(fw.Config), slices.Clone(fw.Ports)
 	f.Forwards[fw.Network][fw.ListenAddress] = fw
@@ -358,8 +402,14 @@ func (f *Fake) UpdateForward(_ context.Context, fw engine.Forward) error {
 	if err := f.write("update-forward", fw.Network+"/"+fw.ListenAddress); err != nil {
 		return err
 	}
+	if err := f.forwardNetwork(fw.Network); err != nil {
+		return err
+	}
 	if _, ok := f.Forwards[fw.Network][fw.ListenAddress]; !ok {
 		return engine.ErrNotFound
+	}
+	if err := f.checkTargets(fw); err != nil {
+		return err
 	}
 	fw.Config, fw.Ports = cloneMap(fw.Config), slices.Clone(fw.Ports)
 	f.Forwards[fw.Network][fw.ListenAddress] = fw
@@ -370,6 +420,9 @@ func (f *Fake) DeleteForward(_ context.Context, network, listen string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.write("delete-forward", network+"/"+listen); err != nil {
+		return err
+	}
+	if err := f.forwardNetwork(network); err != nil {
 		return err
 	}
 	if _, ok := f.Forwards[network][listen]; !ok {

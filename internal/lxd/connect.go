@@ -288,7 +288,7 @@ func (r *Remote) client(ctx context.Context) *lxdclient.ProtocolLXD {
 // targetClient is client scoped to one cluster member ("" = no target;
 // "none" is what a standalone server reports as an instance's location).
 func (r *Remote) targetClient(ctx context.Context, member string) *lxdclient.ProtocolLXD {
-	if member == "" || member == "none" {
+	if member == "" || member == standalone {
 		return r.client(ctx)
 	}
 	c := r.base.UseProject(r.project).UseTarget(member).(*lxdclient.ProtocolLXD)

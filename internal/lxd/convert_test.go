@@ -154,3 +154,44 @@ func TestEventRelevant(t *testing.T) {
 		}
 	}
 }
+
+// TestStandaloneLocation: LXD's "none" (no cluster member) is listed as no
+// location; member names pass through.
+func TestStandaloneLocation(t *testing.T) {
+	if got := networkFromAPI(api.Network{Locations: []string{"none"}}).Locations; len(got) != 0 {
+		t.Errorf("standalone network locations %q, want none", got)
+	}
+	if got := networkFromAPI(api.Network{Locations: []string{"m2", "m1"}}).Locations; !cmp.Equal(got, []string{"m2", "m1"}) {
+		t.Errorf("cluster network locations %q", got)
+	}
+	for loc, want := range map[string]string{"none": "", "m1": "m1", "": ""} {
+		if got := instanceFromAPI(api.InstanceFull{Instance: api.Instance{Location: loc}}).Location; got != want {
+			t.Errorf("instance location %q listed as %q, want %q", loc, got, want)
+		}
+	}
+}
+
+// TestRefusal: a 404 that refuses a write (a missing image, profile or
+// network named by it) loses engine.ErrNotFound, keeps its message and the
+// LXD error; other errors pass unchanged.
+func TestRefusal(t *testing.T) {
+	lxdErr := api.StatusErrorf(http.StatusNotFound, "Image alias not found")
+	err := fmt.Errorf("from image %q: %w", "x", mapError(lxdErr))
+	got := refusal(err)
+	if errors.Is(got, engine.ErrNotFound) || !errors.Is(got, lxdErr) || got.Error() != err.Error() {
+		t.Errorf("refusal(%v) = %v (not found: %v, LXD error kept: %v)", err, got, errors.Is(got, engine.ErrNotFound), errors.Is(got, lxdErr))
+	}
+	stale := mapError(api.StatusErrorf(http.StatusPreconditionFailed, "stale"))
+	if refusal(stale) != stale {
+		t.Error("refusal changed a 412")
+	}
+
+	gone := func() error { return lxdErr }
+	there := func() error { return nil }
+	if got := refusalUnlessGone(mapError(lxdErr), gone); !errors.Is(got, engine.ErrNotFound) {
+		t.Errorf("object gone: %v, want ErrNotFound", got)
+	}
+	if got := refusalUnlessGone(mapError(lxdErr), there); errors.Is(got, engine.ErrNotFound) || got == nil {
+		t.Errorf("object still there: %v, want a refusal", got)
+	}
+}

@@ -50,6 +50,9 @@ func instanceFromAPI(in api.InstanceFull) engine.Instance {
 	if in.Profiles == nil {
 		i.Profiles = []string{}
 	}
+	if i.Location == standalone {
+		i.Location = ""
+	}
 	if in.State != nil {
 		i.Addresses = nicAddresses(in.Config, in.ExpandedDevices, in.State.Network)
 	}
@@ -108,11 +111,13 @@ func findInterface(state map[string]api.InstanceStateNetwork, hwaddr string) (ap
 // CreateInstance creates (does not start) an instance and waits for the
 // operation. i.Image is an image alias or fingerprint on this server, or
 // "server:alias" naming an lxc remote (see imageSource). i.Location, when
-// set, places the instance on that cluster member. Nil i.Profiles means
+// set, places the instance on that cluster member ("none", LXD's name for
+// no member, is accepted as none). Nil i.Profiles means
 // LXD's default (["default"]); an empty slice means no profiles.
 func (r *Remote) CreateInstance(ctx context.Context, i engine.Instance) error {
 	if err := r.createInstance(ctx, i); err != nil {
-		return fmt.Errorf("creating instance %q: %w", i.Name, err)
+		// A 404 names a missing image, profile or network: see refusal.
+		return fmt.Errorf("creating instance %q: %w", i.Name, refusal(err))
 	}
 	return nil
 }
@@ -285,6 +290,7 @@ func (r *Remote) UpdateInstance(ctx context.Context, i engine.Instance) error {
 		Description:  i.Description,
 	}
 	if err := r.operation(ctx, "", "PUT", "/instances/"+url.PathEscape(i.Name), put, lxdETag); err != nil {
+		err = refusalUnlessGone(err, func() error { _, _, err := c.GetInstance(i.Name); return err })
 		return fmt.Errorf("updating instance %q: %w", i.Name, err)
 	}
 	return nil

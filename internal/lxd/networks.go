@@ -37,9 +37,25 @@ func networkFromAPI(n api.Network) engine.Network {
 		Managed:     n.Managed,
 		Status:      n.Status,
 		UsedBy:      usedBy(n.UsedBy),
-		Locations:   n.Locations,
+		Locations:   clusterMembers(n.Locations),
 		ETag:        networkETag(n.Description, n.Config),
 	}
+}
+
+// standalone is the location LXD reports for everything on a server that
+// is not clustered; the engine's model says "no member" with "" instead.
+const standalone = "none"
+
+// clusterMembers drops LXD's "none" from a network's locations, so a
+// standalone server's networks list no location, as engine.Network says.
+func clusterMembers(locations []string) []string {
+	var out []string
+	for _, l := range locations {
+		if l != standalone {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // CreateNetwork creates a managed network: one request on a standalone
@@ -145,7 +161,8 @@ func (r *Remote) UpdateNetwork(ctx context.Context, n engine.Network) error {
 	}
 	put := api.NetworkPut{Description: n.Description, Config: maps.Clone(nonNilMap(n.Config))}
 	if err := c.UpdateNetwork(n.Name, put, lxdETag); err != nil {
-		return fmt.Errorf("updating network %q: %w", n.Name, mapError(err))
+		err = refusalUnlessGone(mapError(err), func() error { _, _, err := c.GetNetwork(n.Name); return err })
+		return fmt.Errorf("updating network %q: %w", n.Name, err)
 	}
 	return nil
 }
@@ -212,7 +229,8 @@ func (r *Remote) UpdateProfile(ctx context.Context, p engine.Profile) error {
 		Devices:     nonNilDevices(p.Devices),
 	}
 	if err := c.UpdateProfile(p.Name, put, lxdETag); err != nil {
-		return fmt.Errorf("updating profile %q: %w", p.Name, mapError(err))
+		err = refusalUnlessGone(mapError(err), func() error { _, _, err := c.GetProfile(p.Name); return err })
+		return fmt.Errorf("updating profile %q: %w", p.Name, err)
 	}
 	return nil
 }

@@ -77,7 +77,7 @@ func (r *Remote) apiPath(path, target string) string {
 	p, rawQuery, _ := strings.Cut(path, "?")
 	q, _ := url.ParseQuery(rawQuery)
 	q.Set("project", r.project)
-	if target != "" && target != "none" {
+	if target != "" && target != standalone {
 		q.Set("target", target)
 	}
 	return "/1.0" + p + "?" + q.Encode()
