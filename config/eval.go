@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/lxnetd/lxnetd/engine/spec"
@@ -95,6 +96,9 @@ const (
 	defaultOwner      = "lxnetd"
 	defaultResync     = 5 * 60 * 1e9 // 5m as time.Duration
 	defaultMaxDeletes = 10
+	// minLeaseTTL: the lease is renewed every third of it, and a renewal is
+	// one or two LXD requests.
+	minLeaseTTL = 3 * time.Second
 )
 
 func (l *loader) evalLxnet(d *decl, ctx *hcl.EvalContext) bool {
@@ -120,6 +124,17 @@ func (l *loader) evalLxnet(d *decl, ctx *hcl.EvalContext) bool {
 			l.errorf(a.Expr.Range().Ptr(), "Invalid max_deletes", "max_deletes must be 0 or more (0 forbids the daemon any delete).")
 		} else {
 			l.settings.MaxDeletes = n
+		}
+	}
+	if s, a := e.str("lease_ttl"); a != nil && !e.failed {
+		dur, err := parseDuration(s)
+		if err == nil && dur < minLeaseTTL {
+			err = fmt.Errorf("%q is shorter than %s", s, minLeaseTTL)
+		}
+		if err != nil {
+			l.errorf(a.Expr.Range().Ptr(), "Invalid lease_ttl", "%s. Write a duration of at least %s such as \"30s\" (the default) or \"1m\": how long the one-writer lease lasts without renewal.", err, minLeaseTTL)
+		} else {
+			l.settings.LeaseTTL = dur
 		}
 	}
 	l.settings.DeleteInstances, _ = e.boolean("delete_instances")

@@ -138,6 +138,7 @@ func newLoader(fsys fs.FS, opts Options) *loader {
 		values:  map[string]cty.Value{},
 		settings: spec.Settings{
 			Owner: defaultOwner, ResyncInterval: defaultResync, MaxDeletes: defaultMaxDeletes,
+			LeaseTTL: spec.DefaultLeaseTTL,
 		},
 	}
 }
