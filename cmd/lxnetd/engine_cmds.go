@@ -79,8 +79,9 @@ func load(cmd *cobra.Command, dir string, lf *loadFlags) (*spec.Config, error) {
 
 // remotePlan is one remote's connection and plan.
 type remotePlan struct {
-	remote *lxd.Remote
-	plan   *engine.Plan
+	remote   *lxd.Remote
+	plan     *engine.Plan
+	settings spec.Settings
 }
 
 // planAll connects to every remote and plans it, remotes in parallel. All
@@ -97,7 +98,7 @@ func planAll(ctx context.Context, cfg *spec.Config, targets []string) ([]remoteP
 				errs[i] = fmt.Errorf("connecting to remote %q: %w", name, err)
 				return nil
 			}
-			out[i].remote = r
+			out[i].remote, out[i].settings = r, cfg.Settings
 			out[i].plan, errs[i] = engine.NewPlan(ctx, r, cfg.Remotes[name], cfg.Settings, engine.PlanOptions{Targets: targets})
 			if p := out[i].plan; p != nil {
 				slog.Debug("planned", "remote", name, "requests", p.Requests, "forward_networks", p.ForwardNetworks,
@@ -222,7 +223,12 @@ func newApplyCommand() *cobra.Command {
 (unless --yes), then executes exactly that plan: networks, profiles, nodes,
 forwards in that order (deletes in reverse), remotes in parallel. Each action
 is reported with its duration. If anything fails, apply says what was done and
-what was not, and exits 1; running apply again completes the plan.`,
+what was not, and exits 1; running apply again completes the plan.
+
+Before asking, apply takes the configuration owner's lease on every remote it
+will change (one writer at a time per remote and owner). While another apply
+or an "lxnetd run" daemon holds it, apply refuses, names the holder and writes
+nothing: with a daemon running, edit the files and run "lxnetd reload" instead.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext(cmd)
@@ -241,6 +247,11 @@ what was not, and exits 1; running apply again completes the plan.`,
 			if allEmpty(plans) {
 				return nil
 			}
+			ctx, release, err := holdLeases(ctx, writtenRemotes(rps), rps[0].settings, "lxnetd apply", cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer release()
 			if !yes {
 				if !isTTY(cmd.InOrStdin()) {
 					return errors.New("refusing to apply without confirmation: stdin is not a terminal (use --yes)")
@@ -270,6 +281,18 @@ what was not, and exits 1; running apply again completes the plan.`,
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "apply without asking")
 	cmd.Flags().IntVar(&parallelism, "parallelism", 2, "concurrent writes per remote")
 	return cmd
+}
+
+// writtenRemotes are the remotes whose plan changes something: the ones a
+// writer needs the lease of.
+func writtenRemotes(rps []remotePlan) []*lxd.Remote {
+	var out []*lxd.Remote
+	for _, rp := range rps {
+		if !rp.plan.Empty() {
+			out = append(out, rp.remote)
+		}
+	}
+	return out
 }
 
 func confirm(in io.Reader, out io.Writer) (bool, error) {

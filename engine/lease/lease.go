@@ -159,6 +159,10 @@ func (e *LostError) Unwrap() error { return e.Err }
 // check to its commit, short enough not to slow an apply down noticeably.
 const confirmDelay = 500 * time.Millisecond
 
+// atomicStore is a Store that checks the ETag and writes in one step
+// (MemStore): Acquire needs no read-back there.
+type atomicStore interface{ atomicCAS() }
+
 // maxConflicts bounds the compare-and-swap retries of one call. Other keys
 // written meanwhile (other owners' leases renewing) also change the ETag.
 const maxConflicts = 20
@@ -205,6 +209,9 @@ func Acquire(ctx context.Context, store Store, owner string, holder Holder, ttl 
 		}
 		if err != nil {
 			return nil, fmt.Errorf("writing lease %s: %w", key, err)
+		}
+		if _, ok := store.(atomicStore); ok {
+			return &Lease{store: store, key: key, ttl: ttl, rec: rec}, nil
 		}
 		if err := sleep(ctx, confirmDelay); err != nil {
 			return nil, err

@@ -198,11 +198,10 @@ func TestConflictsAreRetried(t *testing.T) {
 // the write, so writers that read the same ETag all pass it. Reads wait
 // until both writers have read (a barrier), forcing the race.
 type racyStore struct {
-	*MemStore
+	m       *MemStore // not embedded: racyStore is no atomicStore
 	mu      sync.Mutex
 	reads   int
 	bothIn  chan struct{}
-	checked map[string]bool
 }
 
 func (r *racyStore) ServerConfigKey(ctx context.Context, key string) (string, string, error) {
@@ -213,17 +212,17 @@ func (r *racyStore) ServerConfigKey(ctx context.Context, key string) (string, st
 	}
 	r.mu.Unlock()
 	<-r.bothIn
-	return r.MemStore.ServerConfigKey(ctx, key)
+	return r.m.ServerConfigKey(ctx, key)
 }
 
 func (r *racyStore) SetServerConfigKey(ctx context.Context, key, value, etag string) error {
-	r.Set(key, value) // both passed the check already
+	r.m.Set(key, value) // both passed the check already
 	return nil
 }
 
 func TestRacingAcquiresHaveOneWinner(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := &racyStore{MemStore: &MemStore{}, bothIn: make(chan struct{})}
+		s := &racyStore{m: &MemStore{}, bothIn: make(chan struct{})}
 		var (
 			wg   sync.WaitGroup
 			errs [2]error

