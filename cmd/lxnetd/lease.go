@@ -112,7 +112,7 @@ func explainHeld(remote, owner, command string, err error) error {
 	fmt.Fprintf(&b, "remote %q: owner %q is being written by %s since %s (lease %s until %s); %s refuses to write beside it.\n",
 		remote, owner, h, held.Record.Acquired.UTC().Format(time.RFC3339), held.Key, until, command)
 	if h.Command == "lxnetd run" {
-		fmt.Fprintf(&b, "  A daemon keeps this owner converged: edit the files and run `lxnetd reload` (systemctl reload lxnetd) on host %s instead; stop that daemon first to write by hand.", h.Host)
+		fmt.Fprintf(&b, "  A daemon keeps this owner converged: edit the files and run `lxnetd reload` (systemctl reload lxnetd) on host %s instead; stop that daemon first to write by hand. If it no longer runs, its lease expires at %s.", h.Host, until)
 	} else {
 		fmt.Fprintf(&b, "  Wait until it has finished and try again. If it crashed, its lease expires at %s and %s works again then.", until, command)
 	}
