@@ -198,10 +198,10 @@ func TestConflictsAreRetried(t *testing.T) {
 // the write, so writers that read the same ETag all pass it. Reads wait
 // until both writers have read (a barrier), forcing the race.
 type racyStore struct {
-	m       *MemStore // not embedded: racyStore is no atomicStore
-	mu      sync.Mutex
-	reads   int
-	bothIn  chan struct{}
+	m      *MemStore // not embedded: racyStore is no atomicStore
+	mu     sync.Mutex
+	reads  int
+	bothIn chan struct{}
 }
 
 func (r *racyStore) ServerConfigKey(ctx context.Context, key string) (string, string, error) {
