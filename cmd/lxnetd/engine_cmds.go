@@ -285,8 +285,8 @@ nothing: with a daemon running, edit the files and run "lxnetd reload" instead.`
 
 // writtenRemotes are the remotes whose plan changes something: the ones a
 // writer needs the lease of.
-func writtenRemotes(rps []remotePlan) []*lxd.Remote {
-	var out []*lxd.Remote
+func writtenRemotes(rps []remotePlan) []leaseTarget {
+	var out []leaseTarget
 	for _, rp := range rps {
 		if !rp.plan.Empty() {
 			out = append(out, rp.remote)

@@ -20,6 +20,14 @@ import (
 // runs even after an interrupt.
 const releaseTimeout = 10 * time.Second
 
+// leaseTarget is a remote as holdLeases needs it (*lxd.Remote).
+type leaseTarget interface {
+	lease.Store
+	Name() string
+}
+
+var _ leaseTarget = (*lxd.Remote)(nil)
+
 // holdLeases is what every writer command (apply, destroy) calls after
 // planning and before its first write: it takes the one-writer lease of
 // s.Owner on each of remotes — those the command will write to — for
@@ -32,7 +40,7 @@ const releaseTimeout = 10 * time.Second
 // command then starts no new write, and the loss is reported on stderr.
 // release stops renewing and removes the leases; it runs on a context of its
 // own, so an interrupted command still releases, and may be called twice.
-func holdLeases(ctx context.Context, remotes []*lxd.Remote, s spec.Settings, command string, stderr io.Writer) (context.Context, func(), error) {
+func holdLeases(ctx context.Context, remotes []leaseTarget, s spec.Settings, command string, stderr io.Writer) (context.Context, func(), error) {
 	ttl := s.LeaseTTL
 	if ttl <= 0 {
 		ttl = spec.DefaultLeaseTTL

@@ -214,6 +214,11 @@ func Acquire(ctx context.Context, store Store, owner string, holder Holder, ttl 
 			return &Lease{store: store, key: key, ttl: ttl, rec: rec}, nil
 		}
 		if err := sleep(ctx, confirmDelay); err != nil {
+			// Interrupted between writing and confirming: give back what
+			// may be ours rather than block others until it expires.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			_ = (&Lease{store: store, key: key, ttl: ttl, rec: rec}).Release(rctx)
 			return nil, err
 		}
 		value, _, err = store.ServerConfigKey(ctx, key)
