@@ -96,10 +96,11 @@ const (
 	defaultOwner      = "lxnetd"
 	defaultResync     = 5 * 60 * 1e9 // 5m as time.Duration
 	defaultMaxDeletes = 10
-	// minLeaseTTL: the lease is renewed every third of it, and a renewal is
-	// one or two LXD requests.
-	minLeaseTTL = 3 * time.Second
 )
+
+// minLeaseTTL: the lease is renewed every third of it, and a renewal is one
+// or two LXD requests.
+const minLeaseTTL = 3 * time.Second
 
 func (l *loader) evalLxnet(d *decl, ctx *hcl.EvalContext) bool {
 	e := l.newEv(d, ctx, d.content.Attributes)

@@ -223,12 +223,7 @@ func newApplyCommand() *cobra.Command {
 (unless --yes), then executes exactly that plan: networks, profiles, nodes,
 forwards in that order (deletes in reverse), remotes in parallel. Each action
 is reported with its duration. If anything fails, apply says what was done and
-what was not, and exits 1; running apply again completes the plan.
-
-Before asking, apply takes the configuration owner's lease on every remote it
-will change (one writer at a time per remote and owner). While another apply
-or an "lxnetd run" daemon holds it, apply refuses, names the holder and writes
-nothing: with a daemon running, edit the files and run "lxnetd reload" instead.`,
+what was not, and exits 1; running apply again completes the plan.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext(cmd)
@@ -281,18 +276,6 @@ nothing: with a daemon running, edit the files and run "lxnetd reload" instead.`
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "apply without asking")
 	cmd.Flags().IntVar(&parallelism, "parallelism", 2, "concurrent writes per remote")
 	return cmd
-}
-
-// writtenRemotes are the remotes whose plan changes something: the ones a
-// writer needs the lease of.
-func writtenRemotes(rps []remotePlan) []leaseTarget {
-	var out []leaseTarget
-	for _, rp := range rps {
-		if !rp.plan.Empty() {
-			out = append(out, rp.remote)
-		}
-	}
-	return out
 }
 
 func confirm(in io.Reader, out io.Writer) (bool, error) {

@@ -126,3 +126,15 @@ func explainHeld(remote, owner, command string, err error) error {
 	}
 	return errors.New(b.String())
 }
+
+// writtenRemotes are the remotes whose plan changes something: the ones a
+// writer needs the lease of.
+func writtenRemotes(rps []remotePlan) []leaseTarget {
+	var out []leaseTarget
+	for _, rp := range rps {
+		if !rp.plan.Empty() {
+			out = append(out, rp.remote)
+		}
+	}
+	return out
+}

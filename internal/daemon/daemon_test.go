@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lxnetd/lxnetd/engine/lease"
 	"github.com/lxnetd/lxnetd/engine/spec"
 )
 
@@ -70,7 +69,7 @@ type fakeLXD struct {
 	owned    map[string]int
 	failing  map[string]bool // passes fail (connection stays up)
 	connects atomic.Int64
-	leases   map[string]*lease.MemStore // each remote's server configuration
+	leases   sync.Map // remote name → *lease.MemStore, its server configuration (lease_test.go)
 }
 
 func newFakeLXD() *fakeLXD {
@@ -162,20 +161,6 @@ func (s *fakeSession) Watch(ctx context.Context, onEvent func(string)) error {
 }
 
 func (s *fakeSession) Close() {}
-
-func (s *fakeSession) Leases() lease.Store { return s.lxd.leaseStore(s.name) }
-
-func (f *fakeLXD) leaseStore(name string) *lease.MemStore {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.leases == nil {
-		f.leases = map[string]*lease.MemStore{}
-	}
-	if f.leases[name] == nil {
-		f.leases[name] = &lease.MemStore{}
-	}
-	return f.leases[name]
-}
 
 // notifyListener is a fake systemd: a unixgram socket named by NOTIFY_SOCKET
 // that records every datagram.

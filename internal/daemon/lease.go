@@ -24,6 +24,10 @@ import (
 // remote leaves the configuration, the worker releases the lease so a standby
 // takes over without waiting for the expiry.
 
+// LeaseStore is where a Session keeps leases: the remote's server
+// configuration.
+type LeaseStore = lease.Store
+
 // releaseTimeout bounds giving the lease back at shutdown.
 const releaseTimeout = 5 * time.Second
 

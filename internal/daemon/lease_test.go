@@ -10,6 +10,14 @@ import (
 	"github.com/lxnetd/lxnetd/engine/spec"
 )
 
+func (s *fakeSession) Leases() LeaseStore { return s.lxd.leaseStore(s.name) }
+
+// leaseStore is the fake remote's server configuration.
+func (f *fakeLXD) leaseStore(name string) *lease.MemStore {
+	s, _ := f.leases.LoadOrStore(name, &lease.MemStore{})
+	return s.(*lease.MemStore)
+}
+
 // leaseTTL of the unit tests: short, so a standby retries every 200ms.
 const testTTL = 600 * time.Millisecond
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/lxnetd/lxnetd/engine/lease"
 	"github.com/lxnetd/lxnetd/engine/spec"
 )
 
@@ -48,11 +47,11 @@ type Session interface {
 	// only marks the remote dirty) for each; it returns nil when ctx is done
 	// and an error when the stream breaks.
 	Watch(ctx context.Context, onEvent func(source string)) error
-	// Leases is the remote's server configuration, where the one-writer
-	// lease of each owner lives (package engine/lease).
-	Leases() lease.Store
 	// Close releases the connection.
 	Close()
+	// Leases is the remote's server configuration, where the one-writer
+	// lease of each owner lives (package engine/lease).
+	Leases() LeaseStore
 }
 
 // Outcome is what one convergence pass did.
