@@ -98,10 +98,6 @@ const (
 	defaultMaxDeletes = 10
 )
 
-// minLeaseTTL: the lease is renewed every third of it, and a renewal is one
-// or two LXD requests.
-const minLeaseTTL = 3 * time.Second
-
 func (l *loader) evalLxnet(d *decl, ctx *hcl.EvalContext) bool {
 	e := l.newEv(d, ctx, d.content.Attributes)
 	if owner, a := e.str("owner"); a != nil && !e.failed {
@@ -142,6 +138,10 @@ func (l *loader) evalLxnet(d *decl, ctx *hcl.EvalContext) bool {
 	l.settings.AllowEmpty, _ = e.boolean("allow_empty")
 	return !e.failed
 }
+
+// minLeaseTTL: the lease is renewed every third of it, and a renewal is one
+// or two LXD requests.
+const minLeaseTTL = 3 * time.Second
 
 // evalExpandable evaluates a network/profile/node/service/forward block:
 // once, or once per for_each key or count index.

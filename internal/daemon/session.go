@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/lxnetd/lxnetd/engine"
-	"github.com/lxnetd/lxnetd/engine/lease"
 	"github.com/lxnetd/lxnetd/engine/spec"
 	"github.com/lxnetd/lxnetd/internal/lxd"
 )
@@ -112,7 +111,7 @@ func (s *engineSession) Watch(ctx context.Context, onEvent func(string)) error {
 }
 
 // Leases is the remote's server configuration.
-func (s *engineSession) Leases() lease.Store { return s.rem }
+func (s *engineSession) Leases() LeaseStore { return s.rem }
 
 // Close drops the connection.
 func (s *engineSession) Close() { s.rem.Close() }
