@@ -111,6 +111,9 @@ func (w *worker) holdLease(ctx context.Context, sess Session, s spec.Settings) (
 	ls.holderS = ""
 	w.setStatus(func(st *RemoteStatus) {
 		st.Lease, st.LeaseHolder, st.LeaseExpires = LeaseHeld, "", time.Time{}
+		if st.State == StateStandby {
+			st.State, st.NextRetry = StatePending, time.Time{} // the pass that follows says how it went
+		}
 	})
 	return h.ctx, false, nil
 }
