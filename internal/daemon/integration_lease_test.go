@@ -117,7 +117,8 @@ func TestApplyRefusedWhileDaemonRuns(t *testing.T) {
 // TestStandbyTakesOverWhenActiveIsKilled runs two `lxnetd run` on the same
 // directory (as two hosts would): one converges, the other stands by naming
 // it. After kill -9 of the active one, a forward it owned is deleted by
-// hand; the standby takes over once the lease expires and restores it.
+// hand; the standby takes over once the lease expires and restores it. A
+// lease then overwritten by hand makes it stand by until the key is removed.
 func TestStandbyTakesOverWhenActiveIsKilled(t *testing.T) {
 	primary := sandbox.Primary(t)
 	br := sandbox.UniqueName(t, "lbr")
@@ -203,4 +204,20 @@ forward "web" {
 	if v := leaseValue(t, primary, owner); !strings.Contains(v, fmt.Sprintf(`"pid":%d`, standby.cmd.Process.Pid)) {
 		t.Fatalf("lease key %q does not name the new active daemon", v)
 	}
+
+	// Someone overwrites the lease by hand: the daemon notices at its next
+	// renewal, stops writing and stands by naming the new holder; once the
+	// key is removed it takes the lease back and converges.
+	foreign := fmt.Sprintf(`{"holder":{"host":"elsewhere","pid":1,"command":"lxnetd apply","id":"x"},"acquired":%q,"expires":%q}`,
+		time.Now().UTC().Format(time.RFC3339), time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
+	primary.Lxc(t, "config", "set", lease.Key(owner), foreign)
+	standby.waitFor(t, "standing by after the lease was taken", 30*time.Second, func(s *daemon.Status) bool {
+		r := remoteStatus(t, s, "primary")
+		return r.State == daemon.StateStandby && r.LeaseHolder == "lxnetd apply (pid 1 on host elsewhere)"
+	})
+	primary.Lxc(t, "config", "unset", lease.Key(owner))
+	standby.waitFor(t, "active again", 30*time.Second, func(s *daemon.Status) bool {
+		r := remoteStatus(t, s, "primary")
+		return s.Converged() && r.Lease == daemon.LeaseHeld
+	})
 }
