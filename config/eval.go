@@ -123,6 +123,17 @@ func (l *loader) evalLxnet(d *decl, ctx *hcl.EvalContext) bool {
 			l.settings.MaxDeletes = n
 		}
 	}
+	if s, a := e.str("lease_ttl"); a != nil && !e.failed {
+		dur, err := parseDuration(s)
+		if err == nil && dur < minLeaseTTL {
+			err = fmt.Errorf("%q is shorter than %s", s, minLeaseTTL)
+		}
+		if err != nil {
+			l.errorf(a.Expr.Range().Ptr(), "Invalid lease_ttl", "%s. Write a duration of at least %s such as \"30s\" (the default) or \"1m\": how long the one-writer lease lasts without renewal.", err, minLeaseTTL)
+		} else {
+			l.settings.LeaseTTL = dur
+		}
+	}
 	l.settings.DeleteInstances, _ = e.boolean("delete_instances")
 	l.settings.AllowEmpty, _ = e.boolean("allow_empty")
 	return !e.failed
@@ -139,6 +150,10 @@ func parseDuration(s string) (time.Duration, error) {
 	}
 	return d, nil
 }
+
+// minLeaseTTL: the lease is renewed every third of it, and a renewal is one
+// or two LXD requests.
+const minLeaseTTL = 3 * time.Second
 
 // evalExpandable evaluates a network/profile/node/service/forward block:
 // once, or once per for_each key or count index.

@@ -17,7 +17,7 @@ import (
 func meta(addr string) spec.Meta { return spec.Meta{Addr: addr} }
 
 func defaults() spec.Settings {
-	return spec.Settings{Owner: "lxnetd", ResyncInterval: 5 * time.Minute, MaxDeletes: 10}
+	return spec.Settings{Owner: "lxnetd", ResyncInterval: 5 * time.Minute, MaxDeletes: 10, LeaseTTL: 30 * time.Second}
 }
 
 func local(r spec.Remote) map[string]*spec.Remote {

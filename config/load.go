@@ -141,6 +141,7 @@ func newLoader(fsys fs.FS, opts Options) *loader {
 		values:  map[string]cty.Value{},
 		settings: spec.Settings{
 			Owner: spec.DefaultOwner, ResyncInterval: spec.DefaultResyncInterval, MaxDeletes: spec.DefaultMaxDeletes,
+			LeaseTTL: spec.DefaultLeaseTTL,
 		},
 	}
 }

@@ -179,8 +179,9 @@ func TestLxnetSettings(t *testing.T) {
   max_deletes      = 0
   delete_instances = true
   allow_empty      = true
+  lease_ttl        = "45s"
 }`}, Options{})
-	want := spec.Settings{Owner: "edge-1", ResyncInterval: 90e9, MaxDeletes: 0, DeleteInstances: true, AllowEmpty: true}
+	want := spec.Settings{Owner: "edge-1", ResyncInterval: 90e9, MaxDeletes: 0, DeleteInstances: true, AllowEmpty: true, LeaseTTL: 45e9}
 	if diff := cmp.Diff(want, cfg.Settings); diff != "" {
 		t.Error(diff)
 	}

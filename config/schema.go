@@ -43,7 +43,7 @@ var rootSchema = &hcl.BodySchema{
 var lxnetSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "owner"}, {Name: "resync_interval"}, {Name: "max_deletes"},
-		{Name: "delete_instances"}, {Name: "allow_empty"},
+		{Name: "delete_instances"}, {Name: "allow_empty"}, {Name: "lease_ttl"},
 	},
 }
 

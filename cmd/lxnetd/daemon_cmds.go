@@ -246,6 +246,9 @@ func printStatus(w io.Writer, st *daemon.Status, asJSON bool) error {
 			next = until(now, r.NextResync)
 		}
 		lastErr := r.LastError
+		if r.State == daemon.StateStandby {
+			lastErr = "lease held by " + r.LeaseHolder + " until " + r.LeaseExpires.Local().Format("15:04:05")
+		}
 		if lastErr == "" {
 			lastErr = "-"
 		}

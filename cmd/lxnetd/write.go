@@ -126,6 +126,13 @@ func writePlans(cmd *cobra.Command, in *interrupts, cfg *spec.Config, rps []remo
 	if err := gateAll(cmd.ErrOrStderr(), cfg, plans, gate); err != nil {
 		return err
 	}
+	held, release, err := holdLeases(in.stop, writtenRemotes(rps), cfg.Settings, "lxnetd "+cmd.Name(), cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	defer release()
+	interrupted := in.stop
+	in = &interrupts{stop: held, abort: in.abort, close: in.close} // a lost lease stops like an interrupt
 	if !wf.yes {
 		if !isTTY(cmd.InOrStdin()) {
 			return fmt.Errorf("refusing to %s without confirmation: stdin is not a terminal (use --yes)", wf.command)
@@ -151,6 +158,9 @@ func writePlans(cmd *cobra.Command, in *interrupts, cfg *spec.Config, rps []remo
 		if len(r.Failed) > 0 || len(r.NotDone) > 0 {
 			return exitError{1}
 		}
+	}
+	if held.Err() != nil && interrupted.Err() == nil {
+		return exitError{1} // the lease was lost (holdLeases said so) after every change had started
 	}
 	if in.stop.Err() != nil {
 		fmt.Fprintln(cmd.ErrOrStderr(), "Interrupted: every change had started before the interrupt, and all finished.")

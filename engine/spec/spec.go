@@ -45,7 +45,15 @@ type Settings struct {
 	MaxDeletes      int           // daemon refuses a pass that deletes more than this; default 10
 	DeleteInstances bool          // prune owned instances instead of listing them as orphaned
 	AllowEmpty      bool          // allow a remote's desired set to be empty while it owns objects
+	// LeaseTTL is how long the one-writer lease of (remote, owner) lasts
+	// without renewal (package engine/lease); default DefaultLeaseTTL.
+	LeaseTTL time.Duration
 }
+
+// DefaultLeaseTTL is the lease time when the lxnet block sets no lease_ttl:
+// renewed every 10s, a holder survives two failed renewals; a standby takes
+// over within 30s of a crash; hosts' clocks may differ by up to 20s.
+const DefaultLeaseTTL = 30 * time.Second
 
 // Remote is one LXD server (or cluster) and everything desired on it.
 type Remote struct {

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lxnetd/lxnetd/engine/lease"
 	"github.com/lxnetd/lxnetd/engine/spec"
 )
 
@@ -35,6 +36,9 @@ type Daemon struct {
 	StuckAfter time.Duration
 	// Metrics, when set, is updated after every status change.
 	Metrics *Metrics
+	// Holder is who the workers' leases name; default
+	// lease.NewHolder("lxnetd run").
+	Holder lease.Holder
 
 	timings     workerTimings
 	watcher     *DirWatcher
@@ -75,6 +79,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.timings = defaultTimings
 	}
 	d.workers = map[string]*workerHandle{}
+	if d.Holder.ID == "" {
+		d.Holder = lease.NewHolder("lxnetd run")
+	}
 	d.statusC = make(chan struct{}, 1)
 	sigs := d.Signals
 	if sigs == nil {
@@ -320,6 +327,7 @@ func (d *Daemon) handle(req Request) Response {
 // a remote removed from the configuration can be stopped alone.
 func (d *Daemon) startWorker(r *spec.Remote, cfg *spec.Config) {
 	w := newWorker(r, cfg.Settings, cfg.Hash, d.Connect, d.Log, d.timings, d.poke)
+	w.lease.holder = d.Holder
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &workerHandle{w: w, cancel: cancel}
 	d.workers[r.Name] = h

@@ -75,6 +75,7 @@ type fakeLXD struct {
 	owned    map[string]int
 	failing  map[string]bool // passes fail (connection stays up)
 	connects atomic.Int64
+	leases   sync.Map // remote name → *lease.MemStore, its server configuration (lease_test.go)
 }
 
 func newFakeLXD() *fakeLXD {

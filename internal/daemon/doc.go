@@ -12,7 +12,10 @@
 //     reporting only when the hash of the file set changed.
 //   - worker: one per remote, with exponential backoff and jitter, so an
 //     unreachable remote never delays the others; it reconnects the LXD event
-//     stream and re-reads everything after a reconnect.
+//     stream and re-reads everything after a reconnect. It writes only while
+//     it holds the owner's lease on its remote (lease.go, package
+//     engine/lease); without it the remote is a standby that takes over when
+//     the holder's lease expires.
 //   - Notifier: sd_notify (READY, STATUS, RELOADING+MONOTONIC_USEC, WATCHDOG,
 //     STOPPING, EXTEND_TIMEOUT_USEC).
 //   - the control socket: a root-only unix socket answering status and reload

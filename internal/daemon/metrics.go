@@ -32,12 +32,13 @@ var (
 	mEvents      = prometheus.NewDesc("lxnetd_remote_events_total", "LXD lifecycle events received.", []string{"remote"}, nil)
 	mReconnects  = prometheus.NewDesc("lxnetd_remote_reconnects_total", "Event stream reconnections.", []string{"remote"}, nil)
 	mLastConv    = prometheus.NewDesc("lxnetd_remote_last_converged_timestamp_seconds", "Unix time of the last successful pass.", []string{"remote"}, nil)
+	mLeaseHeld   = prometheus.NewDesc("lxnetd_remote_lease_held", "1 while this daemon holds the one-writer lease of the remote (0: standby, or not taken yet).", []string{"remote"}, nil)
 	mConfigError = prometheus.NewDesc("lxnetd_config_rejected", "1 while the directory holds a rejected edit.", nil, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{mConverged, mConnected, mObjects, mPasses, mWrites, mDrift, mEvents, mReconnects, mLastConv, mConfigError} {
+	for _, d := range []*prometheus.Desc{mConverged, mConnected, mObjects, mPasses, mWrites, mDrift, mEvents, mReconnects, mLastConv, mLeaseHeld, mConfigError} {
 		ch <- d
 	}
 }
@@ -62,6 +63,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(mConverged, prometheus.GaugeValue, b(conv), r.Name)
 		ch <- prometheus.MustNewConstMetric(mConnected, prometheus.GaugeValue, b(r.Connected), r.Name)
 		ch <- prometheus.MustNewConstMetric(mObjects, prometheus.GaugeValue, float64(r.Objects), r.Name)
+		ch <- prometheus.MustNewConstMetric(mLeaseHeld, prometheus.GaugeValue, b(r.Lease == LeaseHeld), r.Name)
 		ch <- prometheus.MustNewConstMetric(mPasses, prometheus.CounterValue, float64(r.Passes), r.Name)
 		ch <- prometheus.MustNewConstMetric(mWrites, prometheus.CounterValue, float64(r.Writes), r.Name)
 		ch <- prometheus.MustNewConstMetric(mDrift, prometheus.CounterValue, float64(r.DriftCorrections), r.Name)

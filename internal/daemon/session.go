@@ -104,6 +104,9 @@ func (s *engineSession) Watch(ctx context.Context, onEvent func(engine.Event)) e
 	return s.rem.WatchLifecycle(ctx, func(source string) { onEvent(lxd.EventOf(source)) })
 }
 
+// Leases is the remote's server configuration.
+func (s *engineSession) Leases() LeaseStore { return s.rem }
+
 // Close drops the connection.
 func (s *engineSession) Close() { s.rem.Close() }
 

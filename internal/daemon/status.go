@@ -13,6 +13,13 @@ const (
 	StatePending    = "pending"    // marked dirty, a pass is due or running
 	StateFailing    = "failing"    // last pass or connection failed; retrying with backoff
 	StateRefused    = "refused"    // the safety gate refused the last plan
+	StateStandby    = "standby"    // another writer holds the lease; no writes until it expires
+)
+
+// Lease states reported by status.
+const (
+	LeaseHeld    = "held"    // this daemon holds the lease and may write
+	LeaseStandby = "standby" // another writer holds it
 )
 
 // RemoteStatus is one remote's state as `lxnetd status` shows it.
@@ -35,6 +42,11 @@ type RemoteStatus struct {
 	NextResync       time.Time `json:"next_resync,omitzero"`
 	NextRetry        time.Time `json:"next_retry,omitzero"`
 	ConfigHash       string    `json:"config_hash,omitempty"` // configuration the last successful pass converged to
+	// Lease is LeaseHeld, LeaseStandby or "" (not taken yet, or lost).
+	Lease string `json:"lease,omitempty"`
+	// LeaseHolder and LeaseExpires name the other writer while standing by.
+	LeaseHolder  string    `json:"lease_holder,omitempty"`
+	LeaseExpires time.Time `json:"lease_expires,omitzero"`
 }
 
 // Status is the whole daemon's state.
@@ -79,6 +91,8 @@ func (s *Status) Line() string {
 			conv++
 		case StateFailing, StateRefused:
 			problems = append(problems, r.Name+": "+firstLine(r.LastError))
+		case StateStandby:
+			problems = append(problems, r.Name+": standby, "+r.LeaseHolder+" holds the lease until "+r.LeaseExpires.UTC().Format(time.TimeOnly))
 		}
 	}
 	var b strings.Builder

@@ -49,6 +49,9 @@ type Session interface {
 	Watch(ctx context.Context, onEvent func(engine.Event)) error
 	// Close releases the connection.
 	Close()
+	// Leases is the remote's server configuration, where the one-writer
+	// lease of each owner lives (package engine/lease).
+	Leases() LeaseStore
 }
 
 // Outcome is what one convergence pass did.

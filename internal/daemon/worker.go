@@ -56,6 +56,8 @@ type worker struct {
 	reconnect bool      // connection fields changed: reconnect before the next pass
 	passStart time.Time // non-zero while a pass runs
 	st        RemoteStatus
+
+	lease leaseState // the one-writer lease (lease.go); run's goroutine only
 }
 
 func newWorker(r *spec.Remote, s spec.Settings, hash string, connect Connector, log *slog.Logger, t workerTimings, changed func()) *worker {
@@ -73,6 +75,7 @@ func newWorker(r *spec.Remote, s spec.Settings, hash string, connect Connector, 
 		settings:  s,
 		hash:      hash,
 	}
+	w.lease.retry = stoppedTimer()
 	w.st = RemoteStatus{Name: r.Name, Address: r.Address, State: StateConnecting}
 	w.markDirty()
 	return w
@@ -170,6 +173,7 @@ func (w *worker) run(ctx context.Context) {
 			return
 		}
 		watch.cancel()
+		w.dropLease(false) // renewals need the connection; retaken after reconnecting
 		sess.Close()
 		sess = nil
 		w.setStatus(func(s *RemoteStatus) { s.Connected = false })
@@ -177,6 +181,8 @@ func (w *worker) run(ctx context.Context) {
 	defer closeSession()
 	defer retry.Stop()
 	defer resync.Stop()
+	defer w.lease.retry.Stop()
+	defer w.dropLease(true) // before closeSession: a standby takes over at once
 
 	backingOff := false
 	for {
@@ -185,8 +191,8 @@ func (w *worker) run(ctx context.Context) {
 		// write cannot spin on the echoes of its own attempts. A
 		// configuration change still runs at once.
 		dirty := w.dirty
-		if backingOff {
-			dirty = nil
+		if backingOff || w.lease.standby {
+			dirty = nil // a standby does not write: its events wait for the lease
 		}
 		select {
 		case <-ctx.Done():
@@ -196,6 +202,9 @@ func (w *worker) run(ctx context.Context) {
 		case <-retry.C:
 		case <-resync.C:
 			w.log.Debug("periodic resync")
+		case <-w.lease.retry.C:
+		case err := <-w.lease.lostC():
+			w.leaseLost(err)
 		case se := <-streamC:
 			if se.gen != gen || sess == nil {
 				continue
@@ -220,11 +229,14 @@ func (w *worker) run(ctx context.Context) {
 		}
 		retry.Stop()
 		backingOff = false
+		w.lease.retry.Stop()
+		w.lease.standby = false
 
 		w.mu.Lock()
 		desired, settings, hash, reconnect := w.desired, w.settings, w.hash, w.reconnect
 		w.reconnect = false
 		w.mu.Unlock()
+		w.ownerChanged(settings) // while the old connection is up
 		if reconnect {
 			closeSession()
 		}
@@ -288,18 +300,35 @@ func (w *worker) run(ctx context.Context) {
 			w.log.Info("connected to remote", "address", desired.Address)
 		}
 
+		pass, standby, err := w.holdLease(ctx, sess, settings)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			fail("taking the lease", err)
+			continue
+		}
+		if standby {
+			continue
+		}
+
 		start := time.Now()
 		w.mu.Lock()
 		w.passStart = start
 		w.st.Busy = true
 		w.mu.Unlock()
-		out, err := sess.Converge(ctx, desired, settings)
+		out, err := sess.Converge(pass, desired, settings)
 		w.mu.Lock()
 		w.passStart = time.Time{}
 		w.mu.Unlock()
 		w.setStatus(func(s *RemoteStatus) { s.LastAttempt = start; s.Passes++; s.Busy = false })
 		if ctx.Err() != nil {
 			return
+		}
+		if w.lostDuring(pass) {
+			w.setStatus(func(s *RemoteStatus) { s.Writes += int64(out.Applied) })
+			w.markDirty() // find who holds it now, and stand by
+			continue
 		}
 		if err != nil {
 			w.setStatus(func(s *RemoteStatus) { s.Writes += int64(out.Applied) })

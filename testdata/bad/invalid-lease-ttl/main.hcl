@@ -1,0 +1,4 @@
+lxnet {
+  owner     = "edge"
+  lease_ttl = "2s"
+}
