@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -28,6 +29,11 @@ type Fake struct {
 	Profiles  map[string]engine.Profile
 	Instances map[string]engine.Instance
 	Forwards  map[string]map[string]engine.Forward // network → listen address → forward
+	// Images by fingerprint. CreateInstance resolves Instance.Image here (an
+	// alias, a full fingerprint or a unique prefix) and records the
+	// fingerprint in volatile.base_image, as LXD does; an image not found
+	// there is recorded as "fake" (New starts with no images).
+	Images map[string]engine.Image
 
 	// Fail, when set, is asked before every write ("create-network", name)
 	// and may return an error to inject a failure.
@@ -46,6 +52,7 @@ func New(name string) *Fake {
 		Profiles:  map[string]engine.Profile{"default": {Name: "default", Config: map[string]string{}, Devices: map[string]map[string]string{}, ETag: "0"}},
 		Instances: map[string]engine.Instance{},
 		Forwards:  map[string]map[string]engine.Forward{},
+		Images:    map[string]engine.Image{},
 	}
 }
 
@@ -275,7 +282,7 @@ func (f *Fake) CreateInstance(_ context.Context, i engine.Instance) error {
 		return fmt.Errorf("instance %q already exists", i.Name)
 	}
 	i.Config, i.Devices = cloneMap(i.Config), cloneDevices(i.Devices)
-	i.Config["volatile.base_image"] = "fake"
+	i.Config["volatile.base_image"] = f.resolveImage(i.Image)
 	i.Status, i.ETag, i.Image = "Stopped", f.nextETag(), ""
 	f.Instances[i.Name] = i
 	return nil
@@ -337,6 +344,47 @@ func (f *Fake) DeleteInstance(_ context.Context, name string) error {
 	}
 	delete(f.Instances, name)
 	return nil
+}
+
+func (f *Fake) ListImages(context.Context) ([]engine.Image, error) {
+	f.requests.Add(1)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []engine.Image
+	for _, k := range slices.Sorted(maps.Keys(f.Images)) {
+		im := f.Images[k]
+		im.Aliases = slices.Clone(im.Aliases)
+		out = append(out, im)
+	}
+	return out, nil
+}
+
+// AddImage stores an image under fingerprint fp with aliases (moving an
+// alias that pointed elsewhere, as "lxc image alias" does).
+func (f *Fake) AddImage(fp string, aliases ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for k, im := range f.Images {
+		im.Aliases = slices.DeleteFunc(slices.Clone(im.Aliases), func(a string) bool { return slices.Contains(aliases, a) })
+		f.Images[k] = im
+	}
+	f.Images[fp] = engine.Image{Fingerprint: fp, Aliases: slices.Clone(aliases)}
+}
+
+func (f *Fake) resolveImage(ref string) string {
+	var prefixed []string
+	for fp, im := range f.Images {
+		if slices.Contains(im.Aliases, ref) {
+			return fp
+		}
+		if strings.HasPrefix(fp, ref) {
+			prefixed = append(prefixed, fp)
+		}
+	}
+	if len(prefixed) == 1 {
+		return prefixed[0]
+	}
+	return "fake"
 }
 
 func (f *Fake) CreateForward(_ context.Context, fw engine.Forward) error {

@@ -1,0 +1,118 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/lxnetd/lxnetd/engine/spec"
+)
+
+// images resolves a node's image reference to the fingerprint of an image
+// stored on the remote, so a plan compares what an instance was created
+// from (LXD records it in volatile.base_image) with what the configuration
+// names now. Aliases move (a rolling upgrade points "web" at a new image);
+// fingerprints do not.
+type images struct {
+	byAlias      map[string]string
+	fingerprints []string
+}
+
+// remoteImageServer reports whether ref names an image on another server
+// ("images:debian/12"): lxnetd cannot see there what the alias points at
+// without asking that server, so such an image never forces a replace.
+func remoteImageServer(ref string) bool { return strings.Contains(ref, ":") }
+
+// needImages reports whether a plan must list the remote's images: only
+// when a declared node already exists with an image named on this remote.
+// A configuration with no instances yet, or only new ones, costs no image
+// list, so a no-op plan of a remote without instances stays at three bulk
+// reads plus the forward lists.
+func needImages(d *spec.Remote, obs *observed) bool {
+	for _, i := range d.Instances {
+		if _, ok := obs.instances[i.Name]; ok && !remoteImageServer(i.Image) {
+			return true
+		}
+	}
+	return false
+}
+
+// observeImages lists the remote's images into obs when the plan needs them
+// (one request).
+func observeImages(ctx context.Context, r Remote, d *spec.Remote, obs *observed) error {
+	if !needImages(d, obs) {
+		return nil
+	}
+	list, err := r.ListImages(ctx)
+	if err != nil {
+		return fmt.Errorf("observing remote %q: %w", r.Name(), err)
+	}
+	ix := &images{byAlias: map[string]string{}}
+	for _, im := range list {
+		ix.fingerprints = append(ix.fingerprints, im.Fingerprint)
+		for _, a := range im.Aliases {
+			ix.byAlias[a] = im.Fingerprint
+		}
+	}
+	obs.images = ix
+	return nil
+}
+
+// resolve returns the fingerprint ref names: an alias first (as LXD does
+// when it creates an instance), else a full fingerprint or a prefix of
+// exactly one. ok is false when nothing (or more than one image) matches.
+func (ix *images) resolve(ref string) (fp string, ok bool) {
+	if ix == nil || ref == "" || remoteImageServer(ref) {
+		return "", false
+	}
+	if fp, ok := ix.byAlias[ref]; ok {
+		return fp, true
+	}
+	var match []string
+	for _, f := range ix.fingerprints {
+		if strings.HasPrefix(f, strings.ToLower(ref)) {
+			match = append(match, f)
+		}
+	}
+	if len(match) != 1 {
+		return "", false
+	}
+	return match[0], true
+}
+
+// imageChange says whether a node's declared image differs from the one its
+// instance was created from, and if so, the fingerprint it resolves to.
+// Whatever cannot be known for sure is no change: an instance without
+// volatile.base_image (copied, or created from a backup), an image on
+// another server, an alias or fingerprint that names nothing on the remote
+// (creating from it would fail anyway). A fingerprint (prefix) the instance
+// was created from is no change even when that image has been deleted since.
+func (ix *images) imageChange(base, ref string) (after string, changed bool) {
+	if base == "" || remoteImageServer(ref) {
+		return "", false
+	}
+	if _, isAlias := ix.byAliasOK(ref); !isAlias && strings.HasPrefix(base, strings.ToLower(ref)) {
+		return "", false
+	}
+	fp, ok := ix.resolve(ref)
+	if !ok || fp == base {
+		return "", false
+	}
+	return fp, true
+}
+
+func (ix *images) byAliasOK(ref string) (string, bool) {
+	if ix == nil {
+		return "", false
+	}
+	fp, ok := ix.byAlias[ref]
+	return fp, ok
+}
+
+// shortFingerprint is how lxc shows a fingerprint (12 characters).
+func shortFingerprint(fp string) string {
+	if len(fp) > 12 {
+		return fp[:12]
+	}
+	return fp
+}
