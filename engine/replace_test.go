@@ -125,7 +125,7 @@ func TestUnchangedImageNeverReplaces(t *testing.T) {
 			f := enginetest.New("local")
 			f.AddImage(fpV1, "web")
 			f.AddImage(fpV2, "other")
-			f.AddImage("2"+fpV2[1:63]+"3")
+			f.AddImage("2" + fpV2[1:63] + "3")
 			apply(t, f, plan(t, f, group(tc.created, "a"), s))
 			if tc.after != nil {
 				tc.after(f)
