@@ -31,6 +31,7 @@ type loadFlags struct {
 	vars     []string
 	varFiles []string
 	targets  []string
+	replace  []string // plan and apply only (registerReplace)
 }
 
 func (f *loadFlags) register(cmd *cobra.Command) {
@@ -38,6 +39,12 @@ func (f *loadFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&f.varFiles, "var-file", nil, "read variable values from a file (repeatable)")
 	cmd.Flags().StringArrayVar(&f.targets, "target", nil,
 		"limit the plan to objects compiled from an address: node.x, service.y, forward.w, network.n, profile.p, remote.z (repeatable)")
+}
+
+// registerReplace adds --replace (plan and apply): Terraform's -replace.
+func (f *loadFlags) registerReplace(cmd *cobra.Command) {
+	cmd.Flags().StringArrayVar(&f.replace, "replace", nil,
+		`replace a node in this run, changed or not, even without delete_instances: node.x or node.x["key"] (repeatable)`)
 }
 
 // targetKinds are the address kinds --target accepts.
@@ -85,7 +92,7 @@ type remotePlan struct {
 
 // planAll connects to every remote and plans it, remotes in parallel. All
 // problems of all remotes are reported before it fails.
-func planAll(ctx context.Context, cfg *spec.Config, targets []string) ([]remotePlan, error) {
+func planAll(ctx context.Context, cfg *spec.Config, opts engine.PlanOptions) ([]remotePlan, error) {
 	names := slices.Sorted(maps.Keys(cfg.Remotes))
 	out := make([]remotePlan, len(names))
 	errs := make([]error, len(names))
@@ -98,7 +105,7 @@ func planAll(ctx context.Context, cfg *spec.Config, targets []string) ([]remoteP
 				return nil
 			}
 			out[i].remote = r
-			out[i].plan, errs[i] = engine.NewPlan(ctx, r, cfg.Remotes[name], cfg.Settings, engine.PlanOptions{Targets: targets})
+			out[i].plan, errs[i] = engine.NewPlan(ctx, r, cfg.Remotes[name], cfg.Settings, opts)
 			if p := out[i].plan; p != nil {
 				slog.Debug("planned", "remote", name, "requests", p.Requests, "forward_networks", p.ForwardNetworks,
 					"owned", p.Owned, "changes", len(p.Changes))
@@ -122,7 +129,12 @@ func loadAndPlan(ctx context.Context, cmd *cobra.Command, args []string, lf *loa
 	if err != nil {
 		return nil, err
 	}
-	return planAll(ctx, cfg, lf.targets)
+	// A --replace that names no node is a typo: refuse it rather than
+	// replace nothing.
+	if bad := engine.UnmatchedReplace(lf.replace, slices.Collect(maps.Values(cfg.Remotes))); len(bad) > 0 {
+		return nil, fmt.Errorf(`--replace %s: names no node of the configuration (want node.NAME or node.NAME["KEY"])`, strings.Join(bad, ", "))
+	}
+	return planAll(ctx, cfg, engine.PlanOptions{Targets: lf.targets, Replace: lf.replace})
 }
 
 // allEmpty reports whether no plan changes anything: plan's exit status 0
@@ -203,6 +215,7 @@ Exit status with --detailed-exitcode: 0 no changes, 2 changes, 1 error.`,
 		},
 	}
 	lf.register(cmd)
+	lf.registerReplace(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON")
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when there are no changes, 2 when there are, 1 on error")
 	cmd.Flags().BoolVar(&stats, "stats", false, "print the number of LXD requests each remote took to stderr")
@@ -222,7 +235,12 @@ func newApplyCommand() *cobra.Command {
 (unless --yes), then executes exactly that plan: networks, profiles, nodes,
 forwards in that order (deletes in reverse), remotes in parallel. Each action
 is reported with its duration. If anything fails, apply says what was done and
-what was not, and exits 1; running apply again completes the plan.`,
+what was not, and exits 1; running apply again completes the plan.
+
+A node whose image, type, target or root disk pool changed cannot be changed
+in place: it is replaced (deleted, then created and started) only with
+delete_instances = true in the lxnet block, or when named by --replace for
+this run; otherwise the plan shows the replace as blocked and applies the rest.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext(cmd)
@@ -267,6 +285,7 @@ what was not, and exits 1; running apply again completes the plan.`,
 		},
 	}
 	lf.register(cmd)
+	lf.registerReplace(cmd)
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "apply without asking")
 	cmd.Flags().IntVar(&parallelism, "parallelism", 2, "concurrent writes per remote")
 	return cmd
