@@ -47,7 +47,7 @@ func (s *engineSession) Converge(ctx context.Context, desired *spec.Remote, sett
 	out := Outcome{PlanID: newPlanID(), Objects: p.Owned}
 	log := s.log.With("plan_id", out.PlanID)
 	for _, b := range p.Blockers {
-		log.Warn("delete blocked", "reason", b)
+		log.Warn("change blocked", "reason", b) // a delete still in use, or a replace not allowed
 	}
 	if p.Empty() {
 		return out, nil
