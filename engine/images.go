@@ -58,19 +58,36 @@ func observeImages(ctx context.Context, r Remote, d *spec.Remote, obs *observed)
 	return nil
 }
 
-// resolve returns the fingerprint ref names: an alias first (as LXD does
-// when it creates an instance), else a full fingerprint or a prefix of
-// exactly one. ok is false when nothing (or more than one image) matches.
+// LooksLikeFingerprint says whether an image reference is a (prefix of a)
+// SHA-256 fingerprint rather than an alias: 12 to 64 lower-case hex digits.
+// The adapter creates instances by fingerprint or by alias by this rule, and
+// plans resolve references by the same rule.
+func LooksLikeFingerprint(s string) bool {
+	if len(s) < 12 || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// resolve returns the fingerprint ref names: a fingerprint or a prefix of
+// exactly one, or an alias (see LooksLikeFingerprint). ok is false when
+// nothing, or more than one image, matches.
 func (ix *images) resolve(ref string) (fp string, ok bool) {
-	if ix == nil || ref == "" || remoteImageServer(ref) {
+	if ix == nil || remoteImageServer(ref) {
 		return "", false
 	}
-	if fp, ok := ix.byAlias[ref]; ok {
-		return fp, true
+	if !LooksLikeFingerprint(ref) {
+		fp, ok := ix.byAlias[ref]
+		return fp, ok
 	}
 	var match []string
 	for _, f := range ix.fingerprints {
-		if strings.HasPrefix(f, strings.ToLower(ref)) {
+		if strings.HasPrefix(f, ref) {
 			match = append(match, f)
 		}
 	}
@@ -91,7 +108,7 @@ func (ix *images) imageChange(base, ref string) (after string, changed bool) {
 	if base == "" || remoteImageServer(ref) {
 		return "", false
 	}
-	if _, isAlias := ix.byAliasOK(ref); !isAlias && strings.HasPrefix(base, strings.ToLower(ref)) {
+	if LooksLikeFingerprint(ref) && strings.HasPrefix(base, ref) {
 		return "", false
 	}
 	fp, ok := ix.resolve(ref)
@@ -99,14 +116,6 @@ func (ix *images) imageChange(base, ref string) (after string, changed bool) {
 		return "", false
 	}
 	return fp, true
-}
-
-func (ix *images) byAliasOK(ref string) (string, bool) {
-	if ix == nil {
-		return "", false
-	}
-	fp, ok := ix.byAlias[ref]
-	return fp, ok
 }
 
 // shortFingerprint is how lxc shows a fingerprint (12 characters).

@@ -115,7 +115,7 @@ func TestUnchangedImageNeverReplaces(t *testing.T) {
 		{name: "fingerprint to alias", created: fpV1, declared: "web"},
 		{name: "image on another server", created: "web", declared: "images:debian/12"},
 		{name: "alias removed", created: "web", declared: "gone"},
-		{name: "ambiguous prefix", created: "web", declared: "2"},
+		{name: "ambiguous prefix", created: "web", declared: fpV2[:12]},
 		{name: "image deleted since", created: fpV1[:12], declared: fpV1[:12], after: func(f *enginetest.Fake) { delete(f.Images, fpV1) }},
 		{name: "no base image recorded", created: "web", declared: "other", after: func(f *enginetest.Fake) {
 			delete(f.Instances["web-a"].Config, "volatile.base_image")

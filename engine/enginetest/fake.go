@@ -371,13 +371,16 @@ func (f *Fake) AddImage(fp string, aliases ...string) {
 	f.Images[fp] = engine.Image{Fingerprint: fp, Aliases: slices.Clone(aliases)}
 }
 
+// resolveImage finds the image ref names by the rule the LXD adapter
+// follows (engine.LooksLikeFingerprint): a fingerprint prefix of exactly
+// one image, else an alias.
 func (f *Fake) resolveImage(ref string) string {
 	var prefixed []string
 	for fp, im := range f.Images {
-		if slices.Contains(im.Aliases, ref) {
+		switch {
+		case !engine.LooksLikeFingerprint(ref) && slices.Contains(im.Aliases, ref):
 			return fp
-		}
-		if strings.HasPrefix(fp, ref) {
+		case engine.LooksLikeFingerprint(ref) && strings.HasPrefix(fp, ref):
 			prefixed = append(prefixed, fp)
 		}
 	}
