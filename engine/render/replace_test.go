@@ -38,3 +38,19 @@ func TestGoldenReplace(t *testing.T) {
 		t.Errorf("colour output does not paint the marker:\n%s", h2.String())
 	}
 }
+
+// Stats names the image list when the plan made one.
+func TestStatsImageList(t *testing.T) {
+	var b bytes.Buffer
+	plans := []*engine.Plan{{Remote: "a", Requests: 5, ForwardNetworks: 1, ImagesListed: true}, {Remote: "b", Requests: 3}}
+	if err := render.Stats(&b, plans); err != nil {
+		t.Fatal(err)
+	}
+	want := `remote "a": 5 requests (3 bulk lists + 1 image list + 1 forward lists), 0 owned objects
+remote "b": 3 requests (3 bulk lists + 0 forward lists), 0 owned objects
+total: 8 requests
+`
+	if b.String() != want {
+		t.Errorf("got\n%swant\n%s", b.String(), want)
+	}
+}
