@@ -111,6 +111,14 @@ func rootDisk(local map[string]map[string]string, profiles []string, profileDevi
 // replaceReason says why a node is replaced: the forced keys, or the
 // operator's --replace.
 func replaceReason(forced []KeyDiff) string {
+	if len(forced) == 0 {
+		return "replacement requested with --replace"
+	}
+	return forcedReason(forced) + ", which LXD cannot change in place"
+}
+
+// forcedReason lists the forced keys' changes.
+func forcedReason(forced []KeyDiff) string {
 	var parts []string
 	for _, d := range forced {
 		switch {
@@ -122,10 +130,7 @@ func replaceReason(forced []KeyDiff) string {
 			parts = append(parts, fmt.Sprintf("%s changes from %q to %q", d.Key, *d.Before, *d.After))
 		}
 	}
-	if len(parts) == 0 {
-		return "replacement requested with --replace"
-	}
-	return strings.Join(parts, "; ") + ", which LXD cannot change in place"
+	return strings.Join(parts, "; ")
 }
 
 // replacement decides what happens to an existing node: replaced (true),
@@ -142,8 +147,8 @@ func (pl *planner) replacement(it *item[Instance], forced []KeyDiff) bool {
 	}
 	if len(pl.opts.Targets) == 0 || selected(&Change{Addr: Address{Kind: KindNode, Name: it.obj.Name}, Sources: it.sources}, pl.plan.Remote, pl.opts.Targets) {
 		pl.plan.Blockers = append(pl.plan.Blockers, fmt.Sprintf(
-			"%s is not replaced: %s; replacing deletes the instance and what is inside it: set delete_instances = true in the lxnet block, or run lxnetd apply --replace '%s' for this run",
-			it.sources[0], replaceReason(forced), it.sources[0]))
+			"replace of %s blocked: %s (forces replacement: LXD cannot change it in place). Replacing deletes the instance and what is inside it: set delete_instances = true in the lxnet block, or run lxnetd apply --replace '%s' for this run",
+			it.sources[0], forcedReason(forced), it.sources[0]))
 	}
 	return false
 }
