@@ -101,21 +101,22 @@ func (ix *images) resolve(ref string) (fp string, ok bool) {
 // instance was created from, and if so, the fingerprint it resolves to.
 // Whatever cannot be known for sure is no change: an instance without
 // volatile.base_image (copied, or created from a backup), an image on
-// another server, an alias or fingerprint that names nothing on the remote
-// (creating from it would fail anyway). A fingerprint (prefix) the instance
-// was created from is no change even when that image has been deleted since.
-func (ix *images) imageChange(base, ref string) (after string, changed bool) {
+// another server, an alias or fingerprint that names nothing (or several
+// images) on the remote, which unknown reports, as creating from it would
+// fail. A fingerprint (prefix) the instance was created from is no change
+// even when that image has been deleted since.
+func (ix *images) imageChange(base, ref string) (after string, changed, unknown bool) {
 	if base == "" || remoteImageServer(ref) {
-		return "", false
+		return "", false, false
 	}
 	if LooksLikeFingerprint(ref) && strings.HasPrefix(base, ref) {
-		return "", false
+		return "", false, false
 	}
 	fp, ok := ix.resolve(ref)
-	if !ok || fp == base {
-		return "", false
+	if !ok {
+		return "", false, true
 	}
-	return fp, true
+	return fp, fp != base, false
 }
 
 // shortFingerprint is how lxc shows a fingerprint (12 characters).

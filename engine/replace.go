@@ -35,8 +35,15 @@ func (pl *planner) forcedKeys(want Instance, obs Instance) []KeyDiff {
 		out = append(out, KeyDiff{Key: key, Before: &before, After: &after, Forces: true})
 	}
 	base := obs.Config["volatile.base_image"]
-	if fp, changed := pl.obs.images.imageChange(base, want.Image); changed {
+	switch fp, changed, unknown := pl.obs.images.imageChange(base, want.Image); {
+	case changed:
 		diff("image", pl.describeImage(base), fmt.Sprintf("%s (%s)", want.Image, shortFingerprint(fp)))
+	case unknown:
+		// Not silently ignored: the node keeps its image, but a typo or a
+		// deleted image would only show when the node is created again.
+		pl.plan.Blockers = append(pl.plan.Blockers, fmt.Sprintf(
+			"image of %s not compared: %q names no single image on remote %q (the instance runs %s); import the image or correct the name, or creating the node again will fail",
+			pl.want.instances[want.Name].sources[0], want.Image, pl.plan.Remote, pl.describeImage(base)))
 	}
 	if obs.Type != want.Type {
 		diff("type", obs.Type, want.Type)

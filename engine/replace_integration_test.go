@@ -12,7 +12,8 @@ import (
 )
 
 // TestLXDReplaceForcedKeys on real LXD: naming the same image by alias,
-// fingerprint or prefix plans nothing; a new root disk pool, which LXD 5.0.2
+// fingerprint or prefix plans nothing, an image that names nothing is
+// reported (and plans nothing); a new root disk pool, which LXD 5.0.2
 // refuses to change in place, is a blocked replace whose other changes still
 // apply, and with delete_instances the node is recreated on the new pool.
 func TestLXDReplaceForcedKeys(t *testing.T) {
@@ -40,6 +41,13 @@ func TestLXDReplaceForcedKeys(t *testing.T) {
 			t.Fatalf("image %q: %v %q", image, describe(p), p.Blockers)
 		}
 	}
+
+	// An image that names nothing there is said, and changes nothing.
+	want.Instances[0].Image = prefix + "-no-such-image"
+	if p := lxdPlan(t, r, &want, s); !p.Empty() || len(p.Blockers) != 1 || !strings.Contains(p.Blockers[0], "names no single image") {
+		t.Fatalf("unknown image: %v %q", describe(p), p.Blockers)
+	}
+	want.Instances[0].Image = "busybox"
 
 	want.Instances[0].Devices["root"]["pool"] = pool
 	want.Instances[0].Config = map[string]string{"limits.memory": "64MiB"}

@@ -32,7 +32,8 @@ type Fake struct {
 	// Images by fingerprint. CreateInstance resolves Instance.Image here (an
 	// alias, a full fingerprint or a unique prefix) and records the
 	// fingerprint in volatile.base_image, as LXD does; an image not found
-	// there is recorded as "fake" (New starts with no images).
+	// there is recorded as "fake". New starts with one image, alias
+	// "busybox" (fingerprint BusyboxFingerprint), like the sandbox.
 	Images map[string]engine.Image
 
 	// Fail, when set, is asked before every write ("create-network", name)
@@ -52,9 +53,14 @@ func New(name string) *Fake {
 		Profiles:  map[string]engine.Profile{"default": {Name: "default", Config: map[string]string{}, Devices: map[string]map[string]string{}, ETag: "0"}},
 		Instances: map[string]engine.Instance{},
 		Forwards:  map[string]map[string]engine.Forward{},
-		Images:    map[string]engine.Image{},
+		Images: map[string]engine.Image{BusyboxFingerprint: {
+			Fingerprint: BusyboxFingerprint, Aliases: []string{"busybox"},
+		}},
 	}
 }
+
+// BusyboxFingerprint is the fingerprint of the image a new Fake has.
+const BusyboxFingerprint = "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0"
 
 func (f *Fake) Name() string    { return f.name }
 func (f *Fake) Requests() int64 { return f.requests.Load() }
