@@ -8,6 +8,13 @@ import (
 	"github.com/lxnetd/lxnetd/engine/spec"
 )
 
+// Image is an image stored on a remote: what an instance's
+// volatile.base_image names, and the aliases that point at it.
+type Image struct {
+	Fingerprint string // full SHA-256, lower-case hex
+	Aliases     []string
+}
+
 // images resolves a node's image reference to the fingerprint of an image
 // stored on the remote, so a plan compares what an instance was created
 // from (LXD records it in volatile.base_image) with what the configuration

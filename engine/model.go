@@ -62,10 +62,3 @@ type ForwardPort struct {
 	TargetAddress string
 	TargetPort    string
 }
-
-// Image is an image stored on a remote: what an instance's
-// volatile.base_image names, and the aliases that point at it.
-type Image struct {
-	Fingerprint string // full SHA-256, lower-case hex
-	Aliases     []string
-}

@@ -44,7 +44,8 @@ func (f *loadFlags) register(cmd *cobra.Command) {
 // registerReplace adds --replace (plan and apply): Terraform's -replace.
 func (f *loadFlags) registerReplace(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&f.replace, "replace", nil,
-		`replace a node in this run, changed or not, even without delete_instances: node.x or node.x["key"] (repeatable)`)
+		`replace a node (delete, create, start) in this run, changed or not, even without delete_instances: node.x or node.x["key"] (repeatable). `+
+			`A node whose image, type, target or root disk pool changed is replaced only so or with delete_instances = true; otherwise the plan shows it blocked`)
 }
 
 // targetKinds are the address kinds --target accepts.
@@ -235,12 +236,7 @@ func newApplyCommand() *cobra.Command {
 (unless --yes), then executes exactly that plan: networks, profiles, nodes,
 forwards in that order (deletes in reverse), remotes in parallel. Each action
 is reported with its duration. If anything fails, apply says what was done and
-what was not, and exits 1; running apply again completes the plan.
-
-A node whose image, type, target or root disk pool changed cannot be changed
-in place: it is replaced (deleted, then created and started) only with
-delete_instances = true in the lxnet block, or when named by --replace for
-this run; otherwise the plan shows the replace as blocked and applies the rest.`,
+what was not, and exits 1; running apply again completes the plan.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext(cmd)
