@@ -36,6 +36,9 @@ func remoteImageServer(ref string) bool { return strings.Contains(ref, ":") }
 // list, so a no-op plan of a remote without instances stays at three bulk
 // reads plus the forward lists.
 func needImages(d *spec.Remote, obs *observed) bool {
+	if d == nil {
+		return false
+	}
 	for _, i := range d.Instances {
 		if _, ok := obs.instances[i.Name]; ok && !remoteImageServer(i.Image) {
 			return true
