@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -42,7 +44,7 @@ func TestScenario9RollingUpgrade(t *testing.T) {
 		return n
 	}
 	// Registered after the images, so it runs before their removal.
-	t.Cleanup(func() { c.run("apply", "--yes", emptyConfig(t, c.vars["owner"])) })
+	t.Cleanup(func() { removeOwned(t, c) })
 	const dir = "9-rolling-upgrade"
 	nodes := map[string]struct {
 		group string
@@ -120,6 +122,19 @@ func TestScenario9RollingUpgrade(t *testing.T) {
 	upB.apply(dir)
 	expect(map[string]string{"a1": "v2", "a2": "v2", "b1": "v2", "b2": "v2"})
 	upB.converged(dir)
+}
+
+// removeOwned applies a configuration that declares nothing for c's owner
+// and allows that, removing whatever the owner has, instances included.
+func removeOwned(t *testing.T, c cli) {
+	dir := t.TempDir()
+	body := fmt.Sprintf("lxnet {\n  owner            = %q\n  delete_instances = true\n  allow_empty      = true\n  max_deletes      = 100\n}\n", c.vars["owner"])
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := c.run("apply", "--yes", dir); code != 0 {
+		t.Errorf("removing what %s owns: exit %d\n%s", c.vars["owner"], code, out)
+	}
 }
 
 // nic returns an instance's eth0 MAC address and its IPv4 address as the
