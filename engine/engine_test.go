@@ -528,7 +528,7 @@ func TestTargetChangeIsReplace(t *testing.T) {
 		t.Fatalf("second plan: %v", addrs(p))
 	}
 	d.Instances[0].Target = "m2"
-	if p := plan(t, f, d, settings); !p.Empty() || len(p.Blockers) != 1 || !strings.Contains(p.Blockers[0], `replace of node.n blocked: target changes from "m1" to "m2"`) {
+	if p := plan(t, f, d, settings); !p.Empty() || len(p.Blockers) != 1 || !strings.Contains(p.Blockers[0], `node.n is not replaced: target changes from "m1" to "m2"`) {
 		t.Fatalf("target change without delete_instances: %v %q", addrs(p), p.Blockers)
 	}
 	s := settings

@@ -23,8 +23,9 @@ import (
 // the configuration allows deleting instances (delete_instances = true) or
 // the operator asks for it in one run (lxnetd apply --replace ADDR, like
 // Terraform's -replace, which also replaces a node that has not changed).
-// Otherwise the replace is blocked: it is reported in Plan.Blockers with
-// what to do, the rest of the node's changes are still planned in place, and
+// Otherwise the replace is blocked: it is reported in Plan.Blockers (a line
+// that starts with the node's address, as every blocker does) with what to
+// do, the rest of the node's changes are still planned in place, and
 // the rest of the plan applies.
 
 // forcedKeys returns the differences between a declared node and its
@@ -42,7 +43,7 @@ func (pl *planner) forcedKeys(want Instance, obs Instance) []KeyDiff {
 		// Not silently ignored: the node keeps its image, but a typo or a
 		// deleted image would only show when the node is created again.
 		pl.plan.Blockers = append(pl.plan.Blockers, fmt.Sprintf(
-			"image of %s not compared: %q names no single image on remote %q (the instance runs %s); import the image or correct the name, or creating the node again will fail",
+			"%s image is not compared: %q names no single image on remote %q (the instance runs %s); import the image or correct the name, or creating the node again will fail",
 			pl.want.instances[want.Name].sources[0], want.Image, pl.plan.Remote, pl.describeImage(base)))
 	}
 	if obs.Type != want.Type {
@@ -154,7 +155,7 @@ func (pl *planner) replacement(it *item[Instance], forced []KeyDiff) bool {
 	}
 	if len(pl.opts.Targets) == 0 || selected(&Change{Addr: Address{Kind: KindNode, Name: it.obj.Name}, Sources: it.sources}, pl.plan.Remote, pl.opts.Targets) {
 		pl.plan.Blockers = append(pl.plan.Blockers, fmt.Sprintf(
-			"replace of %s blocked: %s (forces replacement: LXD cannot change it in place). Replacing deletes the instance and what is inside it: set delete_instances = true in the lxnet block, or run lxnetd apply --replace '%s' for this run",
+			"%s is not replaced: %s, which forces replacement (LXD cannot change it in place); replacing deletes the instance and what is inside it: set delete_instances = true in the lxnet block, or run lxnetd apply --replace '%s' for this run",
 			it.sources[0], forcedReason(forced), it.sources[0]))
 	}
 	return false

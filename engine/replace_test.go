@@ -68,7 +68,7 @@ func TestImageAliasMovedIsReplace(t *testing.T) {
 	if !p.Empty() || len(p.Blockers) != 1 {
 		t.Fatalf("without delete_instances: %v %q", addrs(p), p.Blockers)
 	}
-	for _, want := range []string{`replace of node.web["a"] blocked`, `image changes from "111111111111" to "web (222222222222)"`,
+	for _, want := range []string{`node.web["a"] is not replaced`, `image changes from "111111111111" to "web (222222222222)"`,
 		"delete_instances = true", `lxnetd apply --replace 'node.web["a"]'`} {
 		if !strings.Contains(p.Blockers[0], want) {
 			t.Errorf("blocker %q does not say %q", p.Blockers[0], want)
@@ -140,7 +140,7 @@ func TestUnchangedImageNeverReplaces(t *testing.T) {
 				want = 1
 			}
 			if len(p.Blockers) != want || want == 1 && !strings.Contains(p.Blockers[0],
-				`image of node.web["a"] not compared: "`+tc.declared+`" names no single image on remote "local" (the instance runs web (111111111111))`) {
+				`node.web["a"] image is not compared: "`+tc.declared+`" names no single image on remote "local" (the instance runs web (111111111111))`) {
 				t.Fatalf("blockers %q", p.Blockers)
 			}
 		})
@@ -182,7 +182,7 @@ func TestReplaceOption(t *testing.T) {
 	}
 	apply(t, f, p)
 	p = plan(t, f, d, settings)
-	if !p.Empty() || len(p.Blockers) != 1 || !strings.Contains(p.Blockers[0], `replace of node.web["b"] blocked`) {
+	if !p.Empty() || len(p.Blockers) != 1 || !strings.Contains(p.Blockers[0], `node.web["b"] is not replaced`) {
 		t.Fatalf("after group a: %v %q", addrs(p), p.Blockers)
 	}
 

@@ -79,8 +79,8 @@ func TestScenario9RollingUpgrade(t *testing.T) {
 	up := with("image_by_group", images(v2, v1))
 	out, _ := up.plan(dir)
 	t.Logf("plan of group a without permission:\n%s", out)
-	for _, want := range []string{`replace of node.web["a1"] blocked: image changes from "` + v1,
-		`replace of node.web["a2"] blocked`, `--replace 'node.web["a1"]'`, "delete_instances = true"} {
+	for _, want := range []string{`node.web["a1"] is not replaced: image changes from "` + v1,
+		`node.web["a2"] is not replaced`, `--replace 'node.web["a1"]'`, "delete_instances = true"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("plan of group a without permission does not say %q:\n%s", want, out)
 		}
@@ -95,7 +95,7 @@ func TestScenario9RollingUpgrade(t *testing.T) {
 	replaceA := []string{"--replace", `node.web["a1"]`, "--replace", `node.web["a2"]`}
 	out, code := up.plan(dir, append([]string{"--detailed-exitcode"}, replaceA...)...)
 	if code != 2 || strings.Count(out, "-/+") != 2 || strings.Count(out, "# forces replacement") != 2 ||
-		!strings.Contains(out, "2 to create, 0 to update, 2 to delete") || strings.Contains(out, "blocked") {
+		!strings.Contains(out, "2 to create, 0 to update, 2 to delete") || strings.Contains(out, "is not replaced") {
 		t.Fatalf("plan --replace of group a: exit %d:\n%s", code, out)
 	}
 	js, _ := up.plan(dir, append([]string{"--json"}, replaceA...)...)
