@@ -405,7 +405,8 @@ func TestNATNeedsStaticAddressAndConcreteListen(t *testing.T) {
 }
 
 // A no-op plan costs three bulk reads plus one forward list per bridge,
-// whatever the number of instances, profiles and forward ports.
+// plus one image list because declared nodes exist, whatever the number of
+// instances, profiles and forward ports.
 func TestNoOpPlanRequestsAreBulk(t *testing.T) {
 	for _, n := range []int{1, 200} {
 		f := enginetest.New("local")
@@ -419,7 +420,7 @@ func TestNoOpPlanRequestsAreBulk(t *testing.T) {
 		}
 		apply(t, f, plan(t, f, d, settings))
 		p := plan(t, f, d, settings)
-		if !p.Empty() || p.Requests != 4 || p.ForwardNetworks != 1 {
+		if !p.Empty() || p.Requests != 5 || p.ForwardNetworks != 1 || !p.ImagesListed {
 			t.Fatalf("n=%d: empty=%v requests=%d forwardNetworks=%d", n, p.Empty(), p.Requests, p.ForwardNetworks)
 		}
 	}
@@ -636,7 +637,7 @@ func TestNetworkTypeChangeIsReplace(t *testing.T) {
 }
 
 // A node whose target (cluster member) is not where the instance is gets
-// recreated there with delete_instances, and is a plan error without it.
+// recreated there with delete_instances, and is a blocked replace without it.
 func TestTargetChangeIsReplace(t *testing.T) {
 	f := enginetest.New("local")
 	d := &spec.Remote{Name: "local", Instances: []spec.Instance{{Meta: spec.Meta{Addr: "node.n"}, Name: "n1", Image: "busybox", Target: "m1", State: "stopped"}}}
@@ -648,9 +649,8 @@ func TestTargetChangeIsReplace(t *testing.T) {
 		t.Fatalf("second plan: %v", addrs(p))
 	}
 	d.Instances[0].Target = "m2"
-	_, err := engine.NewPlan(context.Background(), f, d, settings, engine.PlanOptions{})
-	if err == nil || !strings.Contains(err.Error(), `node "n1" is on cluster member "m1", not on its target "m2"`) {
-		t.Fatalf("target change without delete_instances: %v", err)
+	if p := plan(t, f, d, settings); !p.Empty() || len(p.Blockers) != 1 || !strings.Contains(p.Blockers[0], `node.n is not replaced: target changes from "m1" to "m2"`) {
+		t.Fatalf("target change without delete_instances: %v %q", addrs(p), p.Blockers)
 	}
 	s := settings
 	s.DeleteInstances = true

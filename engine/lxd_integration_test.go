@@ -289,6 +289,7 @@ func TestLXDUnownedObjectsAreUntouched(t *testing.T) {
 }
 
 // TestLXDNoOpPlanRequestsAreBulk: a no-op plan costs three bulk lists plus
+// one image list (declared nodes exist, so their images are compared) plus
 // one forward list per bridge, with 1 or 200 forwards, profiles and
 // instances. The forwards are spread over four bridges (LXD re-renders every
 // forward of a network on each forward write, so 200 on one bridge costs
@@ -352,8 +353,8 @@ func TestLXDNoOpPlanRequestsAreBulk(t *testing.T) {
 		if p.Owned != bridges+3*n {
 			t.Errorf("n=%d: owned = %d, want %d", n, p.Owned, bridges+3*n)
 		}
-		if p.ForwardNetworks != bridges || p.Requests != 3+bridges {
-			t.Errorf("n=%d: no-op plan took %d requests with %d forward lists, want 3 + %d", n, p.Requests, p.ForwardNetworks, bridges)
+		if p.ForwardNetworks != bridges || !p.ImagesListed || p.Requests != 4+bridges {
+			t.Errorf("n=%d: no-op plan took %d requests with %d forward lists (images listed: %v), want 4 + %d", n, p.Requests, p.ForwardNetworks, p.ImagesListed, bridges)
 		}
 		t.Logf("n=%d: apply %s, no-op plan %s with %d requests (%d bridges)", n, applied.Round(time.Millisecond),
 			time.Since(start).Round(time.Millisecond), p.Requests, p.ForwardNetworks)

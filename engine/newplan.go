@@ -19,6 +19,10 @@ type PlanOptions struct {
 	// LXD objects: "service.api" selects the nodes and forwards its ports are
 	// compiled into, with all of their changes. Empty: everything.
 	Targets []string
+	// Replace names nodes to replace in this run even if nothing forces it
+	// (lxnetd apply --replace, like Terraform's -replace): "node.web1",
+	// `node.web["a"]`, or "node.web" for every instance of the block.
+	Replace []string
 }
 
 // Observation is what one observation of a remote saw: the result of its
@@ -41,11 +45,25 @@ func Observe(ctx context.Context, r Remote) (*Observation, error) {
 	return &Observation{remote: r.Name(), obs: obs, Requests: r.Requests() - before}, nil
 }
 
+// ResolveImages lists the remote's images into the observation when a node
+// of desired already exists on it (one request; see observeImages), so that
+// Plan can tell whether a node's image changed: without it Plan never
+// replaces a node for its image.
+func (o *Observation) ResolveImages(ctx context.Context, r Remote, desired *spec.Remote) error {
+	before := r.Requests()
+	err := observeImages(ctx, r, desired, o.obs)
+	o.Requests += r.Requests() - before
+	return err
+}
+
 // NewPlan observes remote r and plans what it takes to make it match
-// desired: Observe, then Observation.Plan.
+// desired: Observe, ResolveImages, then Observation.Plan.
 func NewPlan(ctx context.Context, r Remote, desiredRemote *spec.Remote, s spec.Settings, opts PlanOptions) (*Plan, error) {
 	o, err := Observe(ctx, r)
 	if err != nil {
+		return nil, err
+	}
+	if err := o.ResolveImages(ctx, r, desiredRemote); err != nil {
 		return nil, err
 	}
 	return o.Plan(desiredRemote, s, opts)
@@ -61,12 +79,12 @@ func (o *Observation) Plan(desiredRemote *spec.Remote, s spec.Settings, opts Pla
 		owner = spec.DefaultOwner
 	}
 	obs := o.obs
-	p := &Plan{Remote: o.remote, Owner: owner, Requests: o.Requests, ForwardNetworks: len(obs.forwardNetworks)}
+	p := &Plan{Remote: o.remote, Owner: owner, Requests: o.Requests, ForwardNetworks: len(obs.forwardNetworks), ImagesListed: obs.images != nil}
 	if desiredRemote == nil {
 		desiredRemote = &spec.Remote{Name: o.remote}
 	}
 	d := compile(desiredRemote, obs)
-	pl := planner{plan: p, obs: obs, want: d, owner: owner, settings: s, problems: d.problems}
+	pl := planner{plan: p, obs: obs, want: d, owner: owner, settings: s, opts: opts, problems: d.problems}
 	pl.networks()
 	pl.profiles()
 	pl.instances()
@@ -89,6 +107,7 @@ type planner struct {
 	want     *desired
 	owner    string
 	settings spec.Settings
+	opts     PlanOptions
 	problems []Problem
 }
 
@@ -246,7 +265,7 @@ func (pl *planner) instances() {
 		want := it.obj
 		addr := Address{Kind: KindNode, Name: name}
 		obs, exists := pl.obs.instances[name]
-		created := func(action Action, reason string, before *string) {
+		created := func(action Action, reason string, forced []KeyDiff) {
 			want.Config = withTags(want.Config, pl.owner, want.Devices)
 			c := &Change{Addr: addr, Action: action, Sources: it.sources, Pos: it.pos, Reason: reason, Instance: &want, Patch: &Patch{State: it.state}}
 			c.Diffs = creationDiffs(want.Description, want.Config, want.Devices)
@@ -255,14 +274,11 @@ func (pl *planner) instances() {
 				KeyDiff{Key: "image", After: &want.Image},
 				KeyDiff{Key: "profiles", After: &profiles},
 				KeyDiff{Key: "state", After: &state},
-				KeyDiff{Key: "type", Before: before, After: &want.Type})
+				KeyDiff{Key: "type", After: &want.Type})
 			if want.Location != "" {
-				var was *string
-				if exists && obs.Location != want.Location {
-					was = &obs.Location
-				}
-				c.Diffs = append(c.Diffs, KeyDiff{Key: "target", Before: was, After: &want.Location})
+				c.Diffs = append(c.Diffs, KeyDiff{Key: "target", After: &want.Location})
 			}
+			c.Diffs = withForced(c.Diffs, forced)
 			pl.add(c)
 		}
 		if !exists {
@@ -273,29 +289,14 @@ func (pl *planner) instances() {
 		if !ok {
 			continue
 		}
-		if obs.Type != want.Type {
-			if !pl.settings.DeleteInstances {
-				pl.problems = append(pl.problems, Problem{Addr: it.sources[0], Pos: it.pos,
-					Summary: fmt.Sprintf("node %q would change type from %q to %q, which means deleting the instance", name, obs.Type, want.Type),
-					Detail:  "set delete_instances = true in the lxnet block to allow it, or delete the instance by hand"})
-				continue
-			}
-			t := obs.Type
-			created(Replace, fmt.Sprintf("type changes from %q to %q", obs.Type, want.Type), &t)
+		// Keys LXD cannot change in place replace the instance, or block
+		// (see replace.go).
+		forced := pl.forcedKeys(want, obs)
+		if pl.replacement(it, forced) {
+			created(Replace, replaceReason(forced), forced)
 			continue
 		}
-		// A declared target (cluster member) that is not where the instance
-		// is: lxnetd does not move instances, it recreates them there.
-		if want.Location != "" && obs.Location != want.Location {
-			if !pl.settings.DeleteInstances {
-				pl.problems = append(pl.problems, Problem{Addr: it.sources[0], Pos: it.pos,
-					Summary: fmt.Sprintf("node %q is on cluster member %q, not on its target %q; moving it means deleting the instance", name, obs.Location, want.Location),
-					Detail:  "set delete_instances = true in the lxnet block to let lxnetd recreate it there, or move it by hand (lxc stop, then lxc move --target)"})
-				continue
-			}
-			created(Replace, fmt.Sprintf("target changes from %q to %q (lxnetd recreates the instance on the new member)", obs.Location, want.Location), nil)
-			continue
-		}
+		want = keepForced(want, obs, forced)
 		patch := &Patch{}
 		diffs, devs := diffDevices(obs.Devices, want.Devices, own, patch)
 		diffs = append(diffs, diffConfig(obs.Config, want.Config, own, pl.owner, devs, true, patch)...)

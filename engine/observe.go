@@ -19,6 +19,9 @@ type observed struct {
 	// forwardNetworks are the networks whose forwards were listed: only
 	// there can forwards be created, compared or pruned.
 	forwardNetworks map[string]bool
+	// images resolves image references; nil when the plan needs none
+	// (see observeImages).
+	images *images
 }
 
 type fwdKey struct{ Network, Listen string }

@@ -18,8 +18,10 @@ type Plan struct {
 	// Orphans are owned instances no longer in the configuration that are
 	// kept because delete_instances is false ("node.old").
 	Orphans []string
-	// Blockers are deletes the plan leaves out because something lxnetd does
-	// not delete still uses the object (reported before any write).
+	// Blockers are changes the plan leaves out, each with why and what to
+	// do: deletes of objects something lxnetd does not delete still uses,
+	// and replaces of nodes that neither delete_instances nor --replace
+	// allows (reported before any write).
 	Blockers []string
 	// Owned is the number of objects carrying this owner's tag that were
 	// observed (networks, profiles, instances, forwards), for the daemon's
@@ -28,8 +30,12 @@ type Plan struct {
 	// Requests is the number of LXD API requests observing the remote took.
 	Requests int64
 	// ForwardNetworks is the number of networks whose forwards were listed
-	// (one request each); the rest of a plan costs three bulk reads.
+	// (one request each); the rest of a plan costs three bulk reads, plus
+	// one image list when ImagesListed.
 	ForwardNetworks int
+	// ImagesListed says the plan listed the remote's images, which it does
+	// only when a declared node already exists (to compare its image).
+	ImagesListed bool
 }
 
 // Change is one action on one LXD object.
@@ -57,12 +63,14 @@ type Change struct {
 
 // KeyDiff is one key that differs: config keys are "config.<key>", device
 // properties "devices.<name>.<property>", forward ports "ports.<proto>/<port>",
-// and "description", "profiles", "state", "type". Nil Before means the key is
-// added, nil After that it is removed.
+// and "description", "image", "profiles", "state", "target", "type". Nil
+// Before means the key is added, nil After that it is removed. Forces marks
+// a key LXD cannot change in place, which makes the change a replace.
 type KeyDiff struct {
 	Key    string  `json:"key"`
 	Before *string `json:"before,omitempty"`
 	After  *string `json:"after,omitempty"`
+	Forces bool    `json:"forces_replacement,omitempty"`
 }
 
 // Patch is what an update changes on the observed object. It is re-applied to

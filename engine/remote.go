@@ -42,6 +42,10 @@ type Remote interface {
 	// ListForwards returns all forwards of one managed network (an error
 	// for a network that cannot have forwards, ErrNotFound for a missing one).
 	ListForwards(ctx context.Context, network string) ([]Forward, error)
+	// ListImages returns every image of the project with its fingerprint and
+	// aliases, in one request. A plan calls it only when a declared instance
+	// already exists, to tell whether its image changed.
+	ListImages(ctx context.Context) ([]Image, error)
 
 	CreateNetwork(ctx context.Context, n Network) error
 	// UpdateNetwork replaces the network's writable fields, conditional on n.ETag

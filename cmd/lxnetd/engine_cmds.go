@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"slices"
@@ -24,12 +25,20 @@ import (
 type loadFlags struct {
 	varFlags
 	targets []string
+	replace []string // plan and apply only (registerReplace)
 }
 
 func (f *loadFlags) register(cmd *cobra.Command) {
 	f.varFlags.register(cmd)
 	cmd.Flags().StringArrayVar(&f.targets, "target", nil,
 		"limit the plan to objects compiled from an address: node.x, service.y, forward.w, network.n, profile.p, remote.z (repeatable)")
+}
+
+// registerReplace adds --replace (plan and apply): Terraform's -replace.
+func (f *loadFlags) registerReplace(cmd *cobra.Command) {
+	cmd.Flags().StringArrayVar(&f.replace, "replace", nil,
+		`replace a node (delete, create, start) in this run, changed or not, even without delete_instances: node.x or node.x["key"] (repeatable). `+
+			`A node whose image, type, target or root disk pool changed is replaced only so or with delete_instances = true; otherwise the plan shows it blocked`)
 }
 
 // targetKinds are the address kinds --target accepts.
@@ -77,7 +86,20 @@ func loadAndPlan(ctx context.Context, cmd *cobra.Command, args []string, lf *loa
 	if err != nil {
 		return nil, err
 	}
-	return planAll(ctx, cfg, planner(cfg, lf.targets))
+	opts, err := lf.planOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return planAll(ctx, cfg, planner(cfg, opts))
+}
+
+// planOptions are --target and --replace for cfg. A --replace that names
+// no node is a typo: it is refused rather than replacing nothing.
+func (f *loadFlags) planOptions(cfg *spec.Config) (engine.PlanOptions, error) {
+	if bad := engine.UnmatchedReplace(f.replace, slices.Collect(maps.Values(cfg.Remotes))); len(bad) > 0 {
+		return engine.PlanOptions{}, fmt.Errorf(`--replace %s: names no node of the configuration (want node.NAME or node.NAME["KEY"])`, strings.Join(bad, ", "))
+	}
+	return engine.PlanOptions{Targets: f.targets, Replace: f.replace}, nil
 }
 
 // allEmpty reports whether no plan changes anything: plan's exit status 0
@@ -178,6 +200,7 @@ Exit status with --detailed-exitcode: 0 no changes, 2 changes, 1 error.`,
 		},
 	}
 	lf.register(cmd)
+	lf.registerReplace(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON")
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when there are no changes (warnings alone included), 2 when there are, 1 on error")
 	cmd.Flags().BoolVar(&stats, "stats", false, "print the number of LXD requests each remote took to stderr")
@@ -224,7 +247,11 @@ on in LXD changed since the plan was made.`,
 			if err != nil {
 				return err
 			}
-			rps, err := planAll(in.stop, cfg, planner(cfg, lf.targets))
+			opts, err := lf.planOptions(cfg)
+			if err != nil {
+				return err
+			}
+			rps, err := planAll(in.stop, cfg, planner(cfg, opts))
 			if err != nil {
 				return err
 			}
@@ -234,6 +261,7 @@ on in LXD changed since the plan was made.`,
 	}
 	lf.register(cmd)
 	wf.register(cmd)
+	lf.registerReplace(cmd)
 	return cmd
 }
 

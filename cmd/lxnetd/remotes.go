@@ -51,7 +51,9 @@ func observeAll(ctx context.Context, cfg *spec.Config, names []string) ([]observ
 				return nil
 			}
 			out[i].remote = r
-			out[i].obs, errs[i] = engine.Observe(ctx, r)
+			if out[i].obs, errs[i] = engine.Observe(ctx, r); errs[i] == nil {
+				errs[i] = out[i].obs.ResolveImages(ctx, r, desired)
+			}
 			return nil
 		})
 	}
@@ -71,9 +73,9 @@ func observeAll(ctx context.Context, cfg *spec.Config, names []string) ([]observ
 type planFunc func(o *engine.Observation, desired *spec.Remote) (*engine.Plan, error)
 
 // planner is the planFunc of plan and apply.
-func planner(cfg *spec.Config, targets []string) planFunc {
+func planner(cfg *spec.Config, opts engine.PlanOptions) planFunc {
 	return func(o *engine.Observation, desired *spec.Remote) (*engine.Plan, error) {
-		return o.Plan(desired, cfg.Settings, engine.PlanOptions{Targets: targets})
+		return o.Plan(desired, cfg.Settings, opts)
 	}
 }
 

@@ -57,7 +57,11 @@ func planAndSave(ctx context.Context, cmd *cobra.Command, args []string, lf *loa
 	if err != nil {
 		return nil, err
 	}
-	rps, err := planEach(cfg, obs, planner(cfg, lf.targets))
+	popts, err := lf.planOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	rps, err := planEach(cfg, obs, planner(cfg, popts))
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +70,7 @@ func planAndSave(ctx context.Context, cmd *cobra.Command, args []string, lf *loa
 		LxnetdVersion: lxnetdVersion(),
 		CreatedAt:     time.Now().UTC().Truncate(time.Second),
 		Config: planfile.Config{Dir: dir, Hash: cfg.Hash, Inputs: inputs,
-			Vars: opts.Vars, VarFiles: abs.varFiles, Targets: lf.targets},
+			Vars: opts.Vars, VarFiles: abs.varFiles, Targets: lf.targets, Replace: lf.replace},
 	}
 	for i, rp := range rps {
 		f.Remotes = append(f.Remotes, planfile.FromPlan(rp.plan, obs[i].obs.Digest(cfg.Remotes[rp.plan.Remote], rp.plan.Owner)))
@@ -99,7 +103,7 @@ func stale(cmd *cobra.Command, path, what string, items []string, f *planfile.Fi
 		fmt.Fprintf(w, "  %s\n", it)
 	}
 	again := ""
-	if len(f.Config.Vars) > 0 || len(f.Config.VarFiles) > 0 || len(f.Config.Targets) > 0 {
+	if len(f.Config.Vars) > 0 || len(f.Config.VarFiles) > 0 || len(f.Config.Targets) > 0 || len(f.Config.Replace) > 0 {
 		again = " (with the same --var, --var-file and --target options)"
 	}
 	fmt.Fprintf(w, "Nothing was written. Review a new plan: lxnetd plan %s --out %s%s\n", f.Config.Dir, path, again)
@@ -213,7 +217,7 @@ func checkRemotes(cmd *cobra.Command, path string, f *planfile.File, cfg *spec.C
 	}
 	for i, o := range obs {
 		saved := f.Remotes[i]
-		p, err := o.obs.Plan(cfg.Remotes[saved.Name], cfg.Settings, engine.PlanOptions{Targets: f.Config.Targets})
+		p, err := o.obs.Plan(cfg.Remotes[saved.Name], cfg.Settings, engine.PlanOptions{Targets: f.Config.Targets, Replace: f.Config.Replace})
 		if err != nil {
 			return err
 		}

@@ -38,6 +38,12 @@ type Fake struct {
 	Profiles  map[string]engine.Profile
 	Instances map[string]engine.Instance
 	Forwards  map[string]map[string]engine.Forward // network → listen address → forward
+	// Images by fingerprint. CreateInstance resolves Instance.Image here (an
+	// alias, a full fingerprint or a unique prefix) and records the
+	// fingerprint in volatile.base_image, as LXD does; an image not found
+	// there is refused. New starts with one image, alias
+	// "busybox" (fingerprint BusyboxFingerprint), like the sandbox.
+	Images map[string]engine.Image
 
 	// Fail, when set, is asked before every write ("create-network", name)
 	// and may return an error to inject a failure.
@@ -56,8 +62,14 @@ func New(name string) *Fake {
 		Profiles:  map[string]engine.Profile{"default": {Name: "default", Config: map[string]string{}, Devices: map[string]map[string]string{}, ETag: "0"}},
 		Instances: map[string]engine.Instance{},
 		Forwards:  map[string]map[string]engine.Forward{},
+		Images: map[string]engine.Image{BusyboxFingerprint: {
+			Fingerprint: BusyboxFingerprint, Aliases: []string{"busybox"},
+		}},
 	}
 }
+
+// BusyboxFingerprint is the fingerprint of the image a new Fake has.
+const BusyboxFingerprint = "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0"
 
 func (f *Fake) Name() string    { return f.name }
 func (f *Fake) Requests() int64 { return f.requests.Load() }
@@ -291,7 +303,11 @@ func (f *Fake) CreateInstance(_ context.Context, i engine.Instance) error {
 	}
 	i.Profiles = slices.Clone(i.Profiles)
 	i.Config, i.Devices = cloneMap(i.Config), cloneDevices(i.Devices)
-	i.Config["volatile.base_image"] = "fake"
+	fp, err := f.resolveImage(i.Image)
+	if err != nil {
+		return err
+	}
+	i.Config["volatile.base_image"] = fp
 	i.Status, i.ETag, i.Image = "Stopped", f.nextETag(), ""
 	f.Instances[i.Name] = i
 	return nil
@@ -371,6 +387,52 @@ func (f *Fake) DeleteInstance(_ context.Context, name string) error {
 	}
 	delete(f.Instances, name)
 	return nil
+}
+
+func (f *Fake) ListImages(context.Context) ([]engine.Image, error) {
+	f.requests.Add(1)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []engine.Image
+	for _, k := range slices.Sorted(maps.Keys(f.Images)) {
+		im := f.Images[k]
+		im.Aliases = slices.Clone(im.Aliases)
+		out = append(out, im)
+	}
+	return out, nil
+}
+
+// AddImage stores an image under fingerprint fp with aliases (moving an
+// alias that pointed elsewhere, as "lxc image alias" does).
+func (f *Fake) AddImage(fp string, aliases ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for k, im := range f.Images {
+		im.Aliases = slices.DeleteFunc(slices.Clone(im.Aliases), func(a string) bool { return slices.Contains(aliases, a) })
+		f.Images[k] = im
+	}
+	f.Images[fp] = engine.Image{Fingerprint: fp, Aliases: slices.Clone(aliases)}
+}
+
+// resolveImage finds the image ref names by the rule the LXD adapter
+// follows (engine.LooksLikeFingerprint): a fingerprint prefix of exactly
+// one image, else an alias. Like LXD, it refuses a reference that names no
+// image (with an error that is not ErrNotFound: the instance is not what is
+// missing).
+func (f *Fake) resolveImage(ref string) (string, error) {
+	var prefixed []string
+	for fp, im := range f.Images {
+		switch {
+		case !engine.LooksLikeFingerprint(ref) && slices.Contains(im.Aliases, ref):
+			return fp, nil
+		case engine.LooksLikeFingerprint(ref) && strings.HasPrefix(fp, ref):
+			prefixed = append(prefixed, fp)
+		}
+	}
+	if len(prefixed) == 1 {
+		return prefixed[0], nil
+	}
+	return "", fmt.Errorf("image %q not found", ref)
 }
 
 func (f *Fake) CreateForward(_ context.Context, fw engine.Forward) error {

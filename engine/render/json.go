@@ -61,6 +61,9 @@ type jsonKeyDiff struct {
 	Key    string  `json:"key"`
 	Before *string `json:"before,omitempty"`
 	After  *string `json:"after,omitempty"`
+	// Forces marks a key LXD cannot change in place: it makes the change a
+	// replace (Terraform's "# forces replacement").
+	Forces bool `json:"forces_replacement,omitempty"`
 }
 
 func summary(s engine.Summary, warnings int) jsonSummary {
@@ -87,7 +90,7 @@ func JSON(w io.Writer, plans []*engine.Plan) error {
 				jc.Pos = posString(c)
 			}
 			for _, d := range c.Diffs {
-				jc.Diffs = append(jc.Diffs, jsonKeyDiff{Key: d.Key, Before: d.Before, After: d.After})
+				jc.Diffs = append(jc.Diffs, jsonKeyDiff{Key: d.Key, Before: d.Before, After: d.After, Forces: d.Forces})
 			}
 			jp.Changes = append(jp.Changes, jc)
 		}

@@ -146,13 +146,18 @@ func writeChange(b *strings.Builder, c *engine.Change, pt painter) {
 		if hiddenTag(d.Key) && visible > 0 {
 			continue
 		}
+		// Terraform's marker for a key that makes the change a replace.
+		forces := ""
+		if d.Forces {
+			forces = " " + pt.paint(red, "# forces replacement")
+		}
 		switch {
 		case d.Before == nil && d.After != nil:
-			fmt.Fprintf(b, "      %s %s = %q\n", pt.paint(green, "+"), d.Key, *d.After)
+			fmt.Fprintf(b, "      %s %s = %q%s\n", pt.paint(green, "+"), d.Key, *d.After, forces)
 		case d.Before != nil && d.After == nil:
-			fmt.Fprintf(b, "      %s %s = %q\n", pt.paint(red, "-"), d.Key, *d.Before)
+			fmt.Fprintf(b, "      %s %s = %q%s\n", pt.paint(red, "-"), d.Key, *d.Before, forces)
 		case d.Before != nil && d.After != nil:
-			fmt.Fprintf(b, "      %s %s: %q → %q\n", pt.paint(yellow, "~"), d.Key, *d.Before, *d.After)
+			fmt.Fprintf(b, "      %s %s: %q → %q%s\n", pt.paint(yellow, "~"), d.Key, *d.Before, *d.After, forces)
 		}
 	}
 }
@@ -162,8 +167,12 @@ func Stats(w io.Writer, plans []*engine.Plan) error {
 	var total int64
 	for _, p := range plans {
 		total += p.Requests
-		if _, err := fmt.Fprintf(w, "remote %q: %d requests (3 bulk lists + %d forward lists), %d owned objects\n",
-			p.Remote, p.Requests, p.ForwardNetworks, p.Owned); err != nil {
+		images := ""
+		if p.ImagesListed {
+			images = " + 1 image list"
+		}
+		if _, err := fmt.Fprintf(w, "remote %q: %d requests (3 bulk lists%s + %d forward lists), %d owned objects\n",
+			p.Remote, p.Requests, images, p.ForwardNetworks, p.Owned); err != nil {
 			return err
 		}
 	}

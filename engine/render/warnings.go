@@ -61,6 +61,11 @@ func blockedWarning(line string) Warning {
 	head, users, ok := strings.Cut(line, ": still used by ")
 	addr, _, _ := strings.Cut(head, " ")
 	if !ok {
+		// A replace the settings do not allow, an image not compared:
+		// "ADDR is not replaced: why; what to do".
+		if head, detail, ok := strings.Cut(line, ": "); ok {
+			return Warning{Kind: WarnBlocked, Address: addr, Summary: head, Detail: detail}
+		}
 		return Warning{Kind: WarnBlocked, Address: addr, Summary: line,
 			Detail: "lxnetd leaves the object in place; plan again once what the summary names is resolved."}
 	}

@@ -124,17 +124,6 @@ func TestForwardConversionRoundTrip(t *testing.T) {
 	}
 }
 
-func TestLooksLikeFingerprint(t *testing.T) {
-	for s, want := range map[string]bool{
-		"busybox": false, "ubuntu/22.04": false, "abc": false,
-		"0123456789ab": true, "7c5ea0f0d6e5b1f3f8c3": true, "ABCDEF012345": false,
-	} {
-		if got := looksLikeFingerprint(s); got != want {
-			t.Errorf("looksLikeFingerprint(%q) = %v", s, got)
-		}
-	}
-}
-
 func TestEventRelevant(t *testing.T) {
 	for _, tc := range []struct {
 		source, project string

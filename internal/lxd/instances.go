@@ -140,7 +140,7 @@ func (r *Remote) createInstance(ctx context.Context, i engine.Instance) error {
 		return r.createFromRemoteImage(ctx, r.targetClient(ctx, i.Location), server, alias, req)
 	}
 	req.Source = api.InstanceSource{Type: api.SourceTypeImage}
-	if looksLikeFingerprint(i.Image) {
+	if engine.LooksLikeFingerprint(i.Image) {
 		req.Source.Fingerprint = i.Image
 	} else {
 		req.Source.Alias = i.Image
@@ -149,20 +149,6 @@ func (r *Remote) createInstance(ctx context.Context, i engine.Instance) error {
 		return fmt.Errorf("from image %q: %w", i.Image, err)
 	}
 	return nil
-}
-
-// looksLikeFingerprint says whether an image reference is a (prefix of a)
-// SHA-256 fingerprint rather than an alias.
-func looksLikeFingerprint(s string) bool {
-	if len(s) < 12 || len(s) > 64 {
-		return false
-	}
-	for _, c := range s {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // createFromRemoteImage creates an instance from an image on another

@@ -66,6 +66,7 @@ type Config struct {
 	Vars     map[string]string `json:"vars,omitempty"`
 	VarFiles []string          `json:"var_files,omitempty"`
 	Targets  []string          `json:"targets,omitempty"`
+	Replace  []string          `json:"replace,omitempty"`
 }
 
 // Remote is the plan of one remote and what it was observed to hold.
