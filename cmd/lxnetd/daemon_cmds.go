@@ -16,6 +16,7 @@ import (
 	"github.com/lxnetd/lxnetd/engine/spec"
 	"github.com/lxnetd/lxnetd/internal/daemon"
 	"github.com/lxnetd/lxnetd/internal/logging"
+	"github.com/lxnetd/lxnetd/internal/lxd"
 )
 
 func newRunCommand() *cobra.Command {
@@ -64,7 +65,7 @@ the same, kept for existing units).`,
 			d := &daemon.Daemon{
 				Dir:     dir,
 				Load:    configLoader(opts),
-				Connect: daemon.LXDConnector(log, parallelism),
+				Connect: daemon.EngineConnector(dialLXD, log, parallelism),
 				Log:     log,
 				Notify:  &daemon.Notifier{},
 				Socket:  socket,
@@ -104,6 +105,15 @@ the same, kept for existing units).`,
 	f.StringVar(&metricsAddr, "metrics-address", "", "serve Prometheus metrics on this address (e.g. 127.0.0.1:9477); off when empty")
 	f.IntVar(&parallelism, "parallelism", 2, "concurrent writes per remote")
 	return cmd
+}
+
+// dialLXD connects the daemon to a remote with internal/lxd.
+func dialLXD(ctx context.Context, r *spec.Remote) (daemon.Remote, error) {
+	rem, err := lxd.Connect(ctx, r)
+	if err != nil {
+		return nil, err // not a nil *lxd.Remote in a non-nil interface
+	}
+	return rem, nil
 }
 
 // configLoader adapts config.Load to the daemon: diagnostics become a

@@ -23,7 +23,8 @@
 //
 // The loop depends on configuration loading and on LXD only through the
 // Loader and Connector types (unit tests drive it with fakes). The
-// production Connector, LXDConnector, connects with internal/lxd and
-// converges with the engine, gating each plan (max_deletes, allow_empty)
-// before Apply. This package never imports HCL or the LXD client itself.
+// production Connector, EngineConnector, connects through a Dialer its
+// caller gives (cmd/lxnetd dials internal/lxd) and converges with the
+// engine, gating each plan (max_deletes, allow_empty) before Apply. This
+// package never imports HCL or the LXD client.
 package daemon

@@ -11,16 +11,33 @@ import (
 	"time"
 
 	"github.com/lxnetd/lxnetd/engine"
+	"github.com/lxnetd/lxnetd/engine/lease"
 	"github.com/lxnetd/lxnetd/engine/render"
 	"github.com/lxnetd/lxnetd/engine/spec"
-	"github.com/lxnetd/lxnetd/internal/lxd"
 )
 
-// LXDConnector is the production Connector: it connects with internal/lxd
-// and converges with the engine (observe, plan, gate, apply).
-func LXDConnector(log *slog.Logger, parallelism int) Connector {
+// Remote is what a session needs from one connection to LXD: the engine's
+// reads and writes, the lifecycle event stream, and the server
+// configuration where leases live. The daemon gets remotes from its caller
+// (cmd/lxnetd dials internal/lxd; tests use fakes), so it never imports the
+// LXD client.
+type Remote interface {
+	engine.Remote
+	lease.Store
+	// Watch blocks receiving lifecycle events (see Session.Watch).
+	Watch(ctx context.Context, onEvent func(engine.Event)) error
+	// Close releases the connection.
+	Close()
+}
+
+// Dialer connects to one remote; its errors name the remote.
+type Dialer func(ctx context.Context, r *spec.Remote) (Remote, error)
+
+// EngineConnector is the production Connector: it dials the remote and
+// converges with the engine (observe, plan, gate, apply).
+func EngineConnector(dial Dialer, log *slog.Logger, parallelism int) Connector {
 	return func(ctx context.Context, r *spec.Remote) (Session, error) {
-		rem, err := lxd.Connect(ctx, r)
+		rem, err := dial(ctx, r)
 		if err != nil {
 			return nil, err
 		}
@@ -30,7 +47,7 @@ func LXDConnector(log *slog.Logger, parallelism int) Connector {
 
 // engineSession is one connection to a remote.
 type engineSession struct {
-	rem         *lxd.Remote
+	rem         Remote
 	log         *slog.Logger
 	parallelism int
 }
@@ -101,7 +118,7 @@ func (s *engineSession) plan(ctx context.Context, desired *spec.Remote, settings
 
 // Watch follows the remote's lifecycle events.
 func (s *engineSession) Watch(ctx context.Context, onEvent func(engine.Event)) error {
-	return s.rem.WatchLifecycle(ctx, func(source string) { onEvent(lxd.EventOf(source)) })
+	return s.rem.Watch(ctx, onEvent)
 }
 
 // Leases is the remote's server configuration.

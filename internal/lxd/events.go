@@ -11,6 +11,7 @@ import (
 
 	lxdclient "github.com/canonical/lxd/client"
 	"github.com/canonical/lxd/shared/api"
+	"github.com/lxnetd/lxnetd/engine"
 )
 
 // WatchLifecycle subscribes to LXD's lifecycle events of the remote's
@@ -108,6 +109,12 @@ func (r *Remote) WatchLifecycle(ctx context.Context, onEvent func(source string)
 		}
 		return fmt.Errorf("event stream of remote %q broke: %w", r.name, err)
 	}
+}
+
+// Watch is WatchLifecycle with each event's source reduced to the object it
+// names (EventOf): the form the daemon consumes.
+func (r *Remote) Watch(ctx context.Context, onEvent func(engine.Event)) error {
+	return r.WatchLifecycle(ctx, func(source string) { onEvent(EventOf(source)) })
 }
 
 // watchClient dials the client of one watch and registers its transport,

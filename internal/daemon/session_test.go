@@ -1,0 +1,119 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/lxnetd/lxnetd/engine"
+	"github.com/lxnetd/lxnetd/engine/enginetest"
+	"github.com/lxnetd/lxnetd/engine/lease"
+	"github.com/lxnetd/lxnetd/engine/spec"
+)
+
+// fakeRemote is a daemon Remote in memory: the engine's fake LXD, a server
+// configuration for leases, an event stream that never sends.
+type fakeRemote struct {
+	*enginetest.Fake
+	*lease.MemStore
+	vanishing int // ListProfiles answers ErrNotFound this many more times
+}
+
+func (r *fakeRemote) ListProfiles(ctx context.Context) ([]engine.Profile, error) {
+	if r.vanishing > 0 {
+		r.vanishing--
+		return nil, fmt.Errorf("listing profiles: %w", engine.ErrNotFound)
+	}
+	return r.Fake.ListProfiles(ctx)
+}
+
+func (r *fakeRemote) Watch(ctx context.Context, _ func(engine.Event)) error {
+	<-ctx.Done()
+	return nil
+}
+
+func (r *fakeRemote) Close() {}
+
+// session connects EngineConnector to r.
+func session(t *testing.T, r *fakeRemote) Session {
+	t.Helper()
+	dial := func(context.Context, *spec.Remote) (Remote, error) { return r, nil }
+	s, err := EngineConnector(dial, slog.New(slog.NewTextHandler(io.Discard, nil)), 2)(t.Context(), &spec.Remote{Name: "local"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// profiles declares n profiles p0..p(n-1) and a bridge.
+func profiles(n int) *spec.Remote {
+	r := &spec.Remote{Name: "local", Networks: []spec.Network{{Meta: spec.Meta{Addr: "network.br0"}, Name: "br0", Type: "bridge",
+		Config: map[string]string{"ipv4.address": "10.231.1.1/24"}}}}
+	for i := range n {
+		r.Profiles = append(r.Profiles, spec.Profile{Meta: spec.Meta{Addr: fmt.Sprintf("profile.p%d", i)}, Name: fmt.Sprintf("p%d", i)})
+	}
+	return r
+}
+
+func TestConvergeCountsOutcome(t *testing.T) {
+	r := &fakeRemote{Fake: enginetest.New("local"), MemStore: &lease.MemStore{}}
+	s := session(t, r)
+	st := spec.Settings{Owner: "t", MaxDeletes: 10}
+	out, err := s.Converge(t.Context(), profiles(3), st)
+	if err != nil || out.Applied != 4 || out.Failed != 0 || out.Objects != 4 || out.Refused != "" || out.PlanID == "" {
+		t.Fatalf("first pass: %+v, %v", out, err)
+	}
+	out, err = s.Converge(t.Context(), profiles(3), st)
+	if err != nil || out.Applied != 0 || out.Objects != 4 {
+		t.Fatalf("second pass: %+v, %v (want a no-op)", out, err)
+	}
+	r.Fail = func(op, name string) error {
+		if op == "create-profile" && name == "p4" {
+			return errors.New("boom")
+		}
+		return nil
+	}
+	out, err = s.Converge(t.Context(), profiles(6), st)
+	if err == nil || out.Applied != 2 || out.Failed != 1 {
+		t.Fatalf("pass with a failing write: %+v, %v (want 2 applied, 1 failed, an error)", out, err)
+	}
+}
+
+func TestConvergeGateRefuses(t *testing.T) {
+	r := &fakeRemote{Fake: enginetest.New("local"), MemStore: &lease.MemStore{}}
+	s := session(t, r)
+	st := spec.Settings{Owner: "t", MaxDeletes: 10}
+	if _, err := s.Converge(t.Context(), profiles(12), st); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Converge(t.Context(), profiles(0), st)
+	if err != nil || !strings.Contains(out.Refused, "more than max_deletes = 10") || out.Applied != 0 {
+		t.Fatalf("12 deletes: %+v, %v (want refused by max_deletes)", out, err)
+	}
+	for i := range 12 {
+		if _, ok := r.Profiles[fmt.Sprint("p", i)]; !ok {
+			t.Fatalf("a refused pass deleted profile p%d", i)
+		}
+	}
+	out, err = s.Converge(t.Context(), &spec.Remote{Name: "local"}, st)
+	if err != nil || !strings.Contains(out.Refused, "declares nothing") {
+		t.Fatalf("emptied configuration: %+v, %v (want refused by allow_empty)", out, err)
+	}
+}
+
+func TestConvergeObservesAgainWhenSomethingVanished(t *testing.T) {
+	r := &fakeRemote{Fake: enginetest.New("local"), MemStore: &lease.MemStore{}, vanishing: observeRetries - 1}
+	s := session(t, r)
+	st := spec.Settings{Owner: "t", MaxDeletes: 10}
+	if out, err := s.Converge(t.Context(), profiles(1), st); err != nil || out.Applied != 2 {
+		t.Fatalf("after %d vanished reads: %+v, %v (want the pass to observe again and apply)", observeRetries-1, out, err)
+	}
+	r.vanishing = observeRetries
+	if _, err := s.Converge(t.Context(), profiles(1), st); !errors.Is(err, engine.ErrNotFound) {
+		t.Fatalf("after %d vanished reads: %v, want the 404 reported", observeRetries, err)
+	}
+}
