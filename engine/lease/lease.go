@@ -185,6 +185,10 @@ func Acquire(ctx context.Context, store Store, owner string, holder Holder, ttl 
 	if ttl <= 0 {
 		return nil, fmt.Errorf("lease time must be positive, got %s", ttl)
 	}
+	if holder.ID == "" {
+		// Its record would not read back as a lease (parseRecord).
+		return nil, errors.New("a lease holder needs an ID: describe it with NewHolder")
+	}
 	key := Key(owner)
 	for range maxConflicts {
 		value, etag, err := store.ServerConfigKey(ctx, key)
