@@ -410,6 +410,15 @@ func (l *loader) meta(e *ev, inst *instance) spec.Meta {
 	return spec.Meta{Addr: inst.addr, Pos: inst.pos(), Adopt: adopt}
 }
 
+// choice reads a string attribute with a default and checks it is one of
+// set (a network's or node's type, a node's state).
+func (l *loader) choice(e *ev, name, def string, set []string, what string) string {
+	v, _ := e.str(name)
+	v = strOr(v, def)
+	l.checkOneOf(e, name, v, set, what)
+	return v
+}
+
 func (l *loader) checkOneOf(e *ev, name string, value string, set []string, what string) {
 	if value == "" || oneOf(value, set) {
 		return

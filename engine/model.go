@@ -54,13 +54,14 @@ type Forward struct {
 	Ports         []ForwardPort
 }
 
-// ForwardPort is one port rule of a forward.
+// ForwardPort is one port rule of a forward. (Its fields are those of LXD's
+// port, in the same order, so the adapter converts one into the other.)
 type ForwardPort struct {
 	Description   string
 	Protocol      string
 	ListenPort    string
-	TargetAddress string
 	TargetPort    string
+	TargetAddress string
 }
 
 // Event is an LXD lifecycle event reduced to the object it is about (the

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -118,6 +119,18 @@ func (pl *planner) add(c *Change) {
 	pl.plan.Changes = append(pl.plan.Changes, c)
 }
 
+// update records the update of an existing object, when anything differs;
+// observed points the change at the observed object, whose ETag makes the
+// write conditional.
+func (pl *planner) update(addr Address, sources []string, pos spec.Pos, own ownership, diffs []KeyDiff, patch *Patch, observed func(*Change)) {
+	if len(diffs) == 0 {
+		return
+	}
+	c := &Change{Addr: addr, Action: Update, Sources: sources, Pos: pos, Diffs: diffs, Patch: patch, Reason: adoptReason(own)}
+	observed(c)
+	pl.add(c)
+}
+
 // claim counts an existing declared object toward Plan.Owned and reports
 // whether the plan may change it: only if it carries this owner's tag or
 // the configuration adopts it. Otherwise the object is a problem (unowned).
@@ -191,21 +204,27 @@ func (pl *planner) networks() {
 		patch := &Patch{}
 		diffs := diffConfig(obs.Config, want.Config, own, pl.owner, nil, false, patch)
 		diffs = append(diffs, diffDescription(obs.Description, want.Description, patch)...)
-		if len(diffs) > 0 {
-			o := obs
-			pl.add(&Change{Addr: addr, Action: Update, Sources: it.sources, Pos: it.pos, Diffs: diffs, Network: &o, Patch: patch, Reason: adoptReason(own)})
-		}
+		pl.update(addr, it.sources, it.pos, own, diffs, patch, func(c *Change) { c.Network = &obs })
 	}
-	for _, name := range slices.Sorted(maps.Keys(pl.obs.networks)) {
-		obs := pl.obs.networks[name]
-		own := ownershipOf(obs.Config, pl.owner)
-		if _, declared := pl.want.networks[name]; declared || !own.owned || !obs.Managed {
+	undeclaredOwned(pl, pl.obs.networks, pl.want.networks, func(n Network) map[string]string { return n.Config },
+		func(name string, obs Network, own ownership) {
+			pl.add(&Change{Addr: Address{Kind: KindNetwork, Name: name}, Action: Delete, Network: &obs,
+				Diffs: deletionDiffs(obs.Description, obs.Config, nil, own)})
+		})
+}
+
+// undeclaredOwned calls prune, in name order, for every observed object
+// that carries this owner's tag and that the configuration no longer
+// declares, counting each toward Plan.Owned.
+func undeclaredOwned[K cmp.Ordered, T, D any](pl *planner, observed map[K]T, declared map[K]D, config func(T) map[string]string, prune func(K, T, ownership)) {
+	for _, k := range slices.Sorted(maps.Keys(observed)) {
+		obs := observed[k]
+		own := ownershipOf(config(obs), pl.owner)
+		if _, ok := declared[k]; ok || !own.owned {
 			continue
 		}
 		pl.plan.Owned++
-		o := obs
-		pl.add(&Change{Addr: Address{Kind: KindNetwork, Name: name}, Action: Delete, Network: &o,
-			Diffs: deletionDiffs(obs.Description, obs.Config, nil, own)})
+		prune(k, obs, own)
 	}
 }
 
@@ -229,22 +248,13 @@ func (pl *planner) profiles() {
 		diffs, devs := diffDevices(obs.Devices, want.Devices, own, patch)
 		diffs = append(diffs, diffConfig(obs.Config, want.Config, own, pl.owner, devs, true, patch)...)
 		diffs = append(diffs, diffDescription(obs.Description, want.Description, patch)...)
-		if len(diffs) > 0 {
-			o := obs
-			pl.add(&Change{Addr: addr, Action: Update, Sources: it.sources, Pos: it.pos, Diffs: diffs, Profile: &o, Patch: patch, Reason: adoptReason(own)})
-		}
+		pl.update(addr, it.sources, it.pos, own, diffs, patch, func(c *Change) { c.Profile = &obs })
 	}
-	for _, name := range slices.Sorted(maps.Keys(pl.obs.profiles)) {
-		obs := pl.obs.profiles[name]
-		own := ownershipOf(obs.Config, pl.owner)
-		if _, declared := pl.want.profiles[name]; declared || !own.owned {
-			continue
-		}
-		pl.plan.Owned++
-		o := obs
-		pl.add(&Change{Addr: Address{Kind: KindProfile, Name: name}, Action: Delete, Profile: &o,
-			Diffs: deletionDiffs(obs.Description, obs.Config, obs.Devices, own)})
-	}
+	undeclaredOwned(pl, pl.obs.profiles, pl.want.profiles, func(p Profile) map[string]string { return p.Config },
+		func(name string, obs Profile, own ownership) {
+			pl.add(&Change{Addr: Address{Kind: KindProfile, Name: name}, Action: Delete, Profile: &obs,
+				Diffs: deletionDiffs(obs.Description, obs.Config, obs.Devices, own)})
+		})
 }
 
 // instanceState maps LXD's status to the configuration's state.
@@ -310,26 +320,17 @@ func (pl *planner) instances() {
 			diffs = append(diffs, KeyDiff{Key: "state", Before: &st, After: &it.state})
 			patch.State = it.state
 		}
-		if len(diffs) > 0 {
-			o := obs
-			pl.add(&Change{Addr: addr, Action: Update, Sources: it.sources, Pos: it.pos, Diffs: diffs, Instance: &o, Patch: patch, Reason: adoptReason(own)})
-		}
+		pl.update(addr, it.sources, it.pos, own, diffs, patch, func(c *Change) { c.Instance = &obs })
 	}
-	for _, name := range slices.Sorted(maps.Keys(pl.obs.instances)) {
-		obs := pl.obs.instances[name]
-		own := ownershipOf(obs.Config, pl.owner)
-		if _, declared := pl.want.instances[name]; declared || !own.owned {
-			continue
-		}
-		pl.plan.Owned++
-		addr := Address{Kind: KindNode, Name: name}
-		if !pl.settings.DeleteInstances {
-			pl.plan.Orphans = append(pl.plan.Orphans, addr.String())
-			continue
-		}
-		o := obs
-		pl.add(&Change{Addr: addr, Action: Delete, Instance: &o, Diffs: deletionDiffs(obs.Description, obs.Config, obs.Devices, own)})
-	}
+	undeclaredOwned(pl, pl.obs.instances, pl.want.instances, func(i Instance) map[string]string { return i.Config },
+		func(name string, obs Instance, own ownership) {
+			addr := Address{Kind: KindNode, Name: name}
+			if !pl.settings.DeleteInstances {
+				pl.plan.Orphans = append(pl.plan.Orphans, addr.String())
+				return
+			}
+			pl.add(&Change{Addr: addr, Action: Delete, Instance: &obs, Diffs: deletionDiffs(obs.Description, obs.Config, obs.Devices, own)})
+		})
 }
 
 func (pl *planner) forwards() {
@@ -367,10 +368,7 @@ func (pl *planner) forwards() {
 			diffs = append(diffs, pd...)
 			patch.Ports, patch.SetPorts = want.Ports, true
 		}
-		if len(diffs) > 0 {
-			o := obs
-			pl.add(&Change{Addr: addr, Action: Update, Sources: it.sources, Pos: it.pos, Diffs: diffs, Forward: &o, Patch: patch, Reason: adoptReason(own)})
-		}
+		pl.update(addr, it.sources, it.pos, own, diffs, patch, func(c *Change) { c.Forward = &obs })
 	}
 	for k, obs := range pl.obs.forwards {
 		own := ownershipOf(obs.Config, pl.owner)

@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -117,14 +115,14 @@ func (ef *exportFlags) sources(cmd *cobra.Command, args []string) ([]exportSourc
 		}
 		names := ef.remotes
 		if len(names) == 0 {
-			names = slices.Sorted(maps.Keys(cfg.Remotes))
+			names = remoteNames(cfg)
 		}
 		var out []exportSource
 		for _, name := range names {
 			r, ok := cfg.Remotes[name]
 			if !ok {
 				return nil, fmt.Errorf("--remote %q: the configuration in %s declares no such remote (it has %s)",
-					name, args[0], strings.Join(slices.Sorted(maps.Keys(cfg.Remotes)), ", "))
+					name, args[0], strings.Join(remoteNames(cfg), ", "))
 			}
 			// The implicit remote "local" has no declaration: blocks then need
 			// no remote attribute either.

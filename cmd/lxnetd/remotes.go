@@ -69,6 +69,9 @@ func observeAll(ctx context.Context, cfg *spec.Config, names []string) ([]observ
 	return out, nil
 }
 
+// remoteNames are the configuration's remotes, sorted.
+func remoteNames(cfg *spec.Config) []string { return slices.Sorted(maps.Keys(cfg.Remotes)) }
+
 // planFunc plans one observed remote against its configuration.
 type planFunc func(o *engine.Observation, desired *spec.Remote) (*engine.Plan, error)
 
@@ -103,7 +106,7 @@ func planEach(cfg *spec.Config, obs []observation, plan planFunc) ([]remotePlan,
 
 // planAll connects to, observes and plans every remote of cfg.
 func planAll(ctx context.Context, cfg *spec.Config, plan planFunc) ([]remotePlan, error) {
-	obs, err := observeAll(ctx, cfg, slices.Sorted(maps.Keys(cfg.Remotes)))
+	obs, err := observeAll(ctx, cfg, remoteNames(cfg))
 	if err != nil {
 		return nil, err
 	}

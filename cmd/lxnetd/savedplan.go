@@ -8,19 +8,18 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/lxnetd/lxnetd/config"
 	"github.com/lxnetd/lxnetd/engine"
 	"github.com/lxnetd/lxnetd/engine/spec"
 	"github.com/lxnetd/lxnetd/internal/planfile"
-
-	"github.com/spf13/cobra"
 )
 
 // planAndSave is plan --out: it loads the configuration (directory and
@@ -53,7 +52,7 @@ func planAndSave(ctx context.Context, cmd *cobra.Command, args []string, lf *loa
 	if err != nil {
 		return nil, err
 	}
-	obs, err := observeAll(ctx, cfg, slices.Sorted(maps.Keys(cfg.Remotes)))
+	obs, err := observeAll(ctx, cfg, remoteNames(cfg))
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +185,7 @@ func loadSaved(cmd *cobra.Command, path string, f *planfile.File) (*spec.Config,
 	for i, r := range f.Remotes {
 		names[i] = r.Name
 	}
-	if got := slices.Sorted(maps.Keys(cfg.Remotes)); !slices.Equal(got, names) {
+	if got := remoteNames(cfg); !slices.Equal(got, names) {
 		return nil, stale(cmd, path, "the configuration changed",
 			[]string{fmt.Sprintf("it declares the remotes %s, the plan has %s", strings.Join(got, ", "), strings.Join(names, ", "))}, f)
 	}
@@ -243,7 +242,8 @@ func planDifferences(saved, fresh *engine.Plan) []string {
 	}
 	s, f := prints(saved), prints(fresh)
 	var out []string
-	for _, addr := range slices.Sorted(maps.Keys(s)) {
+	for _, c := range saved.Changes { // in plan order, like the plan shows them
+		addr := c.Addr.String()
 		switch fp, ok := f[addr]; {
 		case !ok:
 			out = append(out, fmt.Sprintf("the change to %s on remote %q is no longer planned", addr, saved.Remote))
@@ -251,7 +251,8 @@ func planDifferences(saved, fresh *engine.Plan) []string {
 			out = append(out, fmt.Sprintf("the change to %s on remote %q would now be different", addr, saved.Remote))
 		}
 	}
-	for _, addr := range slices.Sorted(maps.Keys(f)) {
+	for _, c := range fresh.Changes {
+		addr := c.Addr.String()
 		if _, ok := s[addr]; !ok {
 			out = append(out, fmt.Sprintf("a change to %s on remote %q would now be planned", addr, saved.Remote))
 		}

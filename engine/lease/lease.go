@@ -260,51 +260,50 @@ func (l *Lease) TTL() time.Duration { return l.ttl }
 // Renew extends the lease to now+TTL if it is still ours. It returns a
 // *LostError when the key holds someone else's record or none.
 func (l *Lease) Renew(ctx context.Context) error {
-	for range maxConflicts {
-		value, etag, err := l.store.ServerConfigKey(ctx, l.key)
-		if err != nil {
-			return fmt.Errorf("reading lease %s: %w", l.key, err)
-		}
-		cur, err := parseRecord(l.key, value)
-		if err != nil {
-			return &LostError{Key: l.key, Err: err}
-		}
-		rec := l.Record()
-		if cur == nil || cur.Holder.ID != rec.Holder.ID {
-			return &LostError{Key: l.key, Now: cur}
+	rec := l.Record()
+	err := l.swap(ctx, "renewing", func(cur *Record, bad error) (string, bool, error) {
+		switch {
+		case bad != nil:
+			return "", false, &LostError{Key: l.key, Err: bad}
+		case cur == nil || cur.Holder.ID != rec.Holder.ID:
+			return "", false, &LostError{Key: l.key, Now: cur}
 		}
 		rec.Expires = time.Now().Add(l.ttl)
-		err = l.store.SetServerConfigKey(ctx, l.key, rec.encode(), etag)
-		if errors.Is(err, engine.ErrPreconditionFailed) {
-			if err := pause(ctx); err != nil {
-				return err
-			}
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("renewing lease %s: %w", l.key, err)
-		}
-		l.mu.Lock()
-		l.rec = rec
-		l.mu.Unlock()
-		return nil
+		return rec.encode(), true, nil
+	})
+	if err != nil {
+		return err
 	}
-	return fmt.Errorf("renewing lease %s: the server configuration kept changing (%d conflicting writes)", l.key, maxConflicts)
+	l.mu.Lock()
+	l.rec = rec
+	l.mu.Unlock()
+	return nil
 }
 
 // Release removes the lease if it is still ours; someone else's record is
 // left alone.
 func (l *Lease) Release(ctx context.Context) error {
+	id := l.Record().Holder.ID
+	return l.swap(ctx, "releasing", func(cur *Record, bad error) (string, bool, error) {
+		return "", bad == nil && cur != nil && cur.Holder.ID == id, nil
+	})
+}
+
+// swap is one compare-and-swap of the lease key: decide sees the current
+// record (nil for none; bad when the key holds something else) and returns
+// the value to write, whether to write, or an error. A conflicting write
+// (412) re-reads and decides again.
+func (l *Lease) swap(ctx context.Context, what string, decide func(cur *Record, bad error) (string, bool, error)) error {
 	for range maxConflicts {
 		value, etag, err := l.store.ServerConfigKey(ctx, l.key)
 		if err != nil {
 			return fmt.Errorf("reading lease %s: %w", l.key, err)
 		}
-		cur, err := parseRecord(l.key, value)
-		if err != nil || cur == nil || cur.Holder.ID != l.Record().Holder.ID {
-			return nil
+		next, write, err := decide(parseRecord(l.key, value))
+		if err != nil || !write {
+			return err
 		}
-		err = l.store.SetServerConfigKey(ctx, l.key, "", etag)
+		err = l.store.SetServerConfigKey(ctx, l.key, next, etag)
 		if errors.Is(err, engine.ErrPreconditionFailed) {
 			if err := pause(ctx); err != nil {
 				return err
@@ -312,11 +311,11 @@ func (l *Lease) Release(ctx context.Context) error {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("releasing lease %s: %w", l.key, err)
+			return fmt.Errorf("%s lease %s: %w", what, l.key, err)
 		}
 		return nil
 	}
-	return fmt.Errorf("releasing lease %s: the server configuration kept changing (%d conflicting writes)", l.key, maxConflicts)
+	return fmt.Errorf("%s lease %s: the server configuration kept changing (%d conflicting writes)", what, l.key, maxConflicts)
 }
 
 // Keep renews the lease every TTL/3 until ctx is done (it then returns nil)

@@ -31,9 +31,21 @@ func (s scope) withAttrs(as []slog.Attr) scope {
 	return scope{prefix: s.prefix, attrs: attrs}
 }
 
-// withGroup returns s with later attributes nested under name.
+// withGroup returns s with later attributes nested under name (an empty
+// name changes nothing, as slog.Handler requires).
 func (s scope) withGroup(name string) scope {
+	if name == "" {
+		return s
+	}
 	return scope{prefix: s.prefix + name + ".", attrs: s.attrs}
+}
+
+// derive returns a copy of handler h whose scope (reached through field) is
+// next: how both handlers implement WithAttrs and WithGroup.
+func derive[H any](h *H, field func(*H) *scope, next scope) *H {
+	c := *h
+	*field(&c) = next
+	return &c
 }
 
 // fields returns the scope's attributes followed by the record's own.

@@ -105,17 +105,12 @@ func (h *JournalHandler) Handle(_ context.Context, r slog.Record) error {
 
 // WithAttrs implements slog.Handler.
 func (h *JournalHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	c := *h
-	c.scope = h.withAttrs(as)
-	return &c
+	return derive(h, (*JournalHandler).scoped, h.withAttrs(as))
 }
 
 // WithGroup implements slog.Handler.
 func (h *JournalHandler) WithGroup(name string) slog.Handler {
-	if name == "" {
-		return h
-	}
-	c := *h
-	c.scope = h.withGroup(name)
-	return &c
+	return derive(h, (*JournalHandler).scoped, h.withGroup(name))
 }
+
+func (h *JournalHandler) scoped() *scope { return &h.scope }

@@ -58,17 +58,12 @@ func (h *TextHandler) Handle(_ context.Context, r slog.Record) error {
 
 // WithAttrs implements slog.Handler.
 func (h *TextHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	c := *h
-	c.scope = h.withAttrs(as)
-	return &c
+	return derive(h, (*TextHandler).scoped, h.withAttrs(as))
 }
 
 // WithGroup implements slog.Handler.
 func (h *TextHandler) WithGroup(name string) slog.Handler {
-	if name == "" {
-		return h
-	}
-	c := *h
-	c.scope = h.withGroup(name)
-	return &c
+	return derive(h, (*TextHandler).scoped, h.withGroup(name))
 }
+
+func (h *TextHandler) scoped() *scope { return &h.scope }

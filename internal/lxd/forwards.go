@@ -34,13 +34,7 @@ func forwardFromAPI(network string, f api.NetworkForward) engine.Forward {
 		Ports:         make([]engine.ForwardPort, 0, len(f.Ports)),
 	}
 	for _, p := range f.Ports {
-		out.Ports = append(out.Ports, engine.ForwardPort{
-			Description:   p.Description,
-			Protocol:      p.Protocol,
-			ListenPort:    p.ListenPort,
-			TargetAddress: p.TargetAddress,
-			TargetPort:    p.TargetPort,
-		})
+		out.Ports = append(out.Ports, engine.ForwardPort(p))
 	}
 	sortForwardPorts(out.Ports)
 	return out
@@ -53,13 +47,7 @@ func forwardPut(f engine.Forward) api.NetworkForwardPut {
 		Ports:       make([]api.NetworkForwardPort, 0, len(f.Ports)),
 	}
 	for _, p := range f.Ports {
-		put.Ports = append(put.Ports, api.NetworkForwardPort{
-			Description:   p.Description,
-			Protocol:      p.Protocol,
-			ListenPort:    p.ListenPort,
-			TargetAddress: p.TargetAddress,
-			TargetPort:    p.TargetPort,
-		})
+		put.Ports = append(put.Ports, api.NetworkForwardPort(p))
 	}
 	return put
 }

@@ -63,14 +63,27 @@ func network(s *suite) {
 // instances through accessors for one kind of object.
 type etagCase[T any] struct {
 	kind   string
-	get    func() T                  // list and pick the object
-	update func(T) error             // Update<Kind>
-	set    func(T, string) T         // a copy with user.step set
-	config func(T) map[string]string // its config
-	etag   func(T) string            // its ETag
-	blind  func(step string) T       // an update without an ETag, without user.conformance
-	equal  func(a, b T) string       // a diff of the writable state, "" when equal
+	get    func() T      // list and pick the object
+	update func(T) error // Update<Kind>
+	// fields reaches the object's config, description (nil: a step leaves
+	// it alone) and ETag.
+	fields func(*T) (config *map[string]string, description, etag *string)
+	blind  func(step string) T // an update without an ETag, without user.conformance
+	equal  func(a, b T) string // a diff of the writable state, "" when equal
 }
+
+// set returns a copy of x with user.step (and the description) at step v.
+func (c etagCase[T]) set(x T, v string) T {
+	cfg, desc, _ := c.fields(&x)
+	*cfg = withKey(*cfg, "user.step", v)
+	if desc != nil {
+		*desc = "step " + v
+	}
+	return x
+}
+
+func (c etagCase[T]) config(x T) map[string]string { cfg, _, _ := c.fields(&x); return *cfg }
+func (c etagCase[T]) etag(x T) string              { _, _, e := c.fields(&x); return *e }
 
 // check: an update with the ETag of a list works and changes the ETag; an
 // update with a stale ETag fails with ErrPreconditionFailed and writes
@@ -104,13 +117,9 @@ func networkETag(s *suite, n engine.Network) {
 		kind:   "Network",
 		get:    func() engine.Network { return s.mustNetwork(n.Name) },
 		update: func(x engine.Network) error { return s.r.UpdateNetwork(s.ctx, x) },
-		set: func(x engine.Network, v string) engine.Network {
-			x.Config = withKey(x.Config, "user.step", v)
-			x.Description = "step " + v
-			return x
+		fields: func(x *engine.Network) (*map[string]string, *string, *string) {
+			return &x.Config, &x.Description, &x.ETag
 		},
-		config: func(x engine.Network) map[string]string { return x.Config },
-		etag:   func(x engine.Network) string { return x.ETag },
 		blind: func(v string) engine.Network {
 			return engine.Network{Name: n.Name, Type: n.Type, Config: without(withKey(n.Config, "user.step", v), "user.conformance")}
 		},
@@ -142,12 +151,7 @@ func profile(s *suite) {
 		kind:   "Profile",
 		get:    func() engine.Profile { return s.mustProfile(p.Name) },
 		update: func(x engine.Profile) error { return s.r.UpdateProfile(s.ctx, x) },
-		set: func(x engine.Profile, v string) engine.Profile {
-			x.Config = withKey(x.Config, "user.step", v)
-			return x
-		},
-		config: func(x engine.Profile) map[string]string { return x.Config },
-		etag:   func(x engine.Profile) string { return x.ETag },
+		fields: func(x *engine.Profile) (*map[string]string, *string, *string) { return &x.Config, nil, &x.ETag },
 		blind: func(v string) engine.Profile {
 			return engine.Profile{Name: p.Name, Config: without(withKey(p.Config, "user.step", v), "user.conformance")}
 		},

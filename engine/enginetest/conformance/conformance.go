@@ -190,30 +190,22 @@ func (s *suite) forwards(network string) []engine.Forward {
 // mustNetwork, mustProfile and mustInstance list and fail the subtest
 // when the object is not listed exactly once.
 func (s *suite) mustNetwork(name string) engine.Network {
-	s.Helper()
-	n, ok := s.network(name)
-	if !ok {
-		s.Fatalf("network %s is not listed once", name)
-	}
-	return n
+	return listedOnce(s, "network", name, s.network)
 }
-
 func (s *suite) mustProfile(name string) engine.Profile {
-	s.Helper()
-	p, ok := s.profile(name)
-	if !ok {
-		s.Fatalf("profile %s is not listed once", name)
-	}
-	return p
+	return listedOnce(s, "profile", name, s.profile)
+}
+func (s *suite) mustInstance(name string) engine.Instance {
+	return listedOnce(s, "instance", name, s.instance)
 }
 
-func (s *suite) mustInstance(name string) engine.Instance {
+func listedOnce[T any](s *suite, kind, name string, find func(string) (T, bool)) T {
 	s.Helper()
-	i, ok := s.instance(name)
+	x, ok := find(name)
 	if !ok {
-		s.Fatalf("instance %s is not listed once", name)
+		s.Fatalf("%s %s is not listed once", kind, name)
 	}
-	return i
+	return x
 }
 
 // gateway is the bridge address (host 1, with its prefix) of a /24

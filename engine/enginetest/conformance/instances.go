@@ -47,13 +47,9 @@ func instanceListedAsCreated(s *suite) {
 		kind:   "Instance",
 		get:    func() engine.Instance { return s.mustInstance(want.Name) },
 		update: func(x engine.Instance) error { return s.r.UpdateInstance(s.ctx, x) },
-		set: func(x engine.Instance, v string) engine.Instance {
-			x.Config = withKey(x.Config, "user.step", v)
-			x.Description = "step " + v
-			return x
+		fields: func(x *engine.Instance) (*map[string]string, *string, *string) {
+			return &x.Config, &x.Description, &x.ETag
 		},
-		config: func(x engine.Instance) map[string]string { return x.Config },
-		etag:   func(x engine.Instance) string { return x.ETag },
 		blind: func(v string) engine.Instance {
 			return engine.Instance{Name: want.Name, Profiles: want.Profiles, Devices: want.Devices,
 				Config: without(withKey(want.Config, "user.step", v), "user.conformance")}
