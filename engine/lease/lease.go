@@ -18,8 +18,12 @@
 // LXD checks If-Match before, not inside, the transaction that writes
 // (api10Patch in lxd/api_1.0.go), so two writers that pass the check at the
 // same moment can both succeed; the later write stands. Acquire therefore
-// reads the key again confirmDelay after its write and succeeds only if its
-// own record is the one that stands. A renewal can only race with a takeover
+// reads the key again after its write and succeeds only if its own record
+// is the one that stands. It waits confirmDelay, or confirmFactor times as
+// long as its own write took if that is longer: a rival write that passed
+// the check with ours lands within about the time a write takes on that
+// server now (in a cluster, the write includes telling the other members),
+// so a loaded server is given proportionally longer. A renewal can only race with a takeover
 // when the holder failed to renew for a whole TTL; the holder notices at its
 // next renewal (TTL/3 later) and reports the lease lost.
 //
@@ -157,7 +161,10 @@ func (e *LostError) Unwrap() error { return e.Err }
 // confirmDelay is how long Acquire waits after its write before reading it
 // back (see the package comment): far longer than LXD takes from its If-Match
 // check to its commit, short enough not to slow an apply down noticeably.
-const confirmDelay = 500 * time.Millisecond
+const confirmDelay = time.Second
+
+// confirmFactor scales the read-back wait with the observed write time.
+const confirmFactor = 5
 
 // atomicStore is a Store that checks the ETag and writes in one step
 // (MemStore): Acquire needs no read-back there.
@@ -205,6 +212,7 @@ func Acquire(ctx context.Context, store Store, owner string, holder Holder, ttl 
 		}
 		rec := Record{Holder: holder, Acquired: now, Expires: now.Add(ttl)}
 		err = store.SetServerConfigKey(ctx, key, rec.encode(), etag)
+		wrote := time.Since(now)
 		if errors.Is(err, engine.ErrPreconditionFailed) {
 			if err := pause(ctx); err != nil {
 				return nil, err
@@ -217,7 +225,7 @@ func Acquire(ctx context.Context, store Store, owner string, holder Holder, ttl 
 		if _, ok := store.(atomicStore); ok {
 			return &Lease{store: store, key: key, ttl: ttl, rec: rec}, nil
 		}
-		if err := sleep(ctx, confirmDelay); err != nil {
+		if err := sleep(ctx, max(confirmDelay, confirmFactor*wrote)); err != nil {
 			// Interrupted between writing and confirming: give back what
 			// may be ours rather than block others until it expires.
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
