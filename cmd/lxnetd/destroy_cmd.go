@@ -84,8 +84,6 @@ nothing to delete), 1 on a refusal, a failure or an interrupt.`,
 			for _, p := range plans {
 				p.Orphans = nil
 			}
-			// TODO(lease): take the (remote, owner) leases here, before the
-			// gate and the prompt, as apply does.
 			gate := wf.gateOptions(cmd)
 			gate.Destroy = true
 			return writePlans(cmd, in, cfg, rps, &wf, gate)

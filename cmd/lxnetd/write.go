@@ -35,6 +35,14 @@ func (f *writeFlags) register(cmd *cobra.Command) {
 		"for this run only, allow up to this many deletes per remote instead of lxnet { max_deletes }")
 	cmd.Flags().BoolVar(&f.allowEmpty, "allow-empty", false,
 		"for this run only, allow deleting everything on a remote whose configuration declares nothing (as lxnet { allow_empty = true })")
+	// Checked before anything is read: a negative limit would switch the
+	// gate off, which lxnet { max_deletes } does not allow either.
+	cmd.PreRunE = func(cmd *cobra.Command, _ []string) error {
+		if f.maxDeletes < 0 {
+			return fmt.Errorf("--max-deletes %d: give 0 or more (the number of deletes allowed on each remote for this run)", f.maxDeletes)
+		}
+		return nil
+	}
 }
 
 // gateOptions are the one-run overrides of the delete gate the flags ask for.
