@@ -103,6 +103,10 @@ func (l *loader) build() *spec.Config {
 	l.checkListeners()
 	l.checkAddresses()
 	cfg.Hash = l.hashSum()
+	cfg.Secrets = l.secretList()
+	for _, r := range cfg.Remotes {
+		r.Secrets = cfg.Secrets
+	}
 	if l.diags.HasErrors() {
 		return nil
 	}

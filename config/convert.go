@@ -25,7 +25,8 @@ type ev struct {
 	attrs  hcl.Attributes
 	def    hcl.Range // the block's DefRange, for missing-argument messages
 	failed bool
-	bad    map[string]bool // arguments that could not be evaluated (not just failed a check)
+	bad    map[string]bool       // arguments that could not be evaluated (not just failed a check)
+	marks  map[string][]cty.Path // per argument, the parts derived from sensitive values (sensitive.go)
 }
 
 // markBad records that an argument has no usable value.
@@ -64,7 +65,7 @@ func (e *ev) get(name string) (cty.Value, *hcl.Attribute) {
 		e.markBad(name)
 		return cty.NilVal, a
 	}
-	v = e.l.unmark(v)
+	v = e.unmark(name, v)
 	if v.IsNull() {
 		return cty.NilVal, a
 	}
@@ -85,7 +86,7 @@ func (e *ev) getRef(name string) (cty.Value, *hcl.Attribute) {
 	if diags.HasErrors() || v.IsWhollyKnown() || !v.IsKnown() || !v.Type().IsObjectType() {
 		return e.get(name)
 	}
-	v = e.l.unmark(v)
+	v = e.unmark(name, v)
 	for _, attr := range []string{"name", "remote"} {
 		if v.Type().HasAttribute(attr) && !v.GetAttr(attr).IsKnown() {
 			return e.get(name)

@@ -21,6 +21,9 @@ type instance struct {
 	addr    string // `node.web["a"]`
 	defName string // default LXD name: label, label-key or label-index
 	ctx     *hcl.EvalContext
+	// sensitiveProps are the device properties that derive from sensitive
+	// values ("devices.NAME.PROPERTY"), found by evalDevices.
+	sensitiveProps []string
 }
 
 func (i *instance) pos() spec.Pos { return posOf(i.d.block.DefRange) }

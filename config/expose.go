@@ -253,6 +253,13 @@ func (l *loader) evalForward(inst *instance) cty.Value {
 		}
 	}
 	f := spec.Forward{Meta: meta, Network: netName, ListenAddress: addr.String(), Description: desc, DefaultTarget: defTarget}
+	f.Sensitive = sensitiveFields(e, nil, nil)
+	if e.sensitive("target_address") && defTarget != "" {
+		if f.Sensitive == nil {
+			f.Sensitive = map[string]bool{}
+		}
+		f.Sensitive["config.target_address"] = true
+	}
 	res := &forwardResult{inst: inst, remote: remote, listenRng: aListen.Expr.Range().Ptr()}
 	if aDT != nil {
 		res.defaultRng = aDT.Expr.Range().Ptr()
@@ -307,7 +314,8 @@ func (l *loader) evalForwardPort(inst *instance, nb *nestedBlock, remote, networ
 		l.errorf(aLP.Expr.Range().Ptr(), "Invalid port", "listen_port: %s. Write a port (\"80\"), a list (\"80,443\") or a range (\"8000-8010\").", err)
 		return nil, nil, nil
 	}
-	fp := &spec.ForwardPort{Pos: posOf(nb.block.DefRange), Description: desc, Protocol: proto, ListenPort: portsString(lports)}
+	fp := &spec.ForwardPort{Pos: posOf(nb.block.DefRange), Description: desc, Protocol: proto, ListenPort: portsString(lports),
+		Sensitive: pe.sensitive("description") || pe.sensitive("target_address") || pe.sensitive("target_port")}
 	tRng := nb.block.DefRange.Ptr()
 	switch {
 	case aT != nil:

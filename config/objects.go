@@ -81,6 +81,7 @@ func (l *loader) evalNetwork(inst *instance) cty.Value {
 	desc, _ := e.str("description")
 	cfg, aCfg := e.strMap("config")
 	meta := l.meta(e, inst)
+	meta.Sensitive = sensitiveFields(e, nil, cfg)
 	if !rok || e.bad["name"] {
 		return cty.NilVal
 	}
@@ -134,7 +135,7 @@ func (l *loader) evalNetwork(inst *instance) cty.Value {
 	}})
 	return cty.ObjectVal(map[string]cty.Value{
 		"name": cty.StringVal(name), "remote": cty.StringVal(remote), "type": e.or("type", cty.StringVal(typ)),
-		"description": e.or("description", cty.StringVal(desc)), "config": e.or("config", mapVal(cfg)),
+		"description": e.or("description", e.remark("description", cty.StringVal(desc))), "config": e.or("config", e.remark("config", mapVal(cfg))),
 	})
 }
 
@@ -187,6 +188,7 @@ func (l *loader) evalProfile(inst *instance) cty.Value {
 		l.checkReservedKeys(e, aCfg, cfg)
 	}
 	devices, _, dok := l.evalDevices(inst)
+	meta.Sensitive = sensitiveFields(e, inst, cfg)
 	if !rok || e.bad["name"] {
 		return cty.NilVal
 	}
@@ -197,7 +199,7 @@ func (l *loader) evalProfile(inst *instance) cty.Value {
 	}
 	return cty.ObjectVal(map[string]cty.Value{
 		"name": cty.StringVal(name), "remote": cty.StringVal(remote),
-		"description": e.or("description", cty.StringVal(desc)), "config": e.or("config", mapVal(cfg)),
+		"description": e.or("description", e.remark("description", cty.StringVal(desc))), "config": e.or("config", e.remark("config", mapVal(cfg))),
 	})
 }
 
@@ -229,6 +231,9 @@ func (l *loader) evalDevices(inst *instance) (map[string]spec.Device, []string, 
 		typ, _ := de.str("type")
 		l.checkOneOf(de, "type", typ, deviceTypes, "device type")
 		props, aProps := de.strMap("properties")
+		for _, k := range de.sensitiveKeys("properties", props) {
+			inst.sensitiveProps = append(inst.sensitiveProps, "devices."+dname+"."+k)
+		}
 		if !de.failed {
 			l.checkDevice(de, nb, typ, props, aProps)
 		}
@@ -365,6 +370,7 @@ func (l *loader) evalNode(inst *instance) cty.Value {
 		e.failed = true
 	}
 	devices, order, dok := l.evalDevices(inst)
+	meta.Sensitive = sensitiveFields(e, inst, cfg)
 	if !rok || e.bad["name"] {
 		return cty.NilVal
 	}
@@ -409,7 +415,7 @@ func (l *loader) evalNode(inst *instance) cty.Value {
 	return cty.ObjectVal(map[string]cty.Value{
 		"name": cty.StringVal(name), "remote": cty.StringVal(remote), "image": e.or("image", cty.StringVal(image)),
 		"type": e.or("type", cty.StringVal(typ)), "state": e.or("state", cty.StringVal(state)), "target": e.or("target", cty.StringVal(target)),
-		"description": e.or("description", cty.StringVal(desc)), "profiles": e.or("profiles", profList), "config": e.or("config", mapVal(cfg)),
+		"description": e.or("description", e.remark("description", cty.StringVal(desc))), "profiles": e.or("profiles", profList), "config": e.or("config", e.remark("config", mapVal(cfg))),
 		"ipv4": addrOr(n.IPv4), "nic": addrOr(n.NIC), "network": addrOr(n.Network),
 	})
 }

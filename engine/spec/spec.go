@@ -17,6 +17,10 @@ type Config struct {
 	// Hash identifies the configuration content (sha256 of the loaded files
 	// and variable values), so reloads of an unchanged directory are no-ops.
 	Hash string
+	// Secrets are the strings derived from variables declared sensitive
+	// (every remote's Secrets too): what output, logs and errors must never
+	// show (package internal/redact scrubs them).
+	Secrets []string
 }
 
 // The defaults of the lxnet block. Package config applies them, so a
@@ -74,6 +78,10 @@ type Remote struct {
 	Instances []Instance
 	Forwards  []Forward
 	Exposures []Exposure // service ports, one per (service port, node) on this remote
+
+	// Secrets are the configuration's sensitive strings (Config.Secrets),
+	// for the plans and errors of this remote.
+	Secrets []string
 }
 
 // Pos is where an object was declared, for messages that point the user back
@@ -89,6 +97,11 @@ type Meta struct {
 	Addr  string // configuration address, e.g. "node.nginx1" or `node.web["a"]`
 	Pos   Pos
 	Adopt bool // take over an existing unowned object of the same name
+	// Sensitive names the fields whose values derive from a variable
+	// declared sensitive: "description", "config.KEY" and
+	// "devices.NAME.PROPERTY" (the keys of the engine's key diffs). Plans
+	// show them as "(sensitive)". Nil when there is none.
+	Sensitive map[string]bool
 }
 
 // Network is an LXD network (bridge, macvlan, physical, ...).
@@ -155,6 +168,9 @@ type ForwardPort struct {
 	TargetAddress string
 	TargetPort    string // empty = same as listen port
 	TargetNode    string // instance name, when declared as target = node.x: without a static address, the engine resolves it from LXD's state
+	// Sensitive: the description or target derives from a sensitive
+	// variable, so plans show the port's target as "(sensitive)".
+	Sensitive bool
 }
 
 // ForwardCapable reports whether LXD supports network forwards on a managed
