@@ -112,7 +112,7 @@ func Apply(ctx context.Context, r Remote, p *Plan, opts ApplyOptions) (*Result, 
 				wctx, cancel := writeContext(ctx, opts.Abort, grace)
 				defer cancel()
 				start := time.Now()
-				err := applyChange(wctx, r, c)
+				err := p.Secrets.Error(applyChange(wctx, r, c))
 				cr := ChangeResult{Remote: p.Remote, Change: c, Duration: time.Since(start), Err: err}
 				mu.Lock()
 				if err != nil {

@@ -27,6 +27,9 @@ type item[T any] struct {
 	pos     spec.Pos
 	adopt   bool
 	state   string // instances: "running" or "stopped"
+	// sensitive are the diff keys whose values derive from sensitive
+	// variables (sensitive.go).
+	sensitive map[string]bool
 	// forwards: port positions by key, to name duplicates
 	portSrc map[portKey]string
 }
@@ -87,13 +90,13 @@ func compile(r *spec.Remote, obs *observed) *desired {
 		}
 		d.networks[n.Name] = &item[Network]{
 			obj:     Network{Name: n.Name, Type: typ, Description: n.Description, Config: cleanConfig(n.Config), Managed: true},
-			sources: []string{n.Addr}, pos: n.Pos, adopt: n.Adopt,
+			sources: []string{n.Addr}, pos: n.Pos, adopt: n.Adopt, sensitive: n.Sensitive,
 		}
 	}
 	for _, p := range r.Profiles {
 		d.profiles[p.Name] = &item[Profile]{
 			obj:     Profile{Name: p.Name, Description: p.Description, Config: cleanConfig(p.Config), Devices: cleanDevices(p.Devices)},
-			sources: []string{p.Addr}, pos: p.Pos, adopt: p.Adopt,
+			sources: []string{p.Addr}, pos: p.Pos, adopt: p.Adopt, sensitive: p.Sensitive,
 		}
 	}
 	for _, i := range r.Instances {
@@ -115,12 +118,13 @@ func compile(r *spec.Remote, obs *observed) *desired {
 				Profiles: append([]string(nil), profiles...), Config: cleanConfig(i.Config),
 				Devices: cleanDevices(i.Devices), Location: i.Target,
 			},
-			sources: []string{i.Addr}, pos: i.Pos, adopt: i.Adopt, state: state,
+			sources: []string{i.Addr}, pos: i.Pos, adopt: i.Adopt, state: state, sensitive: i.Sensitive,
 		}
 	}
 	for _, f := range r.Forwards {
 		it := d.forward(f.Network, f.ListenAddress, f.Addr, f.Pos)
 		it.adopt = it.adopt || f.Adopt
+		it.mark(f.Sensitive)
 		if f.Description != "" {
 			it.obj.Description = f.Description
 		}
@@ -144,6 +148,7 @@ func compile(r *spec.Remote, obs *observed) *desired {
 				Description: p.Description, Protocol: p.Protocol, ListenPort: p.ListenPort,
 				TargetAddress: target, TargetPort: p.TargetPort,
 			})
+			it.markPort(p)
 		}
 	}
 	for _, e := range r.Exposures {

@@ -57,6 +57,9 @@ func (o *Observation) DestroyPlan(declared *spec.Remote, s spec.Settings, opts P
 	// After the selection, so that a targeted network still used by an
 	// instance the targets leave in place is reported, not attempted.
 	pl.blockers()
+	if declared != nil {
+		markSensitive(p, compile(declared, obs), declared.Secrets)
+	}
 	sortChanges(p.Changes)
 	sort.Strings(p.Orphans)
 	return p, nil

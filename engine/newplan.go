@@ -94,7 +94,9 @@ func (o *Observation) Plan(desiredRemote *spec.Remote, s spec.Settings, opts Pla
 	// blocker, not a write LXD would refuse.
 	p.Changes = filterTargets(p.Changes, p.Remote, opts.Targets)
 	pl.blockers()
+	markSensitive(p, d, desiredRemote.Secrets)
 	if len(pl.problems) > 0 {
+		scrubProblems(pl.problems, p.Secrets)
 		return nil, &PlanError{Remote: o.remote, Problems: pl.problems}
 	}
 	sortChanges(p.Changes)

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/lxnetd/lxnetd/engine/spec"
+	"github.com/lxnetd/lxnetd/internal/redact"
 )
 
 // Plan is everything Apply will do on one remote, as data: Apply executes
@@ -36,6 +37,9 @@ type Plan struct {
 	// ImagesListed says the plan listed the remote's images, which it does
 	// only when a declared node already exists (to compare its image).
 	ImagesListed bool
+	// Secrets scrubs the configuration's sensitive strings from text made
+	// from this plan (errors of its writes, renderers); nil: none.
+	Secrets *redact.Scrubber
 }
 
 // Change is one action on one LXD object.
@@ -71,6 +75,9 @@ type KeyDiff struct {
 	Before *string `json:"before,omitempty"`
 	After  *string `json:"after,omitempty"`
 	Forces bool    `json:"forces_replacement,omitempty"`
+	// Sensitive marks a key whose desired value derives from a variable
+	// declared sensitive: renderers show neither value.
+	Sensitive bool `json:"sensitive,omitempty"`
 }
 
 // Patch is what an update changes on the observed object. It is re-applied to

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/lxnetd/lxnetd/engine"
+	"github.com/lxnetd/lxnetd/internal/redact"
 )
 
 // The JSON plan is a format of its own, like Terraform's jsonplan: the
@@ -13,8 +14,9 @@ import (
 // whatever the engine's internal types do.
 
 // FormatVersion is the version of the JSON plan format; it changes only when
-// a field changes meaning or disappears.
-const FormatVersion = "1"
+// a field changes meaning or disappears. "2": a missing before or after may
+// also mean a sensitive value left out (before_sensitive, after_sensitive).
+const FormatVersion = "2"
 
 type jsonPlanSet struct {
 	FormatVersion string      `json:"format_version"`
@@ -64,6 +66,37 @@ type jsonKeyDiff struct {
 	// Forces marks a key LXD cannot change in place: it makes the change a
 	// replace (Terraform's "# forces replacement").
 	Forces bool `json:"forces_replacement,omitempty"`
+	// Sensitive: the values derive from a variable declared sensitive and
+	// are left out; BeforeSensitive and AfterSensitive say that there is a
+	// value on that side, so an added, removed and changed key still differ.
+	Sensitive       bool `json:"sensitive,omitempty"`
+	BeforeSensitive bool `json:"before_sensitive,omitempty"`
+	AfterSensitive  bool `json:"after_sensitive,omitempty"`
+}
+
+// keyDiff is the JSON form of one key diff: sensitive values left out,
+// every other text scrubbed of the plan's secrets.
+func keyDiff(d engine.KeyDiff, sc *redact.Scrubber) jsonKeyDiff {
+	if d.Sensitive {
+		return jsonKeyDiff{Key: sc.String(d.Key), Forces: d.Forces, Sensitive: true, BeforeSensitive: d.Before != nil, AfterSensitive: d.After != nil}
+	}
+	scrub := func(s *string) *string {
+		if s == nil {
+			return nil
+		}
+		v := sc.String(*s)
+		return &v
+	}
+	return jsonKeyDiff{Key: sc.String(d.Key), Before: scrub(d.Before), After: scrub(d.After), Forces: d.Forces}
+}
+
+// scrubAll scrubs a list of strings (a copy; never nil).
+func scrubAll(sc *redact.Scrubber, in []string) []string {
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = sc.String(s)
+	}
+	return out
 }
 
 func summary(s engine.Summary, warnings int) jsonSummary {
@@ -79,18 +112,21 @@ func JSON(w io.Writer, plans []*engine.Plan) error {
 		jp := jsonPlan{
 			Remote: p.Remote, Owner: p.Owner, Changes: []jsonChange{},
 			Warnings: append([]Warning{}, Warnings(p)...),
-			Orphans:  append([]string{}, p.Orphans...), Blockers: append([]string{}, p.Blockers...),
+			Orphans:  scrubAll(p.Secrets, p.Orphans), Blockers: scrubAll(p.Secrets, p.Blockers),
 			Owned: p.Owned, Requests: p.Requests,
 		}
 		jp.Summary = summary(p.Summary(), len(jp.Warnings))
 		warnings += len(jp.Warnings)
 		for _, c := range p.Changes {
-			jc := jsonChange{Address: c.Addr.String(), Action: c.Action.String(), Sources: c.Sources, Reason: c.Reason, Diffs: []jsonKeyDiff{}}
+			jc := jsonChange{Address: p.Secrets.String(c.Addr.String()), Action: c.Action.String(), Reason: p.Secrets.String(c.Reason), Diffs: []jsonKeyDiff{}}
+			if len(c.Sources) > 0 {
+				jc.Sources = scrubAll(p.Secrets, c.Sources)
+			}
 			if c.Pos.File != "" {
 				jc.Pos = posString(c)
 			}
 			for _, d := range c.Diffs {
-				jc.Diffs = append(jc.Diffs, jsonKeyDiff{Key: d.Key, Before: d.Before, After: d.After, Forces: d.Forces})
+				jc.Diffs = append(jc.Diffs, keyDiff(d, p.Secrets))
 			}
 			jp.Changes = append(jp.Changes, jc)
 		}

@@ -12,6 +12,14 @@ import (
 	"github.com/mitchellh/go-wordwrap"
 
 	"github.com/lxnetd/lxnetd/engine"
+	"github.com/lxnetd/lxnetd/internal/redact"
+)
+
+// What a value derived from a sensitive variable prints as, in a created or
+// removed key and in a changed one.
+const (
+	Sensitive        = redact.Marker
+	SensitiveChanged = "(sensitive value changed)"
 )
 
 // ANSI colours, used only when the caller says the output is a terminal.
@@ -77,7 +85,7 @@ func Human(w io.Writer, plans []*engine.Plan, color bool) error {
 		}
 		changes = changes || !p.Empty()
 		for _, c := range p.Changes {
-			writeChange(&b, c, pt)
+			writeChange(&b, c, pt, p.Secrets)
 		}
 		for _, wn := range warnings {
 			writeWarning(&b, wn, pt)
@@ -124,15 +132,18 @@ func hiddenTag(key string) bool {
 }
 
 // writeChange writes one change: symbol, address, sources, reason, then
-// one line per key diff.
-func writeChange(b *strings.Builder, c *engine.Change, pt painter) {
-	head := fmt.Sprintf("  %s %s", pt.paint(actionColor(c.Action), fmt.Sprintf("%3s", c.Action.Symbol())), pt.paint(bold, c.Addr.String()))
+// one line per key diff. Sensitive values print as "(sensitive)"; every
+// other text is scrubbed of the plan's secrets before it is coloured (so a
+// short secret can never match inside a colour code).
+func writeChange(b *strings.Builder, c *engine.Change, pt painter, sc *redact.Scrubber) {
+	addr := sc.String(c.Addr.String())
+	head := fmt.Sprintf("  %s %s", pt.paint(actionColor(c.Action), fmt.Sprintf("%3s", c.Action.Symbol())), pt.paint(bold, addr))
 	if len(c.Sources) > 0 && c.Sources[0] != c.Addr.String() {
-		head += pt.paint(dim, " ("+strings.Join(c.Sources, ", ")+")")
+		head += pt.paint(dim, sc.String(" ("+strings.Join(c.Sources, ", ")+")"))
 	}
 	b.WriteString(strings.TrimRight(head, " ") + "\n")
 	if c.Reason != "" {
-		fmt.Fprintf(b, "        %s\n", pt.paint(dim, "# "+c.Reason))
+		fmt.Fprintf(b, "        %s\n", pt.paint(dim, sc.String("# "+c.Reason)))
 	}
 	visible := 0
 	for _, d := range c.Diffs {
@@ -151,13 +162,23 @@ func writeChange(b *strings.Builder, c *engine.Change, pt painter) {
 		if d.Forces {
 			forces = " " + pt.paint(red, "# forces replacement")
 		}
+		key := sc.String(d.Key)
 		switch {
+		case d.Sensitive && d.Before != nil && d.After != nil:
+			// Terraform's way: the change shows, its values do not.
+			fmt.Fprintf(b, "      %s %s = %s%s\n", pt.paint(yellow, "~"), key, SensitiveChanged, forces)
+		case d.Sensitive && (d.Before != nil || d.After != nil):
+			sym, color := "+", green
+			if d.After == nil {
+				sym, color = "-", red
+			}
+			fmt.Fprintf(b, "      %s %s = %s%s\n", pt.paint(color, sym), key, Sensitive, forces)
 		case d.Before == nil && d.After != nil:
-			fmt.Fprintf(b, "      %s %s = %q%s\n", pt.paint(green, "+"), d.Key, *d.After, forces)
+			fmt.Fprintf(b, "      %s %s = %q%s\n", pt.paint(green, "+"), key, sc.String(*d.After), forces)
 		case d.Before != nil && d.After == nil:
-			fmt.Fprintf(b, "      %s %s = %q%s\n", pt.paint(red, "-"), d.Key, *d.Before, forces)
+			fmt.Fprintf(b, "      %s %s = %q%s\n", pt.paint(red, "-"), key, sc.String(*d.Before), forces)
 		case d.Before != nil && d.After != nil:
-			fmt.Fprintf(b, "      %s %s: %q → %q%s\n", pt.paint(yellow, "~"), d.Key, *d.Before, *d.After, forces)
+			fmt.Fprintf(b, "      %s %s: %q → %q%s\n", pt.paint(yellow, "~"), key, sc.String(*d.Before), sc.String(*d.After), forces)
 		}
 	}
 }

@@ -38,6 +38,9 @@ func Warnings(p *engine.Plan) []Warning {
 	for _, b := range p.Blockers {
 		out = append(out, blockedWarning(b))
 	}
+	for i, w := range out {
+		out[i] = Warning{Kind: w.Kind, Address: p.Secrets.String(w.Address), Summary: p.Secrets.String(w.Summary), Detail: p.Secrets.String(w.Detail)}
+	}
 	return out
 }
 

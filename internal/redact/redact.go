@@ -10,11 +10,12 @@
 // another is replaced whole.
 //
 // Short secrets are the edge: replacing a one-character secret wherever it
-// occurs would blank out every plan. A secret shorter than MinLen characters
-// is therefore replaced only where it stands alone — not inside a longer run
-// of letters and digits ("ab" in `value: ab` and `"ab"`, not in "table").
-// Marks, not strings, protect the plan's values; this rule only bounds what
-// the net may miss in free text.
+// occurs would blank out every plan. A secret shorter than MinLen bytes is
+// therefore replaced only where it stands alone between separators (white
+// space, quotes, `=:,;()[]{}<>`, or the start or end of the text): "ab" in
+// `value: ab` and `"ab"`, not in "table" or "ab.example"; "1" in `mtu=1`, not
+// in "10.0.0.1/24". Marks, not strings, protect the plan's values; this rule
+// only bounds what the net catches in free text.
 package redact
 
 import (
@@ -95,38 +96,42 @@ func (sc *Scrubber) String(s string) string {
 	return s
 }
 
-// replaceAlone replaces secret where it is not part of a longer run of
-// letters and digits.
+// replaceAlone replaces secret where it stands alone: where each side is
+// the start or end of s or a separator (see separator).
 func replaceAlone(s, secret string) string {
 	var b strings.Builder
-	rest := s
-	for {
-		i := strings.Index(rest, secret)
+	done := 0 // s[:done] is written
+	for from := 0; from <= len(s)-len(secret); {
+		i := strings.Index(s[from:], secret)
 		if i < 0 {
 			break
 		}
-		before, _ := utf8.DecodeLastRuneInString(rest[:i])
-		after, _ := utf8.DecodeRuneInString(rest[i+len(secret):])
-		first, _ := utf8.DecodeRuneInString(secret)
-		last, _ := utf8.DecodeLastRuneInString(secret)
-		joined := (i > 0 && alnum(before) && alnum(first)) ||
-			(i+len(secret) < len(rest) && alnum(after) && alnum(last))
-		b.WriteString(rest[:i])
-		if joined {
-			b.WriteString(secret)
-		} else {
+		i += from
+		end := i + len(secret)
+		before, _ := utf8.DecodeLastRuneInString(s[:i])
+		after, _ := utf8.DecodeRuneInString(s[end:])
+		if (i == 0 || separator(before)) && (end == len(s) || separator(after)) {
+			b.WriteString(s[done:i])
 			b.WriteString(Marker)
+			done = end
+			from = end
+			continue
 		}
-		rest = rest[i+len(secret):]
+		from = i + 1
 	}
-	if b.Len() == 0 {
+	if done == 0 {
 		return s
 	}
-	b.WriteString(rest)
+	b.WriteString(s[done:])
 	return b.String()
 }
 
-func alnum(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+// separator reports whether r ends a value in a message: white space,
+// quotes and `=:,;()[]{}<>`. Not ".", "/", "-" or "_", which join the parts
+// of addresses, paths and names: a secret "1" leaves "10.0.0.1/24" alone.
+func separator(r rune) bool {
+	return unicode.IsSpace(r) || strings.ContainsRune("\"'`=:,;()[]{}<>", r)
+}
 
 // Error returns err with its message scrubbed. The result still unwraps to
 // err, so errors.Is and errors.As decide as before; only its text changes.

@@ -11,7 +11,7 @@ import (
 )
 
 func TestScrubberString(t *testing.T) {
-	sc := New([]string{"hunter2-long", "hunter2", "ab", "", "ab", "x"})
+	sc := New([]string{"hunter2-long", "hunter2", "ab", "", "ab", "x", "1"})
 	for _, tc := range []struct{ in, want string }{
 		{"", ""},
 		{"nothing here", "nothing here"},
@@ -25,8 +25,11 @@ func TestScrubberString(t *testing.T) {
 		{`Invalid MTU "ab"`, `Invalid MTU "(sensitive)"`},
 		{"ab", "(sensitive)"},
 		{"table abc lab", "table abc lab"},
-		{"ab.ab", "(sensitive).(sensitive)"},
+		{"ab.example ab_c", "ab.example ab_c"},
 		{"x marks the box", "(sensitive) marks the box"},
+		{"10.0.0.1/24 tcp/81", "10.0.0.1/24 tcp/81"},
+		{"mtu=1, ttl: 1 (1) [ab]", "mtu=(sensitive), ttl: (sensitive) ((sensitive)) [(sensitive)]"},
+		{"ab ab", "(sensitive) (sensitive)"},
 	} {
 		if got := sc.String(tc.in); got != tc.want {
 			t.Errorf("String(%q) = %q, want %q", tc.in, got, tc.want)
