@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/lxnetd/lxnetd/internal/daemon"
 	"github.com/lxnetd/lxnetd/internal/logging"
 	"github.com/lxnetd/lxnetd/internal/lxd"
+	"github.com/lxnetd/lxnetd/internal/redact"
 )
 
 func newRunCommand() *cobra.Command {
@@ -62,11 +64,16 @@ the same, kept for existing units).`,
 				return err
 			}
 			ctx := context.Background()
+			// Every log record is scrubbed of the sensitive strings of every
+			// configuration loaded so far (see package redact).
+			secrets := &redact.Live{}
+			log = slog.New(redact.NewHandler(log.Handler(), secrets))
 			d := &daemon.Daemon{
 				Dir:     dir,
-				Load:    configLoader(opts),
+				Load:    collectSecrets(configLoader(opts), secrets),
 				Connect: daemon.EngineConnector(dialLXD, log, parallelism),
 				Log:     log,
+				Secrets: secrets,
 				Notify:  &daemon.Notifier{},
 				Socket:  socket,
 				Version: version,
@@ -118,6 +125,18 @@ func dialLXD(ctx context.Context, r *spec.Remote) (daemon.Remote, error) {
 
 // configLoader adapts config.Load to the daemon: diagnostics become a
 // ConfigError whose summary names the file and line.
+// collectSecrets adds the sensitive strings of every configuration load
+// loads to secrets, before anything of it can be logged.
+func collectSecrets(load daemon.Loader, secrets *redact.Live) daemon.Loader {
+	return func(dir string) (*spec.Config, error) {
+		cfg, err := load(dir)
+		if cfg != nil {
+			secrets.Add(cfg.Secrets)
+		}
+		return cfg, err
+	}
+}
+
 func configLoader(opts config.Options) daemon.Loader {
 	return func(dir string) (*spec.Config, error) {
 		cfg, diags := config.Load(dir, opts)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lxnetd/lxnetd/engine/lease"
 	"github.com/lxnetd/lxnetd/engine/spec"
+	"github.com/lxnetd/lxnetd/internal/redact"
 )
 
 // Daemon is `lxnetd run`: it owns the configuration in force, one worker per
@@ -39,6 +40,10 @@ type Daemon struct {
 	// Holder is who the workers' leases name; default
 	// lease.NewHolder("lxnetd run").
 	Holder lease.Holder
+	// Secrets, when set, are scrubbed from the errors status reports (the
+	// net under the engine's own scrubbing; the caller fills it as
+	// configurations load and scrubs Log with it).
+	Secrets *redact.Live
 
 	timings     workerTimings
 	watcher     *DirWatcher
@@ -434,11 +439,14 @@ func (d *Daemon) status() Status {
 	if d.cfg != nil {
 		st.ConfigHash = d.cfg.Hash
 	}
+	sc := d.Secrets.Scrubber()
 	if d.cfgErr != nil {
-		st.ConfigError = d.cfgErr.Error()
+		st.ConfigError = sc.String(d.cfgErr.Error())
 	}
 	for _, name := range sortedNames(d.workers) {
-		st.Remotes = append(st.Remotes, d.workers[name].w.status())
+		rs := d.workers[name].w.status()
+		rs.LastError = sc.String(rs.LastError)
+		st.Remotes = append(st.Remotes, rs)
 	}
 	return st
 }
