@@ -375,6 +375,7 @@ func (l *loader) remoteDeclared(name string) bool {
 // objectName resolves a block's LXD name: its name argument or the default.
 func (l *loader) objectName(e *ev, inst *instance, check func(string) string, what string) (string, *hcl.Range) {
 	name, a := e.str("name")
+	e.namesObject("name")
 	rng := inst.d.block.LabelRanges[0].Ptr()
 	if a == nil {
 		name = inst.defName

@@ -83,6 +83,7 @@ func (l *loader) evalService(inst *instance) cty.Value {
 		seenPort[pname] = nb.block
 		pe := l.instEv(inst, nb.content.Attributes, nb.block.DefRange)
 		listen, aListen := pe.str("listen")
+		pe.namesObject("listen")
 		tport, aTP := pe.portString("target_port")
 		via, _ := pe.str("via")
 		via = strOr(via, spec.ViaForward)
@@ -196,6 +197,7 @@ func (l *loader) evalForward(inst *instance) cty.Value {
 	}
 	netV, aNet := e.getRef("network")
 	listen, aListen := e.str("listen_address")
+	e.namesObject("listen_address")
 	defTarget, aDT := e.str("target_address")
 	desc, _ := e.str("description")
 	meta := l.meta(e, inst)

@@ -80,6 +80,20 @@ func (e *ev) remark(name string, v cty.Value) cty.Value {
 	return cty.MapVal(m)
 }
 
+// namesObject refuses argument name (already evaluated) when it derives
+// from a sensitive value: it names an object — in plan addresses, apply's
+// progress, logs, LXD's own lists — where no mark can hide it. Like
+// for_each, which refuses sensitive values for the same reason.
+func (e *ev) namesObject(name string) bool {
+	if !e.sensitive(name) {
+		return false
+	}
+	e.l.errorf(e.attrs[name].Expr.Range().Ptr(), "Sensitive value in a name",
+		"%s cannot be derived from a sensitive variable: it names the object in plans, logs and LXD's own lists, where it cannot be hidden. Use a value that is not secret.", name)
+	e.markBad(name)
+	return true
+}
+
 // sensitiveFields names the fields of an object that derive from a
 // sensitive variable, as spec.Meta.Sensitive does: its description, its
 // config values, and the device properties evalDevices found (inst).
@@ -91,8 +105,10 @@ func sensitiveFields(e *ev, inst *instance, cfg map[string]string) map[string]bo
 		}
 		out[k] = true
 	}
-	if e.sensitive("description") {
-		add("description")
+	for _, k := range []string{"description", "image", "type", "state", "target", "profiles"} {
+		if e.sensitive(k) {
+			add(k)
+		}
 	}
 	for _, k := range e.sensitiveKeys("config", cfg) {
 		add("config." + k)
