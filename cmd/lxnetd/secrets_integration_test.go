@@ -74,8 +74,8 @@ forward "fip" {
 // a description, a config value, a device property, a port description and
 // a value LXD refuses (whose error echoes it), appears in none of plan,
 // plan --json, plan --out, apply FILE, apply (with LXD's error), a plan of
-// a changed secret, the daemon's log records, status and status --json —
-// while LXD itself holds the real values.
+// a changed secret, the daemon's log records, status, status --json and
+// destroy — while LXD itself holds the real values.
 func TestSensitiveNeverShown(t *testing.T) {
 	const secret, rotated = "Zq7SECRETx91", "Rr4ROTATEDq2"
 	d := sandbox.Primary(t)
@@ -179,6 +179,12 @@ func TestSensitiveNeverShown(t *testing.T) {
 	shown("status", out+errs, "(sensitive)")
 	stop()
 	shown("daemon log", log.String(), `"msg":"change failed"`, "Invalid value: (sensitive)")
+
+	out, errs, code = run(t, "destroy", "--yes", dir)
+	shown("destroy", out+errs, "- config.user.token = (sensitive)", "- devices.data.source = (sensitive)")
+	if code != 0 {
+		t.Errorf("destroy: exit %d", code)
+	}
 }
 
 // syncLog collects a subprocess's output.
