@@ -75,6 +75,7 @@ func load(cmd *cobra.Command, dir string, lf *loadFlags) (*spec.Config, error) {
 	if diags.HasErrors() {
 		return nil, exitError{1}
 	}
+	cliSecrets.Add(cfg.Secrets)
 	return cfg, nil
 }
 

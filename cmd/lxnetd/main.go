@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/lxnetd/lxnetd/internal/redact"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -37,10 +39,16 @@ func main() {
 		if errors.As(err, &ee) {
 			os.Exit(ee.code)
 		}
-		fmt.Fprintln(os.Stderr, "Error:", err)
+		fmt.Fprintln(os.Stderr, "Error:", cliSecrets.Scrubber().String(err.Error()))
 		os.Exit(1)
 	}
 }
+
+// cliSecrets are the sensitive strings of the configuration a command
+// loaded: the last net under the error it ends with (a connection error
+// naming a remote address computed from a sensitive variable, say). Plans
+// and write errors are scrubbed where they are made (package engine).
+var cliSecrets redact.Live
 
 func newRootCommand() *cobra.Command {
 	root := &cobra.Command{

@@ -178,6 +178,7 @@ func loadSaved(cmd *cobra.Command, path string, f *planfile.File) (*spec.Config,
 	if diags.HasErrors() {
 		return nil, exitError{1}
 	}
+	cliSecrets.Add(cfg.Secrets)
 	if cfg.Hash != f.Config.Hash {
 		return nil, stale(cmd, path, "the configuration changed", []string{"the configuration's files or variable values evaluate differently"}, f)
 	}

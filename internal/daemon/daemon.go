@@ -445,7 +445,7 @@ func (d *Daemon) status() Status {
 	}
 	for _, name := range sortedNames(d.workers) {
 		rs := d.workers[name].w.status()
-		rs.LastError = sc.String(rs.LastError)
+		rs.Address, rs.LastError = sc.String(rs.Address), sc.String(rs.LastError)
 		st.Remotes = append(st.Remotes, rs)
 	}
 	return st
