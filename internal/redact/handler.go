@@ -4,17 +4,26 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 )
 
 // Handler scrubs every log record — message and attributes, also those
 // added with Logger.With — with the secrets of a Live set before passing
-// it on. Attributes added earlier are scrubbed when a record is written,
-// with the set as it is then: a logger derived before a reload is covered
-// by the secrets the reload added.
+// it on. Attributes added with With are scrubbed again whenever the set
+// grew: a logger derived before a reload is covered by the secrets the
+// reload added.
 type Handler struct {
 	next    slog.Handler
 	secrets *Live
-	ops     []op // WithAttrs/WithGroup calls in order, replayed per record
+	ops     []op // WithAttrs/WithGroup calls in order, replayed on next
+	// derived is next with ops replayed, scrubbed by the Scrubber it was
+	// made with; made again only when the set of secrets changed.
+	derived *atomic.Pointer[derived]
+}
+
+type derived struct {
+	sc *Scrubber
+	h  slog.Handler
 }
 
 // op is one WithAttrs (attrs) or WithGroup (group) call.
@@ -25,7 +34,7 @@ type op struct {
 
 // NewHandler returns a Handler writing to next.
 func NewHandler(next slog.Handler, secrets *Live) *Handler {
-	return &Handler{next: next, secrets: secrets}
+	return &Handler{next: next, secrets: secrets, derived: &atomic.Pointer[derived]{}}
 }
 
 // Enabled reports what next reports.
@@ -34,14 +43,19 @@ func (h *Handler) Enabled(ctx context.Context, l slog.Level) bool { return h.nex
 // Handle scrubs r and writes it to next.
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	sc := h.secrets.Scrubber()
-	next := h.next
-	for _, o := range h.ops {
-		if o.attrs != nil {
-			next = next.WithAttrs(scrubAttrs(sc, o.attrs))
-		} else {
-			next = next.WithGroup(o.group)
+	d := h.derived.Load()
+	if d == nil || d.sc != sc {
+		d = &derived{sc: sc, h: h.next}
+		for _, o := range h.ops {
+			if o.attrs != nil {
+				d.h = d.h.WithAttrs(scrubAttrs(sc, o.attrs))
+			} else {
+				d.h = d.h.WithGroup(o.group)
+			}
 		}
+		h.derived.Store(d)
 	}
+	next := d.h
 	if sc == nil {
 		return next.Handle(ctx, r)
 	}
@@ -72,6 +86,7 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 func (h *Handler) with(o op) *Handler {
 	c := *h
 	c.ops = append(append([]op(nil), h.ops...), o)
+	c.derived = &atomic.Pointer[derived]{}
 	return &c
 }
 
