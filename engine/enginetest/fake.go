@@ -38,6 +38,7 @@ type Fake struct {
 	Profiles  map[string]engine.Profile
 	Instances map[string]engine.Instance
 	Forwards  map[string]map[string]engine.Forward // network → listen address → forward
+	ACLs      map[string]engine.ACL                // network ACLs (fake_acl.go); nil until the first create
 	// Images by fingerprint. CreateInstance resolves Instance.Image here (an
 	// alias, a full fingerprint or a unique prefix) and records the
 	// fingerprint in volatile.base_image, as LXD does; an image not found

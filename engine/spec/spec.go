@@ -74,6 +74,7 @@ type Remote struct {
 	Instances []Instance
 	Forwards  []Forward
 	Exposures []Exposure // service ports, one per (service port, node) on this remote
+	ACLs      []ACL      // network ACLs (see acl.go)
 }
 
 // Pos is where an object was declared, for messages that point the user back
