@@ -47,6 +47,8 @@ func rulesFromAPI(rs []api.NetworkACLRule) []engine.ACLRule {
 	return out
 }
 
+// aclPut is the writable part of an ACL. A rule without a state gets
+// "enabled": the API refuses an empty state (the lxc client fills it in).
 func aclPut(a engine.ACL) api.NetworkACLPut {
 	put := api.NetworkACLPut{
 		Description: a.Description,
@@ -54,11 +56,17 @@ func aclPut(a engine.ACL) api.NetworkACLPut {
 		Ingress:     make([]api.NetworkACLRule, 0, len(a.Ingress)),
 		Egress:      make([]api.NetworkACLRule, 0, len(a.Egress)),
 	}
+	rule := func(r engine.ACLRule) api.NetworkACLRule {
+		if r.State == "" {
+			r.State = "enabled"
+		}
+		return api.NetworkACLRule(r)
+	}
 	for _, r := range a.Ingress {
-		put.Ingress = append(put.Ingress, api.NetworkACLRule(r))
+		put.Ingress = append(put.Ingress, rule(r))
 	}
 	for _, r := range a.Egress {
-		put.Egress = append(put.Egress, api.NetworkACLRule(r))
+		put.Egress = append(put.Egress, rule(r))
 	}
 	return put
 }
