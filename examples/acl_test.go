@@ -93,7 +93,7 @@ func TestScenario10NetworkACL(t *testing.T) {
 	d.CreateBridge(t, other)
 	d.Lxc(t, "network", "set", other, "security.acls="+acl)
 	out, code = c.destroy(dir)
-	if code != 0 || !strings.Contains(out, fmt.Sprintf(`acl.%s is not deleted: still used by network %q`, acl, other)) {
+	if code != 0 || !strings.Contains(out, fmt.Sprintf(`Warning: acl.%s is not deleted`, acl)) || !strings.Contains(out, fmt.Sprintf(`Still used by network %q`, other)) {
 		t.Fatalf("destroy while another network uses the ACL: exit %d, want the ACL kept as blocked:\n%s", code, out)
 	}
 	if _, err := d.LxcErr("network", "show", bridge); err == nil {
@@ -177,13 +177,17 @@ func daemonRestoresRule(t *testing.T, c cli, dir, acl, ip string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
 	stop := func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-done:
 		case <-time.After(30 * time.Second):
+			t.Errorf("lxnetd run did not stop within 30s of SIGTERM")
 			_ = cmd.Process.Kill()
 			<-done
 		}
