@@ -197,7 +197,9 @@ func daemonRestoresRule(t *testing.T, c cli, dir, acl, ip string) {
 	rules := func() string { return c.d.Lxc(t, "query", "/1.0/network-acls/"+acl) }
 	// Wait until the daemon has had its first pass (nothing to do), so the
 	// hand edit below is drift it has to notice.
-	waitFor(t, "the daemon's first pass", 60*time.Second, func() bool { return strings.Contains(log.String(), "converged") || strings.Contains(log.String(), "no changes") })
+	waitFor(t, "the daemon's first pass", 60*time.Second, func() bool {
+		return strings.Contains(log.String(), "converged") || strings.Contains(log.String(), "no changes")
+	})
 	c.d.Lxc(t, "network", "acl", "rule", "remove", acl, "ingress", "action=allow", "protocol=tcp", "destination_port=80", "description=http")
 	start := time.Now()
 	waitFor(t, "the rule is back", 60*time.Second, func() bool {
