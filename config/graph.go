@@ -187,7 +187,7 @@ func (l *loader) resolveTraversal(d *decl, tr hcl.Traversal, eachOK, countOK boo
 	case "each":
 		if !eachOK {
 			l.errorf(&rng, `Reference to "each" in context without for_each`,
-				`The "each" object can be used only in network, profile, node, service and forward blocks, and only when the for_each argument is set (and not inside for_each itself).`)
+				`The "each" object can be used only in network, profile, node, service, forward and acl blocks, and only when the for_each argument is set (and not inside for_each itself).`)
 			d.bad = true
 		} else if step != "key" && step != "value" {
 			l.errorf(&rng, "Invalid each attribute", `The "each" object has two attributes: each.key and each.value.`)
@@ -197,7 +197,7 @@ func (l *loader) resolveTraversal(d *decl, tr hcl.Traversal, eachOK, countOK boo
 	case "count":
 		if !countOK {
 			l.errorf(&rng, `Reference to "count" in non-counted context`,
-				`The "count" object can be used only in network, profile, node, service and forward blocks, and only when the count argument is set (and not inside count itself).`)
+				`The "count" object can be used only in network, profile, node, service, forward and acl blocks, and only when the count argument is set (and not inside count itself).`)
 			d.bad = true
 		} else if step != "index" {
 			l.errorf(&rng, "Invalid count attribute", `The "count" object has one attribute: count.index.`)
