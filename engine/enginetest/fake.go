@@ -175,6 +175,9 @@ func (f *Fake) CreateNetwork(_ context.Context, n engine.Network) error {
 	if _, ok := f.Networks[n.Name]; ok {
 		return fmt.Errorf("network %q already exists", n.Name)
 	}
+	if err := f.checkACLs(n.Config); err != nil {
+		return err
+	}
 	n.Config = cloneMap(n.Config)
 	if n.Type == "" {
 		n.Type = "bridge"
@@ -203,6 +206,9 @@ func (f *Fake) UpdateNetwork(_ context.Context, n engine.Network) error {
 	}
 	if stale(n.ETag, old.ETag) {
 		return engine.ErrPreconditionFailed
+	}
+	if err := f.checkACLs(n.Config); err != nil {
+		return err
 	}
 	if n.Config["ipv4.address"] != old.Config["ipv4.address"] {
 		delete(f.autoSubnet, n.Name)

@@ -134,3 +134,17 @@ func (f *Fake) aclUsedBy(name string) []engine.Address {
 	slices.SortFunc(out, func(a, b engine.Address) int { return strings.Compare(a.String(), b.String()) })
 	return out
 }
+
+// checkACLs refuses a network config naming an ACL that does not exist,
+// as LXD does. Called with f.mu held.
+func (f *Fake) checkACLs(cfg map[string]string) error {
+	for _, n := range strings.Split(cfg[engine.ACLsKey], ",") {
+		if n = strings.TrimSpace(n); n == "" {
+			continue
+		}
+		if _, ok := f.ACLs[n]; !ok {
+			return fmt.Errorf("network ACL %q does not exist", n)
+		}
+	}
+	return nil
+}

@@ -43,7 +43,8 @@ func sortedRules(rs []engine.ACLRule) []engine.ACLRule {
 
 // acls: an ACL lists with its rules as sent (a rule without a state gets
 // "enabled"), its config and description, an ETag that behaves as etagCase
-// says; it lists the networks whose security.acls name it, refuses to be deleted while they do, and goes once they stop.
+// says; a network naming a missing ACL is refused; it lists the networks
+// whose security.acls name it, refuses to be deleted while they do, and goes once they stop.
 func acls(s *suite) {
 	a := s.createACL(engine.ACL{
 		Description: "conformance",
@@ -80,6 +81,11 @@ func acls(s *suite) {
 	if got := s.mustACL(a.Name); len(got.Ingress) != 1 || len(got.Egress) != 0 {
 		s.Errorf("an update replaces the rules: listed %+v / %+v, want the one ingress rule sent", got.Ingress, got.Egress)
 	}
+
+	missing := engine.Network{Name: s.env.Name(s.T, "net"), Type: "bridge",
+		Config: map[string]string{"ipv4.address": gateway(s.env.Subnet(s.T)), "ipv6.address": "none", engine.ACLsKey: a.Name + "-missing"}}
+	s.cleanup("network "+missing.Name, func(ctx context.Context) error { return s.r.DeleteNetwork(ctx, missing.Name) })
+	s.wantRefused("CreateNetwork naming a missing ACL", s.r.CreateNetwork(s.ctx, missing))
 
 	// Only a network: LXD 5.0.2 accepts security.acls on OVN NICs only
 	// ("Invalid device option" on a bridged NIC), and this sandbox has no OVN.
