@@ -202,3 +202,18 @@ func TestNICACLIsADependency(t *testing.T) {
 		t.Errorf("not done = %v, want the network and the node that attach the ACL", notDone)
 	}
 }
+
+func TestMissingACLIsAPlanProblem(t *testing.T) {
+	f := enginetest.New("local")
+	d := aclRemote()
+	d.ACLs = nil
+	_, err := engine.NewPlan(context.Background(), f, d, spec.Settings{Owner: "o"}, engine.PlanOptions{})
+	if err == nil || !strings.Contains(err.Error(), `network "br0" names network ACL "web", which does not exist`) {
+		t.Fatalf("plan error = %v", err)
+	}
+	// An ACL that exists, owned or not, is fine to attach.
+	f.ACLs = map[string]engine.ACL{"web": {Name: "web", Config: map[string]string{}}}
+	if p := plan(t, f, d, spec.Settings{Owner: "o"}); !slices.Equal(addrs(p), []string{"+ network.br0"}) {
+		t.Errorf("plan = %v", addrs(p))
+	}
+}

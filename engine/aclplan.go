@@ -2,8 +2,12 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
+	"strconv"
+
+	"github.com/lxnetd/lxnetd/engine/spec"
 )
 
 // acls plans the ACLs like the other kinds: declared ones are created or
@@ -158,4 +162,42 @@ func aclDigest(a ACL) ObjectDigest {
 		"ingress": hashValue(normalizeRules(a.Ingress)), "egress": hashValue(normalizeRules(a.Egress))}
 	addConfig(d, a.Config)
 	return d
+}
+
+// missingACLs reports ACLs that declared networks, profiles and nodes
+// attach but that neither exist on the remote nor are declared: LXD would
+// refuse the write at apply, after the writes before it.
+func (pl *planner) missingACLs() {
+	check := func(names []string, src []string, pos spec.Pos, what string) {
+		for _, n := range names {
+			if _, ok := pl.want.acls[n]; ok {
+				continue
+			}
+			if _, ok := pl.obs.acls[n]; ok {
+				continue
+			}
+			pl.problems = append(pl.problems, Problem{Addr: src[0], Pos: pos,
+				Summary: fmt.Sprintf("%s names network ACL %q, which does not exist on remote %q", what, n, pl.plan.Remote),
+				Detail:  "declare it with an acl block (and refer to it as acl.NAME.name), or create it in LXD first"})
+		}
+	}
+	devices := func(devs map[string]map[string]string) []string {
+		var out []string
+		for _, name := range slices.Sorted(maps.Keys(devs)) {
+			out = append(out, deviceACLs(devs[name])...)
+		}
+		return out
+	}
+	for _, name := range slices.Sorted(maps.Keys(pl.want.networks)) {
+		it := pl.want.networks[name]
+		check(aclNames(it.obj.Config[ACLsKey]), it.sources, it.pos, "network "+strconv.Quote(name))
+	}
+	for _, name := range slices.Sorted(maps.Keys(pl.want.profiles)) {
+		it := pl.want.profiles[name]
+		check(devices(it.obj.Devices), it.sources, it.pos, "profile "+strconv.Quote(name))
+	}
+	for _, name := range slices.Sorted(maps.Keys(pl.want.instances)) {
+		it := pl.want.instances[name]
+		check(devices(it.obj.Devices), it.sources, it.pos, "node "+strconv.Quote(name))
+	}
 }

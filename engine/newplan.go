@@ -87,6 +87,7 @@ func (o *Observation) Plan(desiredRemote *spec.Remote, s spec.Settings, opts Pla
 	d := compile(desiredRemote, obs)
 	pl := planner{plan: p, obs: obs, want: d, owner: owner, settings: s, opts: opts, problems: d.problems}
 	pl.acls()
+	pl.missingACLs()
 	pl.networks()
 	pl.profiles()
 	pl.instances()
