@@ -24,7 +24,7 @@ type Plan struct {
 	// allows (reported before any write).
 	Blockers []string
 	// Owned is the number of objects carrying this owner's tag that were
-	// observed (networks, profiles, instances, forwards), for the daemon's
+	// observed (ACLs, networks, profiles, instances, forwards), for the daemon's
 	// allow_empty check.
 	Owned int
 	// Requests is the number of LXD API requests observing the remote took.

@@ -33,6 +33,8 @@ func TestScenario10NetworkACL(t *testing.T) {
 	dir := "10-network-acl"
 	acl, node, ip := prefix+"-web", prefix+"-web", sandbox.HostIP(subnet, 10)
 	t.Cleanup(func() { c.destroy(dir) })
+	start := time.Now()
+	step := func(what string) { t.Logf("%6.1fs %s", time.Since(start).Seconds(), what) }
 
 	// An ACL of someone else, and one of the same name as ours: plan refuses
 	// to take the second over, and neither is ever changed.
@@ -46,6 +48,7 @@ func TestScenario10NetworkACL(t *testing.T) {
 	d.Lxc(t, "network", "acl", "delete", acl)
 	foreignBefore := d.Lxc(t, "query", "/1.0/network-acls/"+foreign)
 
+	step("unowned ACL refused")
 	out, code := c.plan(dir, "--detailed-exitcode")
 	if code != 2 || !strings.Contains(out, `+ ingress = "allow protocol=tcp destination_port=80 description=http"`) {
 		t.Fatalf("first plan: exit %d, want 2 with the rule:\n%s", code, out)
@@ -54,6 +57,7 @@ func TestScenario10NetworkACL(t *testing.T) {
 	if body := sandbox.HTTPGet(t, "http://"+ip+"/", 30*time.Second); !strings.Contains(body, node) {
 		t.Fatalf("port 80 does not reach %s: %q", node, body)
 	}
+	step("applied, port 80 passes")
 	// A second server on 8080: it answers inside the container, the bridge
 	// drops what comes from outside.
 	d.Lxc(t, "exec", node, "--", "httpd", "-p", "8080", "-h", "/var/www")
@@ -63,6 +67,7 @@ func TestScenario10NetworkACL(t *testing.T) {
 	dropped(t, ip+":8080")
 	c.converged(dir)
 	pid := initPID(t, d, node)
+	step("8080 dropped, converged")
 
 	// One more rule in HCL: one plan line; 8080 opens, the container runs on.
 	opened := withRule(t, dir, `  ingress {
@@ -83,10 +88,12 @@ func TestScenario10NetworkACL(t *testing.T) {
 		t.Fatalf("the container restarted (init pid %d → %d)", pid, now)
 	}
 	c.converged(opened)
+	step("rule added, 8080 passes")
 
 	// The daemon puts back a rule deleted by hand.
 	daemonRestoresRule(t, c, opened, acl, ip)
 
+	step("daemon restored the rule")
 	// Removal waits for the network users: a network lxnetd does not
 	// manage attaches the ACL, so destroy deletes the rest and keeps it.
 	other := sandbox.UniqueName(t, "lx10o")
@@ -101,6 +108,7 @@ func TestScenario10NetworkACL(t *testing.T) {
 	}
 	d.Lxc(t, "network", "acl", "show", acl)
 	d.Lxc(t, "network", "unset", other, "security.acls")
+	step("destroy kept the ACL in use")
 	if out, code := c.destroy(dir); code != 0 || !strings.Contains(out, "- acl."+acl) {
 		t.Fatalf("destroy once unused: exit %d, want the ACL deleted:\n%s", code, out)
 	}
