@@ -31,7 +31,8 @@ func TestScenario11HostBridge(t *testing.T) {
 	ip("addr", "add", gw+"/24", "dev", br)
 	ip("link", "set", br, "up")
 
-	c := cli{t: t, d: d, vars: map[string]string{"owner": "t-" + prefix, "prefix": prefix, "host_bridge": br, "subnet": subnet}}
+	fip := sandbox.FloatingIP(t)
+	c := cli{t: t, d: d, vars: map[string]string{"owner": "t-" + prefix, "prefix": prefix, "host_bridge": br, "subnet": subnet, "floating_ip": fip}}
 	dir := "11-host-bridge"
 	t.Cleanup(func() { c.destroy(dir) })
 	bridgeBefore := d.Lxc(t, "query", "/1.0/networks/"+br)
@@ -50,6 +51,10 @@ func TestScenario11HostBridge(t *testing.T) {
 	}
 	if route := d.Lxc(t, "exec", a, "--", "ip", "route", "show", "default"); !strings.Contains(route, "via "+gw) {
 		t.Fatalf("default route in %s: %q, want via %s", a, route, gw)
+	}
+	// The service's proxy device works for a node on the host bridge.
+	if body := sandbox.HTTPGet(t, "http://"+fip+"/", 30*time.Second); !strings.Contains(body, a) {
+		t.Fatalf("service proxy on %s does not reach %s: %q", fip, a, body)
 	}
 	c.converged(dir)
 

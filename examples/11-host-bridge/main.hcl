@@ -20,6 +20,10 @@ variable "subnet" {
   type    = string
   default = "10.231.61.0/24"
 }
+variable "floating_ip" {
+  type    = string
+  default = "198.51.100.15"
+}
 variable "nodes" {
   type    = map(number) # name suffix -> host number of its address
   default = { a = 10, b = 11 }
@@ -46,5 +50,15 @@ node "app" {
       nictype = "bridged"
       parent  = var.host_bridge
     }
+  }
+}
+
+# A node on the host bridge is exposed like any other: a proxy device
+# listens on the host and connects inside the container.
+service "web" {
+  node = node.app["a"]
+  port "http" {
+    listen = "${var.floating_ip}:80"
+    via    = "proxy"
   }
 }
