@@ -100,6 +100,8 @@ func (l *loader) build() *spec.Config {
 			r.Forwards = append(r.Forwards, f.spec)
 		}
 	}
+	sort.SliceStable(l.acls, func(i, j int) bool { return byOrder(l.acls[i].inst, l.acls[j].inst) })
+	l.buildACLs(cfg)
 	l.checkListeners()
 	l.checkAddresses()
 	cfg.Hash = l.hashSum()

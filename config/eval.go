@@ -179,6 +179,8 @@ func (l *loader) evalExpandable(d *decl, ctx *hcl.EvalContext) (cty.Value, bool)
 			v = l.evalService(inst)
 		case kindForward:
 			v = l.evalForward(inst)
+		case kindACL:
+			v = l.evalACL(inst)
 		}
 		if v == cty.NilVal {
 			v = cty.DynamicVal

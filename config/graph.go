@@ -43,7 +43,7 @@ func (l *loader) declare(bodies []*hclsyntax.Body) {
 		content, diags := body.Content(rootSchema)
 		for _, d := range diags {
 			if d.Summary == "Unsupported argument" {
-				d.Detail = "Top-level arguments are not allowed in configuration files; only blocks (lxnet, remote, variable, locals, network, profile, node, service, forward). Variable values go in *.vars.hcl files."
+				d.Detail = "Top-level arguments are not allowed in configuration files; only blocks (lxnet, remote, variable, locals, network, profile, node, service, forward, acl). Variable values go in *.vars.hcl files."
 			}
 		}
 		l.add(diags...)
@@ -187,7 +187,7 @@ func (l *loader) resolveTraversal(d *decl, tr hcl.Traversal, eachOK, countOK boo
 	case "each":
 		if !eachOK {
 			l.errorf(&rng, `Reference to "each" in context without for_each`,
-				`The "each" object can be used only in network, profile, node, service and forward blocks, and only when the for_each argument is set (and not inside for_each itself).`)
+				`The "each" object can be used only in network, profile, node, service, forward and acl blocks, and only when the for_each argument is set (and not inside for_each itself).`)
 			d.bad = true
 		} else if step != "key" && step != "value" {
 			l.errorf(&rng, "Invalid each attribute", `The "each" object has two attributes: each.key and each.value.`)
@@ -197,22 +197,22 @@ func (l *loader) resolveTraversal(d *decl, tr hcl.Traversal, eachOK, countOK boo
 	case "count":
 		if !countOK {
 			l.errorf(&rng, `Reference to "count" in non-counted context`,
-				`The "count" object can be used only in network, profile, node, service and forward blocks, and only when the count argument is set (and not inside count itself).`)
+				`The "count" object can be used only in network, profile, node, service, forward and acl blocks, and only when the count argument is set (and not inside count itself).`)
 			d.bad = true
 		} else if step != "index" {
 			l.errorf(&rng, "Invalid count attribute", `The "count" object has one attribute: count.index.`)
 			d.bad = true
 		}
 		return
-	case kindLocal, kindRemote, kindNetwork, kindProfile, kindNode, kindService, kindForward:
+	case kindLocal, kindRemote, kindNetwork, kindProfile, kindNode, kindService, kindForward, kindACL:
 	default:
-		roots := []string{"var", "local", "remote", "network", "profile", "node", "service", "forward", "each", "count"}
+		roots := []string{"var", "local", "remote", "network", "profile", "node", "service", "forward", "acl", "each", "count"}
 		hint := ""
 		if s := suggest(root, roots); s != "" {
 			hint = fmt.Sprintf(" Did you mean %q?", s)
 		}
 		l.errorf(&rng, "Reference to undeclared object",
-			"There is nothing named %q. References start with var, local, remote, network, profile, node, service or forward (and each or count inside blocks that set for_each or count).%s", root, hint)
+			"There is nothing named %q. References start with var, local, remote, network, profile, node, service, forward or acl (and each or count inside blocks that set for_each or count).%s", root, hint)
 		d.bad = true
 		return
 	}

@@ -115,6 +115,7 @@ type loader struct {
 	nodes     []*nodeResult
 	services  []*serviceResult
 	forwards  []*forwardResult
+	acls      []*aclResult
 	settings  spec.Settings
 	nodeByID  map[string]*nodeResult // "remote/name"
 	listeners []*listener
@@ -322,7 +323,7 @@ func blockOf(expr hcl.Expression) (string, bool) {
 		return "", false
 	}
 	switch root := st.Traversal.RootName(); root {
-	case kindNetwork, kindProfile, kindNode, kindService, kindForward:
+	case kindNetwork, kindProfile, kindNode, kindService, kindForward, kindACL:
 		return root + "." + a.Name, true
 	}
 	return "", false

@@ -105,6 +105,8 @@ func (l *loader) evalNetwork(inst *instance) cty.Value {
 				if _, err := netip.ParseAddr(v); err != nil {
 					problem = "must be an IP address"
 				}
+			case strings.HasPrefix(k, "security.acls"):
+				problem = aclKeyProblem(k, v)
 			case k == "bridge.mtu" || (strings.HasPrefix(k, "tunnel.") && strings.HasSuffix(k, ".id")):
 				if _, err := strconv.ParseUint(v, 10, 32); err != nil {
 					problem = "must be a whole number"
@@ -292,6 +294,11 @@ func (l *loader) checkDevice(e *ev, nb *nestedBlock, typ string, props map[strin
 		for _, k := range nicBoolKeys {
 			if v, ok := props[k]; ok && boolProblem(v) != "" {
 				bad(k, "%q = %s must be true or false.", k, quoted(v))
+			}
+		}
+		for _, k := range sortedKeys(props) {
+			if p := aclKeyProblem(k, props[k]); p != "" {
+				bad(k, "%q = %s %s.", k, quoted(props[k]), p)
 			}
 		}
 	case "proxy":

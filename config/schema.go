@@ -20,7 +20,7 @@ const (
 // expandable kinds accept for_each and count.
 func expandable(kind string) bool {
 	switch kind {
-	case kindNetwork, kindProfile, kindNode, kindService, kindForward:
+	case kindNetwork, kindProfile, kindNode, kindService, kindForward, kindACL:
 		return true
 	}
 	return false
@@ -37,6 +37,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: kindNode, LabelNames: []string{"name"}},
 		{Type: kindService, LabelNames: []string{"name"}},
 		{Type: kindForward, LabelNames: []string{"name"}},
+		{Type: kindACL, LabelNames: []string{"name"}},
 	},
 }
 
@@ -136,6 +137,7 @@ var forwardPortSchema = &hcl.BodySchema{
 var kindSchemas = map[string]*hcl.BodySchema{
 	kindLxnet: lxnetSchema, kindRemote: remoteSchema, kindNetwork: networkSchema,
 	kindProfile: profileSchema, kindNode: nodeSchema, kindService: serviceSchema, kindForward: forwardSchema,
+	kindACL: aclSchema,
 }
 
 func nestedSchema(kind, blockType string) *hcl.BodySchema {
@@ -146,6 +148,8 @@ func nestedSchema(kind, blockType string) *hcl.BodySchema {
 		return servicePortSchema
 	case kind == kindForward && blockType == "port":
 		return forwardPortSchema
+	case kind == kindACL:
+		return aclRuleSchema
 	}
 	return nil
 }

@@ -21,6 +21,8 @@ const (
 // order is the creation order of kinds; deletes run in reverse.
 func (k Kind) order() int {
 	switch k {
+	case KindACL: // networks and NICs attach ACLs
+		return -1
 	case KindNetwork:
 		return 0
 	case KindProfile:

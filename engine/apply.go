@@ -219,6 +219,8 @@ func applyChange(ctx context.Context, r Remote, c *Change) error {
 		err = applyInstance(ctx, r, c)
 	case KindForward:
 		err = applyForward(ctx, r, c)
+	case KindACL:
+		err = applyACL(ctx, r, c)
 	default:
 		err = fmt.Errorf("unknown kind %q", c.Addr.Kind)
 	}

@@ -18,7 +18,7 @@ func (a *Address) UnmarshalText(b []byte) error {
 		return fmt.Errorf("invalid address %q: want KIND.NAME", b)
 	}
 	switch k := Kind(kind); k {
-	case KindNetwork, KindProfile, KindNode:
+	case KindNetwork, KindProfile, KindNode, KindACL:
 		*a = Address{Kind: k, Name: name}
 	case KindForward:
 		network, listen, ok := strings.Cut(name, "/")
@@ -70,6 +70,11 @@ func (c *Change) Fingerprint() string {
 		v := *i
 		v.Config, v.ETag, v.Addresses = stable(i.Config), "", nil
 		cp.Instance = &v
+	}
+	if a := c.ACL; a != nil {
+		v := *a
+		v.ETag, v.UsedBy = "", nil
+		cp.ACL = &v
 	}
 	return hashValue(cp)
 }

@@ -17,6 +17,7 @@ type desired struct {
 	profiles  map[string]*item[Profile]
 	instances map[string]*item[Instance]
 	forwards  map[fwdKey]*item[Forward]
+	acls      map[string]*item[ACL]
 	problems  []Problem
 }
 
@@ -154,6 +155,7 @@ func compile(r *spec.Remote, obs *observed) *desired {
 	for _, e := range r.Exposures {
 		d.expose(e)
 	}
+	d.compileACLs(r)
 	return d
 }
 

@@ -21,6 +21,8 @@ func dependencies(c *Change) []Address {
 			out = append(out, Address{Kind: KindForward, Network: c.Addr.Name})
 		case KindProfile:
 			out = append(out, c.Profile.UsedBy...)
+		case KindACL:
+			out = append(out, c.ACL.UsedBy...)
 		}
 		return out
 	}
@@ -49,7 +51,7 @@ func dependencies(c *Change) []Address {
 	for _, p := range profiles {
 		out = append(out, Address{Kind: KindProfile, Name: p})
 	}
-	return out
+	return append(out, aclDependencies(c, devices)...)
 }
 
 // UsesNetwork reports whether any of devices attaches to network (the

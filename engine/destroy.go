@@ -32,6 +32,7 @@ func (o *Observation) DestroyPlan(declared *spec.Remote, s spec.Settings, opts P
 	obs := o.obs
 	p := &Plan{Remote: o.remote, Owner: owner, Requests: o.Requests, ForwardNetworks: len(obs.forwardNetworks)}
 	pl := planner{plan: p, obs: obs, want: compile(&spec.Remote{Name: o.remote}, obs), owner: owner, settings: s}
+	pl.acls()
 	pl.networks()
 	pl.profiles()
 	pl.instances()
@@ -73,6 +74,9 @@ func destroySources(d *desired) map[Address][]string {
 	out := map[Address][]string{}
 	for name, it := range d.networks {
 		out[Address{Kind: KindNetwork, Name: name}] = it.sources[:1]
+	}
+	for name, it := range d.acls {
+		out[Address{Kind: KindACL, Name: name}] = it.sources[:1]
 	}
 	for name, it := range d.profiles {
 		out[Address{Kind: KindProfile, Name: name}] = it.sources[:1]

@@ -67,6 +67,11 @@ func (o *Observation) Digest(desired *spec.Remote, owner string) Digest {
 			d[Address{Kind: KindNode, Name: name}.String()] = instanceDigest(i)
 		}
 	}
+	for name, a := range obs.acls {
+		if _, ok := want.acls[name]; ok || mine(a.Config) {
+			d[Address{Kind: KindACL, Name: name}.String()] = aclDigest(a)
+		}
+	}
 	for k, f := range obs.forwards {
 		if _, ok := want.forwards[k]; ok || mine(f.Config) {
 			d[Address{Kind: KindForward, Network: k.Network, Name: k.Listen}.String()] = forwardDigest(f)

@@ -404,7 +404,7 @@ func TestNATNeedsStaticAddressAndConcreteListen(t *testing.T) {
 	}
 }
 
-// A no-op plan costs three bulk reads plus one forward list per bridge,
+// A no-op plan costs four bulk reads plus one forward list per bridge,
 // plus one image list because declared nodes exist, whatever the number of
 // instances, profiles and forward ports.
 func TestNoOpPlanRequestsAreBulk(t *testing.T) {
@@ -420,7 +420,7 @@ func TestNoOpPlanRequestsAreBulk(t *testing.T) {
 		}
 		apply(t, f, plan(t, f, d, settings))
 		p := plan(t, f, d, settings)
-		if !p.Empty() || p.Requests != 5 || p.ForwardNetworks != 1 || !p.ImagesListed {
+		if !p.Empty() || p.Requests != 6 || p.ForwardNetworks != 1 || !p.ImagesListed {
 			t.Fatalf("n=%d: empty=%v requests=%d forwardNetworks=%d", n, p.Empty(), p.Requests, p.ForwardNetworks)
 		}
 	}

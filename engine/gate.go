@@ -78,7 +78,7 @@ func desiredObjects(r *spec.Remote) int {
 	if r == nil {
 		return 0
 	}
-	return len(r.Networks) + len(r.Profiles) + len(r.Instances) + len(r.Forwards) + len(r.Exposures)
+	return len(r.Networks) + len(r.Profiles) + len(r.Instances) + len(r.Forwards) + len(r.Exposures) + len(r.ACLs)
 }
 
 // listSome joins up to n items and says how many more there are.

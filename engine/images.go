@@ -33,7 +33,7 @@ func remoteImageServer(ref string) bool { return strings.Contains(ref, ":") }
 // needImages reports whether a plan must list the remote's images: only
 // when a declared node already exists with an image named on this remote.
 // A configuration with no instances yet, or only new ones, costs no image
-// list, so a no-op plan of a remote without instances stays at three bulk
+// list, so a no-op plan of a remote without instances stays at four bulk
 // reads plus the forward lists.
 func needImages(d *spec.Remote, obs *observed) bool {
 	if d == nil {

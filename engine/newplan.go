@@ -86,6 +86,8 @@ func (o *Observation) Plan(desiredRemote *spec.Remote, s spec.Settings, opts Pla
 	}
 	d := compile(desiredRemote, obs)
 	pl := planner{plan: p, obs: obs, want: d, owner: owner, settings: s, opts: opts, problems: d.problems}
+	pl.acls()
+	pl.missingACLs()
 	pl.networks()
 	pl.profiles()
 	pl.instances()
@@ -403,6 +405,8 @@ func (pl *planner) blockers() {
 			users = pl.networkUsers(pl.obs.networks[c.Addr.Name].UsedBy, "", deleted)
 		case c.Action == Delete && c.Addr.Kind == KindProfile:
 			users = pl.profileUsers(c.Profile.UsedBy, c.Addr.Name, deleted)
+		case c.Action == Delete && c.Addr.Kind == KindACL:
+			users = pl.aclUsers(c.ACL.UsedBy, c.Addr.Name, deleted)
 		}
 		if len(users) > 0 {
 			pl.plan.Blockers = append(pl.plan.Blockers, fmt.Sprintf("%s is not %sd: still used by %s", c.Addr, c.Action, strings.Join(users, ", ")))

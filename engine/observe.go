@@ -16,6 +16,7 @@ type observed struct {
 	profiles  map[string]Profile
 	instances map[string]Instance
 	forwards  map[fwdKey]Forward
+	acls      map[string]ACL
 	// forwardNetworks are the networks whose forwards were listed: only
 	// there can forwards be created, compared or pruned.
 	forwardNetworks map[string]bool
@@ -31,7 +32,8 @@ func forwardCapable(n Network) bool {
 	return n.Managed && spec.ForwardCapable(n.Type)
 }
 
-// observe reads a remote with three bulk list calls plus one forward list per
+// observe reads a remote with four bulk list calls (networks, profiles,
+// instances, ACLs) plus one forward list per
 // forward-capable managed network, so its cost does not grow with the number
 // of instances, devices or ports.
 func observe(ctx context.Context, r Remote) (*observed, error) {
@@ -39,6 +41,7 @@ func observe(ctx context.Context, r Remote) (*observed, error) {
 		nets  []Network
 		profs []Profile
 		insts []Instance
+		acls  []ACL
 	)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
@@ -53,6 +56,10 @@ func observe(ctx context.Context, r Remote) (*observed, error) {
 		insts, err = r.ListInstances(gctx)
 		return err
 	})
+	g.Go(func() (err error) {
+		acls, err = r.ListACLs(gctx)
+		return err
+	})
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
@@ -61,7 +68,11 @@ func observe(ctx context.Context, r Remote) (*observed, error) {
 		profiles:        make(map[string]Profile, len(profs)),
 		instances:       make(map[string]Instance, len(insts)),
 		forwards:        map[fwdKey]Forward{},
+		acls:            make(map[string]ACL, len(acls)),
 		forwardNetworks: map[string]bool{},
+	}
+	for _, a := range acls {
+		o.acls[a.Name] = a
 	}
 	var fwdNets []string
 	for _, n := range nets {

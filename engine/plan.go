@@ -25,13 +25,13 @@ type Plan struct {
 	// allows (reported before any write).
 	Blockers []string
 	// Owned is the number of objects carrying this owner's tag that were
-	// observed (networks, profiles, instances, forwards), for the daemon's
+	// observed (ACLs, networks, profiles, instances, forwards), for the daemon's
 	// allow_empty check.
 	Owned int
 	// Requests is the number of LXD API requests observing the remote took.
 	Requests int64
 	// ForwardNetworks is the number of networks whose forwards were listed
-	// (one request each); the rest of a plan costs three bulk reads, plus
+	// (one request each); the rest of a plan costs four bulk reads, plus
 	// one image list when ImagesListed.
 	ForwardNetworks int
 	// ImagesListed says the plan listed the remote's images, which it does
@@ -62,6 +62,7 @@ type Change struct {
 	Profile  *Profile
 	Instance *Instance
 	Forward  *Forward
+	ACL      *ACL
 	Patch    *Patch
 }
 
@@ -92,12 +93,15 @@ type Patch struct {
 	State         string   // "running" or "stopped"; "": unchanged (also used on create)
 	Ports         []ForwardPort
 	SetPorts      bool // Ports replaces the forward's ports
+	// Ingress and Egress replace an ACL's rules when SetRules.
+	Ingress, Egress []ACLRule
+	SetRules        bool
 }
 
 // writes reports whether the patch changes the object itself (beyond state).
 func (p *Patch) writes() bool {
 	return p.Description != nil || len(p.SetConfig) > 0 || len(p.UnsetConfig) > 0 ||
-		len(p.SetDevices) > 0 || len(p.RemoveDevices) > 0 || p.Profiles != nil || p.SetPorts
+		len(p.SetDevices) > 0 || len(p.RemoveDevices) > 0 || p.Profiles != nil || p.SetPorts || p.SetRules
 }
 
 // Summary counts the changes of a plan by action.

@@ -32,6 +32,8 @@ type Remote interface {
 	// Name is the remote's name in the configuration (for messages).
 	Name() string
 
+	ACLRemote // network ACLs (acl.go)
+
 	// ListNetworks returns every network, managed or not (Managed says which).
 	ListNetworks(ctx context.Context) ([]Network, error)
 	// ListProfiles returns every profile with config and devices.

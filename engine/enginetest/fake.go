@@ -38,6 +38,7 @@ type Fake struct {
 	Profiles  map[string]engine.Profile
 	Instances map[string]engine.Instance
 	Forwards  map[string]map[string]engine.Forward // network → listen address → forward
+	ACLs      map[string]engine.ACL                // network ACLs (fake_acl.go); nil until the first create
 	// Images by fingerprint. CreateInstance resolves Instance.Image here (an
 	// alias, a full fingerprint or a unique prefix) and records the
 	// fingerprint in volatile.base_image, as LXD does; an image not found
@@ -174,6 +175,9 @@ func (f *Fake) CreateNetwork(_ context.Context, n engine.Network) error {
 	if _, ok := f.Networks[n.Name]; ok {
 		return fmt.Errorf("network %q already exists", n.Name)
 	}
+	if err := f.checkACLs(n.Config); err != nil {
+		return err
+	}
 	n.Config = cloneMap(n.Config)
 	if n.Type == "" {
 		n.Type = "bridge"
@@ -202,6 +206,9 @@ func (f *Fake) UpdateNetwork(_ context.Context, n engine.Network) error {
 	}
 	if stale(n.ETag, old.ETag) {
 		return engine.ErrPreconditionFailed
+	}
+	if err := f.checkACLs(n.Config); err != nil {
+		return err
 	}
 	if n.Config["ipv4.address"] != old.Config["ipv4.address"] {
 		delete(f.autoSubnet, n.Name)

@@ -192,7 +192,7 @@ func Stats(w io.Writer, plans []*engine.Plan) error {
 		if p.ImagesListed {
 			images = " + 1 image list"
 		}
-		if _, err := fmt.Fprintf(w, "remote %q: %d requests (3 bulk lists%s + %d forward lists), %d owned objects\n",
+		if _, err := fmt.Fprintf(w, "remote %q: %d requests (4 bulk lists%s + %d forward lists), %d owned objects\n",
 			p.Remote, p.Requests, images, p.ForwardNetworks, p.Owned); err != nil {
 			return err
 		}

@@ -78,6 +78,7 @@ type Remote struct {
 	Instances []Instance
 	Forwards  []Forward
 	Exposures []Exposure // service ports, one per (service port, node) on this remote
+	ACLs      []ACL      // network ACLs (see acl.go)
 
 	// Secrets are the configuration's sensitive strings (Config.Secrets),
 	// for the plans and errors of this remote.

@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"strings"
+
 	"github.com/lxnetd/lxnetd/engine"
 	"github.com/lxnetd/lxnetd/engine/spec"
 )
@@ -19,18 +21,23 @@ type relevance struct {
 	networks  map[string]bool
 	profiles  map[string]bool
 	instances map[string]bool
+	acls      map[string]bool
 }
 
 // newRelevance collects the names of everything desired on r, including
 // objects referred to (the networks of NICs and forwards, the profiles of
 // instances, the nodes whose live address a forward port uses).
 func newRelevance(r *spec.Remote) *relevance {
-	rel := &relevance{networks: map[string]bool{}, profiles: map[string]bool{}, instances: map[string]bool{}}
+	rel := &relevance{networks: map[string]bool{}, profiles: map[string]bool{}, instances: map[string]bool{}, acls: map[string]bool{}}
 	if r == nil {
 		return rel
 	}
 	for _, n := range r.Networks {
 		rel.networks[n.Name] = true
+		rel.addACLs(n.Config[engine.ACLsKey])
+	}
+	for _, a := range r.ACLs {
+		rel.acls[a.Name] = true
 	}
 	for _, p := range r.Profiles {
 		rel.profiles[p.Name] = true
@@ -67,6 +74,16 @@ func (rel *relevance) addDevices(devs map[string]spec.Device) {
 		if p := d["parent"]; p != "" {
 			rel.networks[p] = true
 		}
+		rel.addACLs(d[engine.ACLsKey])
+	}
+}
+
+// addACLs marks the ACLs a security.acls value names.
+func (rel *relevance) addACLs(v string) {
+	for _, name := range strings.Split(v, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			rel.acls[name] = true
+		}
 	}
 }
 
@@ -84,6 +101,8 @@ func (rel *relevance) wants(ev engine.Event) bool {
 		return rel.profiles[o.Name]
 	case engine.KindNode:
 		return rel.instances[o.Name]
+	case engine.KindACL:
+		return rel.acls[o.Name]
 	}
 	return !ev.Unplanned
 }

@@ -32,6 +32,7 @@ type Set struct {
 	Profiles  []engine.Profile
 	Instances []engine.Instance
 	Forwards  []engine.Forward
+	ACLs      []engine.ACL
 }
 
 // ConfigKey reports whether an LXD config key of an existing object
@@ -74,6 +75,10 @@ func Render(sets []Set) []byte {
 	}
 	for _, s := range sets {
 		sc := ex.scope(s)
+		for _, a := range sortedBy(s.ACLs, func(a engine.ACL) string { return a.Name }) {
+			sep()
+			sc.acl(root, a)
+		}
 		for _, n := range sortedBy(s.Networks, func(n engine.Network) string { return n.Name }) {
 			sep()
 			sc.network(root, n)
@@ -165,6 +170,7 @@ type scope struct {
 	networks map[string]string // LXD name -> label
 	profiles map[string]string
 	nodes    map[string]string
+	acls     map[string]string
 	// static maps "network/address" to the label of the node whose static
 	// address it is (as config defines it: the first nic, in device order,
 	// with an ipv4.address).
@@ -172,7 +178,10 @@ type scope struct {
 }
 
 func (ex *exporter) scope(s Set) *scope {
-	sc := &scope{ex: ex, set: s, networks: map[string]string{}, profiles: map[string]string{}, nodes: map[string]string{}, static: map[string]string{}}
+	sc := &scope{ex: ex, set: s, networks: map[string]string{}, profiles: map[string]string{}, nodes: map[string]string{}, static: map[string]string{}, acls: map[string]string{}}
+	for _, a := range sortedBy(s.ACLs, func(a engine.ACL) string { return a.Name }) {
+		sc.acls[a.Name] = ex.label("acl", a.Name, s.Remote)
+	}
 	for _, n := range sortedBy(s.Networks, func(n engine.Network) string { return n.Name }) {
 		sc.networks[n.Name] = ex.label("network", n.Name, s.Remote)
 	}
@@ -213,7 +222,7 @@ func (sc *scope) header(body *hclwrite.Body, kind, label, name, description stri
 func (sc *scope) network(body *hclwrite.Body, n engine.Network) {
 	b := sc.header(body, "network", sc.networks[n.Name], n.Name, n.Description)
 	setString(b, "type", n.Type)
-	setConfig(b, "network", n.Config)
+	sc.networkConfig(b, n.Config)
 }
 
 func (sc *scope) profile(body *hclwrite.Body, p engine.Profile) {
@@ -262,6 +271,9 @@ func (sc *scope) devices(body *hclwrite.Body, devs map[string]map[string]string)
 			v := hclwrite.TokensForValue(cty.StringVal(d[k]))
 			if l, ok := sc.networks[d[k]]; ok && d["type"] == "nic" && k == "network" {
 				v = hclwrite.TokensForTraversal(traversal("network", l, "name"))
+			}
+			if d["type"] == "nic" && k == engine.ACLsKey {
+				v = sc.aclRefs(d[k])
 			}
 			attrs = append(attrs, hclwrite.ObjectAttrTokens{Name: keyTokens(k), Value: v})
 		}

@@ -24,7 +24,7 @@ func Remote(ctx context.Context, r engine.Remote, declared *spec.Remote, network
 	if err != nil {
 		return Set{}, "", fmt.Errorf("exporting remote %q: %w", r.Name(), err)
 	}
-	obs := observed{networks: o.Networks(), profiles: o.Profiles(), instances: o.Instances(), forwards: o.Forwards()}
+	obs := observed{networks: o.Networks(), profiles: o.Profiles(), instances: o.Instances(), forwards: o.Forwards(), acls: o.ACLs()}
 	set, skipped, err := selectExport(obs, declared, networks)
 	if err != nil {
 		return Set{}, "", fmt.Errorf("exporting remote %q: %w", r.Name(), err)
@@ -33,6 +33,9 @@ func Remote(ctx context.Context, r engine.Remote, declared *spec.Remote, network
 	report := fmt.Sprintf("remote %q: exported %s, %s, %s, %s", r.Name(),
 		count(len(set.Networks), "network"), count(len(set.Profiles), "profile"),
 		count(len(set.Instances), "node"), count(len(set.Forwards), "forward"))
+	if len(set.ACLs) > 0 {
+		report += ", " + count(len(set.ACLs), "ACL")
+	}
 	if len(skipped) > 0 {
 		report += "; skipped " + strings.Join(skipped, ", ")
 	}
@@ -52,6 +55,7 @@ type observed struct {
 	profiles  []engine.Profile
 	instances []engine.Instance
 	forwards  []engine.Forward
+	acls      []engine.ACL
 }
 
 // selectExport chooses the objects to export: no lxnetd owner tag (objects
@@ -131,6 +135,7 @@ func selectExport(obs observed, declared *spec.Remote, networks []string) (Set, 
 			set.Forwards = append(set.Forwards, f)
 		}
 	}
+	selectACLs(&set, obs.acls, networks, keep)
 	var skipped []string
 	if owned > 0 {
 		skipped = append(skipped, fmt.Sprintf("%d owned by lxnetd", owned))
@@ -163,6 +168,9 @@ func declaredNames(r *spec.Remote) map[string]bool {
 	}
 	for _, f := range r.Forwards {
 		out["forward/"+f.Network+"/"+f.ListenAddress] = true
+	}
+	for _, a := range r.ACLs {
+		out["acl/"+a.Name] = true
 	}
 	for _, e := range r.Exposures {
 		if e.Via == spec.ViaForward {

@@ -35,9 +35,9 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-// removeByHand deletes an instance, profile or network of this name, if any.
+// removeByHand deletes an instance, profile, network or ACL of this name, if any.
 func removeByHand(d *sandbox.Daemon, name string) {
-	for _, args := range [][]string{{"delete", "--force", name}, {"profile", "delete", name}, {"network", "delete", name}} {
+	for _, args := range [][]string{{"delete", "--force", name}, {"profile", "delete", name}, {"network", "delete", name}, {"network", "acl", "delete", name}} {
 		_, _ = d.LxcErr(args...)
 	}
 }

@@ -71,7 +71,9 @@ func EventOf(source string) engine.Event {
 		return engine.Event{Object: engine.Address{Kind: engine.KindProfile, Name: seg[1]}}
 	case "instances", "containers", "virtual-machines":
 		return engine.Event{Object: engine.Address{Kind: engine.KindNode, Name: seg[1]}}
-	case "images", "storage-pools", "operations", "certificates", "warnings", "network-acls", "network-zones":
+	case "network-acls":
+		return engine.Event{Object: engine.Address{Kind: engine.KindACL, Name: seg[1]}}
+	case "images", "storage-pools", "operations", "certificates", "warnings", "network-zones":
 		return engine.Event{Unplanned: true}
 	}
 	return engine.Event{}

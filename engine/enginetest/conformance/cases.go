@@ -24,6 +24,7 @@ var cases = []struct {
 	{"Forwards", forwards},
 	{"ForwardNeedsCapableNetwork", forwardNeedsCapableNetwork},
 	{"Missing", missing},
+	{"ACLs", acls},
 }
 
 // listCostsOneRequest: every list is one request, whatever there is to
@@ -33,6 +34,7 @@ func listCostsOneRequest(s *suite) {
 	counted(s, "ListNetworks", func() ([]engine.Network, error) { return s.r.ListNetworks(s.ctx) })
 	counted(s, "ListProfiles", func() ([]engine.Profile, error) { return s.r.ListProfiles(s.ctx) })
 	counted(s, "ListInstances", func() ([]engine.Instance, error) { return s.r.ListInstances(s.ctx) })
+	counted(s, "ListACLs", func() ([]engine.ACL, error) { return s.r.ListACLs(s.ctx) })
 }
 
 // network: a managed bridge lists with its config exactly as sent (LXD

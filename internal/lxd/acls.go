@@ -1,0 +1,132 @@
+package lxd
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/canonical/lxd/shared/api"
+
+	"github.com/lxnetd/lxnetd/engine"
+)
+
+// Network ACLs ("network_acl" API extension, in LXD 5.0 and Incus).
+
+// ListACLs returns every network ACL of the project in one request.
+func (r *Remote) ListACLs(ctx context.Context) ([]engine.ACL, error) {
+	acls, err := r.client(ctx).GetNetworkACLs()
+	if err != nil {
+		return nil, fmt.Errorf("listing network ACLs: %w", mapError(err))
+	}
+	out := make([]engine.ACL, 0, len(acls))
+	for _, a := range acls {
+		out = append(out, aclFromAPI(a))
+	}
+	slices.SortFunc(out, func(a, b engine.ACL) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+func aclFromAPI(a api.NetworkACL) engine.ACL {
+	return engine.ACL{
+		Name:        a.Name,
+		Description: a.Description,
+		Config:      nonNilMap(a.Config),
+		Ingress:     rulesFromAPI(a.Ingress),
+		Egress:      rulesFromAPI(a.Egress),
+		UsedBy:      aclUsedBy(a.UsedBy),
+		ETag:        aclETag(a.Writable()),
+	}
+}
+
+func rulesFromAPI(rs []api.NetworkACLRule) []engine.ACLRule {
+	out := make([]engine.ACLRule, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, engine.ACLRule(r))
+	}
+	return out
+}
+
+// aclPut is the writable part of an ACL. A rule without a state gets
+// "enabled": the API refuses an empty state (the lxc client fills it in).
+func aclPut(a engine.ACL) api.NetworkACLPut {
+	put := api.NetworkACLPut{
+		Description: a.Description,
+		Config:      nonNilMap(a.Config),
+		Ingress:     make([]api.NetworkACLRule, 0, len(a.Ingress)),
+		Egress:      make([]api.NetworkACLRule, 0, len(a.Egress)),
+	}
+	rule := func(r engine.ACLRule) api.NetworkACLRule {
+		if r.State == "" {
+			r.State = "enabled"
+		}
+		return api.NetworkACLRule(r)
+	}
+	for _, r := range a.Ingress {
+		put.Ingress = append(put.Ingress, rule(r))
+	}
+	for _, r := range a.Egress {
+		put.Egress = append(put.Egress, rule(r))
+	}
+	return put
+}
+
+// aclETag hashes an ACL's writable state as listed (see etag.go).
+func aclETag(put api.NetworkACLPut) string {
+	ingress, egress := put.Ingress, put.Egress
+	if ingress == nil {
+		ingress = []api.NetworkACLRule{}
+	}
+	if egress == nil {
+		egress = []api.NetworkACLRule{}
+	}
+	return etagOf([]any{"acl", put.Description, nonNilMap(put.Config), ingress, egress})
+}
+
+// aclUsedBy turns an ACL's used_by URLs into addresses: the networks among
+// them as well as the instances and profiles usedBy reads.
+func aclUsedBy(urls []string) []engine.Address {
+	out := usedBy(urls)
+	for _, s := range urls {
+		if seg, ok := apiPath(s); ok && len(seg) == 2 && seg[0] == "networks" {
+			out = append(out, engine.Address{Kind: engine.KindNetwork, Name: seg[1]})
+		}
+	}
+	slices.SortFunc(out, func(a, b engine.Address) int { return strings.Compare(a.String(), b.String()) })
+	return out
+}
+
+// CreateACL creates an ACL with its rules in one request.
+func (r *Remote) CreateACL(ctx context.Context, a engine.ACL) error {
+	req := api.NetworkACLsPost{NetworkACLPost: api.NetworkACLPost{Name: a.Name}, NetworkACLPut: aclPut(a)}
+	if err := r.client(ctx).CreateNetworkACL(req); err != nil {
+		return fmt.Errorf("creating network ACL %q: %w", a.Name, mapError(err))
+	}
+	return nil
+}
+
+// UpdateACL replaces the ACL's description, config and rules (PUT),
+// conditional on a.ETag like UpdateNetwork. Costs two requests.
+func (r *Remote) UpdateACL(ctx context.Context, a engine.ACL) error {
+	c := r.client(ctx)
+	cur, lxdETag, err := c.GetNetworkACL(a.Name)
+	if err != nil {
+		return fmt.Errorf("updating network ACL %q: %w", a.Name, mapError(err))
+	}
+	if a.ETag != "" && aclETag(cur.Writable()) != a.ETag {
+		return fmt.Errorf("updating network ACL %q: changed since it was read: %w", a.Name, engine.ErrPreconditionFailed)
+	}
+	if err := c.UpdateNetworkACL(a.Name, aclPut(a), lxdETag); err != nil {
+		err = refusalUnlessGone(mapError(err), func() error { _, _, err := c.GetNetworkACL(a.Name); return err })
+		return fmt.Errorf("updating network ACL %q: %w", a.Name, err)
+	}
+	return nil
+}
+
+// DeleteACL deletes an ACL (LXD refuses while a network or NIC uses it).
+func (r *Remote) DeleteACL(ctx context.Context, name string) error {
+	if err := r.client(ctx).DeleteNetworkACL(name); err != nil {
+		return fmt.Errorf("deleting network ACL %q: %w", name, mapError(err))
+	}
+	return nil
+}

@@ -1,0 +1,7 @@
+acl "web" {
+  ingress {
+    action           = "accept"
+    protocol         = "tcp"
+    destination_port = "80"
+  }
+}

@@ -1,0 +1,7 @@
+acl "web" {
+  ingress {
+    action           = "allow"
+    protocol         = "udp"
+    destination_port = "70000"
+  }
+}

@@ -1,0 +1,7 @@
+acl "web" {
+  ingress {
+    action           = "allow"
+    protocol         = "tpc"
+    destination_port = "80"
+  }
+}

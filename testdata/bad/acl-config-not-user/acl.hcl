@@ -1,0 +1,3 @@
+acl "web" {
+  config = { "ingress.action" = "allow" }
+}

@@ -1,0 +1,6 @@
+acl "web" {
+  egress {
+    action           = "drop"
+    destination_port = "53"
+  }
+}
