@@ -245,6 +245,9 @@ func printStatus(w io.Writer, st *daemon.Status, asJSON bool) error {
 	if st.ConfigError != "" {
 		fmt.Fprintf(w, "rejected edit (last good configuration in force): %s\n", st.ConfigError)
 	}
+	if !st.Evaluating.IsZero() {
+		fmt.Fprintf(w, "evaluating an edit for %s (the configuration above stays in force until it is done)\n", now.Sub(st.Evaluating).Round(time.Second))
+	}
 	fmt.Fprintf(w, "%s\n\n", st.Line())
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "REMOTE\tSTATE\tOBJECTS\tLAST CONVERGED\tDRIFT FIXED\tEVENTS\tNEXT RESYNC\tLAST ERROR")

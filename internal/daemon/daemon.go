@@ -39,11 +39,15 @@ type Daemon struct {
 	// Holder is who the workers' leases name; default
 	// lease.NewHolder("lxnetd run").
 	Holder lease.Holder
+	// EvalBudget bounds one load of the configuration (evaluate.go);
+	// default DefaultEvalBudget.
+	EvalBudget time.Duration
 
 	timings     workerTimings
 	watcher     *DirWatcher
 	extendEvery time.Duration // EXTEND_TIMEOUT_USEC cadence while waiting for first passes
 
+	eval      evaluator // the load running off the main loop (evaluate.go)
 	cfg       *spec.Config
 	loaded    time.Time
 	cfgErr    error
@@ -75,6 +79,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if d.StuckAfter == 0 {
 		d.StuckAfter = 10 * time.Minute
 	}
+	if d.EvalBudget == 0 {
+		d.EvalBudget = DefaultEvalBudget
+	}
+	d.eval = newEvaluator()
+	defer d.eval.budget.Stop()
 	if d.timings == (workerTimings{}) {
 		d.timings = defaultTimings
 	}
@@ -102,7 +111,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	go d.runWatcher(runCtx, watchReady)
 	<-watchReady
 
-	cfg, err := d.load()
+	cfg, err := d.startupLoad()
 	if err != nil {
 		return err
 	}
@@ -136,7 +145,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.Log.Info("ready", "status", d.lastLine)
 	if d.pendingReload {
 		d.pendingReload = false
-		_, _ = d.reload("SIGHUP during start-up")
+		d.reload("SIGHUP during start-up", nil)
 	}
 
 	every := d.WatchdogEvery
@@ -158,16 +167,20 @@ func (d *Daemon) Run(ctx context.Context) error {
 		case s := <-sigs:
 			switch s {
 			case syscall.SIGHUP:
-				d.reload("SIGHUP")
+				d.reload("SIGHUP", nil)
 			default:
 				d.Log.Info("stopping", "signal", s.String())
 				return d.stop()
 			}
 		case <-d.watcher.C:
 			d.Log.Info("configuration directory changed", "dir", d.Dir)
-			_, _ = d.applyLoad(true, false)
+			d.requestLoad(&loadRequest{})
+		case res := <-d.eval.results:
+			d.loadDone(res)
+		case <-d.eval.budget.C:
+			d.loadOverBudget()
 		case cr := <-reqs:
-			cr.reply <- d.handle(cr.req)
+			d.handle(cr)
 		case <-d.statusC:
 			d.publishStatus()
 		case <-watchdog:
@@ -222,27 +235,22 @@ func LoadDir(dir string, load Loader) (*spec.Config, error) {
 	return cfg, nil
 }
 
-// applyLoad reloads the directory. An invalid configuration is logged and
-// reported in STATUS, and changes nothing in LXD: the last good configuration
-// stays in force. It returns the load error and whether the configuration
-// hash changed. publish sends the new STATUS at once; a reload instead sends
-// it with its READY=1.
+// applyLoaded installs the result of a load (evaluate.go). An invalid
+// configuration is logged and reported in STATUS, and changes nothing in
+// LXD: the last good configuration stays in force. It returns the load error
+// and whether the configuration hash changed; the caller publishes STATUS.
 //
 // A change noticed by the watcher applies only when the hash changed. An
 // explicit reload (force) applies the loaded configuration even when the
 // hash is the same and reconnects every remote: the operator may have
 // changed what the hash does not cover (a var file, a file() target, a
 // renewed client certificate at the same path).
-func (d *Daemon) applyLoad(publish, force bool) (changed bool, err error) {
-	cfg, err := d.load()
+func (d *Daemon) applyLoaded(cfg *spec.Config, err error, force bool) (changed bool, _ error) {
 	if err != nil {
 		d.cfgErr = err
 		d.Log.Error("configuration rejected; the last good configuration stays in force", "err", err.Error(), "config_hash", short(d.cfg.Hash))
 		if det := detail(err); det != err.Error() {
 			d.Log.Error("configuration diagnostics:\n" + det)
-		}
-		if publish {
-			d.publishStatus()
 		}
 		return false, err
 	}
@@ -250,9 +258,6 @@ func (d *Daemon) applyLoad(publish, force bool) (changed bool, err error) {
 	changed = cfg.Hash != d.cfg.Hash
 	if !changed && !force {
 		d.Log.Info("configuration unchanged", "config_hash", short(cfg.Hash))
-		if publish {
-			d.publishStatus()
-		}
 		return false, nil
 	}
 	old := d.cfg
@@ -279,47 +284,43 @@ func (d *Daemon) applyLoad(publish, force bool) (changed bool, err error) {
 	} else {
 		d.Log.Info("configuration unchanged; re-reading every remote", "config_hash", short(cfg.Hash))
 	}
-	if publish {
-		d.publishStatus()
-	}
 	return changed, nil
 }
 
-// reload is SIGHUP and `lxnetd reload`: RELOADING=1 with MONOTONIC_USEC, load,
-// then always READY=1, even when the new configuration was rejected.
-func (d *Daemon) reload(source string) (bool, error) {
+// reload is SIGHUP and `lxnetd reload`: RELOADING=1 with MONOTONIC_USEC,
+// then a forced load off the main loop, which always ends with READY=1, even
+// when the new configuration was rejected; reply (if any) gets its result.
+func (d *Daemon) reload(source string, reply func(changed bool, err error)) {
 	if err := d.Notify.Reloading(); err != nil {
 		d.Log.Warn("sd_notify RELOADING failed", "err", err)
 	}
 	d.Log.Info("reloading configuration", "source", source)
-	changed, err := d.applyLoad(false, true)
-	st := d.status()
-	if d.Metrics != nil {
-		d.Metrics.update(&st)
+	req := &loadRequest{force: true, reload: true}
+	if reply != nil {
+		req.replies = append(req.replies, reply)
 	}
-	d.lastLine = st.Line()
-	if nerr := d.Notify.Ready(d.lastLine); nerr != nil {
-		d.Log.Warn("sd_notify READY failed", "err", nerr)
-	}
-	return changed, err
+	d.requestLoad(req)
 }
 
-// handle answers one control socket request on the main loop, so a reload
-// never races with a watcher-triggered one.
-func (d *Daemon) handle(req Request) Response {
-	switch req.Command {
+// handle answers one control socket request. The main loop calls it, so a
+// reload never races with a watcher-triggered one; a reload is answered
+// when its load finished (the loop keeps running meanwhile).
+func (d *Daemon) handle(cr controlRequest) {
+	switch cr.req.Command {
 	case "status":
 		st := d.status()
-		return Response{OK: true, Status: &st}
+		cr.reply <- Response{OK: true, Status: &st}
 	case "reload":
-		changed, err := d.reload("control socket")
-		st := d.status()
-		if err != nil {
-			return Response{Error: err.Error(), Diagnostics: detail(err), Status: &st}
-		}
-		return Response{OK: true, Changed: changed, Status: &st}
+		d.reload("control socket", func(changed bool, err error) {
+			st := d.status()
+			if err != nil {
+				cr.reply <- Response{Error: err.Error(), Diagnostics: detail(err), Status: &st}
+				return
+			}
+			cr.reply <- Response{OK: true, Changed: changed, Status: &st}
+		})
 	default:
-		return Response{Error: fmt.Sprintf("unknown command %q (want status or reload)", req.Command)}
+		cr.reply <- Response{Error: fmt.Sprintf("unknown command %q (want status or reload)", cr.req.Command)}
 	}
 }
 
@@ -374,7 +375,7 @@ func (d *Daemon) waitFirstAttempts(ctx context.Context, sigs <-chan os.Signal, r
 					cr.reply <- Response{Error: "the daemon is starting (waiting for the first convergence of every remote); retry the reload once it is ready"}
 					continue
 				}
-				cr.reply <- d.handle(cr.req)
+				d.handle(cr)
 			case <-extend.C:
 				d.Log.Info("waiting for the first convergence", "remote", h.w.name)
 				_ = d.Notify.ExtendTimeout(6 * every)
@@ -437,8 +438,15 @@ func (d *Daemon) status() Status {
 	if d.cfgErr != nil {
 		st.ConfigError = d.cfgErr.Error()
 	}
+	st.Evaluating = d.evaluating()
+	now := time.Now()
 	for _, name := range sortedNames(d.workers) {
-		st.Remotes = append(st.Remotes, d.workers[name].w.status())
+		w := d.workers[name].w
+		rs := w.status()
+		if took := w.stuckFor(now); took > 0 {
+			rs.PassStarted = now.Add(-took)
+		}
+		st.Remotes = append(st.Remotes, rs)
 	}
 	return st
 }
