@@ -265,7 +265,11 @@ func printStatus(w io.Writer, st *daemon.Status, asJSON bool) error {
 		if lastErr == "" {
 			lastErr = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\t%s\n", r.Name, r.State, r.Objects, ago(now, r.LastConverged), r.DriftCorrections, r.Events, next, lastErr)
+		state := r.State
+		if !r.PassStarted.IsZero() {
+			state += " (pass running " + now.Sub(r.PassStarted).Round(time.Second).String() + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\t%s\n", r.Name, state, r.Objects, ago(now, r.LastConverged), r.DriftCorrections, r.Events, next, lastErr)
 	}
 	return tw.Flush()
 }

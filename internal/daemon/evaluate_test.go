@@ -169,3 +169,16 @@ func TestEvaluationOverBudget(t *testing.T) {
 		t.Fatal("the late result of the abandoned evaluation was applied")
 	}
 }
+
+// TestLineNamesSlowPass: a pass running longer than SlowPass is named in
+// the status line with how long it has run; a short one is not.
+func TestLineNamesSlowPass(t *testing.T) {
+	st := Status{ConfigHash: "h", Remotes: []RemoteStatus{
+		{Name: "a", State: StateConverged, ConfigHash: "h", PassStarted: time.Now().Add(-2*SlowPass - 400*time.Millisecond)},
+		{Name: "b", State: StateConverged, ConfigHash: "h", PassStarted: time.Now().Add(-time.Second)},
+	}}
+	line := st.Line()
+	if want := "a: pass running for " + (2 * SlowPass).String(); !strings.Contains(line, want) || strings.Contains(line, "b: pass") {
+		t.Fatalf("status line %q, want %q and nothing about b", line, want)
+	}
+}
