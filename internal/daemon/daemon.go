@@ -451,8 +451,12 @@ func (d *Daemon) status() Status {
 	return st
 }
 
-// publishStatus sends STATUS= when the line changed and updates metrics.
+// publishStatus sends STATUS= when the line changed and updates metrics;
+// during a reload it waits for the reload's READY=1, which carries it.
 func (d *Daemon) publishStatus() {
+	if d.reloading() {
+		return
+	}
 	st := d.status()
 	if d.Metrics != nil {
 		d.Metrics.update(&st)

@@ -161,6 +161,14 @@ func (d *Daemon) finishLoad(req *loadRequest, changed bool, err error) {
 	}
 }
 
+// reloading reports whether a reload's load is running or queued: between
+// its RELOADING=1 and READY=1 nothing else is sent to systemd (READY=1
+// carries the status line of that moment).
+func (d *Daemon) reloading() bool {
+	e := &d.eval
+	return (e.running != nil && e.running.reload) || (e.pending != nil && e.pending.reload)
+}
+
 // evaluating is when the running load started (zero when none runs).
 func (d *Daemon) evaluating() time.Time {
 	if d.eval.running == nil {
