@@ -32,7 +32,10 @@ type Daemon struct {
 	// WatchdogEvery overrides the ping interval (default: half WATCHDOG_USEC).
 	WatchdogEvery time.Duration
 	// StuckAfter is how long one pass may run before the loop counts as
-	// unhealthy and stops feeding the watchdog; default 10 minutes.
+	// unhealthy and stops feeding the watchdog; default 15 minutes: longer
+	// than any LXD call may take (a request 60 s, an operation wait 10
+	// minutes, see internal/lxd), so a pass running longer is stuck in
+	// lxnetd itself and a restart is the remedy.
 	StuckAfter time.Duration
 	// Metrics, when set, is updated after every status change.
 	Metrics *Metrics
@@ -77,7 +80,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.Socket = DefaultSocket
 	}
 	if d.StuckAfter == 0 {
-		d.StuckAfter = 10 * time.Minute
+		d.StuckAfter = 15 * time.Minute
 	}
 	if d.EvalBudget == 0 {
 		d.EvalBudget = DefaultEvalBudget
