@@ -26,7 +26,9 @@ import (
 //     default: what takes longer is a mistake or an attack, not a network
 //     configuration) is a rejected configuration, "evaluation took longer
 //     than 1m0s": the last good configuration stays in force, and the late
-//     result is discarded.
+//     result is discarded. A reload that would wait behind such a load is
+//     answered at once (READY=1 and an error saying so); its load runs when
+//     the abandoned one returns.
 //
 // The load at start-up has the same budget (startupLoad); there is no
 // configuration in force to keep then, so exceeding it fails the start.
@@ -78,6 +80,9 @@ func (d *Daemon) requestLoad(req *loadRequest) {
 	if e.running == nil {
 		d.startLoad(req)
 		return
+	}
+	if e.abandoned {
+		req = d.answerBehindAbandoned(req)
 	}
 	if e.pending == nil {
 		e.pending = req
@@ -139,6 +144,22 @@ func (d *Daemon) loadOverBudget() {
 	req := e.running
 	e.running = &loadRequest{} // still running, nobody waits for it
 	d.finishLoad(req, false, err)
+	if e.pending != nil {
+		e.pending = d.answerBehindAbandoned(e.pending)
+	}
+}
+
+// answerBehindAbandoned answers now a reload queued behind a load that ran
+// over its budget, which may run much longer still: READY=1 and the reply
+// (an error saying so) go out at once, and the load it asked for stays
+// queued, to run when the abandoned one returns.
+func (d *Daemon) answerBehindAbandoned(req *loadRequest) *loadRequest {
+	if !req.reload && len(req.replies) == 0 {
+		return req
+	}
+	err := &ConfigError{Summary: fmt.Sprintf("an earlier evaluation ran over its budget (%s) and is still running; the directory will be read again when it ends", d.EvalBudget)}
+	d.finishLoad(req, false, err)
+	return &loadRequest{force: req.force}
 }
 
 // finishLoad reports a load's outcome: READY=1 after a reload (even a
