@@ -37,14 +37,14 @@ type Daemon struct {
 	// minutes, see internal/lxd), so a pass running longer is stuck in
 	// lxnetd itself and a restart is the remedy.
 	StuckAfter time.Duration
+	// EvalBudget bounds one load of the configuration (evaluate.go);
+	// default DefaultEvalBudget.
+	EvalBudget time.Duration
 	// Metrics, when set, is updated after every status change.
 	Metrics *Metrics
 	// Holder is who the workers' leases name; default
 	// lease.NewHolder("lxnetd run").
 	Holder lease.Holder
-	// EvalBudget bounds one load of the configuration (evaluate.go);
-	// default DefaultEvalBudget.
-	EvalBudget time.Duration
 
 	timings     workerTimings
 	watcher     *DirWatcher
@@ -441,15 +441,15 @@ func (d *Daemon) status() Status {
 	if d.cfgErr != nil {
 		st.ConfigError = d.cfgErr.Error()
 	}
+	for _, name := range sortedNames(d.workers) {
+		st.Remotes = append(st.Remotes, d.workers[name].w.status())
+	}
 	st.Evaluating = d.evaluating()
 	now := time.Now()
-	for _, name := range sortedNames(d.workers) {
-		w := d.workers[name].w
-		rs := w.status()
-		if took := w.stuckFor(now); took > 0 {
-			rs.PassStarted = now.Add(-took)
+	for i := range st.Remotes {
+		if took := d.workers[st.Remotes[i].Name].w.stuckFor(now); took > 0 {
+			st.Remotes[i].PassStarted = now.Add(-took)
 		}
-		st.Remotes = append(st.Remotes, rs)
 	}
 	return st
 }
