@@ -52,7 +52,7 @@ func functions(fsys fs.FS) map[string]function.Function {
 		"alltrue": allTrueFunc, "anytrue": anyTrueFunc,
 		// types
 		"tostring": stdlib.MakeToFunc(cty.String), "tonumber": stdlib.MakeToFunc(cty.Number),
-		"tobool": stdlib.MakeToFunc(cty.Bool), "toset": stdlib.MakeToFunc(cty.Set(cty.DynamicPseudoType)),
+		"tobool": stdlib.MakeToFunc(cty.Bool), "toset": tosetFunc,
 		"tolist": stdlib.MakeToFunc(cty.List(cty.DynamicPseudoType)),
 		"tomap":  stdlib.MakeToFunc(cty.Map(cty.DynamicPseudoType)),
 		"try":    tryfunc.TryFunc, "can": tryfunc.CanFunc,

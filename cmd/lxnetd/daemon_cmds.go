@@ -264,6 +264,9 @@ func printStatus(w io.Writer, st *daemon.Status, asJSON bool) error {
 	if st.ConfigError != "" {
 		fmt.Fprintf(w, "rejected edit (last good configuration in force): %s\n", st.ConfigError)
 	}
+	if !st.Evaluating.IsZero() {
+		fmt.Fprintf(w, "evaluating an edit for %s (the configuration above stays in force until it is done)\n", now.Sub(st.Evaluating).Round(time.Second))
+	}
 	fmt.Fprintf(w, "%s\n\n", st.Line())
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "REMOTE\tSTATE\tOBJECTS\tLAST CONVERGED\tDRIFT FIXED\tEVENTS\tNEXT RESYNC\tLAST ERROR")
@@ -281,7 +284,11 @@ func printStatus(w io.Writer, st *daemon.Status, asJSON bool) error {
 		if lastErr == "" {
 			lastErr = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\t%s\n", r.Name, r.State, r.Objects, ago(now, r.LastConverged), r.DriftCorrections, r.Events, next, lastErr)
+		state := r.State
+		if !r.PassStarted.IsZero() {
+			state += " (pass running " + now.Sub(r.PassStarted).Round(time.Second).String() + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\t%s\n", r.Name, state, r.Objects, ago(now, r.LastConverged), r.DriftCorrections, r.Events, next, lastErr)
 	}
 	return tw.Flush()
 }

@@ -80,18 +80,25 @@ func load(cmd *cobra.Command, dir string, lf *loadFlags) (*spec.Config, error) {
 }
 
 // loadAndPlan is the first half that plan and apply share: read the
-// configuration (diagnostics to stderr), then connect to and plan every
-// remote. The caller closes the connections with closeAll.
-func loadAndPlan(ctx context.Context, cmd *cobra.Command, args []string, lf *loadFlags) ([]remotePlan, error) {
+// configuration (diagnostics to stderr), then connect to and plan each
+// remote the targets concern, every remote on its own: the plans of those
+// that answered, and failed for the others. The caller closes the
+// connections with closeAll.
+func loadAndPlan(ctx context.Context, cmd *cobra.Command, args []string, lf *loadFlags) (*spec.Config, []remotePlan, remoteFailures, error) {
 	cfg, err := load(cmd, configDirArg(args), lf)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	opts, err := lf.planOptions(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	return planAll(ctx, cfg, planner(cfg, opts))
+	names, err := contactedRemotes(cfg, lf.targets)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rps, failed := planEachRemote(ctx, cfg, names, planner(cfg, opts))
+	return cfg, rps, failed, nil
 }
 
 // planOptions are --target and --replace for cfg. A --replace that names
@@ -166,11 +173,12 @@ Exit status with --detailed-exitcode: 0 no changes, 2 changes, 1 error.`,
 			ctx, cancel := signalContext(cmd)
 			defer cancel()
 			var rps []remotePlan
+			var failed remoteFailures
 			var err error
 			if outFile != "" {
 				rps, err = planAndSave(ctx, cmd, args, &lf, outFile)
 			} else {
-				rps, err = loadAndPlan(ctx, cmd, args, &lf)
+				_, rps, failed, err = loadAndPlan(ctx, cmd, args, &lf)
 			}
 			if err != nil {
 				return err
@@ -181,9 +189,12 @@ Exit status with --detailed-exitcode: 0 no changes, 2 changes, 1 error.`,
 			if asJSON {
 				err = render.JSON(out, plans)
 			} else {
-				err = render.Human(out, plans, colorFor(out))
+				err = renderHuman(out, plans, colorFor(out), len(failed) > 0)
 			}
 			if err != nil {
+				return err
+			}
+			if err := failed.report(cmd.ErrOrStderr()); err != nil {
 				return err
 			}
 			if stats {
@@ -244,20 +255,21 @@ on in LXD changed since the plan was made.`,
 			if len(args) == 1 && isPlanFile(args[0]) {
 				return applySaved(cmd, in, args[0], &wf)
 			}
-			cfg, err := load(cmd, configDirArg(args), &lf)
-			if err != nil {
-				return err
-			}
-			opts, err := lf.planOptions(cfg)
-			if err != nil {
-				return err
-			}
-			rps, err := planAll(in.stop, cfg, planner(cfg, opts))
+			cfg, rps, failed, err := loadAndPlan(in.stop, cmd, args, &lf)
 			if err != nil {
 				return err
 			}
 			defer closeAll(rps)
-			return writePlans(cmd, in, cfg, rps, &wf, wf.gateOptions(cmd))
+			// The remotes that answered go ahead; each that did not is an
+			// error of its own, reported last (exit status 1).
+			if len(rps) > 0 {
+				wf.partial = len(failed) > 0
+				err = writePlans(cmd, in, cfg, rps, &wf, wf.gateOptions(cmd))
+			}
+			if ferr := failed.report(cmd.ErrOrStderr()); err == nil {
+				err = ferr
+			}
+			return err
 		},
 	}
 	lf.register(cmd)

@@ -25,6 +25,9 @@ type writeFlags struct {
 	parallelism int
 	maxDeletes  int
 	allowEmpty  bool
+	// partial: some remotes of the run could not be planned (remotes.go);
+	// the plan shown covers only the others.
+	partial bool
 }
 
 func (f *writeFlags) register(cmd *cobra.Command) {
@@ -125,7 +128,7 @@ func writePlans(cmd *cobra.Command, in *interrupts, cfg *spec.Config, rps []remo
 	out := cmd.OutOrStdout()
 	color := colorFor(out)
 	plans := plansOf(rps)
-	if err := render.Human(out, plans, color); err != nil {
+	if err := renderHuman(out, plans, color, wf.partial); err != nil {
 		return err
 	}
 	if allEmpty(plans) {

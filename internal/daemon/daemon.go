@@ -33,8 +33,14 @@ type Daemon struct {
 	// WatchdogEvery overrides the ping interval (default: half WATCHDOG_USEC).
 	WatchdogEvery time.Duration
 	// StuckAfter is how long one pass may run before the loop counts as
-	// unhealthy and stops feeding the watchdog; default 10 minutes.
+	// unhealthy and stops feeding the watchdog; default 15 minutes: longer
+	// than any LXD call may take (a request 60 s, an operation wait 10
+	// minutes, see internal/lxd), so a pass running longer is stuck in
+	// lxnetd itself and a restart is the remedy.
 	StuckAfter time.Duration
+	// EvalBudget bounds one load of the configuration (evaluate.go);
+	// default DefaultEvalBudget.
+	EvalBudget time.Duration
 	// Metrics, when set, is updated after every status change.
 	Metrics *Metrics
 	// Holder is who the workers' leases name; default
@@ -49,6 +55,7 @@ type Daemon struct {
 	watcher     *DirWatcher
 	extendEvery time.Duration // EXTEND_TIMEOUT_USEC cadence while waiting for first passes
 
+	eval      evaluator // the load running off the main loop (evaluate.go)
 	cfg       *spec.Config
 	loaded    time.Time
 	cfgErr    error
@@ -78,8 +85,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.Socket = DefaultSocket
 	}
 	if d.StuckAfter == 0 {
-		d.StuckAfter = 10 * time.Minute
+		d.StuckAfter = 15 * time.Minute
 	}
+	if d.EvalBudget == 0 {
+		d.EvalBudget = DefaultEvalBudget
+	}
+	d.eval = newEvaluator()
+	defer d.eval.budget.Stop()
 	if d.timings == (workerTimings{}) {
 		d.timings = defaultTimings
 	}
@@ -107,7 +119,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	go d.runWatcher(runCtx, watchReady)
 	<-watchReady
 
-	cfg, err := d.load()
+	cfg, err := d.startupLoad()
 	if err != nil {
 		return err
 	}
@@ -141,7 +153,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.Log.Info("ready", "status", d.lastLine)
 	if d.pendingReload {
 		d.pendingReload = false
-		_, _ = d.reload("SIGHUP during start-up")
+		d.reload("SIGHUP during start-up", nil)
 	}
 
 	every := d.WatchdogEvery
@@ -163,16 +175,20 @@ func (d *Daemon) Run(ctx context.Context) error {
 		case s := <-sigs:
 			switch s {
 			case syscall.SIGHUP:
-				d.reload("SIGHUP")
+				d.reload("SIGHUP", nil)
 			default:
 				d.Log.Info("stopping", "signal", s.String())
 				return d.stop()
 			}
 		case <-d.watcher.C:
 			d.Log.Info("configuration directory changed", "dir", d.Dir)
-			_, _ = d.applyLoad(true, false)
+			d.requestLoad(&loadRequest{})
+		case res := <-d.eval.results:
+			d.loadDone(res)
+		case <-d.eval.budget.C:
+			d.loadOverBudget()
 		case cr := <-reqs:
-			cr.reply <- d.handle(cr.req)
+			d.handle(cr)
 		case <-d.statusC:
 			d.publishStatus()
 		case <-watchdog:
@@ -227,27 +243,22 @@ func LoadDir(dir string, load Loader) (*spec.Config, error) {
 	return cfg, nil
 }
 
-// applyLoad reloads the directory. An invalid configuration is logged and
-// reported in STATUS, and changes nothing in LXD: the last good configuration
-// stays in force. It returns the load error and whether the configuration
-// hash changed. publish sends the new STATUS at once; a reload instead sends
-// it with its READY=1.
+// applyLoaded installs the result of a load (evaluate.go). An invalid
+// configuration is logged and reported in STATUS, and changes nothing in
+// LXD: the last good configuration stays in force. It returns the load error
+// and whether the configuration hash changed; the caller publishes STATUS.
 //
 // A change noticed by the watcher applies only when the hash changed. An
 // explicit reload (force) applies the loaded configuration even when the
 // hash is the same and reconnects every remote: the operator may have
 // changed what the hash does not cover (a var file, a file() target, a
 // renewed client certificate at the same path).
-func (d *Daemon) applyLoad(publish, force bool) (changed bool, err error) {
-	cfg, err := d.load()
+func (d *Daemon) applyLoaded(cfg *spec.Config, err error, force bool) (changed bool, _ error) {
 	if err != nil {
 		d.cfgErr = err
 		d.Log.Error("configuration rejected; the last good configuration stays in force", "err", err.Error(), "config_hash", short(d.cfg.Hash))
 		if det := detail(err); det != err.Error() {
 			d.Log.Error("configuration diagnostics:\n" + det)
-		}
-		if publish {
-			d.publishStatus()
 		}
 		return false, err
 	}
@@ -255,9 +266,6 @@ func (d *Daemon) applyLoad(publish, force bool) (changed bool, err error) {
 	changed = cfg.Hash != d.cfg.Hash
 	if !changed && !force {
 		d.Log.Info("configuration unchanged", "config_hash", short(cfg.Hash))
-		if publish {
-			d.publishStatus()
-		}
 		return false, nil
 	}
 	old := d.cfg
@@ -284,47 +292,43 @@ func (d *Daemon) applyLoad(publish, force bool) (changed bool, err error) {
 	} else {
 		d.Log.Info("configuration unchanged; re-reading every remote", "config_hash", short(cfg.Hash))
 	}
-	if publish {
-		d.publishStatus()
-	}
 	return changed, nil
 }
 
-// reload is SIGHUP and `lxnetd reload`: RELOADING=1 with MONOTONIC_USEC, load,
-// then always READY=1, even when the new configuration was rejected.
-func (d *Daemon) reload(source string) (bool, error) {
+// reload is SIGHUP and `lxnetd reload`: RELOADING=1 with MONOTONIC_USEC,
+// then a forced load off the main loop, which always ends with READY=1, even
+// when the new configuration was rejected; reply (if any) gets its result.
+func (d *Daemon) reload(source string, reply func(changed bool, err error)) {
 	if err := d.Notify.Reloading(); err != nil {
 		d.Log.Warn("sd_notify RELOADING failed", "err", err)
 	}
 	d.Log.Info("reloading configuration", "source", source)
-	changed, err := d.applyLoad(false, true)
-	st := d.status()
-	if d.Metrics != nil {
-		d.Metrics.update(&st)
+	req := &loadRequest{force: true, reload: true}
+	if reply != nil {
+		req.replies = append(req.replies, reply)
 	}
-	d.lastLine = st.Line()
-	if nerr := d.Notify.Ready(d.lastLine); nerr != nil {
-		d.Log.Warn("sd_notify READY failed", "err", nerr)
-	}
-	return changed, err
+	d.requestLoad(req)
 }
 
-// handle answers one control socket request on the main loop, so a reload
-// never races with a watcher-triggered one.
-func (d *Daemon) handle(req Request) Response {
-	switch req.Command {
+// handle answers one control socket request. The main loop calls it, so a
+// reload never races with a watcher-triggered one; a reload is answered
+// when its load finished (the loop keeps running meanwhile).
+func (d *Daemon) handle(cr controlRequest) {
+	switch cr.req.Command {
 	case "status":
 		st := d.status()
-		return Response{OK: true, Status: &st}
+		cr.reply <- Response{OK: true, Status: &st}
 	case "reload":
-		changed, err := d.reload("control socket")
-		st := d.status()
-		if err != nil {
-			return Response{Error: err.Error(), Diagnostics: detail(err), Status: &st}
-		}
-		return Response{OK: true, Changed: changed, Status: &st}
+		d.reload("control socket", func(changed bool, err error) {
+			st := d.status()
+			if err != nil {
+				cr.reply <- Response{Error: err.Error(), Diagnostics: detail(err), Status: &st}
+				return
+			}
+			cr.reply <- Response{OK: true, Changed: changed, Status: &st}
+		})
 	default:
-		return Response{Error: fmt.Sprintf("unknown command %q (want status or reload)", req.Command)}
+		cr.reply <- Response{Error: fmt.Sprintf("unknown command %q (want status or reload)", cr.req.Command)}
 	}
 }
 
@@ -379,7 +383,7 @@ func (d *Daemon) waitFirstAttempts(ctx context.Context, sigs <-chan os.Signal, r
 					cr.reply <- Response{Error: "the daemon is starting (waiting for the first convergence of every remote); retry the reload once it is ready"}
 					continue
 				}
-				cr.reply <- d.handle(cr.req)
+				d.handle(cr)
 			case <-extend.C:
 				d.Log.Info("waiting for the first convergence", "remote", h.w.name)
 				_ = d.Notify.ExtendTimeout(6 * every)
@@ -448,11 +452,22 @@ func (d *Daemon) status() Status {
 		rs.Address, rs.LastError = sc.String(rs.Address), sc.String(rs.LastError)
 		st.Remotes = append(st.Remotes, rs)
 	}
+	st.Evaluating = d.evaluating()
+	now := time.Now()
+	for i := range st.Remotes {
+		if took := d.workers[st.Remotes[i].Name].w.stuckFor(now); took > 0 {
+			st.Remotes[i].PassStarted = now.Add(-took)
+		}
+	}
 	return st
 }
 
-// publishStatus sends STATUS= when the line changed and updates metrics.
+// publishStatus sends STATUS= when the line changed and updates metrics;
+// during a reload it waits for the reload's READY=1, which carries it.
 func (d *Daemon) publishStatus() {
+	if d.reloading() {
+		return
+	}
 	st := d.status()
 	if d.Metrics != nil {
 		d.Metrics.update(&st)

@@ -47,6 +47,10 @@ type RemoteStatus struct {
 	// LeaseHolder and LeaseExpires name the other writer while standing by.
 	LeaseHolder  string    `json:"lease_holder,omitempty"`
 	LeaseExpires time.Time `json:"lease_expires,omitzero"`
+	// PassStarted is when the running pass started (zero when idle): a
+	// pass stuck on a slow LXD shows here, and in Line once it ran longer
+	// than SlowPass.
+	PassStarted time.Time `json:"pass_started,omitzero"`
 }
 
 // Status is the whole daemon's state.
@@ -59,7 +63,15 @@ type Status struct {
 	ConfigLoaded time.Time      `json:"config_loaded"`
 	ConfigError  string         `json:"config_error,omitempty"` // the rejected edit, while the last good configuration stays in force
 	Remotes      []RemoteStatus `json:"remotes"`
+	// Evaluating is when the load of an edit that is still running started
+	// (zero when none runs); it runs off the daemon's main loop.
+	Evaluating time.Time `json:"config_evaluating,omitzero"`
 }
+
+// SlowPass is how long a pass runs before Line names it: a usual pass takes
+// milliseconds to seconds, and every LXD request has a deadline (60 s), so
+// a pass running this long waits on a slow or stalled LXD.
+const SlowPass = 10 * time.Second
 
 // Converged reports whether every remote converged to the current
 // configuration and no edit is pending rejection.
@@ -84,8 +96,12 @@ func (s *Status) Converged() bool {
 func (s *Status) Line() string {
 	conv, objects := 0, 0
 	var problems []string
+	now := time.Now()
 	for _, r := range s.Remotes {
 		objects += r.Objects
+		if !r.PassStarted.IsZero() && now.Sub(r.PassStarted) >= SlowPass {
+			problems = append(problems, r.Name+": pass running for "+now.Sub(r.PassStarted).Round(time.Second).String())
+		}
 		switch r.State {
 		case StateConverged:
 			conv++

@@ -333,19 +333,20 @@ func (r *Remote) Close() {
 // (counting requests into requests, tracking connections). It sends no
 // request.
 func dialEndpoint(ctx context.Context, ep endpoint, requests *atomic.Int64) (*lxdclient.ProtocolLXD, *transport, error) {
+	limits, err := defaultDeadlines()
+	if err != nil {
+		return nil, nil, err
+	}
 	var tr *transport
 	args := &lxdclient.ConnectionArgs{
 		UserAgent:     userAgent,
 		SkipGetServer: true, // Connect does it, once, to check trust
 	}
 
-	var (
-		c   lxdclient.InstanceServer
-		err error
-	)
+	var c lxdclient.InstanceServer
 	if ep.socket != "" {
 		args.TransportWrapper = func(t *http.Transport) lxdclient.HTTPTransporter {
-			tr = newTransport(t, requests)
+			tr = newTransport(t, requests, limits)
 			return tr
 		}
 		c, err = lxdclient.ConnectLXDUnixWithContext(ctx, ep.socket, args)
@@ -364,7 +365,7 @@ func dialEndpoint(ctx context.Context, ep endpoint, requests *atomic.Int64) (*lx
 		args.InsecureSkipVerify = true
 		args.TransportWrapper = func(t *http.Transport) lxdclient.HTTPTransporter {
 			t.TLSClientConfig.VerifyConnection = verifyPin(ep.address, ep.pin)
-			tr = newTransport(t, requests)
+			tr = newTransport(t, requests, limits)
 			return tr
 		}
 		c, err = lxdclient.ConnectLXDWithContext(ctx, ep.address, args)

@@ -27,6 +27,7 @@ import (
 type transport struct {
 	t        *http.Transport
 	requests *atomic.Int64
+	limits   deadlines // per-request deadlines (deadline.go)
 
 	mu     sync.Mutex
 	conns  map[*trackedConn]struct{}
@@ -35,8 +36,8 @@ type transport struct {
 
 var _ lxdclient.HTTPTransporter = (*transport)(nil)
 
-func newTransport(t *http.Transport, requests *atomic.Int64) *transport {
-	tr := &transport{t: t, requests: requests, conns: map[*trackedConn]struct{}{}}
+func newTransport(t *http.Transport, requests *atomic.Int64, limits deadlines) *transport {
+	tr := &transport{t: t, requests: requests, limits: limits, conns: map[*trackedConn]struct{}{}}
 	dial := t.DialContext
 	if dial == nil {
 		// https: the client leaves DialContext unset (HTTP uses DialTLSContext);
@@ -54,10 +55,10 @@ func newTransport(t *http.Transport, requests *atomic.Int64) *transport {
 	return tr
 }
 
-// RoundTrip counts and forwards one request.
+// RoundTrip counts and forwards one request, with its deadline.
 func (tr *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	tr.requests.Add(1)
-	return tr.t.RoundTrip(req)
+	return tr.limits.roundTrip(tr.t, req)
 }
 
 // Transport returns the wrapped transport (the LXD client reads its dialer

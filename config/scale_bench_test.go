@@ -1,0 +1,86 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lxnetd/lxnetd/engine/spec"
+)
+
+// Scale benchmarks: no quadratic path at 100 000 elements (issue 13).
+// Measured numbers are in README.md ("Hostile input and failing servers").
+//
+//	go test -run '^$' -bench 'Scale' -benchtime 1x ./config/
+
+// stringList is the HCL list literal ["<prefix>0", …, "<prefix>n-1"].
+func stringList(prefix string, n int) string {
+	var s strings.Builder
+	s.WriteString("[")
+	for i := range n {
+		fmt.Fprintf(&s, "%q,", fmt.Sprint(prefix, i))
+	}
+	s.WriteString("]")
+	return s.String()
+}
+
+// loadScale writes src as main.hcl and loads it once per iteration.
+func loadScale(b *testing.B, src string, check func(*testing.B, *spec.Config)) {
+	b.Helper()
+	dir := b.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(src), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		cfg, diags := Load(dir, Options{})
+		if diags.HasErrors() {
+			b.Fatal(diags.Err())
+		}
+		check(b, cfg)
+	}
+}
+
+// BenchmarkScaleToset: toset of 100 000 distinct strings (go-cty's own
+// conversion unifies the element types pairwise: quadratic).
+func BenchmarkScaleToset(b *testing.B) {
+	for _, n := range []int{10000, 20000, 100000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			src := fmt.Sprintf("locals {\n  s = toset(%s)\n}\nprofile \"p\" {\n  name   = \"p\"\n  config = { \"user.n\" = length(local.s) }\n}\n", stringList("k", n))
+			loadScale(b, src, func(b *testing.B, cfg *spec.Config) {
+				if got := cfg.Remotes["local"].Profiles[0].Config["user.n"]; got != fmt.Sprint(n) {
+					b.Fatalf("length = %q, want %d", got, n)
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkScaleForEach: a profile block with for_each over 50 000 keys.
+func BenchmarkScaleForEach(b *testing.B) {
+	const n = 50000
+	src := fmt.Sprintf("profile \"p\" {\n  for_each = toset(%s)\n  name     = each.key\n}\n", stringList("p", n))
+	loadScale(b, src, func(b *testing.B, cfg *spec.Config) {
+		if got := len(cfg.Remotes["local"].Profiles); got != n {
+			b.Fatalf("%d profiles, want %d", got, n)
+		}
+	})
+}
+
+// BenchmarkScaleLocals: 200 000 locals, each referring to the one before.
+func BenchmarkScaleLocals(b *testing.B) {
+	const n = 200000
+	var s strings.Builder
+	s.WriteString("locals {\n  l0 = \"v\"\n")
+	for i := 1; i < n; i++ {
+		fmt.Fprintf(&s, "  l%d = local.l%d\n", i, i-1)
+	}
+	fmt.Fprintf(&s, "}\nprofile \"p\" {\n  name = local.l%d\n}\n", n-1)
+	loadScale(b, s.String(), func(b *testing.B, cfg *spec.Config) {
+		if got := cfg.Remotes["local"].Profiles[0].Name; got != "v" {
+			b.Fatalf("name %q", got)
+		}
+	})
+}
