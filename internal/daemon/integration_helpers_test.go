@@ -11,12 +11,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/lxnetd/lxnetd/engine/spec"
 	"github.com/lxnetd/lxnetd/internal/daemon"
@@ -231,10 +235,15 @@ func writeFile(t *testing.T, path, content string) {
 	}
 }
 
-// notifySocket is a fake systemd: it records every sd_notify datagram.
+// notifySocket is a fake systemd: it records every sd_notify datagram, and
+// the kernel's receive time of every WATCHDOG=1 (SO_TIMESTAMPNS), so that
+// ping intervals do not depend on when a loaded test got round to reading.
 type notifySocket struct {
 	path string
 	c    chan string
+
+	mu    sync.Mutex
+	pings []time.Time
 }
 
 func listenNotify(t *testing.T) *notifySocket {
@@ -245,19 +254,59 @@ func listenNotify(t *testing.T) *notifySocket {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var serr error
+	if err := raw.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
+	}); err != nil || serr != nil {
+		t.Fatalf("SO_TIMESTAMPNS: %v %v", err, serr)
+	}
 	n := &notifySocket{path: path, c: make(chan string, 4096)}
 	go func() {
 		buf := make([]byte, 65536)
+		oob := make([]byte, 256)
 		for {
-			k, err := conn.Read(buf)
+			k, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
 			if err != nil {
 				close(n.c)
 				return
 			}
-			n.c <- string(buf[:k])
+			m := string(buf[:k])
+			if m == "WATCHDOG=1" {
+				n.mu.Lock()
+				n.pings = append(n.pings, receivedAt(oob[:oobn]))
+				n.mu.Unlock()
+			}
+			n.c <- m
 		}
 	}()
 	return n
+}
+
+// receivedAt is the kernel's receive time from a SCM_TIMESTAMPNS control
+// message (the wall clock, like time.Now, if the kernel sent none).
+func receivedAt(oob []byte) time.Time {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err == nil {
+		for _, m := range msgs {
+			if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS && len(m.Data) >= 16 {
+				ts := (*unix.Timespec)(unsafe.Pointer(&m.Data[0]))
+				return time.Unix(ts.Unix())
+			}
+		}
+	}
+	return time.Now()
+}
+
+// pingTimes returns the kernel receive times of the WATCHDOG=1 datagrams
+// so far, oldest first.
+func (n *notifySocket) pingTimes() []time.Time {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return slices.Clone(n.pings)
 }
 
 // next returns the next datagram within d, or "" on timeout.
