@@ -113,12 +113,16 @@ func TestBadCatalogue(t *testing.T) {
 			var parsed struct {
 				Valid       bool         `json:"valid"`
 				Diagnostics []Diagnostic `json:"diagnostics"`
+				Omitted     int          `json:"omitted"`
 			}
 			if err := json.Unmarshal(js.Bytes(), &parsed); err != nil {
 				t.Fatalf("WriteJSON output is not JSON: %v", err)
 			}
 			if parsed.Valid || len(parsed.Diagnostics) != min(diags.Len(), MaxShown) {
 				t.Errorf("JSON says valid=%v with %d diagnostics, want invalid with %d", parsed.Valid, len(parsed.Diagnostics), min(diags.Len(), MaxShown))
+			}
+			if len(parsed.Diagnostics)+parsed.Omitted != diags.Len() {
+				t.Errorf("JSON lists %d diagnostics and omits %d; there are %d", len(parsed.Diagnostics), parsed.Omitted, diags.Len())
 			}
 		})
 	}

@@ -112,3 +112,55 @@ func TestHostileInputBounded(t *testing.T) {
 		})
 	}
 }
+
+// TestFileFunctionSymlinks: file() follows a symlink that stays inside the
+// configuration directory and refuses one that leads out, without showing
+// the content of the file outside.
+func TestFileFunctionSymlinks(t *testing.T) {
+	dir, outside := t.TempDir(), t.TempDir()
+	const secret = "outside-secret-content"
+	mustWrite := func(path, content string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustWrite(filepath.Join(dir, "data", "inside.txt"), "inside-content")
+	mustWrite(filepath.Join(outside, "secret.txt"), secret)
+	for link, target := range map[string]string{
+		"in.txt":  "data/inside.txt",
+		"out.txt": filepath.Join(outside, "secret.txt"),
+		"outdir":  outside,
+	} {
+		if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	load := func(expr string) (string, Diagnostics) {
+		t.Helper()
+		mustWrite(filepath.Join(dir, "main.hcl"), "locals {\n  x = "+expr+"\n}\nnode \"n\" {\n  image       = \"busybox\"\n  description = local.x\n}\n")
+		cfg, diags := Load(dir, Options{})
+		if cfg == nil {
+			return "", diags
+		}
+		return cfg.Remotes["local"].Instances[0].Description, diags
+	}
+	if got, diags := load(`file("in.txt")`); got != "inside-content" {
+		t.Errorf("a symlink inside the directory: got %q, %v", got, diags.Err())
+	}
+	for _, expr := range []string{`file("out.txt")`, `file("outdir/secret.txt")`, `templatefile("outdir/secret.txt", {})`} {
+		_, diags := load(expr)
+		var text, js bytes.Buffer
+		_ = diags.WriteText(&text, false)
+		_ = diags.WriteJSON(&js)
+		if !diags.HasErrors() || !strings.Contains(text.String(), "outside the configuration directory") {
+			t.Errorf("%s: not refused as outside:\n%s", expr, text.String())
+		}
+		if strings.Contains(text.String()+js.String(), secret) {
+			t.Errorf("%s: the diagnostics show the content of the file outside", expr)
+		}
+	}
+}
