@@ -24,8 +24,8 @@ const (
 	// MaxTotalBytes is the most all files of one load may hold together.
 	MaxTotalBytes = 4 << 20
 	// MaxNesting is how deeply brackets, braces, parentheses, template
-	// interpolations and directives, unary operators and conditionals may
-	// nest. Real configurations stay below 20.
+	// interpolations and directives, unary operators, chains of binary
+	// operators and conditionals may nest. Real configurations stay below 20.
 	MaxNesting = 256
 	// maxParseDiagnostics is how many diagnostics of one file's parse are
 	// kept; the parser of a garbage file reports one per bad token.
@@ -90,7 +90,7 @@ func checkSource(name string, src []byte) *hcl.Diagnostic {
 	if at := nestingExceeded(src); at >= 0 {
 		return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Expression nested too deeply",
 			Subject: rangeAt(name, src, at),
-			Detail:  fmt.Sprintf("Here brackets, braces, parentheses, templates, unary operators or conditionals nest more than %d levels deep, the most lxnetd accepts (a parser working that deep could exhaust the stack). Flatten the expression: move inner parts into locals.", MaxNesting)}
+			Detail:  fmt.Sprintf("Here brackets, braces, parentheses, templates, operators or conditionals nest (or chain) more than %d levels deep, the most lxnetd accepts (a parser working that deep could exhaust the stack). Flatten the expression: move inner parts into locals.", MaxNesting)}
 	}
 	return nil
 }

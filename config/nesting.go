@@ -11,7 +11,8 @@ import "bytes"
 // recurses on: (, [ and { in expressions and bodies; "..." strings and
 // heredocs, whose ${ and %{ open expressions again and whose %{if}/%{for}
 // directives nest until %{endif}/%{endfor}; runs of the unary operators !
-// and -; and chains of ?: conditionals. Comments are skipped. It may count a
+// and -; chains of binary operators and of ?: conditionals, whose parse
+// trees are as deep as the chain is long. Comments are skipped. It may count a
 // little more than the parser would (a binary minus, an unclosed directive),
 // never less for what makes the parser recurse.
 func nestingExceeded(src []byte) int {
@@ -80,12 +81,28 @@ func nestingExceeded(src []byte) int {
 		}
 		if c == '!' && (i+1 >= len(src) || src[i+1] != '=') || c == '-' {
 			unary++
+			if c == '-' {
+				// Also a binary minus: see binaryOperator.
+				top().extra++
+				extra++
+			}
 			if depth() > MaxNesting {
 				return i
 			}
 			continue
 		}
 		unary = 0
+		if n := binaryOperator(src[i:]); n > 0 {
+			// A chain of binary operators is a tree as deep as it is
+			// long: evaluating 500 000 "+1" overflows the stack.
+			top().extra++
+			extra++
+			if depth() > MaxNesting {
+				return i
+			}
+			i += n - 1
+			continue
+		}
 		switch c {
 		case '#':
 			i = skipLine(src, i)
@@ -135,6 +152,41 @@ func nestingExceeded(src []byte) int {
 		}
 	}
 	return -1
+}
+
+// binaryOperator is the length of the binary operator at the start of b
+// (+ * / % && || == != < > <= >=), 0 for none. It is asked after comments
+// and heredocs were recognised.
+func binaryOperator(b []byte) int {
+	two := len(b) > 1
+	switch b[0] {
+	case '+', '*', '%':
+		return 1
+	case '/':
+		if two && (b[1] == '/' || b[1] == '*') {
+			return 0
+		}
+		return 1
+	case '&', '|':
+		if two && b[1] == b[0] {
+			return 2
+		}
+	case '=', '!':
+		if two && b[1] == '=' {
+			return 2
+		}
+	case '<':
+		if _, n := heredocStart(b); n > 0 {
+			return 0
+		}
+		fallthrough
+	case '>':
+		if two && b[1] == '=' {
+			return 2
+		}
+		return 1
+	}
+	return 0
 }
 
 // skipLine returns the offset of the newline ending the line at i (or the

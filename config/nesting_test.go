@@ -26,7 +26,9 @@ func TestNestingScanner(t *testing.T) {
 		{"literal ${ in a string", many("b {\n  a = \"$${((((\"\n}\n", 300)},
 		{"many conditionals in a body", many("b {\n  a = true ? 1 : 2\n}\n", 1000)},
 		{"many conditionals in a list", "a = [" + many("true ? 1 : 2, ", 1000) + "]\n"},
-		{"many subtractions", "a = 1" + many(" - 1", 1000) + "\n"},
+		{"a chain of subtractions below the limit", "a = 1" + many(" - 1", MaxNesting-1) + "\n"},
+		{"many operators in a list", "a = [" + many("1 + 2 * 3 >= 4 && !false, ", 300) + "]\n"},
+		{"for expressions", many("b {\n  a = {for k, v in {x = 1} : k => v * 2 if v != 0 || v <= 1}\n}\n", 300)},
 		{"directives opened and closed", "a = \"" + many("%{ if true }x%{ endif }", 1000) + "\"\n"},
 	}
 	for _, tc := range ok {
@@ -46,6 +48,9 @@ func TestNestingScanner(t *testing.T) {
 		{"unary", "a = " + strings.Repeat("!", MaxNesting+1) + "true\n"},
 		{"negation", "a = " + strings.Repeat("- ", MaxNesting+1) + "1\n"},
 		{"conditionals", "a = " + strings.Repeat("true ? 1 : ", MaxNesting+1) + "2\n"},
+		{"additions", "a = 1" + strings.Repeat("+1", MaxNesting+1) + "\n"},
+		{"subtractions", "a = 1" + strings.Repeat(" - 1", MaxNesting+1) + "\n"},
+		{"conjunctions", "a = true" + strings.Repeat(" && true", MaxNesting+1) + "\n"},
 		{"directives", "a = \"" + strings.Repeat("%{ if true }", MaxNesting+1) + "\"\n"},
 		{"mixed", "a = " + strings.Repeat("([{!", MaxNesting/3+1)},
 	}
