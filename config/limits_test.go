@@ -51,6 +51,7 @@ func hostileInputs() []struct {
 		{"100000 nested templates", map[string][]byte{"main.hcl": nested(`"${`, `}"`, 100000)}, "Expression nested too deeply"},
 		{"400000 unary operators", map[string][]byte{"main.hcl": []byte("locals {\n  x = " + strings.Repeat("!", 400000) + "true\n}\n")}, "Expression nested too deeply"},
 		{"500000 chained additions", map[string][]byte{"main.hcl": []byte("locals {\n  x = 1" + strings.Repeat("+1", 500000) + "\n}\n")}, "Expression nested too deeply"},
+		{"300000 splats", map[string][]byte{"main.hcl": []byte("locals {\n  x = [1]" + strings.Repeat("[*]", 300000) + "\n}\n")}, "Expression nested too deeply"},
 		{"50000 chained conditionals", map[string][]byte{"main.hcl": []byte("locals {\n  x = " + strings.Repeat("true ? 1 : ", 50000) + "2\n}\n")}, "Expression nested too deeply"},
 		{"10 MB of random bytes", map[string][]byte{"main.hcl": random(10<<20, 1)}, "Configuration file too large"},
 		{"1 MiB of random bytes", map[string][]byte{"main.hcl": random(MaxFileBytes, 2)}, "Configuration file is not UTF-8 text"},

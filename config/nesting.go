@@ -11,8 +11,8 @@ import "bytes"
 // recurses on: (, [ and { in expressions and bodies; "..." strings and
 // heredocs, whose ${ and %{ open expressions again and whose %{if}/%{for}
 // directives nest until %{endif}/%{endfor}; runs of the unary operators !
-// and -; chains of binary operators and of ?: conditionals, whose parse
-// trees are as deep as the chain is long. Comments are skipped. It may count a
+// and -; chains of binary operators, splats and ?: conditionals, whose
+// parse trees are as deep as the chain is long. Comments are skipped. It may count a
 // little more than the parser would (a binary minus, an unclosed directive),
 // never less for what makes the parser recurse.
 func nestingExceeded(src []byte) int {
@@ -129,6 +129,13 @@ func nestingExceeded(src []byte) int {
 				lineStart = true
 			}
 		case '(', '[', '{':
+			if c == '[' && i+1 < len(src) && src[i+1] == '*' {
+				// A splat nests the rest of the chain: x[*][*]... is
+				// as deep as it is long (counted like an operator
+				// of the enclosing expression).
+				top().extra++
+				extra++
+			}
 			if !push(frame{kind: c}) {
 				return i
 			}

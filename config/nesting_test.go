@@ -27,6 +27,7 @@ func TestNestingScanner(t *testing.T) {
 		{"many conditionals in a body", many("b {\n  a = true ? 1 : 2\n}\n", 1000)},
 		{"many conditionals in a list", "a = [" + many("true ? 1 : 2, ", 1000) + "]\n"},
 		{"a chain of subtractions below the limit", "a = 1" + many(" - 1", MaxNesting-1) + "\n"},
+		{"many splats in a list", "a = [" + many("x[*].a, ", 300) + "]\n"},
 		{"many operators in a list", "a = [" + many("1 + 2 * 3 >= 4 && !false, ", 300) + "]\n"},
 		{"for expressions", many("b {\n  a = {for k, v in {x = 1} : k => v * 2 if v != 0 || v <= 1}\n}\n", 300)},
 		{"directives opened and closed", "a = \"" + many("%{ if true }x%{ endif }", 1000) + "\"\n"},
@@ -51,6 +52,8 @@ func TestNestingScanner(t *testing.T) {
 		{"additions", "a = 1" + strings.Repeat("+1", MaxNesting+1) + "\n"},
 		{"subtractions", "a = 1" + strings.Repeat(" - 1", MaxNesting+1) + "\n"},
 		{"conjunctions", "a = true" + strings.Repeat(" && true", MaxNesting+1) + "\n"},
+		{"splats", "a = [1]" + strings.Repeat("[*]", MaxNesting+1) + "\n"},
+		{"attribute splats", "a = [1]" + strings.Repeat(".*", MaxNesting+1) + "\n"},
 		{"directives", "a = \"" + strings.Repeat("%{ if true }", MaxNesting+1) + "\"\n"},
 		{"mixed", "a = " + strings.Repeat("([{!", MaxNesting/3+1)},
 	}
