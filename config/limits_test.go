@@ -111,6 +111,12 @@ func TestHostileInputBounded(t *testing.T) {
 			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 1<<30 {
 				t.Errorf("allocated %d MB", alloc>>20)
 			}
+			// lxnetd fmt applies the same limits before its parser.
+			for name, data := range tc.files {
+				if _, fd := Format(name, data); tc.summary != "" && (!fd.HasErrors() || fd.List()[0].Summary != tc.summary) && tc.summary != "Configuration too large" {
+					t.Errorf("Format(%s): %v, want %q", name, fd.Err(), tc.summary)
+				}
+			}
 		})
 	}
 }
