@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -38,6 +39,8 @@ func caseOptions(t testing.TB, dir string) Options {
 		Vars     map[string]string `json:"vars"`
 		VarFiles []string          `json:"var_files"`
 		Environ  []string          `json:"environ"`
+		// Chmod sets file modes git cannot record (a key readable by others).
+		Chmod map[string]string `json:"chmod"`
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "options.json"))
 	if os.IsNotExist(err) {
@@ -48,6 +51,15 @@ func caseOptions(t testing.TB, dir string) Options {
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
 		t.Fatalf("%s/options.json: %v", dir, err)
+	}
+	for name, mode := range raw.Chmod {
+		m, err := strconv.ParseUint(mode, 8, 32)
+		if err != nil {
+			t.Fatalf("%s/options.json: chmod %s: %v", dir, name, err)
+		}
+		if err := os.Chmod(filepath.Join(dir, name), os.FileMode(m)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return Options{Vars: raw.Vars, VarFiles: raw.VarFiles, Environ: raw.Environ}
 }
@@ -101,12 +113,16 @@ func TestBadCatalogue(t *testing.T) {
 			var parsed struct {
 				Valid       bool         `json:"valid"`
 				Diagnostics []Diagnostic `json:"diagnostics"`
+				Omitted     int          `json:"omitted"`
 			}
 			if err := json.Unmarshal(js.Bytes(), &parsed); err != nil {
 				t.Fatalf("WriteJSON output is not JSON: %v", err)
 			}
-			if parsed.Valid || len(parsed.Diagnostics) != diags.Len() {
-				t.Errorf("JSON says valid=%v with %d diagnostics, want invalid with %d", parsed.Valid, len(parsed.Diagnostics), diags.Len())
+			if parsed.Valid || len(parsed.Diagnostics) != min(diags.Len(), MaxShown) {
+				t.Errorf("JSON says valid=%v with %d diagnostics, want invalid with %d", parsed.Valid, len(parsed.Diagnostics), min(diags.Len(), MaxShown))
+			}
+			if len(parsed.Diagnostics)+parsed.Omitted != diags.Len() {
+				t.Errorf("JSON lists %d diagnostics and omits %d; there are %d", len(parsed.Diagnostics), parsed.Omitted, diags.Len())
 			}
 		})
 	}

@@ -27,7 +27,16 @@ type Diagnostics struct {
 	// working directory. Err keeps the names relative to the directory.
 	dir   string
 	inDir map[string]bool
+
+	// omitted counts the errors of garbage files that were not kept at
+	// all (maxParseDiagnostics).
+	omitted int
 }
+
+// MaxShown is how many diagnostics WriteText and WriteJSON show; the rest
+// are counted ("and 12 more errors"). The first ones are what to fix first,
+// and a garbage file must not turn into hundreds of megabytes of output.
+const MaxShown = 20
 
 // display is a file name as WriteText and WriteJSON show it.
 func (d Diagnostics) display(name string) string {
@@ -91,8 +100,8 @@ func (d Diagnostics) Err() error {
 		return nil
 	}
 	msg := errs[0].Error()
-	if len(errs) > 1 {
-		msg += fmt.Sprintf(" (and %d more)", len(errs)-1)
+	if more := len(errs) - 1 + d.omitted; more > 0 {
+		msg += fmt.Sprintf(" (and %d more)", more)
 	}
 	return diagError(msg)
 }
@@ -102,9 +111,50 @@ type diagError string
 func (e diagError) Error() string { return string(e) }
 
 // List returns the diagnostics as plain values, in the order they were found.
-func (d Diagnostics) List() []Diagnostic {
-	out := make([]Diagnostic, 0, len(d.diags))
-	for _, diag := range d.diags {
+func (d Diagnostics) List() []Diagnostic { return d.list(d.diags) }
+
+// shown splits the diagnostics into those shown and the numbers of errors
+// and warnings left out.
+func (d Diagnostics) shown() (shown hcl.Diagnostics, moreErrors, moreWarnings int) {
+	shown = d.diags
+	if len(shown) > MaxShown {
+		shown = shown[:MaxShown]
+		for _, diag := range d.diags[MaxShown:] {
+			if diag.Severity == hcl.DiagError {
+				moreErrors++
+			} else {
+				moreWarnings++
+			}
+		}
+	}
+	return shown, moreErrors + d.omitted, moreWarnings
+}
+
+// moreText says how many diagnostics were left out ("" when none).
+func moreText(errs, warnings int) string {
+	var parts []string
+	if errs > 0 {
+		parts = append(parts, plural(errs, "error"))
+	}
+	if warnings > 0 {
+		parts = append(parts, plural(warnings, "warning"))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("... and %s, not shown: fix the ones above first.", strings.Join(parts, " and "))
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 more " + what
+	}
+	return fmt.Sprintf("%d more %ss", n, what)
+}
+
+func (d Diagnostics) list(diags hcl.Diagnostics) []Diagnostic {
+	out := make([]Diagnostic, 0, len(diags))
+	for _, diag := range diags {
 		pd := Diagnostic{Severity: "error", Summary: diag.Summary, Detail: diag.Detail}
 		if diag.Severity == hcl.DiagWarning {
 			pd.Severity = "warning"
@@ -140,6 +190,7 @@ func (d Diagnostics) snippet(src []byte, r hcl.Range) *Snip {
 	if start > end {
 		start = end
 	}
+	code, start, end = window(code, start, end)
 	return &Snip{
 		Context:              d.context(r),
 		Code:                 code,
@@ -163,9 +214,11 @@ func (d Diagnostics) context(r hcl.Range) string {
 }
 
 // WriteJSON writes {"valid", "error_count", "warning_count", "diagnostics"}
-// like `terraform validate -json`.
+// like `terraform validate -json`. The counts are of all diagnostics; the
+// list holds the first MaxShown, and "omitted" says how many are left out.
 func (d Diagnostics) WriteJSON(w io.Writer) error {
-	var nerr, nwarn int
+	nerr := d.omitted
+	var nwarn int
 	for _, diag := range d.diags {
 		if diag.Severity == hcl.DiagError {
 			nerr++
@@ -173,12 +226,14 @@ func (d Diagnostics) WriteJSON(w io.Writer) error {
 			nwarn++
 		}
 	}
+	shown, moreErr, moreWarn := d.shown()
 	out := struct {
 		Valid        bool         `json:"valid"`
 		ErrorCount   int          `json:"error_count"`
 		WarningCount int          `json:"warning_count"`
 		Diagnostics  []Diagnostic `json:"diagnostics"`
-	}{nerr == 0, nerr, nwarn, d.List()}
+		Omitted      int          `json:"omitted,omitempty"`
+	}{nerr == 0, nerr, nwarn, d.list(shown), moreErr + moreWarn}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(out); err != nil {
@@ -206,11 +261,15 @@ const (
 // exact range. With color, severity and carets are colored (for terminals).
 func (d Diagnostics) WriteText(w io.Writer, color bool) error {
 	var buf bytes.Buffer
-	for i, diag := range d.diags {
+	shown, moreErr, moreWarn := d.shown()
+	for i, diag := range shown {
 		if i > 0 {
 			buf.WriteByte('\n')
 		}
 		d.writeOne(&buf, diag, color)
+	}
+	if more := moreText(moreErr, moreWarn); more != "" {
+		fmt.Fprintf(&buf, "\n%s\n", more)
 	}
 	_, err := w.Write(buf.Bytes())
 	if err != nil {
@@ -279,7 +338,8 @@ func writeSnippet(buf *bytes.Buffer, src []byte, r hcl.Range, paint func(string)
 			to = r.End.Byte - offset
 		}
 		from, to = clamp(from, 0, len(line)), clamp(to, 0, len(line))
-		shown := expandTabs(line)
+		line, from, to = window(line, from, to)
+		shown := printable(expandTabs(line))
 		fmt.Fprintf(buf, "  %*d | %s\n", width, n, shown)
 		pre := utf8.RuneCountInString(expandTabs(line[:from]))
 		marked := utf8.RuneCountInString(expandTabs(line[:to])) - pre
@@ -293,6 +353,34 @@ func writeSnippet(buf *bytes.Buffer, src []byte, r hcl.Range, paint func(string)
 	}
 }
 
+// maxSnippetBytes bounds how much of one source line a snippet shows: a
+// minified or garbage file can be a single line of megabytes.
+const maxSnippetBytes = 240
+
+// window cuts a line longer than maxSnippetBytes to the part around the
+// range [from, to), marking the cuts with "…", and moves the range along.
+func window(line string, from, to int) (string, int, int) {
+	if len(line) <= maxSnippetBytes {
+		return line, from, to
+	}
+	start := max(0, from-maxSnippetBytes/3)
+	for start > 0 && !utf8.RuneStart(line[start]) {
+		start--
+	}
+	end := min(len(line), start+maxSnippetBytes)
+	for end < len(line) && !utf8.RuneStart(line[end]) {
+		end++
+	}
+	shown, shift := line[start:end], -start
+	if start > 0 {
+		shown, shift = "…"+shown, shift+len("…")
+	}
+	if end < len(line) {
+		shown += "…"
+	}
+	return shown, clamp(from+shift, 0, len(shown)), clamp(to+shift, 0, len(shown))
+}
+
 func clamp(v, lo, hi int) int {
 	if v < lo {
 		return lo
@@ -304,6 +392,10 @@ func clamp(v, lo, hi int) int {
 }
 
 func expandTabs(s string) string { return strings.ReplaceAll(s, "\t", "    ") }
+
+// printable replaces each byte that is not UTF-8 with U+FFFD, one for one,
+// so carets still line up (a binary file's bytes never reach the terminal).
+func printable(s string) string { return strings.Map(func(r rune) rune { return r }, s) }
 
 // lineStartByte is the byte offset of the start of the line holding offset.
 func lineStartByte(src []byte, offset int) int {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -405,6 +406,13 @@ func (l *loader) checkReservedKeys(e *ev, a *hcl.Attribute, m map[string]string)
 		if len(k) >= len("user.lxnetd.") && k[:len("user.lxnetd.")] == "user.lxnetd." {
 			l.errorf(keyRange(a, e.ctx, k), "Reserved configuration key",
 				"%q is reserved: lxnetd writes user.lxnetd.* keys itself to record what it owns. Remove it, or use another user.* key.", k)
+			e.failed = true
+		}
+		if k == "" || strings.ContainsAny(k, ", \t\n") {
+			// The keys lxnetd set are recorded comma-separated in
+			// user.lxnetd.keys; such a key would not read back.
+			l.errorf(keyRange(a, e.ctx, k), "Invalid configuration key",
+				"%q is not a configuration key: LXD keys are non-empty words like \"limits.memory\" or \"user.role\", without commas or spaces.", k)
 			e.failed = true
 		}
 	}

@@ -11,6 +11,15 @@ import (
 // returned unchanged with its syntax diagnostics: formatting never guesses.
 func Format(filename string, src []byte) ([]byte, Diagnostics) {
 	d := Diagnostics{sources: map[string][]byte{filename: src}, files: map[string]*hcl.File{}}
+	// The same limits as Load, before any parser sees the file.
+	if len(src) > MaxFileBytes {
+		d.diags = hcl.Diagnostics{tooBigError(filename)}
+		return src, d
+	}
+	if diag := checkSource(filename, src); diag != nil {
+		d.diags = hcl.Diagnostics{diag}
+		return src, d
+	}
 	f, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	if f != nil {
 		d.files[filename] = f

@@ -1,9 +1,11 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
+	"path/filepath"
 	"strings"
 	"unicode/utf8"
 
@@ -23,8 +25,10 @@ import (
 // functions returns the function table expressions may call. Only pure,
 // deterministic functions: the same directory must always evaluate to the
 // same desired state (no uuid, no timestamp). file and templatefile read only
-// inside the configuration directory (fsys).
-func functions(fsys fs.FS) map[string]function.Function {
+// inside the configuration directory (fsys): Load gives an os.Root's FS, which
+// refuses a path that a symlink leads out of the directory; dir (its absolute
+// path, "" for LoadFS) only words that refusal.
+func functions(fsys fs.FS, dir string) map[string]function.Function {
 	fns := map[string]function.Function{
 		// strings
 		"chomp": stdlib.ChompFunc, "format": stdlib.FormatFunc, "formatlist": stdlib.FormatListFunc,
@@ -66,37 +70,72 @@ func functions(fsys fs.FS) map[string]function.Function {
 		"cidrhost": cidr.HostFunc, "cidrnetmask": cidr.NetmaskFunc, "cidrsubnet": cidr.SubnetFunc,
 		"cidrsubnets": cidr.SubnetsFunc,
 	}
-	fns["file"] = fileFunc(fsys)
+	fns["file"] = fileFunc(fsys, dir)
 	// A template may call every function but templatefile itself (no recursion).
 	tmplFns := make(map[string]function.Function, len(fns))
 	for k, v := range fns {
 		tmplFns[k] = v
 	}
-	fns["templatefile"] = templateFileFunc(fsys, tmplFns)
+	fns["templatefile"] = templateFileFunc(fsys, dir, tmplFns)
 	return fns
 }
 
 // readConfigFile reads a file named relative to the configuration directory,
-// refusing absolute paths and paths that climb out of it.
-func readConfigFile(fsys fs.FS, name string) ([]byte, error) {
+// refusing absolute paths and paths that climb out of it, by name or through
+// a symlink. No error includes the content.
+func readConfigFile(fsys fs.FS, dir, name string) ([]byte, error) {
 	clean := path.Clean(strings.ReplaceAll(name, "\\", "/"))
 	if path.IsAbs(clean) || !fs.ValidPath(clean) {
 		return nil, function.NewArgErrorf(0, "%q is outside the configuration directory; file and templatefile read only files inside it, named relative to it (e.g. \"templates/index.html\")", name)
 	}
-	src, err := fs.ReadFile(fsys, clean)
+	src, tooBig, err := readLimited(fsys, clean)
+	if tooBig {
+		return nil, function.NewArgErrorf(0, "%q is larger than %d MiB, the most file and templatefile read", name, MaxFileBytes>>20)
+	}
+	if err != nil && dir != "" {
+		if resolvesOutside(dir, clean) {
+			return nil, function.NewArgErrorf(0, "%q leads, through a symlink, outside the configuration directory; file and templatefile read only files inside it. Copy the file into the directory instead", name)
+		}
+	}
 	if err != nil {
-		return nil, function.NewArgErrorf(0, "reading %q: %s", name, strings.TrimPrefix(err.Error(), "open "+clean+": "))
+		return nil, function.NewArgErrorf(0, "reading %q: %s", name, pathErrText(err))
 	}
 	return src, nil
 }
 
-func fileFunc(fsys fs.FS) function.Function {
+// pathErrText is the reason of a failed read without the operation and path
+// ("no such file or directory"), which the message names already.
+func pathErrText(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// resolvesOutside reports whether name, inside dir, resolves (symlinks
+// followed) to a path outside dir. It only words the refusal of the
+// os.Root, which is what keeps the read inside.
+func resolvesOutside(dir, name string) bool {
+	root, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return false
+	}
+	target, err := filepath.EvalSymlinks(filepath.Join(dir, filepath.FromSlash(name)))
+	if err != nil {
+		return false
+	}
+	rel, err := filepath.Rel(root, target)
+	return err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+func fileFunc(fsys fs.FS, dir string) function.Function {
 	return function.New(&function.Spec{
 		Description: "Reads a UTF-8 text file in the configuration directory.",
 		Params:      []function.Parameter{{Name: "path", Type: cty.String}},
 		Type:        function.StaticReturnType(cty.String),
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			src, err := readConfigFile(fsys, args[0].AsString())
+			src, err := readConfigFile(fsys, dir, args[0].AsString())
 			if err != nil {
 				return cty.NilVal, err
 			}
@@ -108,7 +147,7 @@ func fileFunc(fsys fs.FS) function.Function {
 	})
 }
 
-func templateFileFunc(fsys fs.FS, fns map[string]function.Function) function.Function {
+func templateFileFunc(fsys fs.FS, dir string, fns map[string]function.Function) function.Function {
 	return function.New(&function.Spec{
 		Description: "Renders a template file in the configuration directory with the given variables.",
 		Params: []function.Parameter{
@@ -118,7 +157,7 @@ func templateFileFunc(fsys fs.FS, fns map[string]function.Function) function.Fun
 		Type: function.StaticReturnType(cty.String),
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 			name := args[0].AsString()
-			src, err := readConfigFile(fsys, name)
+			src, err := readConfigFile(fsys, dir, name)
 			if err != nil {
 				return cty.NilVal, err
 			}

@@ -55,6 +55,15 @@ func Load(dir string, opts Options) (*spec.Config, Diagnostics) {
 	if abs, err := filepath.Abs(dir); err == nil {
 		l.dir = abs
 	}
+	// file and templatefile read through an os.Root: no symlink leads them
+	// out of the directory (the files of the directory themselves may be
+	// symlinks, as in a Kubernetes ConfigMap).
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, plainError("Cannot read configuration directory", errText(err)+".")
+	}
+	defer root.Close()
+	l.funcs = functions(root.FS(), l.dir)
 	cfg, d := l.run()
 	d.dir = dir
 	return cfg, d
@@ -122,6 +131,9 @@ type loader struct {
 
 	noted map[string]bool // addresses already noted as not checked (notChecked)
 
+	total   int // bytes read so far, against MaxTotalBytes
+	omitted int // parser diagnostics dropped (maxParseDiagnostics)
+
 	dir   string          // absolute configuration directory ("" for LoadFS), for relative certificate paths
 	inDir map[string]bool // names of the files read from the directory (not --var-file)
 }
@@ -133,7 +145,7 @@ func newLoader(fsys fs.FS, opts Options) *loader {
 		sources: map[string][]byte{},
 		files:   map[string]*hcl.File{},
 		hash:    sha256.New(),
-		funcs:   functions(fsys),
+		funcs:   functions(fsys, ""),
 		vars:    map[string]*varDecl{},
 		secrets: map[string]bool{},
 		inDir:   map[string]bool{},
@@ -183,12 +195,14 @@ func (l *loader) load() *spec.Config {
 		l.add(&hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "No configuration files",
 			Detail: "The directory holds no *.hcl files, so nothing is desired on the implicit remote \"local\". Add a file such as main.hcl."})
 	}
+	srcs := l.readAll(names)
+	if l.diags.HasErrors() {
+		return nil // too large: parse nothing
+	}
 	var bodies, varBodies []*hclsyntax.Body
 	for _, name := range names {
-		l.inDir[name] = true
-		src, err := fs.ReadFile(l.fsys, name)
-		if err != nil {
-			l.errorf(nil, "Cannot read configuration file", "%s.", errText(err))
+		src, ok := srcs[name]
+		if !ok {
 			continue
 		}
 		if files.Blank(src) {
@@ -225,12 +239,46 @@ func (l *loader) load() *spec.Config {
 	return l.build()
 }
 
+// readAll reads the configuration files before any is parsed, so that the
+// size limits (MaxFileBytes, MaxTotalBytes) stop a load before the parser
+// spends time and memory on it.
+func (l *loader) readAll(names []string) map[string][]byte {
+	srcs := make(map[string][]byte, len(names))
+	for _, name := range names {
+		l.inDir[name] = true
+		src, tooBig, err := readLimited(l.fsys, name)
+		switch {
+		case err != nil:
+			l.errorf(nil, "Cannot read configuration file", "%s.", errText(err))
+			continue
+		case tooBig:
+			l.add(tooBigError(name))
+			continue
+		}
+		if l.total += len(src); l.total > MaxTotalBytes {
+			l.add(tooMuchError(name, l.total))
+			break
+		}
+		srcs[name] = src
+	}
+	return srcs
+}
+
 // parse records a file's source (for snippets and the hash) and parses it.
 func (l *loader) parse(name string, src []byte) *hclsyntax.Body {
 	l.sources[name] = src
 	fmt.Fprintf(l.hash, "file %q %d\n", name, len(src))
 	l.hash.Write(src)
+	if d := checkSource(name, src); d != nil {
+		l.add(d)
+		return nil
+	}
 	f, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+	if len(diags) > maxParseDiagnostics {
+		// A garbage file: the first ones say it, the rest only cost memory.
+		l.omitted += len(diags) - maxParseDiagnostics
+		diags = diags[:maxParseDiagnostics]
+	}
 	l.add(diags...)
 	if f == nil {
 		return nil
@@ -308,7 +356,7 @@ func (l *loader) finish() Diagnostics {
 			d.Expression, d.EvalContext = nil, nil
 		}
 	}
-	return Diagnostics{diags: l.diags, sources: l.sources, files: l.files, inDir: l.inDir}
+	return Diagnostics{diags: l.diags, sources: l.sources, files: l.files, inDir: l.inDir, omitted: l.omitted}
 }
 
 // blockOf names the block a reference such as network.lan.name starts

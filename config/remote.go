@@ -99,9 +99,14 @@ func (l *loader) evalRemote(d *decl, ctx *hcl.EvalContext) (cty.Value, bool) {
 				if c.path == "" {
 					continue
 				}
-				if err := l.readableFile(c.path); err != nil {
+				mode, err := l.readableFile(c.path)
+				switch {
+				case err != nil:
 					fail(c.a.Expr.Range().Ptr(), "Cannot read client "+c.what,
 						"%s = %s: %v. Relative paths are relative to the configuration directory; give the PEM file of a client certificate (and its key) that the LXD server trusts.", c.a.Name, quoted(c.path), err)
+				case c.what == "key" && mode&0o077 != 0:
+					fail(c.a.Expr.Range().Ptr(), "Client key readable by others",
+						"%s = %s has mode %04o: group or others can read this private key, and anyone who reads it can act as lxnetd on the LXD server. Like ssh, lxnetd refuses it: chmod 600 %s (owned by the user lxnetd runs as).", c.a.Name, quoted(c.path), mode.Perm(), c.path)
 				}
 			}
 			if fp == "" {
@@ -131,16 +136,16 @@ func (l *loader) evalRemote(d *decl, ctx *hcl.EvalContext) (cty.Value, bool) {
 }
 
 // readableFile checks that p (as written, relative to the configuration
-// directory) is a regular file that can be opened for reading. The error
-// names no absolute path, so messages are the same wherever the directory
-// is.
-func (l *loader) readableFile(p string) error {
+// directory) is a regular file that can be opened for reading, and returns
+// its mode. The error names no absolute path, so messages are the same
+// wherever the directory is.
+func (l *loader) readableFile(p string) (fs.FileMode, error) {
 	var f fs.File
 	var err error
 	if l.dir == "" && !filepath.IsAbs(p) {
 		name := filepath.ToSlash(filepath.Clean(p))
 		if !fs.ValidPath(name) {
-			return fmt.Errorf("not inside the configuration directory")
+			return 0, fmt.Errorf("not inside the configuration directory")
 		}
 		f, err = l.fsys.Open(name)
 	} else {
@@ -149,21 +154,21 @@ func (l *loader) readableFile(p string) error {
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
-			return pe.Err
+			return 0, pe.Err
 		}
-		return err
+		return 0, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	switch {
 	case err != nil:
-		return err
+		return 0, err
 	case st.IsDir():
-		return fmt.Errorf("is a directory, not a file")
+		return 0, fmt.Errorf("is a directory, not a file")
 	case !st.Mode().IsRegular():
-		return fmt.Errorf("not a regular file")
+		return 0, fmt.Errorf("not a regular file")
 	}
-	return nil
+	return st.Mode(), nil
 }
 
 // configPath makes a relative file path relative to the configuration

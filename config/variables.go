@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 
@@ -158,9 +157,13 @@ func (l *loader) loadVariables(varBodies []*hclsyntax.Body) {
 		l.assignFromBody(body)
 	}
 	for _, path := range l.opts.VarFiles {
-		src, err := os.ReadFile(path)
-		if err != nil {
+		src, tooBig, err := readFileLimited(path)
+		switch {
+		case err != nil:
 			l.errorf(nil, "Cannot read variables file", "%s. Check the --var-file path.", errText(err))
+			continue
+		case tooBig:
+			l.add(tooBigError(path))
 			continue
 		}
 		if _, dup := l.sources[path]; dup {

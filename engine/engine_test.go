@@ -705,3 +705,48 @@ func TestTargetedDeleteKeepsUsersAsBlockers(t *testing.T) {
 		t.Fatalf("changes %v, blockers %q", addrs(p), p.Blockers)
 	}
 }
+
+// A node that can no longer start (LXD lost its storage, issue 13) fails
+// its own change in every apply, and never holds back the rest: a new node
+// and the new port of the forward it shares with the broken node's
+// service are created in the same apply.
+func TestBrokenNodeBlocksNothingElse(t *testing.T) {
+	f := enginetest.New("local")
+	apply(t, f, plan(t, f, web(), settings))
+	i := f.Instances["web1"]
+	i.Status = "Stopped"
+	f.Instances["web1"] = i
+	f.Fail = func(op, name string) error {
+		if name == "web1" {
+			return errors.New(`Failed to handle idmapped storage: No such file or directory: "/var/lib/lxd/storage-pools/default/containers/web1/rootfs"`)
+		}
+		return nil
+	}
+	d := web()
+	d.Instances = append(d.Instances, spec.Instance{Meta: spec.Meta{Addr: "node.web2"}, Name: "web2", Image: "busybox",
+		Devices: map[string]spec.Device{"eth0": {"type": "nic", "network": "br0", "ipv4.address": "10.231.1.11"}},
+		IPv4:    "10.231.1.11", NIC: "eth0", Network: "br0"})
+	d.Exposures = append(d.Exposures, spec.Exposure{Service: "web2", Port: "http", Addr: `service.web2.port["http"]`, Instance: "web2",
+		Network: "br0", TargetAddress: "10.231.1.11", Protocol: "tcp", ListenAddress: "198.51.100.10", ListenPort: "8081",
+		TargetPort: "80", Via: spec.ViaForward})
+	for pass := range 2 { // the daemon retries: every pass the same
+		res, err := engine.Apply(context.Background(), f, plan(t, f, d, settings), engine.ApplyOptions{Parallelism: 1})
+		if err == nil || !strings.Contains(err.Error(), "idmapped storage") {
+			t.Fatalf("pass %d: err = %v", pass, err)
+		}
+		if len(res.Failed) != 1 || res.Failed[0].Change.Addr.String() != "node.web1" || len(res.NotDone) != 0 {
+			t.Fatalf("pass %d: failed %v, not done %v", pass, res.Failed, res.NotDone)
+		}
+	}
+	if _, ok := f.Instances["web2"]; !ok {
+		t.Error("node web2 was not created")
+	}
+	fw := f.Forwards["br0"]["198.51.100.10"]
+	found := false
+	for _, p := range fw.Ports {
+		found = found || p.ListenPort == "8081" && p.TargetAddress == "10.231.1.11"
+	}
+	if !found {
+		t.Errorf("the forward's new port to web2 is missing: %+v", fw.Ports)
+	}
+}

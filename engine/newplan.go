@@ -509,11 +509,11 @@ func withTags(cfg map[string]string, owner string, devices map[string]map[string
 		out = map[string]string{}
 	}
 	out[TagOwner] = owner
-	if len(cfg) > 0 {
-		out[TagKeys] = joinList(slices.Collect(maps.Keys(cfg)))
+	if keys := joinList(slices.Collect(maps.Keys(cfg))); keys != "" {
+		out[TagKeys] = keys
 	}
-	if len(devices) > 0 {
-		out[TagDevices] = joinList(slices.Collect(maps.Keys(devices)))
+	if names := joinList(slices.Collect(maps.Keys(devices))); names != "" {
+		out[TagDevices] = names
 	}
 	return out
 }

@@ -174,9 +174,15 @@ func splitList(s string) []string {
 	return out
 }
 
-// joinList renders a sorted, comma-separated tag value.
+// joinList renders a sorted, comma-separated tag value. It leaves out empty
+// items, as splitList does, so that a tag reads back as it was written.
 func joinList(items []string) string {
-	s := append([]string(nil), items...)
+	var s []string
+	for _, it := range items {
+		if it != "" {
+			s = append(s, it)
+		}
+	}
 	sort.Strings(s)
 	return strings.Join(s, ",")
 }

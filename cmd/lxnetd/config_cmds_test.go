@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -57,9 +58,19 @@ func TestValidateBadCatalogue(t *testing.T) {
 					Vars     map[string]string `json:"vars"`
 					VarFiles []string          `json:"var_files"`
 					Environ  []string          `json:"environ"`
+					Chmod    map[string]string `json:"chmod"`
 				}
 				if err := json.Unmarshal(b, &o); err != nil {
 					t.Fatal(err)
+				}
+				for name, mode := range o.Chmod {
+					m, err := strconv.ParseUint(mode, 8, 32)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := os.Chmod(filepath.Join(dir, name), os.FileMode(m)); err != nil {
+						t.Fatal(err)
+					}
 				}
 				names := make([]string, 0, len(o.Vars))
 				for k := range o.Vars {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,6 +73,14 @@ func TestFileRulesAgree(t *testing.T) {
 		{"directory named x.hcl", func(t *testing.T, dir string) {
 			mustDo(t, os.Mkdir(filepath.Join(dir, "x.hcl"), 0o755))
 		}, refused},
+		{"symlink x.hcl to a directory", func(t *testing.T, dir string) {
+			mustDo(t, os.Mkdir(filepath.Join(dir, "sub"), 0o755))
+			mustDo(t, os.Symlink("sub", filepath.Join(dir, "x.hcl")))
+		}, refused},
+		// Hostile content (issue 13): refused before the parser, with
+		// bounded output (checked below).
+		{"100000 nested parentheses", writeEntry("x.hcl", "locals {\n  x = "+strings.Repeat("(", 100000)+"1"+strings.Repeat(")", 100000)+"\n}\n"), refused},
+		{"10 MB of random bytes", writeEntry("x.hcl", string(randomBytes(10<<20))), refused},
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
@@ -123,6 +132,9 @@ func TestFileRulesAgree(t *testing.T) {
 			if row.want == refused && !strings.Contains(stderr, "x.hcl") {
 				t.Errorf("validate does not name x.hcl:\n%s", stderr)
 			}
+			if len(stderr) > 16<<10 {
+				t.Errorf("validate wrote %d bytes of diagnostics", len(stderr))
+			}
 		})
 	}
 }
@@ -145,6 +157,16 @@ func writeEntry(name, content string) func(*testing.T, string) {
 		t.Helper()
 		mustDo(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644))
 	}
+}
+
+// randomBytes is n bytes of a fixed pseudo-random sequence.
+func randomBytes(n int) []byte {
+	r := rand.New(rand.NewPCG(13, 13))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
 }
 
 func mustDo(t *testing.T, err error) {

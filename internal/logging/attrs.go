@@ -75,7 +75,7 @@ func flatten(dst []field, prefix string, a slog.Attr) []field {
 		}
 		return dst
 	}
-	return append(dst, field{key: prefix + a.Key, value: a.Value.String()})
+	return append(dst, field{key: prefix + a.Key, value: clip(a.Value.String())})
 }
 
 // quoteIfNeeded makes a value safe for key=value output: values with spaces,

@@ -99,7 +99,7 @@ func (h *JournalHandler) Handle(_ context.Context, r slog.Record) error {
 	for _, f := range fields {
 		vars[FieldName(f.key)] = f.value
 	}
-	msg := string(appendKV([]byte(r.Message), fields))
+	msg := string(appendKV([]byte(clip(r.Message)), fields))
 	return h.send(msg, Priority(r.Level), vars)
 }
 

@@ -67,7 +67,7 @@ func New(o Options) (*slog.Logger, error) {
 	case FormatText:
 		return slog.New(NewTextHandler(o.Writer, o.Level)), nil
 	case FormatJSON:
-		return slog.New(slog.NewJSONHandler(o.Writer, &slog.HandlerOptions{Level: o.Level})), nil
+		return slog.New(slog.NewJSONHandler(o.Writer, &slog.HandlerOptions{Level: o.Level, ReplaceAttr: clipAttr})), nil
 	case FormatJournal:
 		if !journal.Enabled() {
 			return nil, fmt.Errorf("log format journal: the journald socket is not available")

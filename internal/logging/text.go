@@ -46,7 +46,7 @@ func (h *TextHandler) Handle(_ context.Context, r slog.Record) error {
 		b = append(b, ' ')
 	}
 	b = append(b, ' ')
-	b = append(b, r.Message...)
+	b = append(b, clip(r.Message)...)
 	fields := h.fields(r)
 	b = appendKV(b, fields)
 	b = append(b, '\n')

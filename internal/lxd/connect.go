@@ -355,9 +355,9 @@ func dialEndpoint(ctx context.Context, ep endpoint, requests *atomic.Int64) (*lx
 		if rerr != nil {
 			return nil, nil, fmt.Errorf("reading client certificate: %w", rerr)
 		}
-		key, rerr := os.ReadFile(ep.clientKey)
+		key, rerr := readClientKey(ep.clientKey)
 		if rerr != nil {
-			return nil, nil, fmt.Errorf("reading client key: %w", rerr)
+			return nil, nil, rerr
 		}
 		args.TLSClientCert = string(cert)
 		args.TLSClientKey = string(key)

@@ -231,9 +231,9 @@ func (r *Remote) connectImageServer(ctx context.Context, name string) (lxdclient
 		if err != nil {
 			return nil, fmt.Errorf("reading lxc client certificate: %w", err)
 		}
-		keyPEM, err := os.ReadFile(key)
+		keyPEM, err := readClientKey(key)
 		if err != nil {
-			return nil, fmt.Errorf("reading lxc client key: %w", err)
+			return nil, fmt.Errorf("lxc client configuration: %w", err)
 		}
 		args.TLSClientCert, args.TLSClientKey = string(certPEM), string(keyPEM)
 		return lxdclient.ConnectLXDWithContext(ctx, lr.Addr, args)
@@ -277,7 +277,7 @@ func (r *Remote) UpdateInstance(ctx context.Context, i engine.Instance) error {
 	}
 	if err := r.operation(ctx, "", "PUT", "/instances/"+url.PathEscape(i.Name), put, lxdETag); err != nil {
 		err = refusalUnlessGone(err, func() error { _, _, err := c.GetInstance(i.Name); return err })
-		return fmt.Errorf("updating instance %q: %w", i.Name, err)
+		return fmt.Errorf("updating instance %q: %w", i.Name, r.lostStorage(err, i.Name))
 	}
 	return nil
 }
@@ -293,7 +293,7 @@ func (r *Remote) SetInstanceState(ctx context.Context, name, action string, forc
 	}
 	req := api.InstanceStatePut{Action: action, Timeout: timeout, Force: force}
 	if err := r.operation(ctx, "", "PUT", "/instances/"+url.PathEscape(name)+"/state", req, ""); err != nil {
-		return fmt.Errorf("%s instance %q: %w", actionGerund(action), name, err)
+		return fmt.Errorf("%s instance %q: %w", actionGerund(action), name, r.lostStorage(err, name))
 	}
 	return nil
 }

@@ -1,0 +1,9 @@
+node "web" {
+  image       = "busybox"
+  description = file("secret.txt")
+}
+
+node "api" {
+  image       = "busybox"
+  description = templatefile("template.tftpl.d/main.hcl", {})
+}

@@ -1,0 +1,3 @@
+network "lxnbr0" {
+  description = "café"
+}
