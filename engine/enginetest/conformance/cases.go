@@ -24,6 +24,7 @@ var cases = []struct {
 	{"Forwards", forwards},
 	{"ForwardNeedsCapableNetwork", forwardNeedsCapableNetwork},
 	{"Missing", missing},
+	{"Get", get},
 }
 
 // listCostsOneRequest: every list is one request, whatever there is to
