@@ -74,4 +74,3 @@ func cloneInstance(i engine.Instance) engine.Instance {
 	i.Addresses = addrs
 	return i
 }
-
