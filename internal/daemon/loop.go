@@ -232,7 +232,13 @@ func (l *loop) pass(ctx context.Context, desired *spec.Remote, settings spec.Set
 		w.mu.Lock()
 		w.passStart = time.Time{}
 		w.mu.Unlock()
-		w.setStatus(func(s *RemoteStatus) { s.LastAttempt = start; s.Passes++; s.Busy = false })
+		w.setStatus(func(s *RemoteStatus) {
+			s.LastAttempt = start
+			s.Passes++
+			s.Busy = false
+			s.FullReads += int64(out.Observations)
+			s.ObjectReads += int64(out.ObjectReads)
+		})
 	}()
 	return l.sess.Converge(ctx, desired, settings)
 }

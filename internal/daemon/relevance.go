@@ -87,3 +87,9 @@ func (rel *relevance) wants(ev engine.Event) bool {
 	}
 	return !ev.Unplanned
 }
+
+// wantsObject is wants for an object rather than an event: whether the
+// cache should re-read it for a plan of this configuration.
+func (rel *relevance) wantsObject(a engine.Address) bool {
+	return rel.wants(engine.Event{Object: a})
+}
