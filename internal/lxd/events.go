@@ -17,7 +17,8 @@ import (
 // WatchLifecycle subscribes to LXD's lifecycle events of the remote's
 // project and calls onEvent with each event's source path (for example
 // "/1.0/networks/br0/forwards/198.51.100.10"; LXD 5.0.2 names the object only
-// there). It blocks until ctx is done (returns nil) or the event stream
+// there); a rename is reported twice, with the new path and then the old
+// one (the object is gone from there). It blocks until ctx is done (returns nil) or the event stream
 // breaks (returns an error): the LXD client never reconnects, so the caller
 // reconnects — Connect again — and re-reads everything, as events may have
 // been missed.
@@ -77,8 +78,12 @@ func (r *Remote) WatchLifecycle(ctx context.Context, onEvent func(source string)
 		}
 		mu.RLock()
 		defer mu.RUnlock()
-		if !stopped {
-			onEvent(lc.Source)
+		if stopped {
+			return
+		}
+		onEvent(lc.Source)
+		if old, ok := renamedFrom(lc.Source, lc.Context); ok {
+			onEvent(old)
 		}
 	})
 	if err != nil {

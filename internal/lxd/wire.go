@@ -2,6 +2,7 @@ package lxd
 
 import (
 	"net/url"
+	"path"
 	"slices"
 	"strings"
 
@@ -75,4 +76,22 @@ func EventOf(source string) engine.Event {
 		return engine.Event{Unplanned: true}
 	}
 	return engine.Event{}
+}
+
+// renamedFrom is the source path an object had before the rename an event
+// reports (LXD names the new path in source and the old name in the
+// context's old_name), so that the object under its old name is read
+// again too: it is gone. ok is false for any other event.
+func renamedFrom(source string, context map[string]any) (old string, ok bool) {
+	name, _ := context["old_name"].(string)
+	if name == "" {
+		return "", false
+	}
+	u, err := url.Parse(source)
+	if err != nil || !strings.HasPrefix(u.Path, "/1.0/") {
+		return "", false
+	}
+	u.Path = path.Join(path.Dir(u.Path), name)
+	u.RawPath = ""
+	return u.String(), true
 }

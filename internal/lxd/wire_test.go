@@ -34,6 +34,30 @@ func TestEventOf(t *testing.T) {
 	}
 }
 
+// A rename names the old object too, with the new one's project.
+func TestRenamedFrom(t *testing.T) {
+	for _, c := range []struct {
+		source string
+		ctx    map[string]any
+		want   string // "" for none
+	}{
+		{"/1.0/profiles/new", map[string]any{"old_name": "old"}, "/1.0/profiles/old"},
+		{"/1.0/instances/web2?project=p", map[string]any{"old_name": "web1"}, "/1.0/instances/web1?project=p"},
+		{"/1.0/networks/br1", map[string]any{"old_name": "br 0"}, "/1.0/networks/br%200"},
+		{"/1.0/profiles/web", nil, ""},
+		{"/1.0/profiles/web", map[string]any{"old_name": 3}, ""},
+		{"garbage", map[string]any{"old_name": "x"}, ""},
+	} {
+		got, ok := renamedFrom(c.source, c.ctx)
+		if got != c.want || ok != (c.want != "") {
+			t.Errorf("renamedFrom(%q, %v) = %q, %v; want %q", c.source, c.ctx, got, ok, c.want)
+		}
+	}
+	if ev := EventOf("/1.0/networks/br%200"); ev.Object.Name != "br 0" {
+		t.Errorf("the old path reads as %+v", ev)
+	}
+}
+
 func TestUsedBy(t *testing.T) {
 	got := usedBy([]string{
 		"/1.0/profiles/web",
