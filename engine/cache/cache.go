@@ -69,8 +69,8 @@ type Cache struct {
 	// lost: an event named nothing the cache can place (or too many
 	// objects changed): observe everything.
 	lost bool
-	// imagesChanged: an event about something lxnetd does not plan
-	// (images among them) arrived; list images again when a plan needs them.
+	// imagesChanged: an event about an image or alias arrived; list
+	// images again when a plan needs them.
 	imagesChanged bool
 
 	// The pass's own state.
@@ -105,8 +105,9 @@ func (c *Cache) Note(ev engine.Event) {
 			return
 		}
 		c.pending[ev.Object] = struct{}{}
-	case ev.Unplanned:
+	case ev.Images:
 		c.imagesChanged = true
+	case ev.Unplanned:
 	default:
 		c.lost = true
 	}

@@ -301,9 +301,9 @@ func TestObservesEverythingWhenLost(t *testing.T) {
 	}
 }
 
-// Images are listed once and kept: again after an event about something
-// lxnetd does not plan (images among them) and when the configuration
-// names other images.
+// Images are listed once and kept: again after an event about an image,
+// and when the configuration names other images; other events about
+// objects lxnetd does not plan change nothing.
 func TestImagesListedAgainOnlyWhenTheyMayHaveChanged(t *testing.T) {
 	c, l := newCache(t)
 	images := func(d *spec.Remote) int64 {
@@ -318,6 +318,10 @@ func TestImagesListedAgainOnlyWhenTheyMayHaveChanged(t *testing.T) {
 		t.Errorf("%d image lists for the same configuration, want 0", n)
 	}
 	c.Note(engine.Event{Unplanned: true})
+	if n := images(web()); n != 0 {
+		t.Errorf("%d image lists after an event about something unplanned, want 0", n)
+	}
+	c.Note(engine.Event{Unplanned: true, Images: true})
 	if n := images(web()); n != 1 {
 		t.Errorf("%d image lists after an image event, want 1", n)
 	}

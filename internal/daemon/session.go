@@ -73,11 +73,12 @@ const replanRounds = 2
 func (s *engineSession) Converge(ctx context.Context, desired *spec.Remote, settings spec.Settings) (out Outcome, err error) {
 	out.PlanID = newPlanID()
 	log := s.log.With("plan_id", out.PlanID)
-	stats := s.cache.Stats()
+	stats, requests := s.cache.Stats(), s.rem.Requests()
 	defer func() {
 		now := s.cache.Stats()
 		out.Observations = int(now.Observations - stats.Observations)
 		out.ObjectReads = int(now.ObjectReads - stats.ObjectReads)
+		out.Requests = s.rem.Requests() - requests
 	}()
 	rel := newRelevance(desired)
 	for round := 1; ; round++ {

@@ -68,4 +68,7 @@ type Outcome struct {
 	// events and writes).
 	Observations int
 	ObjectReads  int
+	// Requests is the number of LXD API requests the pass issued (lease
+	// renewals running meanwhile included).
+	Requests int64
 }

@@ -58,11 +58,18 @@ func usedBy(urls []string) []engine.Address {
 
 // EventOf reduces a lifecycle event's source to the object it names.
 func EventOf(source string) engine.Event {
+	if u, err := url.Parse(source); err == nil && strings.Trim(u.Path, "/") == "1.0" {
+		// The server configuration (config-updated), where leases live:
+		// every lease renewal sends one.
+		return engine.Event{Unplanned: true}
+	}
 	seg, ok := apiPath(source)
 	if !ok || len(seg) < 2 {
 		return engine.Event{}
 	}
 	switch seg[0] {
+	case "images":
+		return engine.Event{Unplanned: true, Images: true}
 	case "networks":
 		if len(seg) >= 4 && seg[2] == "forwards" {
 			return engine.Event{Object: engine.Address{Kind: engine.KindForward, Network: seg[1], Name: seg[3]}}
@@ -72,7 +79,7 @@ func EventOf(source string) engine.Event {
 		return engine.Event{Object: engine.Address{Kind: engine.KindProfile, Name: seg[1]}}
 	case "instances", "containers", "virtual-machines":
 		return engine.Event{Object: engine.Address{Kind: engine.KindNode, Name: seg[1]}}
-	case "images", "storage-pools", "operations", "certificates", "warnings", "network-acls", "network-zones":
+	case "storage-pools", "operations", "certificates", "warnings", "network-acls", "network-zones":
 		return engine.Event{Unplanned: true}
 	}
 	return engine.Event{}

@@ -20,11 +20,13 @@ func TestEventOf(t *testing.T) {
 		"/1.0/instances/web2?project=default":      addr(engine.KindNode, "web2"),
 		"/1.0/containers/c1":                       addr(engine.KindNode, "c1"),
 		"/1.0/networks/b%72%30":                    addr(engine.KindNetwork, "br0"), // escaped
-		"/1.0/images/abc":                          {Unplanned: true},
+		"/1.0/images/abc":                          {Unplanned: true, Images: true},
+		"/1.0/images/aliases/web":                  {Unplanned: true, Images: true},
 		"/1.0/storage-pools/default":               {Unplanned: true},
 		"/1.0/operations/x":                        {Unplanned: true},
 		"/1.0/projects/p":                          {},
-		"/1.0":                                     {},
+		"/1.0":                                     {Unplanned: true}, // server config (leases)
+		"/1.0/":                                    {Unplanned: true},
 		"garbage":                                  {},
 		"/1.0/networks/%zz":                        {},
 	} {
