@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,6 +56,9 @@ type engineSession struct {
 	log         *slog.Logger
 	parallelism int
 	cache       *cache.Cache
+	// fullDeletes is what the last plan made from a full read deleted,
+	// replaced or was kept from deleting (deletions).
+	fullDeletes string
 }
 
 var _ Session = (*engineSession)(nil)
@@ -166,9 +170,10 @@ const observeRetries = 3
 
 // plan plans from the cache. A plan that deletes or replaces anything, or
 // leaves a delete out because something still uses the object, is made
-// again from a full observation unless it was made from one: used_by is
-// only as fresh as the last read of the object used, and its users change
-// without an event for it.
+// again from a full observation unless it was made from one (or the last
+// full one found the same; see deletions): used_by is only as fresh as the
+// last read of the object used, and its users change without an event for
+// it.
 //
 // Observing is several bulk reads, not a snapshot: an object deleted
 // between two of them (a network listed, then gone when its forwards are
@@ -186,20 +191,38 @@ func (s *engineSession) plan(ctx context.Context, desired *spec.Remote, settings
 			continue
 		}
 		p, err := o.Plan(desired, settings, engine.PlanOptions{})
-		if err == nil && !full && deletes(p) {
+		if err != nil {
+			return nil, err
+		}
+		d := deletions(p)
+		switch {
+		case full:
+			s.fullDeletes = d
+		case d != "" && d != s.fullDeletes:
 			s.log.Debug("the plan deletes; planning again from a full read")
 			s.cache.Invalidate()
 			continue
 		}
-		return p, err
+		return p, nil
 	}
 }
 
-// deletes reports whether a plan deletes or replaces something, or was
-// kept from deleting something by its users.
-func deletes(p *engine.Plan) bool {
-	s := p.Summary()
-	return s.Delete+s.Replace > 0 || len(p.Blockers) > 0
+// deletions sums up what a plan deletes or replaces, and which deletes its
+// users block ("" for none). A plan from the cache whose deletions are
+// those of the last plan made from a full read needs no new full read: a
+// delete blocked for good (a profile an orphaned instance still uses) or
+// refused by the gate would otherwise cost one on every pass. A blocker
+// whose users went away since is thus lifted at the next full read (resync).
+func deletions(p *engine.Plan) string {
+	var out []string
+	for _, c := range p.Changes {
+		if c.Action == engine.Delete || c.Action == engine.Replace {
+			out = append(out, c.Action.String()+" "+c.Addr.String())
+		}
+	}
+	out = append(out, p.Blockers...)
+	slices.Sort(out)
+	return strings.Join(out, "\n")
 }
 
 // Watch follows the remote's lifecycle events: each marks its object for

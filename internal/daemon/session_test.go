@@ -205,3 +205,39 @@ func TestConvergeDeletesFromAFullRead(t *testing.T) {
 		t.Fatalf("pass after the prune: %+v, %v (want nothing)", out, err)
 	}
 }
+
+// A delete blocked for good (a profile an unmanaged instance uses) costs
+// one full read, not one per pass.
+func TestConvergeBlockedDeleteReadsOnce(t *testing.T) {
+	r := &fakeRemote{events: make(chan engine.Event), Fake: enginetest.New("local"), MemStore: &lease.MemStore{}}
+	s := session(t, r)
+	st := spec.Settings{Owner: "t", MaxDeletes: 10}
+	if _, err := s.Converge(t.Context(), profiles(2), st); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.CreateInstance(t.Context(), engine.Instance{Name: "hand", Image: "busybox", Profiles: []string{"default", "p1"}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Converge(t.Context(), profiles(1), st)
+	if err != nil || out.Applied != 0 || out.Observations != 1 {
+		t.Fatalf("pass with a blocked delete: %+v, %v (want one full read, nothing applied)", out, err)
+	}
+	for range 3 {
+		if out, err := s.Converge(t.Context(), profiles(1), st); err != nil || out.Observations != 0 || out.Applied != 0 {
+			t.Fatalf("next pass with the same blocked delete: %+v, %v (want no read)", out, err)
+		}
+	}
+	if err := r.DeleteInstance(t.Context(), "hand"); err != nil {
+		t.Fatal(err)
+	}
+	// The instance is not in the configuration: its event is not read, and
+	// the delete waits for the next full read (a resync; here a reconnect).
+	send(t, r, s, engine.Event{Object: engine.Address{Kind: engine.KindNode, Name: "hand"}})
+	if out, err := s.Converge(t.Context(), profiles(1), st); err != nil || out.Applied != 0 {
+		t.Fatalf("pass after the blocking instance went: %+v, %v (want nothing yet)", out, err)
+	}
+	s = session(t, r)
+	if out, err := s.Converge(t.Context(), profiles(1), st); err != nil || out.Observations != 1 || out.Applied != 1 {
+		t.Fatalf("the next full read: %+v, %v (want the delete)", out, err)
+	}
+}
