@@ -78,4 +78,7 @@ type Event struct {
 	// Images marks events about images and their aliases: what a node's
 	// image reference resolves to may have changed.
 	Images bool
+	// Subscribed is not an LXD event: a watch sends it once, when its event
+	// stream is up. Anything read before may have changed unseen.
+	Subscribed bool
 }

@@ -7,7 +7,9 @@
 //
 //   - A full observation (engine.Observe: the bulk lists) when there is
 //     none yet (a new connection: after a reconnect everything is read
-//     again, as events may have been missed), when the last one is older
+//     again, as events may have been missed), once more when the event
+//     stream came up only after the first one started (Subscribed), when
+//     the last one is older
 //     than the resync interval, when an event named something the cache
 //     cannot place, or when too many objects changed at once (re-reading
 //     them one by one would cost more than the lists).
@@ -72,6 +74,8 @@ type Cache struct {
 	// imagesChanged: an event about an image or alias arrived; list
 	// images again when a plan needs them.
 	imagesChanged bool
+	// read: a full observation has started (see Subscribed).
+	read bool
 
 	// The pass's own state.
 	obs      *engine.Observation
@@ -111,6 +115,20 @@ func (c *Cache) Note(ev engine.Event) {
 	default:
 		c.lost = true
 	}
+}
+
+// Subscribed records that the event stream is up and reports whether
+// the cache must read everything again: a full observation started before
+// events could reach it, so a change made meanwhile may have gone unseen
+// (LXD offers no resource version to watch from, as Kubernetes does). The
+// caller then runs a pass. A stream up before the first read costs nothing.
+func (c *Cache) Subscribed() (again bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.read {
+		c.lost = true
+	}
+	return c.read
 }
 
 // Invalidate makes the next Observation a full one (after a read failed,
@@ -201,6 +219,9 @@ func (c *Cache) take(resync time.Duration, wants func(engine.Address) bool) (tod
 // changed while they ran is in them, or has an event pending.
 func (c *Cache) observe(ctx context.Context) error {
 	start := time.Now()
+	c.mu.Lock()
+	c.read = true
+	c.mu.Unlock()
 	o, err := engine.Observe(ctx, c.r)
 	if err != nil {
 		c.obs = nil

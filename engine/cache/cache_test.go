@@ -411,3 +411,30 @@ func handChange(rng *rand.Rand, f *enginetest.Fake) engine.Address {
 		return engine.Address{Kind: engine.KindForward, Network: name, Name: "203.0.113.6"}
 	}
 }
+
+// Reads that started before the event stream was up are repeated once it
+// is; a stream up before the first read costs nothing.
+func TestSubscribedAfterTheFirstReadReadsAgain(t *testing.T) {
+	l := &lister{Fake: enginetest.New("local")}
+	c := cache.New(l)
+	if c.Subscribed() {
+		t.Fatal("a stream up before any read asks for another read")
+	}
+	if p := pass(t, c, l, web(), nil); !p.full {
+		t.Fatal("first pass not a full read")
+	}
+	if p := pass(t, c, l, web(), nil); p.full {
+		t.Fatal("a full read again without cause")
+	}
+
+	late := cache.New(l)
+	if p := pass(t, late, l, web(), nil); !p.full {
+		t.Fatal("first pass not a full read")
+	}
+	if !late.Subscribed() {
+		t.Fatal("a stream up after the first read does not ask for another")
+	}
+	if p := pass(t, late, l, web(), nil); !p.full {
+		t.Fatal("no full read after the late stream")
+	}
+}

@@ -226,9 +226,17 @@ func deletions(p *engine.Plan) string {
 }
 
 // Watch follows the remote's lifecycle events: each marks its object for
-// re-reading in the cache before the worker hears of it.
+// re-reading in the cache before the worker hears of it. The stream coming
+// up reaches the worker (as a pass to run) only when the cache read
+// something before it, which it then reads again.
 func (s *engineSession) Watch(ctx context.Context, onEvent func(engine.Event)) error {
 	return s.rem.Watch(ctx, func(ev engine.Event) {
+		if ev.Subscribed {
+			if s.cache.Subscribed() {
+				onEvent(ev)
+			}
+			return
+		}
 		s.cache.Note(ev)
 		onEvent(ev)
 	})

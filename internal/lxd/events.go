@@ -35,6 +35,13 @@ import (
 // and the watch also reports the default project's networks and forwards
 // (see below). The event websocket is not counted in Requests.
 func (r *Remote) WatchLifecycle(ctx context.Context, onEvent func(source string)) error {
+	return r.watchLifecycle(ctx, onEvent, func() {})
+}
+
+// watchLifecycle is WatchLifecycle that calls subscribed once the event
+// stream is up (before any event), so a reader can tell whether its reads
+// started before events could reach it.
+func (r *Remote) watchLifecycle(ctx context.Context, onEvent func(source string), subscribed func()) error {
 	// A client and transport of its own: its listener shares nothing with
 	// operation waits, and closing the transport on return closes the event
 	// websocket at once. The pinned client cannot: EventListener.Disconnect
@@ -95,6 +102,7 @@ func (r *Remote) WatchLifecycle(ctx context.Context, onEvent func(source string)
 		stopped = true
 		mu.Unlock()
 	}
+	subscribed()
 
 	broken := make(chan error, 1)
 	go func() { broken <- listener.Wait() }()
@@ -117,9 +125,11 @@ func (r *Remote) WatchLifecycle(ctx context.Context, onEvent func(source string)
 }
 
 // Watch is WatchLifecycle with each event's source reduced to the object it
-// names (EventOf): the form the daemon consumes.
+// names (EventOf): the form the daemon consumes. Its first event, once the
+// stream is up, is engine.Event{Subscribed: true}.
 func (r *Remote) Watch(ctx context.Context, onEvent func(engine.Event)) error {
-	return r.WatchLifecycle(ctx, func(source string) { onEvent(EventOf(source)) })
+	return r.watchLifecycle(ctx, func(source string) { onEvent(EventOf(source)) },
+		func() { onEvent(engine.Event{Subscribed: true}) })
 }
 
 // watchClient dials the client of one watch and registers its transport,
