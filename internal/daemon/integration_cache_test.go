@@ -18,10 +18,12 @@ import (
 // device and a hand edit of an owned profile are each corrected by reading
 // only the object the event names (no full read, in the repair pass or in
 // the pass its own write's echo causes); events about objects the
-// configuration does not mention cause no pass and no write; and a full
-// read still happens at every resync_interval. It logs the drift-restore
+// configuration does not mention cause no pass and no write; a
+// configuration edit is planned from the cache; and a full read still
+// happens at every resync_interval. It logs the drift-restore
 // latency (hand delete returned → restored).
 func TestRunRepairsFromTheCache(t *testing.T) {
+	began := time.Now()
 	primary := sandbox.Primary(t)
 	br := sandbox.UniqueName(t, "cbr")
 	cidr := primary.CreateBridge(t, br)
@@ -61,6 +63,7 @@ profile %q {
 	p := startLxnetd(t, dir)
 	p.waitConverged(t, 60*time.Second)
 	quiet(t, p)
+	t.Logf("converged and quiet %v after the test began", time.Since(began).Round(time.Millisecond))
 
 	// Each hand change is undone from the cache: one pass re-reads the
 	// object, writes it, reads it back; its echo's pass reads at most the
@@ -123,11 +126,29 @@ profile %q {
 			before.Passes, after.Passes, before.Writes, after.Writes, before.FullReads, after.FullReads)
 	}
 
+	// A configuration edit is planned from the cache too: no full read.
+	writeFile(t, filepath.Join(dir, "lxnet.hcl"), strings.Replace(config("1h"), `"user.cache" = "1"`, `"user.cache" = "3"`, 1))
+	edited := time.Now()
+	p.waitFor(t, "the edit applied", 60*time.Second, func(s *daemon.Status) bool {
+		r := remoteStatus(t, s, "primary")
+		return r.Writes > after.Writes && s.Converged() && !r.Busy
+	})
+	t.Logf("configuration edit converged %v after the write (debounce 300 ms)", time.Since(edited).Round(time.Millisecond))
+	after = quiet(t, p)
+	if n := after.FullReads - before.FullReads; n != 0 {
+		t.Errorf("%d full reads for a configuration edit, want none", n)
+	}
+	if out, err := primary.LxcErr("profile", "get", prof, "user.cache"); err != nil || strings.TrimSpace(out) != "3" {
+		t.Errorf("user.cache after the edit: %q, %v; want 3", out, err)
+	}
+
 	// A short resync_interval: full reads come back on their own.
 	writeFile(t, filepath.Join(dir, "lxnet.hcl"), config("1s"))
+	resync := time.Now()
 	p.waitFor(t, "two full reads at resync", 60*time.Second, func(s *daemon.Status) bool {
 		return remoteStatus(t, s, "primary").FullReads >= after.FullReads+2
 	})
+	t.Logf("two full reads %v after resync_interval became 1s; test took %v", time.Since(resync).Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
 }
 
 // quiet waits until the remote's pass count has stopped moving: no pass
