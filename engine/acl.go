@@ -51,6 +51,9 @@ type ACLRemote interface {
 	// ListACLs returns every network ACL of the project, with used_by, in
 	// one request.
 	ListACLs(ctx context.Context) ([]ACL, error)
+	// GetACL reads one ACL as ListACLs lists it, in one request
+	// (ErrNotFound when it does not exist).
+	GetACL(ctx context.Context, name string) (ACL, error)
 	CreateACL(ctx context.Context, a ACL) error
 	// UpdateACL replaces the ACL's description, config and rules,
 	// conditional on a.ETag like UpdateNetwork.

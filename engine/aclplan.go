@@ -139,11 +139,7 @@ func applyACL(ctx context.Context, r Remote, c *Change) error {
 	case Update:
 		return retryStale(ctx, patchACL(*c.ACL, c.Patch), func(a ACL) error { return r.UpdateACL(ctx, a) },
 			func() (ACL, error) {
-				as, err := r.ListACLs(ctx)
-				if err != nil {
-					return ACL{}, err
-				}
-				a, err := find(as, func(a ACL) bool { return a.Name == c.ACL.Name })
+				a, err := r.GetACL(ctx, c.ACL.Name)
 				return patchACL(a, c.Patch), err
 			})
 	case Delete:

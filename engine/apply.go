@@ -259,8 +259,9 @@ func verb(a Action) string {
 	return "changing"
 }
 
-// retryStale runs write with obj, and on 412 re-reads the object and retries
-// with the patch applied to the fresh copy.
+// retryStale runs write with obj, and on 412 re-reads the object (one
+// targeted read; ErrNotFound when someone deleted it since the plan) and
+// retries with the patch applied to the fresh copy.
 func retryStale[T any](ctx context.Context, obj T, write func(T) error, reread func() (T, error)) error {
 	for attempt := 0; ; attempt++ {
 		err := write(obj)
@@ -274,18 +275,6 @@ func retryStale[T any](ctx context.Context, obj T, write func(T) error, reread f
 			return fmt.Errorf("re-reading after a stale etag: %w", err)
 		}
 	}
-}
-
-// find picks the object to retry on from a fresh bulk read; ErrNotFound
-// when someone deleted it since the plan.
-func find[T any](items []T, match func(T) bool) (T, error) {
-	for _, it := range items {
-		if match(it) {
-			return it, nil
-		}
-	}
-	var zero T
-	return zero, ErrNotFound
 }
 
 // patchConfig, patchDevices and patchNetwork..patchForward apply a Patch to
@@ -369,11 +358,7 @@ func applyNetwork(ctx context.Context, r Remote, c *Change) error {
 	case Update:
 		return retryStale(ctx, patchNetwork(*c.Network, c.Patch), func(n Network) error { return r.UpdateNetwork(ctx, n) },
 			func() (Network, error) {
-				ns, err := r.ListNetworks(ctx)
-				if err != nil {
-					return Network{}, err
-				}
-				n, err := find(ns, func(n Network) bool { return n.Name == c.Network.Name })
+				n, err := r.GetNetwork(ctx, c.Network.Name)
 				return patchNetwork(n, c.Patch), err
 			})
 	case Delete:
@@ -389,11 +374,7 @@ func applyProfile(ctx context.Context, r Remote, c *Change) error {
 	case Update:
 		return retryStale(ctx, patchProfile(*c.Profile, c.Patch), func(p Profile) error { return r.UpdateProfile(ctx, p) },
 			func() (Profile, error) {
-				ps, err := r.ListProfiles(ctx)
-				if err != nil {
-					return Profile{}, err
-				}
-				p, err := find(ps, func(p Profile) bool { return p.Name == c.Profile.Name })
+				p, err := r.GetProfile(ctx, c.Profile.Name)
 				return patchProfile(p, c.Patch), err
 			})
 	case Delete:
@@ -424,11 +405,7 @@ func applyInstance(ctx context.Context, r Remote, c *Change) error {
 		if c.Patch.writes() {
 			err := retryStale(ctx, patchInstance(*c.Instance, c.Patch), func(i Instance) error { return r.UpdateInstance(ctx, i) },
 				func() (Instance, error) {
-					is, err := r.ListInstances(ctx)
-					if err != nil {
-						return Instance{}, err
-					}
-					i, err := find(is, func(i Instance) bool { return i.Name == name })
+					i, err := r.GetInstance(ctx, name)
 					return patchInstance(i, c.Patch), err
 				})
 			if err != nil {

@@ -380,9 +380,10 @@ func TestLXDStaleETagIsRetried(t *testing.T) {
 	d.Lxc(t, "profile", "set", prefix, "user.other", "written-meanwhile")
 	before := r.Requests()
 	lxdApply(t, r, p)
-	// An update is a GET and a PUT; the stale one adds a GET and the re-list.
+	// An update is a GET and a PUT; the stale one adds a GET and the
+	// re-read of that one profile (a GET, not a list).
 	if n := r.Requests() - before; n != 4 {
-		t.Errorf("apply took %d requests, want 4 (stale GET, profile list, GET, PUT)", n)
+		t.Errorf("apply took %d requests, want 4 (stale GET, re-read GET, GET, PUT)", n)
 	}
 	if got := strings.TrimSpace(d.Lxc(t, "profile", "get", prefix, "limits.memory")); got != "128MiB" {
 		t.Errorf("limits.memory = %q", got)

@@ -72,6 +72,13 @@ type Event struct {
 	// zero when it names something else or could not be read.
 	Object Address
 	// Unplanned marks events about objects lxnetd never plans (images,
-	// storage pools, operations, ...): they cannot change a plan.
+	// storage pools, operations, the server configuration, ...): they
+	// cannot change a plan.
 	Unplanned bool
+	// Images marks events about images and their aliases: what a node's
+	// image reference resolves to may have changed.
+	Images bool
+	// Subscribed is not an LXD event: a watch sends it once, when its event
+	// stream is up. Anything read before may have changed unseen.
+	Subscribed bool
 }

@@ -49,8 +49,12 @@ func Observe(ctx context.Context, r Remote) (*Observation, error) {
 // ResolveImages lists the remote's images into the observation when a node
 // of desired already exists on it (one request; see observeImages), so that
 // Plan can tell whether a node's image changed: without it Plan never
-// replaces a node for its image.
+// replaces a node for its image. Images listed once are kept until
+// ForgetImages.
 func (o *Observation) ResolveImages(ctx context.Context, r Remote, desired *spec.Remote) error {
+	if o.obs.images != nil {
+		return nil
+	}
 	before := r.Requests()
 	err := observeImages(ctx, r, desired, o.obs)
 	o.Requests += r.Requests() - before

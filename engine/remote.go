@@ -27,7 +27,8 @@ var (
 
 // Remote is everything the engine needs from one LXD server, scoped to one
 // project. Reads are bulk: a plan costs a number of requests that grows with
-// the number of networks, never with instances, devices or ports.
+// the number of networks, never with instances, devices or ports. The Get
+// calls read one object each, for callers that know which one changed.
 type Remote interface {
 	// Name is the remote's name in the configuration (for messages).
 	Name() string
@@ -48,6 +49,17 @@ type Remote interface {
 	// aliases, in one request. A plan calls it only when a declared instance
 	// already exists, to tell whether its image changed.
 	ListImages(ctx context.Context) ([]Image, error)
+
+	// GetNetwork, GetProfile, GetInstance and GetForward read one object
+	// exactly as the matching List call lists it, in one request
+	// (ErrNotFound when it does not exist; for GetForward also when its
+	// network does not). They are the targeted reads of the daemon's
+	// event-fed cache (package engine/cache), and Apply re-reads an object
+	// with them after a stale ETag.
+	GetNetwork(ctx context.Context, name string) (Network, error)
+	GetProfile(ctx context.Context, name string) (Profile, error)
+	GetInstance(ctx context.Context, name string) (Instance, error)
+	GetForward(ctx context.Context, network, listenAddress string) (Forward, error)
 
 	CreateNetwork(ctx context.Context, n Network) error
 	// UpdateNetwork replaces the network's writable fields, conditional on n.ETag

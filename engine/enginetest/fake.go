@@ -135,15 +135,7 @@ func (f *Fake) ListInstances(context.Context) ([]engine.Instance, error) {
 	defer f.mu.Unlock()
 	var out []engine.Instance
 	for _, k := range slices.Sorted(maps.Keys(f.Instances)) {
-		i := f.Instances[k]
-		i.Config, i.Devices = cloneMap(i.Config), cloneDevices(i.Devices)
-		i.Profiles = slices.Clone(i.Profiles)
-		addrs := make(map[string][]string, len(i.Addresses))
-		for nic, a := range i.Addresses {
-			addrs[nic] = slices.Clone(a)
-		}
-		i.Addresses = addrs
-		out = append(out, i)
+		out = append(out, cloneInstance(f.Instances[k]))
 	}
 	return out, nil
 }

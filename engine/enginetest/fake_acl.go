@@ -45,6 +45,19 @@ func (f *Fake) ListACLs(context.Context) ([]engine.ACL, error) {
 	return out, nil
 }
 
+func (f *Fake) GetACL(_ context.Context, name string) (engine.ACL, error) {
+	f.requests.Add(1)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a, ok := f.ACLs[name]
+	if !ok {
+		return engine.ACL{}, engine.ErrNotFound
+	}
+	a = cloneACL(a)
+	a.UsedBy = f.aclUsedBy(name)
+	return a, nil
+}
+
 func (f *Fake) CreateACL(_ context.Context, a engine.ACL) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -232,7 +232,14 @@ func (l *loop) pass(ctx context.Context, desired *spec.Remote, settings spec.Set
 		w.mu.Lock()
 		w.passStart = time.Time{}
 		w.mu.Unlock()
-		w.setStatus(func(s *RemoteStatus) { s.LastAttempt = start; s.Passes++; s.Busy = false })
+		w.setStatus(func(s *RemoteStatus) {
+			s.LastAttempt = start
+			s.Passes++
+			s.Busy = false
+			s.FullReads += int64(out.Observations)
+			s.ObjectReads += int64(out.ObjectReads)
+			s.Requests += out.Requests
+		})
 	}()
 	return l.sess.Converge(ctx, desired, settings)
 }
@@ -302,9 +309,9 @@ func (l *loop) onSuccess(out Outcome, settings spec.Settings, hash string, start
 	case out.Refused != "":
 		w.log.Error("plan refused by the safety gate; nothing written", "plan_id", out.PlanID, "reason", out.Refused)
 	case out.Applied > 0:
-		w.log.Info("converged", "plan_id", out.PlanID, "changes", out.Applied, "objects", out.Objects, "took", took)
+		w.log.Info("converged", "plan_id", out.PlanID, "changes", out.Applied, "objects", out.Objects, "took", took, "lxd_requests", out.Requests, "full_reads", out.Observations)
 	default:
-		w.log.Debug("no changes", "plan_id", out.PlanID, "objects", out.Objects, "took", took)
+		w.log.Debug("no changes", "plan_id", out.PlanID, "objects", out.Objects, "took", took, "lxd_requests", out.Requests, "full_reads", out.Observations)
 	}
 	w.markAttempted()
 }

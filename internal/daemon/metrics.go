@@ -31,6 +31,9 @@ var (
 	mDrift       = prometheus.NewDesc("lxnetd_remote_drift_corrections_total", "Changes that undid drift in LXD.", []string{"remote"}, nil)
 	mEvents      = prometheus.NewDesc("lxnetd_remote_events_total", "LXD lifecycle events received.", []string{"remote"}, nil)
 	mReconnects  = prometheus.NewDesc("lxnetd_remote_reconnects_total", "Event stream reconnections.", []string{"remote"}, nil)
+	mFullReads   = prometheus.NewDesc("lxnetd_remote_full_reads_total", "Full reads of the remote (bulk lists) into its cache.", []string{"remote"}, nil)
+	mObjectReads = prometheus.NewDesc("lxnetd_remote_object_reads_total", "Objects re-read one by one into the cache (after events and writes).", []string{"remote"}, nil)
+	mRequests    = prometheus.NewDesc("lxnetd_remote_lxd_requests_total", "LXD API requests of convergence passes.", []string{"remote"}, nil)
 	mLastConv    = prometheus.NewDesc("lxnetd_remote_last_converged_timestamp_seconds", "Unix time of the last successful pass.", []string{"remote"}, nil)
 	mLeaseHeld   = prometheus.NewDesc("lxnetd_remote_lease_held", "1 while this daemon holds the one-writer lease of the remote (0: standby, or not taken yet).", []string{"remote"}, nil)
 	mConfigError = prometheus.NewDesc("lxnetd_config_rejected", "1 while the directory holds a rejected edit.", nil, nil)
@@ -38,7 +41,7 @@ var (
 
 // Describe implements prometheus.Collector.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{mConverged, mConnected, mObjects, mPasses, mWrites, mDrift, mEvents, mReconnects, mLastConv, mLeaseHeld, mConfigError} {
+	for _, d := range []*prometheus.Desc{mConverged, mConnected, mObjects, mPasses, mWrites, mDrift, mEvents, mReconnects, mFullReads, mObjectReads, mRequests, mLastConv, mLeaseHeld, mConfigError} {
 		ch <- d
 	}
 }
@@ -69,6 +72,9 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(mDrift, prometheus.CounterValue, float64(r.DriftCorrections), r.Name)
 		ch <- prometheus.MustNewConstMetric(mEvents, prometheus.CounterValue, float64(r.Events), r.Name)
 		ch <- prometheus.MustNewConstMetric(mReconnects, prometheus.CounterValue, float64(r.Reconnects), r.Name)
+		ch <- prometheus.MustNewConstMetric(mFullReads, prometheus.CounterValue, float64(r.FullReads), r.Name)
+		ch <- prometheus.MustNewConstMetric(mObjectReads, prometheus.CounterValue, float64(r.ObjectReads), r.Name)
+		ch <- prometheus.MustNewConstMetric(mRequests, prometheus.CounterValue, float64(r.Requests), r.Name)
 		if !r.LastConverged.IsZero() {
 			ch <- prometheus.MustNewConstMetric(mLastConv, prometheus.GaugeValue, float64(r.LastConverged.UnixNano())/1e9, r.Name)
 		}

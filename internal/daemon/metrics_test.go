@@ -24,7 +24,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.update(&Status{ConfigHash: "h", ConfigError: "web.hcl:1,1: bad", Remotes: []RemoteStatus{
-		{Name: "vm1", State: StateConverged, ConfigHash: "h", Connected: true, Objects: 41, Passes: 7, Writes: 3, DriftCorrections: 1, Events: 12, LastConverged: time.Unix(1700000000, 0)},
+		{Name: "vm1", State: StateConverged, ConfigHash: "h", Connected: true, Objects: 41, Passes: 7, Writes: 3, DriftCorrections: 1, Events: 12, FullReads: 2, ObjectReads: 9, Requests: 40, LastConverged: time.Unix(1700000000, 0)},
 		{Name: "vm2", State: StateFailing, Reconnects: 2},
 	}})
 	resp, err := http.Get("http://" + addr + "/metrics")
@@ -44,6 +44,9 @@ func TestMetricsEndpoint(t *testing.T) {
 		`lxnetd_remote_drift_corrections_total{remote="vm1"} 1`,
 		`lxnetd_remote_events_total{remote="vm1"} 12`,
 		`lxnetd_remote_reconnects_total{remote="vm2"} 2`,
+		`lxnetd_remote_full_reads_total{remote="vm1"} 2`,
+		`lxnetd_remote_object_reads_total{remote="vm1"} 9`,
+		`lxnetd_remote_lxd_requests_total{remote="vm1"} 40`,
 		`lxnetd_remote_last_converged_timestamp_seconds{remote="vm1"} 1.7e+09`,
 		`lxnetd_config_rejected 1`,
 		`go_goroutines`,

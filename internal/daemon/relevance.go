@@ -14,9 +14,11 @@ import (
 //
 // Filtering looks only at the object an event names, never at its content,
 // so the loop stays level-triggered: a relevant event marks the remote
-// dirty and the pass re-reads everything. What the filter drops can only
-// matter to objects lxnetd would not write anyway; the periodic resync, a
-// reconnect and every configuration change still run full passes.
+// dirty and the pass re-reads that object into the session's cache. The
+// same filter (wantsObject) tells the cache which marked objects a pass
+// must re-read: those of dropped events stay marked until a configuration
+// mentions them or the next full read (periodic resync, reconnect). What
+// the filter drops can only matter to objects lxnetd would not write anyway.
 type relevance struct {
 	networks  map[string]bool
 	profiles  map[string]bool
@@ -105,4 +107,10 @@ func (rel *relevance) wants(ev engine.Event) bool {
 		return rel.acls[o.Name]
 	}
 	return !ev.Unplanned
+}
+
+// wantsObject is wants for an object rather than an event: whether the
+// cache should re-read it for a plan of this configuration.
+func (rel *relevance) wantsObject(a engine.Address) bool {
+	return rel.wants(engine.Event{Object: a})
 }

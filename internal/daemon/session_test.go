@@ -21,6 +21,7 @@ type fakeRemote struct {
 	*enginetest.Fake
 	*lease.MemStore
 	vanishing int // ListProfiles answers ErrNotFound this many more times
+	events    chan engine.Event
 }
 
 func (r *fakeRemote) ListProfiles(ctx context.Context) ([]engine.Profile, error) {
@@ -31,9 +32,33 @@ func (r *fakeRemote) ListProfiles(ctx context.Context) ([]engine.Profile, error)
 	return r.Fake.ListProfiles(ctx)
 }
 
-func (r *fakeRemote) Watch(ctx context.Context, _ func(engine.Event)) error {
-	<-ctx.Done()
-	return nil
+func (r *fakeRemote) Watch(ctx context.Context, onEvent func(engine.Event)) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev := <-r.events:
+			onEvent(ev)
+		}
+	}
+}
+
+// send delivers one event through s's Watch and returns once the worker's
+// handler got it.
+func send(t *testing.T, r *fakeRemote, s Session, ev engine.Event) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	got := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = s.Watch(ctx, func(engine.Event) { close(got) })
+	}()
+	r.events <- ev
+	<-got
+	cancel()
+	<-done
 }
 
 func (r *fakeRemote) Close() {}
@@ -60,7 +85,7 @@ func profiles(n int) *spec.Remote {
 }
 
 func TestConvergeCountsOutcome(t *testing.T) {
-	r := &fakeRemote{Fake: enginetest.New("local"), MemStore: &lease.MemStore{}}
+	r := &fakeRemote{events: make(chan engine.Event), Fake: enginetest.New("local"), MemStore: &lease.MemStore{}}
 	s := session(t, r)
 	st := spec.Settings{Owner: "t", MaxDeletes: 10}
 	out, err := s.Converge(t.Context(), profiles(3), st)
@@ -84,7 +109,7 @@ func TestConvergeCountsOutcome(t *testing.T) {
 }
 
 func TestConvergeGateRefuses(t *testing.T) {
-	r := &fakeRemote{Fake: enginetest.New("local"), MemStore: &lease.MemStore{}}
+	r := &fakeRemote{events: make(chan engine.Event), Fake: enginetest.New("local"), MemStore: &lease.MemStore{}}
 	s := session(t, r)
 	st := spec.Settings{Owner: "t", MaxDeletes: 10}
 	if _, err := s.Converge(t.Context(), profiles(12), st); err != nil {
@@ -106,14 +131,113 @@ func TestConvergeGateRefuses(t *testing.T) {
 }
 
 func TestConvergeObservesAgainWhenSomethingVanished(t *testing.T) {
-	r := &fakeRemote{Fake: enginetest.New("local"), MemStore: &lease.MemStore{}, vanishing: observeRetries - 1}
+	r := &fakeRemote{events: make(chan engine.Event), Fake: enginetest.New("local"), MemStore: &lease.MemStore{}, vanishing: observeRetries - 1}
 	s := session(t, r)
 	st := spec.Settings{Owner: "t", MaxDeletes: 10}
 	if out, err := s.Converge(t.Context(), profiles(1), st); err != nil || out.Applied != 2 {
 		t.Fatalf("after %d vanished reads: %+v, %v (want the pass to observe again and apply)", observeRetries-1, out, err)
 	}
 	r.vanishing = observeRetries
+	s = session(t, r) // a new connection observes everything
 	if _, err := s.Converge(t.Context(), profiles(1), st); !errors.Is(err, engine.ErrNotFound) {
 		t.Fatalf("after %d vanished reads: %v, want the 404 reported", observeRetries, err)
+	}
+}
+
+// A pass after an event re-reads the object it names and nothing else.
+func TestConvergeReadsWhatTheEventNames(t *testing.T) {
+	r := &fakeRemote{events: make(chan engine.Event), Fake: enginetest.New("local"), MemStore: &lease.MemStore{}}
+	s := session(t, r)
+	st := spec.Settings{Owner: "t", MaxDeletes: 10}
+	if out, err := s.Converge(t.Context(), profiles(3), st); err != nil || out.Observations != 1 {
+		t.Fatalf("first pass: %+v, %v (want one full read)", out, err)
+	}
+	if out, err := s.Converge(t.Context(), profiles(3), st); err != nil || out.Observations != 0 || out.ObjectReads != 0 || out.Applied != 0 {
+		t.Fatalf("pass without events: %+v, %v (want no reads, no writes)", out, err)
+	}
+	delete(r.Profiles, "p1")
+	send(t, r, s, engine.Event{Object: engine.Address{Kind: engine.KindProfile, Name: "p1"}})
+	out, err := s.Converge(t.Context(), profiles(3), st)
+	if err != nil || out.Observations != 0 || out.ObjectReads != 2 || out.Applied != 1 {
+		t.Fatalf("pass after a hand delete: %+v, %v (want the profile read, re-created and read back, no full read)", out, err)
+	}
+	if _, ok := r.Profiles["p1"]; !ok {
+		t.Fatal("p1 not re-created")
+	}
+}
+
+// Writes that find the cache stale (an object deleted without an event
+// reaching the cache) read the object again and plan again in the same
+// pass, and never write over what they did not read.
+func TestConvergePlansAgainWhenTheCacheWasStale(t *testing.T) {
+	r := &fakeRemote{events: make(chan engine.Event), Fake: enginetest.New("local"), MemStore: &lease.MemStore{}}
+	s := session(t, r)
+	st := spec.Settings{Owner: "t", MaxDeletes: 10}
+	if _, err := s.Converge(t.Context(), profiles(2), st); err != nil {
+		t.Fatal(err)
+	}
+	delete(r.Profiles, "p1") // the event is lost
+	d := profiles(2)
+	d.Profiles[1].Config = map[string]string{"user.x": "1"}
+	out, err := s.Converge(t.Context(), d, st)
+	if err != nil || out.Applied != 1 || out.Observations != 0 {
+		t.Fatalf("pass on a stale cache: %+v, %v (want the update's 404, a re-read and the create, without a full read)", out, err)
+	}
+	if got := r.Profiles["p1"].Config["user.x"]; got != "1" {
+		t.Fatalf("p1 after the pass: %+v", r.Profiles["p1"])
+	}
+}
+
+// A plan that deletes is made from a full read (used_by may be stale in
+// the cache).
+func TestConvergeDeletesFromAFullRead(t *testing.T) {
+	r := &fakeRemote{events: make(chan engine.Event), Fake: enginetest.New("local"), MemStore: &lease.MemStore{}}
+	s := session(t, r)
+	st := spec.Settings{Owner: "t", MaxDeletes: 10}
+	if _, err := s.Converge(t.Context(), profiles(3), st); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Converge(t.Context(), profiles(2), st)
+	if err != nil || out.Applied != 1 || out.Observations != 1 {
+		t.Fatalf("pruning pass: %+v, %v (want one delete after one full read)", out, err)
+	}
+	if out, err := s.Converge(t.Context(), profiles(2), st); err != nil || out.Observations != 0 || out.Applied != 0 {
+		t.Fatalf("pass after the prune: %+v, %v (want nothing)", out, err)
+	}
+}
+
+// A delete blocked for good (a profile an unmanaged instance uses) costs
+// one full read, not one per pass.
+func TestConvergeBlockedDeleteReadsOnce(t *testing.T) {
+	r := &fakeRemote{events: make(chan engine.Event), Fake: enginetest.New("local"), MemStore: &lease.MemStore{}}
+	s := session(t, r)
+	st := spec.Settings{Owner: "t", MaxDeletes: 10}
+	if _, err := s.Converge(t.Context(), profiles(2), st); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.CreateInstance(t.Context(), engine.Instance{Name: "hand", Image: "busybox", Profiles: []string{"default", "p1"}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Converge(t.Context(), profiles(1), st)
+	if err != nil || out.Applied != 0 || out.Observations != 1 {
+		t.Fatalf("pass with a blocked delete: %+v, %v (want one full read, nothing applied)", out, err)
+	}
+	for range 3 {
+		if out, err := s.Converge(t.Context(), profiles(1), st); err != nil || out.Observations != 0 || out.Applied != 0 {
+			t.Fatalf("next pass with the same blocked delete: %+v, %v (want no read)", out, err)
+		}
+	}
+	if err := r.DeleteInstance(t.Context(), "hand"); err != nil {
+		t.Fatal(err)
+	}
+	// The instance is not in the configuration: its event is not read, and
+	// the delete waits for the next full read (a resync; here a reconnect).
+	send(t, r, s, engine.Event{Object: engine.Address{Kind: engine.KindNode, Name: "hand"}})
+	if out, err := s.Converge(t.Context(), profiles(1), st); err != nil || out.Applied != 0 {
+		t.Fatalf("pass after the blocking instance went: %+v, %v (want nothing yet)", out, err)
+	}
+	s = session(t, r)
+	if out, err := s.Converge(t.Context(), profiles(1), st); err != nil || out.Observations != 1 || out.Applied != 1 {
+		t.Fatalf("the next full read: %+v, %v (want the delete)", out, err)
 	}
 }

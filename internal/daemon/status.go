@@ -39,6 +39,9 @@ type RemoteStatus struct {
 	DriftCorrections int64     `json:"drift_corrections"` // changes applied while the configuration was unchanged
 	Events           int64     `json:"events"`            // LXD lifecycle events received
 	Reconnects       int64     `json:"reconnects"`
+	FullReads        int64     `json:"full_reads"`   // full observations (bulk lists) since start
+	ObjectReads      int64     `json:"object_reads"` // objects re-read one by one (after events and writes)
+	Requests         int64     `json:"lxd_requests"` // LXD API requests of all passes
 	NextResync       time.Time `json:"next_resync,omitzero"`
 	NextRetry        time.Time `json:"next_retry,omitzero"`
 	ConfigHash       string    `json:"config_hash,omitempty"` // configuration the last successful pass converged to

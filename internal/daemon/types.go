@@ -63,4 +63,12 @@ type Outcome struct {
 	// Refused is non-empty when the safety gate refused the plan (too many
 	// deletes, an empty desired set): nothing was written.
 	Refused string
+	// Observations is the number of full reads of the remote (bulk lists)
+	// the pass made, ObjectReads the objects it read one by one (after
+	// events and writes).
+	Observations int
+	ObjectReads  int
+	// Requests is the number of LXD API requests the pass issued (lease
+	// renewals running meanwhile included).
+	Requests int64
 }

@@ -148,7 +148,9 @@ func (w *worker) setStatus(f func(*RemoteStatus)) {
 // particular order.
 func (w *worker) onEvent(ev engine.Event) {
 	w.mu.Lock()
-	w.st.Events++
+	if !ev.Subscribed { // not an LXD event: the stream came up, read again
+		w.st.Events++
+	}
 	wanted := w.rel.wants(ev)
 	w.mu.Unlock()
 	if !wanted {

@@ -27,6 +27,15 @@ func (r *Remote) ListACLs(ctx context.Context) ([]engine.ACL, error) {
 	return out, nil
 }
 
+// GetACL reads one network ACL (GET /1.0/network-acls/<name>).
+func (r *Remote) GetACL(ctx context.Context, name string) (engine.ACL, error) {
+	a, _, err := r.client(ctx).GetNetworkACL(name)
+	if err != nil {
+		return engine.ACL{}, fmt.Errorf("reading network ACL %q: %w", name, mapError(err))
+	}
+	return aclFromAPI(*a), nil
+}
+
 func aclFromAPI(a api.NetworkACL) engine.ACL {
 	return engine.ACL{
 		Name:        a.Name,

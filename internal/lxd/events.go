@@ -17,7 +17,8 @@ import (
 // WatchLifecycle subscribes to LXD's lifecycle events of the remote's
 // project and calls onEvent with each event's source path (for example
 // "/1.0/networks/br0/forwards/198.51.100.10"; LXD 5.0.2 names the object only
-// there). It blocks until ctx is done (returns nil) or the event stream
+// there); a rename is reported twice, with the new path and then the old
+// one (the object is gone from there). It blocks until ctx is done (returns nil) or the event stream
 // breaks (returns an error): the LXD client never reconnects, so the caller
 // reconnects — Connect again — and re-reads everything, as events may have
 // been missed.
@@ -34,6 +35,13 @@ import (
 // and the watch also reports the default project's networks and forwards
 // (see below). The event websocket is not counted in Requests.
 func (r *Remote) WatchLifecycle(ctx context.Context, onEvent func(source string)) error {
+	return r.watchLifecycle(ctx, onEvent, func() {})
+}
+
+// watchLifecycle is WatchLifecycle that calls subscribed once the event
+// stream is up (before any event), so a reader can tell whether its reads
+// started before events could reach it.
+func (r *Remote) watchLifecycle(ctx context.Context, onEvent func(source string), subscribed func()) error {
 	// A client and transport of its own: its listener shares nothing with
 	// operation waits, and closing the transport on return closes the event
 	// websocket at once. The pinned client cannot: EventListener.Disconnect
@@ -77,8 +85,12 @@ func (r *Remote) WatchLifecycle(ctx context.Context, onEvent func(source string)
 		}
 		mu.RLock()
 		defer mu.RUnlock()
-		if !stopped {
-			onEvent(lc.Source)
+		if stopped {
+			return
+		}
+		onEvent(lc.Source)
+		if old, ok := renamedFrom(lc.Source, lc.Context); ok {
+			onEvent(old)
 		}
 	})
 	if err != nil {
@@ -90,6 +102,7 @@ func (r *Remote) WatchLifecycle(ctx context.Context, onEvent func(source string)
 		stopped = true
 		mu.Unlock()
 	}
+	subscribed()
 
 	broken := make(chan error, 1)
 	go func() { broken <- listener.Wait() }()
@@ -112,9 +125,11 @@ func (r *Remote) WatchLifecycle(ctx context.Context, onEvent func(source string)
 }
 
 // Watch is WatchLifecycle with each event's source reduced to the object it
-// names (EventOf): the form the daemon consumes.
+// names (EventOf): the form the daemon consumes. Its first event, once the
+// stream is up, is engine.Event{Subscribed: true}.
 func (r *Remote) Watch(ctx context.Context, onEvent func(engine.Event)) error {
-	return r.WatchLifecycle(ctx, func(source string) { onEvent(EventOf(source)) })
+	return r.watchLifecycle(ctx, func(source string) { onEvent(EventOf(source)) },
+		func() { onEvent(engine.Event{Subscribed: true}) })
 }
 
 // watchClient dials the client of one watch and registers its transport,

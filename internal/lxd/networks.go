@@ -183,17 +183,21 @@ func (r *Remote) ListProfiles(ctx context.Context) ([]engine.Profile, error) {
 	}
 	out := make([]engine.Profile, 0, len(profiles))
 	for _, p := range profiles {
-		out = append(out, engine.Profile{
-			Name:        p.Name,
-			Description: p.Description,
-			Config:      nonNilMap(p.Config),
-			Devices:     nonNilDevices(p.Devices),
-			UsedBy:      usedBy(p.UsedBy),
-			ETag:        profileETag(p.Description, p.Config, p.Devices),
-		})
+		out = append(out, profileFromAPI(p))
 	}
 	sortProfiles(out)
 	return out, nil
+}
+
+func profileFromAPI(p api.Profile) engine.Profile {
+	return engine.Profile{
+		Name:        p.Name,
+		Description: p.Description,
+		Config:      nonNilMap(p.Config),
+		Devices:     nonNilDevices(p.Devices),
+		UsedBy:      usedBy(p.UsedBy),
+		ETag:        profileETag(p.Description, p.Config, p.Devices),
+	}
 }
 
 // CreateProfile creates a profile with its config and devices.

@@ -2,6 +2,7 @@ package lxd
 
 import (
 	"net/url"
+	"path"
 	"slices"
 	"strings"
 
@@ -57,11 +58,18 @@ func usedBy(urls []string) []engine.Address {
 
 // EventOf reduces a lifecycle event's source to the object it names.
 func EventOf(source string) engine.Event {
+	if u, err := url.Parse(source); err == nil && strings.Trim(u.Path, "/") == "1.0" {
+		// The server configuration (config-updated), where leases live:
+		// every lease renewal sends one.
+		return engine.Event{Unplanned: true}
+	}
 	seg, ok := apiPath(source)
 	if !ok || len(seg) < 2 {
 		return engine.Event{}
 	}
 	switch seg[0] {
+	case "images":
+		return engine.Event{Unplanned: true, Images: true}
 	case "networks":
 		if len(seg) >= 4 && seg[2] == "forwards" {
 			return engine.Event{Object: engine.Address{Kind: engine.KindForward, Network: seg[1], Name: seg[3]}}
@@ -73,8 +81,26 @@ func EventOf(source string) engine.Event {
 		return engine.Event{Object: engine.Address{Kind: engine.KindNode, Name: seg[1]}}
 	case "network-acls":
 		return engine.Event{Object: engine.Address{Kind: engine.KindACL, Name: seg[1]}}
-	case "images", "storage-pools", "operations", "certificates", "warnings", "network-zones":
+	case "storage-pools", "operations", "certificates", "warnings", "network-zones":
 		return engine.Event{Unplanned: true}
 	}
 	return engine.Event{}
+}
+
+// renamedFrom is the source path an object had before the rename an event
+// reports (LXD names the new path in source and the old name in the
+// context's old_name), so that the object under its old name is read
+// again too: it is gone. ok is false for any other event.
+func renamedFrom(source string, context map[string]any) (old string, ok bool) {
+	name, _ := context["old_name"].(string)
+	if name == "" {
+		return "", false
+	}
+	u, err := url.Parse(source)
+	if err != nil || !strings.HasPrefix(u.Path, "/1.0/") {
+		return "", false
+	}
+	u.Path = path.Join(path.Dir(u.Path), name)
+	u.RawPath = ""
+	return u.String(), true
 }

@@ -20,17 +20,43 @@ func TestEventOf(t *testing.T) {
 		"/1.0/instances/web2?project=default":      addr(engine.KindNode, "web2"),
 		"/1.0/containers/c1":                       addr(engine.KindNode, "c1"),
 		"/1.0/networks/b%72%30":                    addr(engine.KindNetwork, "br0"), // escaped
-		"/1.0/images/abc":                          {Unplanned: true},
+		"/1.0/images/abc":                          {Unplanned: true, Images: true},
+		"/1.0/images/aliases/web":                  {Unplanned: true, Images: true},
 		"/1.0/storage-pools/default":               {Unplanned: true},
 		"/1.0/operations/x":                        {Unplanned: true},
 		"/1.0/projects/p":                          {},
-		"/1.0":                                     {},
+		"/1.0":                                     {Unplanned: true}, // server config (leases)
+		"/1.0/":                                    {Unplanned: true},
 		"garbage":                                  {},
 		"/1.0/networks/%zz":                        {},
 	} {
 		if got := EventOf(src); got != want {
 			t.Errorf("EventOf(%q) = %+v, want %+v", src, got, want)
 		}
+	}
+}
+
+// A rename names the old object too, with the new one's project.
+func TestRenamedFrom(t *testing.T) {
+	for _, c := range []struct {
+		source string
+		ctx    map[string]any
+		want   string // "" for none
+	}{
+		{"/1.0/profiles/new", map[string]any{"old_name": "old"}, "/1.0/profiles/old"},
+		{"/1.0/instances/web2?project=p", map[string]any{"old_name": "web1"}, "/1.0/instances/web1?project=p"},
+		{"/1.0/networks/br1", map[string]any{"old_name": "br 0"}, "/1.0/networks/br%200"},
+		{"/1.0/profiles/web", nil, ""},
+		{"/1.0/profiles/web", map[string]any{"old_name": 3}, ""},
+		{"garbage", map[string]any{"old_name": "x"}, ""},
+	} {
+		got, ok := renamedFrom(c.source, c.ctx)
+		if got != c.want || ok != (c.want != "") {
+			t.Errorf("renamedFrom(%q, %v) = %q, %v; want %q", c.source, c.ctx, got, ok, c.want)
+		}
+	}
+	if ev := EventOf("/1.0/networks/br%200"); ev.Object.Name != "br 0" {
+		t.Errorf("the old path reads as %+v", ev)
 	}
 }
 

@@ -56,6 +56,9 @@ func acls(s *suite) {
 		Egress: []engine.ACLRule{{Action: "reject", Protocol: "udp", DestinationPort: "53", State: "disabled"}},
 	})
 	got := s.mustACL(a.Name)
+	single(s, "GetACL", got, func() (engine.ACL, error) { return s.r.GetACL(s.ctx, a.Name) })
+	_, err := s.r.GetACL(s.ctx, s.env.Name(s.T, "none"))
+	s.wantNotFound("GetACL of a missing ACL", err)
 	want := slices.Clone(a.Ingress)
 	want[1].State = "enabled"
 	if diff := cmp.Diff([]any{a.Description, a.Config, sortedRules(want), a.Egress},

@@ -25,6 +25,7 @@ var cases = []struct {
 	{"ForwardNeedsCapableNetwork", forwardNeedsCapableNetwork},
 	{"Missing", missing},
 	{"ACLs", acls},
+	{"Get", get},
 }
 
 // listCostsOneRequest: every list is one request, whatever there is to

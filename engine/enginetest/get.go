@@ -1,0 +1,76 @@
+package enginetest
+
+import (
+	"context"
+	"slices"
+
+	"github.com/lxnetd/lxnetd/engine"
+)
+
+// The targeted reads: one object each, as the List calls list it, one
+// request each.
+
+func (f *Fake) GetNetwork(_ context.Context, name string) (engine.Network, error) {
+	f.requests.Add(1)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, ok := f.Networks[name]
+	if !ok {
+		return engine.Network{}, engine.ErrNotFound
+	}
+	n.Config = cloneMap(n.Config)
+	n.UsedBy = f.networkUsedBy(name)
+	return n, nil
+}
+
+func (f *Fake) GetProfile(_ context.Context, name string) (engine.Profile, error) {
+	f.requests.Add(1)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, ok := f.Profiles[name]
+	if !ok {
+		return engine.Profile{}, engine.ErrNotFound
+	}
+	p.Config, p.Devices = cloneMap(p.Config), cloneDevices(p.Devices)
+	p.UsedBy = f.profileUsedBy(name)
+	return p, nil
+}
+
+func (f *Fake) GetInstance(_ context.Context, name string) (engine.Instance, error) {
+	f.requests.Add(1)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i, ok := f.Instances[name]
+	if !ok {
+		return engine.Instance{}, engine.ErrNotFound
+	}
+	return cloneInstance(i), nil
+}
+
+func (f *Fake) GetForward(_ context.Context, network, listen string) (engine.Forward, error) {
+	f.requests.Add(1)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.forwardNetwork(network); err != nil {
+		return engine.Forward{}, err
+	}
+	x, ok := f.Forwards[network][listen]
+	if !ok {
+		return engine.Forward{}, engine.ErrNotFound
+	}
+	x.Config = cloneMap(x.Config)
+	x.Ports = slices.Clone(x.Ports)
+	return x, nil
+}
+
+// cloneInstance copies what a caller could modify.
+func cloneInstance(i engine.Instance) engine.Instance {
+	i.Config, i.Devices = cloneMap(i.Config), cloneDevices(i.Devices)
+	i.Profiles = slices.Clone(i.Profiles)
+	addrs := make(map[string][]string, len(i.Addresses))
+	for nic, a := range i.Addresses {
+		addrs[nic] = slices.Clone(a)
+	}
+	i.Addresses = addrs
+	return i
+}

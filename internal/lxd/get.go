@@ -1,0 +1,50 @@
+package lxd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/lxnetd/lxnetd/engine"
+)
+
+// The targeted reads: one object each, converted exactly as the list calls
+// convert it (same ETag scheme, same used_by parsing), in one request.
+
+// GetNetwork reads one network (GET /1.0/networks/<name>).
+func (r *Remote) GetNetwork(ctx context.Context, name string) (engine.Network, error) {
+	n, _, err := r.client(ctx).GetNetwork(name)
+	if err != nil {
+		return engine.Network{}, fmt.Errorf("reading network %q: %w", name, mapError(err))
+	}
+	return networkFromAPI(*n), nil
+}
+
+// GetProfile reads one profile (GET /1.0/profiles/<name>).
+func (r *Remote) GetProfile(ctx context.Context, name string) (engine.Profile, error) {
+	p, _, err := r.client(ctx).GetProfile(name)
+	if err != nil {
+		return engine.Profile{}, fmt.Errorf("reading profile %q: %w", name, mapError(err))
+	}
+	return profileFromAPI(*p), nil
+}
+
+// GetInstance reads one instance with what ListInstances includes
+// (GET /1.0/instances/<name>?recursion=1, which carries its state, as the
+// list does).
+func (r *Remote) GetInstance(ctx context.Context, name string) (engine.Instance, error) {
+	in, _, err := r.client(ctx).GetInstanceFull(name)
+	if err != nil {
+		return engine.Instance{}, fmt.Errorf("reading instance %q: %w", name, mapError(err))
+	}
+	return instanceFromAPI(*in), nil
+}
+
+// GetForward reads the forward of one listen address
+// (GET /1.0/networks/<network>/forwards/<address>).
+func (r *Remote) GetForward(ctx context.Context, network, listenAddress string) (engine.Forward, error) {
+	f, _, err := r.client(ctx).GetNetworkForward(network, listenAddress)
+	if err != nil {
+		return engine.Forward{}, fmt.Errorf("reading forward %s of network %q: %w", listenAddress, network, mapError(err))
+	}
+	return forwardFromAPI(network, *f), nil
+}
