@@ -6,11 +6,13 @@
 package packaging
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -18,24 +20,7 @@ func TestDeb(t *testing.T) {
 	if _, err := exec.LookPath("dpkg-deb"); err != nil {
 		t.Fatalf("dpkg-deb is needed to inspect the package: %v", err)
 	}
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dist := filepath.Join(root, "dist")
-	old, _ := filepath.Glob(filepath.Join(dist, "lxnetd_*.deb"))
-	for _, f := range old {
-		_ = os.Remove(f)
-	}
-	make := exec.Command("make", "-C", root, "deb")
-	if out, err := make.CombinedOutput(); err != nil {
-		t.Fatalf("make deb: %v\n%s", err, out)
-	}
-	debs, _ := filepath.Glob(filepath.Join(dist, "lxnetd_*.deb"))
-	if len(debs) != 1 {
-		t.Fatalf("make deb produced %v, want one lxnetd_*.deb in dist/", debs)
-	}
-	deb := debs[0]
+	deb := debPackage(t)
 	if !regexp.MustCompile(`lxnetd_[0-9][^_]*_[a-z0-9]+\.deb$`).MatchString(deb) {
 		t.Errorf("package name %s: the version must start with a digit", filepath.Base(deb))
 	}
@@ -163,6 +148,38 @@ func TestDeb(t *testing.T) {
 	if !strings.Contains(man, "lxnetd-run") || !strings.Contains(man, "--config-dir") {
 		t.Errorf("lxnetd-run(1) does not document the run command:\n%s", man)
 	}
+}
+
+var (
+	debOnce sync.Once
+	debPath string
+	debErr  error
+)
+
+// debPackage runs `make deb` once per test process (every test of the
+// package examines the same package) and returns the .deb.
+func debPackage(t *testing.T) string {
+	t.Helper()
+	debOnce.Do(func() { debPath, debErr = makeDeb() })
+	if debErr != nil {
+		t.Fatal(debErr)
+	}
+	return debPath
+}
+
+func makeDeb() (string, error) {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		return "", err
+	}
+	if out, err := exec.Command("make", "-C", root, "deb").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("make deb: %v\n%s", err, out)
+	}
+	debs, _ := filepath.Glob(filepath.Join(root, "dist", "lxnetd_*.deb"))
+	if len(debs) != 1 {
+		return "", fmt.Errorf("make deb produced %v, want one lxnetd_*.deb in dist/", debs)
+	}
+	return debs[0], nil
 }
 
 func run(t *testing.T, name string, args ...string) string {
