@@ -35,7 +35,7 @@ func languageReference(readme []byte) (string, error) {
 }
 
 var (
-	// [text](#anchor): a link within the README; the page keeps the text.
+	// [text](#anchor): a link within the README, which the package ships.
 	localLink = regexp.MustCompile(`\[([^\]]+)\]\(#[^)]*\)`)
 	// ### Heading: a section of the reference, a section of the page.
 	subHeading = regexp.MustCompile(`(?m)^### (.+)$`)
@@ -95,7 +95,7 @@ func languageManPage(readme []byte, version string, date time.Time) ([]byte, err
 	if err != nil {
 		return nil, err
 	}
-	ref = localLink.ReplaceAllString(ref, "$1 (see the README)")
+	ref = localLink.ReplaceAllString(ref, "$1 (in /usr/share/doc/lxnetd/README.md.gz)")
 	ref = tablesAsDefinitions(ref)
 	ref = subHeading.ReplaceAllStringFunc(ref, func(h string) string {
 		return "# " + strings.ToUpper(strings.TrimPrefix(h, "### "))
@@ -125,5 +125,20 @@ upgrade).
 **lxnetd**(1), **lxnetd-validate**(1), **lxnetd-fmt**(1), **lxnetd-plan**(1),
 **lxnetd-apply**(1), **lxnetd-run**(1), **lxnetd-export**(1)
 `)
-	return md2man.Render(b.Bytes()), nil
+	return asciiRoff(md2man.Render(b.Bytes())), nil
+}
+
+// asciiRoff writes every non-ASCII character as a groff escape (\[u2192]
+// for →), as preconv(1) would: the page then reads the same whatever
+// encoding man assumes.
+func asciiRoff(roff []byte) []byte {
+	var b bytes.Buffer
+	for _, r := range string(roff) {
+		if r < 0x80 {
+			b.WriteRune(r)
+			continue
+		}
+		fmt.Fprintf(&b, "\\[u%04X]", r)
+	}
+	return b.Bytes()
 }
