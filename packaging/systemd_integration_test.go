@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -134,9 +135,12 @@ EOF`, profA, profB))
 	if got := must("systemctl is-active lxnetd.service"); got != "active" {
 		t.Fatalf("lxnetd is %q after start", got)
 	}
-	if st := show("StatusText"); !strings.HasPrefix(st, "1/1 remotes converged, 2 objects") {
-		t.Errorf("StatusText = %q, want 1/1 remotes converged, 2 objects", st)
-	}
+	poll(30*time.Second, "StatusText reports the converged remote", func() string {
+		if st := show("StatusText"); !strings.HasPrefix(st, "1/1 remotes converged, 2 objects") {
+			return fmt.Sprintf("StatusText = %q, want 1/1 remotes converged, 2 objects", st)
+		}
+		return ""
+	})
 	for _, p := range []string{profA, profB} {
 		if out := d.Lxc(t, "profile", "show", p); !strings.Contains(out, "user.lxnetd.owner: "+owner) {
 			t.Errorf("profile %s on the sandbox LXD is not owned by %s:\n%s", p, owner, out)
@@ -246,7 +250,7 @@ EOF`, profA, profB))
 	if n := show("NRestarts"); n != restarts {
 		t.Errorf("NRestarts went from %s to %s: systemd retried a configuration error", restarts, n)
 	}
-	if out, _ := sh("systemctl status --no-pager lxnetd.service"); !strings.Contains(out, "status=78/CONFIG") {
+	if out, _ := sh("systemctl status --no-pager lxnetd.service"); !regexp.MustCompile(`code=exited, status=78\b`).MatchString(out) {
 		t.Errorf("systemctl status does not show the configuration exit:\n%s", out)
 	}
 	if out := must("journalctl -u lxnetd.service --no-pager -p err -o cat"); !strings.Contains(out, "configuration rejected at start-up") {
