@@ -9,7 +9,7 @@ STATICCHECK_VERSION := v0.8.2
 # Where the throwaway LXD daemons live; tests find them through this variable.
 export LXNETD_SANDBOX_DIR ?= /var/lib/lxnetd-sandbox
 
-.PHONY: all build test unit integration demo lint bench deb deb-lint clean sandbox-up sandbox-down
+.PHONY: all build test unit integration demo lint bench deb deb-lint deb-tools clean sandbox-up sandbox-down
 
 all: build
 
@@ -23,7 +23,7 @@ build:
 # (~3.5 vs ~6.5 minutes) and lets one package's 200-object load slow another's
 # timing bar (the daemon corrects drift within 2 s). Determinism wins.
 TESTFLAGS ?= -p 1
-test: lint sandbox-up build
+test: lint sandbox-up build deb-tools
 	$(GO) test -tags integration -count=1 -timeout 25m $(TESTFLAGS) ./...
 
 unit:
@@ -69,9 +69,18 @@ deb:
 	@command -v nfpm >/dev/null 2>&1 || test -x "$$($(GO) env GOPATH)/bin/nfpm" || $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
 	GO="$(GO)" ./packaging/build-deb.sh "$(DEB_VERSION)"
 
+# What the package tests (packaging/) use beyond the sandbox: dpkg-shlibdeps,
+# lintian, file, groff, debootstrap (for the Debian 12 systemd image).
+DEB_TOOLS := dpkg-shlibdeps:dpkg-dev lintian:lintian file:file groff:groff-base debootstrap:debootstrap
+deb-tools:
+	@missing=; for t in $(DEB_TOOLS); do command -v $${t%%:*} >/dev/null 2>&1 || PATH="$$PATH:/usr/sbin" command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t#*:}"; done; \
+	if [ -n "$$missing" ]; then echo "installing$$missing"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; }; fi
+
 # lintian on the package: no errors allowed (warnings are fixed or overridden
 # with a reason in packaging/debian/lintian-overrides).
-deb-lint: deb
+deb-lint: deb-tools deb
 	lintian --fail-on error,warning dist/lxnetd_*.deb
 
 clean:

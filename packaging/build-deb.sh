@@ -16,6 +16,20 @@
 # derives from the symbols the binary uses (libc6 (>= 2.34) today).
 set -eu
 
+# need CMD PACKAGE: install PACKAGE with apt when CMD is missing (as root;
+# `make test` installs what it needs the same way), else say what to install.
+need() {
+	command -v "$1" >/dev/null 2>&1 && return 0
+	if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+		echo "build-deb: installing $2 (for $1)" >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >/dev/null ||
+			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >/dev/null; }
+	fi
+	command -v "$1" >/dev/null 2>&1 || { echo "build-deb: $1 is missing: apt-get install $2" >&2; exit 1; }
+}
+need dpkg-shlibdeps dpkg-dev
+need gzip gzip
+
 VERSION=$1
 GO=${GO:-go}
 ARCH=$($GO env GOARCH)
