@@ -56,9 +56,10 @@ bench: sandbox-up
 	$(GO) test -tags integration -run '^$$' -bench 'ForwardPorts|NoOpPlan' -benchtime 1x -count 1 ./engine/
 	$(GO) test -run '^$$' -bench PlanCPU -count 1 ./engine/
 
-# Debian versions must start with a digit: a tag v1.2.3 gives 1.2.3, an
-# untagged build 0.0.0~git<sha>.
-DEB_VERSION ?= $(shell v=`git describe --tags --dirty 2>/dev/null | sed 's/^v//'`; if echo "$$v" | grep -q '^[0-9]'; then echo "$$v"; else echo "0.0.0~git`git rev-parse --short HEAD 2>/dev/null || echo unknown`"; fi)
+# Debian versions must start with a digit: a tag v1.2.3 gives 1.2.3, a later
+# commit 1.2.3+4+g<sha> (no "-": the package is native, its changelog
+# changelog.gz), an untagged build 0.0.0~git<sha>.
+DEB_VERSION ?= $(shell v=`git describe --tags --dirty 2>/dev/null | sed 's/^v//; s/-/+/g'`; if echo "$$v" | grep -q '^[0-9]'; then echo "$$v"; else echo "0.0.0~git`git rev-parse --short HEAD 2>/dev/null || echo unknown`"; fi)
 NFPM_VERSION := v2.45.2
 
 # The .deb (packaging/build-deb.sh): a stripped PIE binary, the systemd unit,
