@@ -152,15 +152,39 @@ func TestDeb(t *testing.T) {
 
 var (
 	debOnce sync.Once
+	debDir  string // the test process's copy of the package, removed by TestMain
 	debPath string
 	debErr  error
 )
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if debDir != "" {
+		_ = os.RemoveAll(debDir)
+	}
+	os.Exit(code)
+}
+
 // debPackage runs `make deb` once per test process (every test of the
-// package examines the same package) and returns the .deb.
+// package examines the same package) and returns a copy of the .deb that
+// later builds in dist/ (TestDebReproducible's) do not replace.
 func debPackage(t *testing.T) string {
 	t.Helper()
-	debOnce.Do(func() { debPath, debErr = makeDeb() })
+	debOnce.Do(func() {
+		var built string
+		if built, debErr = makeDeb(); debErr != nil {
+			return
+		}
+		var b []byte
+		if b, debErr = os.ReadFile(built); debErr != nil {
+			return
+		}
+		if debDir, debErr = os.MkdirTemp("", "lxnetd-deb"); debErr != nil {
+			return
+		}
+		debPath = filepath.Join(debDir, filepath.Base(built))
+		debErr = os.WriteFile(debPath, b, 0o644)
+	})
 	if debErr != nil {
 		t.Fatal(debErr)
 	}
