@@ -23,7 +23,7 @@ import (
 // bind=container), and checks the service with systemd's own tools:
 // policy-rc.d obeyed on install, enable, start (READY), StatusText, the
 // objects on the sandbox LXD, journald's LXNETD_* fields, drift restored, a
-// reinstall keeping the edited conffile, reload refusing a broken file and
+// reinstall keeping the edited conffile, start at boot, reload refusing a broken file and
 // taking a fixed one, watchdog pings, a crash restarted, a clean stop, the
 // configuration error's exit 78 not restarted, and purge leaving nothing.
 func TestDebUnderSystemd(t *testing.T) {
@@ -186,6 +186,23 @@ EOF`, profA, profB))
 		t.Fatalf("lxnetd is %q after the reinstall", got)
 	}
 	step("reinstalled, conffile kept")
+
+	// Start at boot: the unit deb-systemd-helper enabled comes up by itself.
+	d.Lxc(t, "restart", name)
+	poll(60*time.Second, "lxnetd runs again after a reboot", func() string {
+		out, _ := sh("systemctl is-system-running --wait >/dev/null; systemctl is-active lxnetd.service")
+		if s := strings.TrimSpace(out); s != "active" {
+			return "lxnetd is " + s
+		}
+		return ""
+	})
+	poll(30*time.Second, "StatusText after the reboot", func() string {
+		if st := show("StatusText"); !strings.HasPrefix(st, "1/1 remotes converged, 2 objects") {
+			return st
+		}
+		return ""
+	})
+	step("started at boot")
 
 	// Reload: a broken file is refused and the service keeps running;
 	// the fixed directory is taken.
