@@ -9,7 +9,7 @@ STATICCHECK_VERSION := v0.8.2
 # Where the throwaway LXD daemons live; tests find them through this variable.
 export LXNETD_SANDBOX_DIR ?= /var/lib/lxnetd-sandbox
 
-.PHONY: all build test unit integration demo lint bench deb clean sandbox-up sandbox-down
+.PHONY: all build test unit integration demo lint bench deb deb-lint deb-tools clean sandbox-up sandbox-down
 
 all: build
 
@@ -23,7 +23,7 @@ build:
 # (~3.5 vs ~6.5 minutes) and lets one package's 200-object load slow another's
 # timing bar (the daemon corrects drift within 2 s). Determinism wins.
 TESTFLAGS ?= -p 1
-test: lint sandbox-up build
+test: lint sandbox-up build deb-tools
 	$(GO) test -tags integration -count=1 -timeout 25m $(TESTFLAGS) ./...
 
 unit:
@@ -58,19 +58,33 @@ bench: sandbox-up
 	$(GO) test -run '^$$' -bench PlanCPU -count 1 ./engine/
 	$(GO) test -run '^$$' -bench Scale -benchtime 1x -count 1 ./config/
 
-# Debian versions must start with a digit: a tag v1.2.3 gives 1.2.3, an
-# untagged build 0.0.0~git<sha>.
-DEB_VERSION ?= $(shell v=`git describe --tags --dirty 2>/dev/null | sed 's/^v//'`; if echo "$$v" | grep -q '^[0-9]'; then echo "$$v"; else echo "0.0.0~git`git rev-parse --short HEAD 2>/dev/null || echo unknown`"; fi)
+# Debian versions must start with a digit: a tag v1.2.3 gives 1.2.3, a later
+# commit 1.2.3+4+g<sha> (no "-": the package is native, its changelog
+# changelog.gz), an untagged build 0.0.0~git<sha>.
+DEB_VERSION ?= $(shell v=`git describe --tags --dirty 2>/dev/null | sed 's/^v//; s/-/+/g'`; if echo "$$v" | grep -q '^[0-9]'; then echo "$$v"; else echo "0.0.0~git`git rev-parse --short HEAD 2>/dev/null || echo unknown`"; fi)
 NFPM_VERSION := v2.45.2
 
-# The .deb: binary, systemd unit, default /etc/lxnet.d, man pages and shell
-# completions generated from the command tree (lxnetd gen-docs).
-deb: build
-	rm -rf dist/docs && ./$(BIN) gen-docs dist/docs && gzip -9n dist/docs/man1/*.1
+# The .deb (packaging/build-deb.sh): a stripped PIE binary, the systemd unit,
+# the default /etc/lxnet.d, man pages (commands from the command tree,
+# lxnetd.hcl(5) from the README), completions, examples. Reproducible: the
+# same commit gives the same bytes (SOURCE_DATE_EPOCH = the commit's time).
+deb:
 	@command -v nfpm >/dev/null 2>&1 || test -x "$$($(GO) env GOPATH)/bin/nfpm" || $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
-	mkdir -p dist
-	VERSION="$(DEB_VERSION)" ARCH="$$($(GO) env GOARCH)" PATH="$$PATH:$$($(GO) env GOPATH)/bin" \
-		nfpm package --config packaging/nfpm.yaml --packager deb --target dist/
+	GO="$(GO)" ./packaging/build-deb.sh "$(DEB_VERSION)"
+
+# What the package tests (packaging/) use beyond the sandbox: dpkg-shlibdeps,
+# lintian, file, groff, debootstrap (for the Debian 12 systemd image).
+DEB_TOOLS := dpkg-shlibdeps:dpkg-dev lintian:lintian file:file groff:groff-base debootstrap:debootstrap
+deb-tools:
+	@missing=; for t in $(DEB_TOOLS); do command -v $${t%%:*} >/dev/null 2>&1 || PATH="$$PATH:/usr/sbin" command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t#*:}"; done; \
+	if [ -n "$$missing" ]; then echo "installing$$missing"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; }; fi
+
+# lintian on the package: no errors allowed (warnings are fixed or overridden
+# with a reason in packaging/debian/lintian-overrides).
+deb-lint: deb-tools deb
+	lintian --fail-on error,warning dist/lxnetd_*.deb
 
 clean:
 	rm -rf bin dist

@@ -6,11 +6,13 @@
 package packaging
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -18,30 +20,13 @@ func TestDeb(t *testing.T) {
 	if _, err := exec.LookPath("dpkg-deb"); err != nil {
 		t.Fatalf("dpkg-deb is needed to inspect the package: %v", err)
 	}
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dist := filepath.Join(root, "dist")
-	old, _ := filepath.Glob(filepath.Join(dist, "lxnetd_*.deb"))
-	for _, f := range old {
-		_ = os.Remove(f)
-	}
-	make := exec.Command("make", "-C", root, "deb")
-	if out, err := make.CombinedOutput(); err != nil {
-		t.Fatalf("make deb: %v\n%s", err, out)
-	}
-	debs, _ := filepath.Glob(filepath.Join(dist, "lxnetd_*.deb"))
-	if len(debs) != 1 {
-		t.Fatalf("make deb produced %v, want one lxnetd_*.deb in dist/", debs)
-	}
-	deb := debs[0]
+	deb := debPackage(t)
 	if !regexp.MustCompile(`lxnetd_[0-9][^_]*_[a-z0-9]+\.deb$`).MatchString(deb) {
 		t.Errorf("package name %s: the version must start with a digit", filepath.Base(deb))
 	}
 
 	info := run(t, "dpkg-deb", "--info", deb)
-	for _, want := range []string{"Package: lxnetd", "Section: admin", "Recommends: lxd", "postinst", "prerm", "postrm"} {
+	for _, want := range []string{"Package: lxnetd", "Section: admin", "Recommends: lxd", "postinst", "prerm", "postrm", "Depends: libc6 (>= "} {
 		if !strings.Contains(info, want) {
 			t.Errorf("dpkg-deb --info lacks %q:\n%s", want, info)
 		}
@@ -66,6 +51,11 @@ func TestDeb(t *testing.T) {
 		"usr/share/zsh/vendor-completions/_lxnetd",
 		"usr/share/fish/vendor_completions.d/lxnetd.fish",
 		"usr/share/doc/lxnetd/copyright",
+		"usr/share/doc/lxnetd/changelog.gz",
+		"usr/share/man/man5/lxnetd.hcl.5.gz",
+		"usr/share/doc/lxnetd/examples/quickstart/main.hcl",
+		"usr/share/doc/lxnetd/examples/7-vxlan/main.hcl",
+		"usr/share/lintian/overrides/lxnetd",
 	} {
 		if _, err := os.Stat(filepath.Join(x, f)); err != nil {
 			t.Errorf("package lacks /%s", f)
@@ -110,10 +100,110 @@ func TestDeb(t *testing.T) {
 	} else {
 		t.Log("systemd-analyze not installed; unit checked by content only")
 	}
+	if !strings.Contains(string(unit), "\nRestartPreventExitStatus=78\n") {
+		t.Errorf("lxnetd.service does not stop retrying on the configuration error's exit status 78")
+	}
+
+	// Maintainer scripts go through deb-systemd-helper/-invoke (policy-rc.d
+	// is obeyed); only daemon-reload calls systemctl, as debhelper does.
+	for _, script := range []string{"postinst", "prerm", "postrm"} {
+		b, err := os.ReadFile(filepath.Join(x, "DEBIAN", script))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if l := strings.TrimSpace(line); strings.HasPrefix(l, "systemctl") && !strings.Contains(l, "daemon-reload") {
+				t.Errorf("%s calls systemctl directly: %s", script, l)
+			}
+		}
+	}
+
+	// The binary: stripped, position-independent.
+	if out := run(t, "file", "-L", bin); !strings.Contains(out, "pie executable") || !strings.Contains(out, ", stripped") {
+		t.Errorf("/usr/bin/lxnetd is not a stripped PIE: %s", out)
+	}
+
+	// lxnetd.hcl(5) and the examples the default configuration points to.
+	hcl := run(t, "sh", "-c", "zcat "+filepath.Join(x, "usr/share/man/man5/lxnetd.hcl.5.gz"))
+	for _, want := range []string{`.TH "LXNETD.HCL" "5"`, ".SH BLOCKS", "for_each", "/usr/share/doc/lxnetd/examples"} {
+		if !strings.Contains(hcl, want) {
+			t.Errorf("lxnetd.hcl(5) lacks %q", want)
+		}
+	}
+	def, _ := os.ReadFile(filepath.Join(x, "etc/lxnet.d/00-lxnet.hcl"))
+	if !strings.Contains(string(def), "/usr/share/doc/lxnetd/examples") {
+		t.Errorf("the default configuration does not point to the shipped examples")
+	}
+
+	// lintian, as Debian runs it: no errors, and no warnings beyond those
+	// justified in packaging/debian/lintian-overrides.
+	if _, err := exec.LookPath("lintian"); err != nil {
+		t.Fatalf("lintian is needed (apt-get install lintian): %v", err)
+	}
+	if out, err := exec.Command("lintian", "--fail-on", "error,warning", deb).CombinedOutput(); err != nil {
+		t.Errorf("lintian: %v\n%s", err, out)
+	}
+
 	man := run(t, "sh", "-c", "zcat "+filepath.Join(x, "usr/share/man/man1/lxnetd-run.1.gz"))
 	if !strings.Contains(man, "lxnetd-run") || !strings.Contains(man, "--config-dir") {
 		t.Errorf("lxnetd-run(1) does not document the run command:\n%s", man)
 	}
+}
+
+var (
+	debOnce sync.Once
+	debDir  string // the test process's copy of the package, removed by TestMain
+	debPath string
+	debErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if debDir != "" {
+		_ = os.RemoveAll(debDir)
+	}
+	os.Exit(code)
+}
+
+// debPackage runs `make deb` once per test process (every test of the
+// package examines the same package) and returns a copy of the .deb that
+// later builds in dist/ (TestDebReproducible's) do not replace.
+func debPackage(t *testing.T) string {
+	t.Helper()
+	debOnce.Do(func() {
+		var built string
+		if built, debErr = makeDeb(); debErr != nil {
+			return
+		}
+		var b []byte
+		if b, debErr = os.ReadFile(built); debErr != nil {
+			return
+		}
+		if debDir, debErr = os.MkdirTemp("", "lxnetd-deb"); debErr != nil {
+			return
+		}
+		debPath = filepath.Join(debDir, filepath.Base(built))
+		debErr = os.WriteFile(debPath, b, 0o644)
+	})
+	if debErr != nil {
+		t.Fatal(debErr)
+	}
+	return debPath
+}
+
+func makeDeb() (string, error) {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		return "", err
+	}
+	if out, err := exec.Command("make", "-C", root, "deb").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("make deb: %v\n%s", err, out)
+	}
+	debs, _ := filepath.Glob(filepath.Join(root, "dist", "lxnetd_*.deb"))
+	if len(debs) != 1 {
+		return "", fmt.Errorf("make deb produced %v, want one lxnetd_*.deb in dist/", debs)
+	}
+	return debs[0], nil
 }
 
 func run(t *testing.T, name string, args ...string) string {

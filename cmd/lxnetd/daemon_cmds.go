@@ -35,7 +35,10 @@ them converged. The directory and each remote's LXD event stream are watched; an
 change only marks a remote for a fresh observe/plan/apply pass. An invalid edit
 changes nothing in LXD: the last good configuration stays in force and the
 diagnostics go to the log and to systemd's STATUS. An invalid configuration at
-start-up exits 1.
+start-up exits 78 (EX_CONFIG), which the packaged unit lists in
+RestartPreventExitStatus=: systemd does not retry until the files are fixed
+and the service is started again. Every other failure exits 1 and is retried;
+an unreachable LXD is not a failure (the daemon keeps running and retries).
 
 Signals: SIGHUP reloads (like "lxnetd reload"), SIGTERM/SIGINT stop after the
 write in flight. Under systemd (Type=notify) it reports READY, STATUS,
@@ -95,7 +98,9 @@ the same, kept for existing units).`,
 					if ce.Detail == "" {
 						fmt.Fprintln(cmd.ErrOrStderr(), "Error:", ce.Summary)
 					}
-					return exitError{1}
+					// systemctl status shows why the service is down.
+					_ = d.Notify.Status("configuration rejected at start-up: " + ce.Summary)
+					return exitError{exitConfigError}
 				}
 				log.Error("daemon failed", "err", err)
 				return exitError{1}
@@ -113,6 +118,12 @@ the same, kept for existing units).`,
 	f.IntVar(&parallelism, "parallelism", 2, "concurrent writes per remote")
 	return cmd
 }
+
+// exitConfigError is the exit status of `lxnetd run` when the configuration
+// is invalid at start-up: 78, EX_CONFIG of sysexits(3). lxnetd.service lists
+// it in RestartPreventExitStatus=, because restarting cannot fix a file;
+// everything else exits 1 and Restart=on-failure retries it.
+const exitConfigError = 78
 
 // dialLXD connects the daemon to a remote with internal/lxd.
 func dialLXD(ctx context.Context, r *spec.Remote) (daemon.Remote, error) {

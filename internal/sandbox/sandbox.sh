@@ -8,6 +8,9 @@
 #                      two daemons "a" and "b" as two hosts, each in its own
 #                      network and mount namespace, or members m1..mN of one
 #                      LXD cluster (see "Namespaced daemons" below)
+#   sandbox.sh systemd-image
+#                      import (building and caching it first) a Debian 12
+#                      image with systemd on the primary; print its alias
 #
 # Two LXD daemons run side by side in the host's network namespace, each with
 # its own LXD_DIR under $LXNETD_SANDBOX_DIR (default /var/lib/lxnetd-sandbox):
@@ -787,6 +790,90 @@ ns_down() {
 cmd_pair_down() { ns_down pair; }
 cmd_cluster_down() { ns_down cluster; }
 
+# --- A Debian 12 system container with systemd (systemd-image) ---------------
+#
+# `sandbox.sh systemd-image` prints the alias of an image on the primary
+# daemon that boots Debian bookworm with systemd as PID 1: the real-systemd
+# test of the .deb (packaging/systemd_integration_test.go) installs lxnetd
+# into it. debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus
+# builds the root file system from the Debian mirror apt already uses (read
+# from /etc/apt, never a fixed host), once: the image tarball is cached in
+# $SYSTEMD_CACHE, outside the sandbox directory, so `down` keeps it and the
+# next sandbox only imports it again. Bump SYSTEMD_IMAGE_VERSION when the
+# recipe changes.
+SYSTEMD_IMAGE_VERSION=1
+SYSTEMD_IMAGE_ALIAS=lxnetd-debian12-systemd-v$SYSTEMD_IMAGE_VERSION
+SYSTEMD_CACHE=${LXNETD_SANDBOX_CACHE:-/var/cache/lxnetd-sandbox}
+SYSTEMD_IMAGE=$SYSTEMD_CACHE/debian12-systemd-v$SYSTEMD_IMAGE_VERSION.tar
+
+# debian_mirror prints the URI of the Debian archive apt uses for bookworm:
+# the first "deb" entry with the suite bookworm in a deb822
+# /etc/apt/sources.list.d/*.sources file, else in a one-line sources.list.
+debian_mirror() {
+	local f uri
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[[ -r $f ]] || continue
+		uri=$(awk 'BEGIN { RS = ""; FS = "\n" }
+			{
+				u = ""; s = ""; t = ""
+				for (i = 1; i <= NF; i++) {
+					if ($i ~ /^URIs:/) { split($i, a, /[ \t]+/); u = a[2] }
+					if ($i ~ /^Suites:/) s = $i " "
+					if ($i ~ /^Types:/) t = $i " "
+				}
+				if (t ~ /[ \t]deb[ \t]/ && s ~ /[ \t]bookworm[ \t]/ && u != "") { print u; exit }
+			}' "$f")
+		[[ -n $uri ]] && { echo "$uri"; return 0; }
+	done
+	uri=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+		awk '$1 == "deb" { for (i = 2; i < NF; i++) if ($i ~ /^[a-z+]+:\/\// && $(i + 1) == "bookworm") { print $i; exit } }')
+	[[ -n $uri ]] && { echo "$uri"; return 0; }
+	return 1
+}
+
+# build_systemd_image writes $SYSTEMD_IMAGE (a unified image, uncompressed:
+# building and importing it is then bounded by debootstrap, not gzip).
+build_systemd_image() {
+	[[ -s $SYSTEMD_IMAGE ]] && return 0
+	command -v debootstrap >/dev/null || { PKGS=(debootstrap); install_packages; }
+	local mirror work start=$SECONDS
+	mirror=$(debian_mirror) || die "no Debian bookworm mirror found in /etc/apt/sources.list{,.d}"
+	work=$(mktemp -d "$SYSTEMD_CACHE/build.XXXXXX")
+	log "building $SYSTEMD_IMAGE_ALIAS with debootstrap from $mirror"
+	if ! debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus \
+		bookworm "$work/rootfs" "$mirror" >"$work/debootstrap.log" 2>&1; then
+		tail -n 20 "$work/debootstrap.log" >&2
+		rm -rf "$work"
+		die "debootstrap failed (log above)"
+	fi
+	local r=$work/rootfs
+	rm -rf "$r"/var/cache/apt/archives/*.deb "$r"/var/lib/apt/lists/* "$r"/debootstrap
+	: >"$r/etc/machine-id" # systemd makes one at first boot
+	echo lxnetd-systemd >"$r/etc/hostname"
+	# Where the test's proxy device (bind=container) puts the LXD socket.
+	mkdir -p "$r/var/lib/lxd"
+	printf 'architecture: %s\ncreation_date: %s\nproperties:\n  os: debian\n  release: bookworm\n  lxnetd_systemd_image: "%s"\n  description: Debian 12 minbase with systemd (lxnetd sandbox)\n' \
+		"$(uname -m)" "$(date +%s)" "$SYSTEMD_IMAGE_VERSION" >"$work/metadata.yaml"
+	tar -C "$work" --numeric-owner -cf "$SYSTEMD_IMAGE.tmp" metadata.yaml rootfs
+	mv "$SYSTEMD_IMAGE.tmp" "$SYSTEMD_IMAGE"
+	rm -rf "$work"
+	find "$SYSTEMD_CACHE" -maxdepth 1 -name 'debian12-systemd-v*.tar' ! -path "$SYSTEMD_IMAGE" -delete
+	log "built $SYSTEMD_IMAGE in $((SECONDS - start)) s"
+}
+
+cmd_systemd_image() {
+	need_root
+	daemon_ready primary || die "primary is not running (run sandbox.sh up)"
+	mkdir -p "$SYSTEMD_CACHE"
+	# Its own lock: a build takes long and must not hold up `up`.
+	exec 8>>"$SYSTEMD_CACHE/.lock"
+	flock 8
+	build_systemd_image
+	admin_lxc primary image show "$SYSTEMD_IMAGE_ALIAS" >/dev/null 2>&1 ||
+		admin_lxc primary image import "$SYSTEMD_IMAGE" --alias "$SYSTEMD_IMAGE_ALIAS" >/dev/null
+	echo "$SYSTEMD_IMAGE_ALIAS"
+}
+
 # take_lock locks $LOCK on fd 9. A down removes $LOCK while holding it, so
 # a process that waited on the old file gets a lock nobody else will ever
 # contend for (a newcomer creates and locks a new file at $LOCK): after
@@ -815,8 +902,9 @@ main() {
 		case $cmd in *down) rm -f "$LOCK" ;; esac
 		;;
 	status) cmd_status ;;
+	systemd-image) cmd_systemd_image ;;
 	*)
-		echo "usage: $0 up|down|status|pair-up|pair-down|cluster-up|cluster-down" >&2
+		echo "usage: $0 up|down|status|pair-up|pair-down|cluster-up|cluster-down|systemd-image" >&2
 		exit 2
 		;;
 	esac

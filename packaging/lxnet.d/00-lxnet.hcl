@@ -1,6 +1,7 @@
 # lxnetd configuration: every *.hcl file in /etc/lxnet.d forms one
-# configuration, read in lexical order. See lxnetd(1) and the examples in
-# /usr/share/doc/lxnetd.
+# configuration, read in lexical order. The language is described in
+# lxnetd.hcl(5), the commands in lxnetd(1); /usr/share/doc/lxnetd/examples
+# holds one directory per scenario (floating IP, NAT, several hosts, ...).
 #
 # With no remote block, lxnetd manages the local LXD over its default unix
 # socket. This file declares nothing, so the daemon starts, connects and
