@@ -134,8 +134,6 @@ func dialLXD(ctx context.Context, r *spec.Remote) (daemon.Remote, error) {
 	return rem, nil
 }
 
-// configLoader adapts config.Load to the daemon: diagnostics become a
-// ConfigError whose summary names the file and line.
 // collectSecrets adds the sensitive strings of every configuration load
 // loads to secrets, before anything of it can be logged.
 func collectSecrets(load daemon.Loader, secrets *redact.Live) daemon.Loader {
@@ -148,6 +146,8 @@ func collectSecrets(load daemon.Loader, secrets *redact.Live) daemon.Loader {
 	}
 }
 
+// configLoader adapts config.Load to the daemon: diagnostics become a
+// ConfigError whose summary names the file and line.
 func configLoader(opts config.Options) daemon.Loader {
 	return func(dir string) (*spec.Config, error) {
 		cfg, diags := config.Load(dir, opts)
