@@ -137,11 +137,7 @@ func (f *Fake) ListInstances(context.Context) ([]engine.Instance, error) {
 		i := f.Instances[k]
 		i.Config, i.Devices = cloneMap(i.Config), cloneDevices(i.Devices)
 		i.Profiles = slices.Clone(i.Profiles)
-		addrs := make(map[string][]string, len(i.Addresses))
-		for nic, a := range i.Addresses {
-			addrs[nic] = slices.Clone(a)
-		}
-		i.Addresses = addrs
+		i.Addresses = f.reservations(i)
 		out = append(out, i)
 	}
 	return out, nil
@@ -362,12 +358,12 @@ func (f *Fake) SetInstanceState(_ context.Context, name, action string, force bo
 		if i.Status == "Running" {
 			return fmt.Errorf("instance %q is already running", name)
 		}
-		i.Status, i.Addresses = "Running", f.leases(i)
+		i.Status = "Running"
 	case "stop":
 		if i.Status == "Stopped" {
 			return fmt.Errorf("instance %q is already stopped", name)
 		}
-		i.Status, i.Addresses = "Stopped", nil
+		i.Status = "Stopped"
 	default:
 		return fmt.Errorf("unknown action %q", action)
 	}
