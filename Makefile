@@ -13,8 +13,13 @@ export LXNETD_SANDBOX_DIR ?= /var/lib/lxnetd-sandbox
 
 all: build
 
+# Static (CGO_ENABLED=0: the pure-Go resolver, no libc mapped), without
+# symbol table and DWARF (-s -w: 28.8 -> 20.6 MB on disk; panics still show
+# stacks) and without build paths (-trimpath). On kernels that map a binary's
+# page cache in large folios the whole file is resident: the daemon's RSS went
+# from 24.3 to 21.5 MiB (README, "Memory").
 build:
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/lxnetd
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $(BIN) ./cmd/lxnetd
 
 # Installs what is missing, starts the sandbox LXD daemons, runs every test
 # (unit, fuzz seed corpora, and integration tests against real LXD).

@@ -34,10 +34,18 @@ type Report struct {
 	Scale   map[string]int `json:"scale"`
 	Rows    []Row          `json:"rows"`
 	Ratios  []Ratio        `json:"ratios"`
+	// Log, when set, sees every row as it is added (a run that fails
+	// half-way still shows what it measured).
+	Log func(Row) `json:"-"`
 }
 
 // Add appends a row.
-func (r *Report) Add(row Row) { r.Rows = append(r.Rows, row) }
+func (r *Report) Add(row Row) {
+	r.Rows = append(r.Rows, row)
+	if r.Log != nil {
+		r.Log(row)
+	}
+}
 
 // Find returns the row of phase and subject (zero Row if none).
 func (r *Report) Find(phase, subject string) Row {
