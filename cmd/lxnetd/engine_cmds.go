@@ -90,7 +90,7 @@ func loadAndPlan(ctx context.Context, cmd *cobra.Command, args []string, lf *loa
 	if err != nil {
 		return nil, err
 	}
-	return planAll(ctx, cfg, planner(cfg, opts))
+	return planAll(ctx, cfg, opts.Targets, planner(cfg, opts))
 }
 
 // planOptions are --target and --replace for cfg. A --replace that names
@@ -251,7 +251,7 @@ on in LXD changed since the plan was made.`,
 			if err != nil {
 				return err
 			}
-			rps, err := planAll(in.stop, cfg, planner(cfg, opts))
+			rps, err := planAll(in.stop, cfg, opts.Targets, planner(cfg, opts))
 			if err != nil {
 				return err
 			}

@@ -31,10 +31,11 @@ type observation struct {
 	obs    *engine.Observation
 }
 
-// observeAll connects to the named remotes of cfg and observes them, remotes
-// in parallel; every remote's problem is reported before it fails. The
-// caller closes the connections.
-func observeAll(ctx context.Context, cfg *spec.Config, names []string) ([]observation, error) {
+// observeAll connects to the named remotes of cfg and observes them (what
+// the --target addresses targets need, everything without), remotes in
+// parallel; every remote's problem is reported before it fails. The caller
+// closes the connections.
+func observeAll(ctx context.Context, cfg *spec.Config, names, targets []string) ([]observation, error) {
 	out := make([]observation, len(names))
 	errs := make([]error, len(names))
 	var g errgroup.Group
@@ -51,7 +52,7 @@ func observeAll(ctx context.Context, cfg *spec.Config, names []string) ([]observ
 				return nil
 			}
 			out[i].remote = r
-			if out[i].obs, errs[i] = engine.Observe(ctx, r); errs[i] == nil {
+			if out[i].obs, errs[i] = engine.ObserveFor(ctx, r, desired, targets); errs[i] == nil {
 				errs[i] = out[i].obs.ResolveImages(ctx, r, desired)
 			}
 			return nil
@@ -104,9 +105,9 @@ func planEach(cfg *spec.Config, obs []observation, plan planFunc) ([]remotePlan,
 	return rps, nil
 }
 
-// planAll connects to, observes and plans every remote of cfg.
-func planAll(ctx context.Context, cfg *spec.Config, plan planFunc) ([]remotePlan, error) {
-	obs, err := observeAll(ctx, cfg, remoteNames(cfg))
+// planAll connects to, observes (for targets) and plans every remote of cfg.
+func planAll(ctx context.Context, cfg *spec.Config, targets []string, plan planFunc) ([]remotePlan, error) {
+	obs, err := observeAll(ctx, cfg, remoteNames(cfg), targets)
 	if err != nil {
 		return nil, err
 	}
