@@ -31,6 +31,7 @@ var (
 	binFlag    = flag.String("lxnetd", "../../bin/lxnetd", "the lxnetd binary to measure (make bench builds it)")
 	noLxcFlag  = flag.Bool("no-lxc", false, "skip the lxc script baselines (the slowest part)")
 	idleWindow = flag.Duration("idle", 10*time.Second, "how long the daemon's idle CPU is measured")
+	daemonLog  = flag.String("daemon-log", "", "write the daemon's log, with the Go runtime's GC trace, to this file")
 )
 
 // fixture is what one run builds on its private LXD.
@@ -426,6 +427,14 @@ func daemonPhases(b *testing.B, ctx context.Context, bin string, fx *fixture, cf
 	var log strings.Builder
 	var logMu sync.Mutex
 	cmd.Stdout, cmd.Stderr = lockedWriter{&log, &logMu}, lockedWriter{&log, &logMu}
+	if *daemonLog != "" {
+		cmd.Env = append(cmd.Env, "GODEBUG=gctrace=1")
+		defer func() {
+			logMu.Lock()
+			defer logMu.Unlock()
+			_ = os.WriteFile(*daemonLog, []byte(log.String()), 0o644)
+		}()
+	}
 	mark := p.Mark()
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
