@@ -164,6 +164,9 @@ func aclDigest(a ACL) ObjectDigest {
 // attach but that neither exist on the remote nor are declared: LXD would
 // refuse the write at apply, after the writes before it.
 func (pl *planner) missingACLs() {
+	if !pl.obs.read.acls {
+		return // a --target plan that needs no ACLs did not list them
+	}
 	check := func(names []string, src []string, pos spec.Pos, what string) {
 		for _, n := range names {
 			if _, ok := pl.want.acls[n]; ok {

@@ -60,7 +60,6 @@ func TestDigestIgnoresWhatChangesOnItsOwn(t *testing.T) {
 	i := f.Instances["web1"]
 	i.Config["volatile.last_state.power"] = "RUNNING"
 	i.ETag = "changed"
-	i.Addresses = map[string][]string{"eth0": {"10.231.1.10"}}
 	f.Instances["web1"] = i
 	th := f.Instances["theirs"]
 	th.Status = "Running"                                                                // someone else's container starting

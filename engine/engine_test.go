@@ -583,15 +583,18 @@ func TestInterruptLetsWriteInFlightFinish(t *testing.T) {
 	}
 }
 
-// A forward port that targets a node without a static address in the
-// configuration forwards to the address LXD reports for it.
+// A forward port that targets a node without an address in the
+// configuration forwards to the address LXD lists for it: the reservation
+// (ipv4.address) of one of its NICs, running or not.
 func TestForwardTargetFromLiveState(t *testing.T) {
 	f := enginetest.New("local")
-	apply(t, f, plan(t, f, web(), settings))
-	i := f.Instances["web1"]
-	i.Addresses = map[string][]string{"eth0": {"10.231.1.77", "fd42::1"}}
-	f.Instances["web1"] = i
 	d := web()
+	d.Instances[0].Devices = map[string]spec.Device{
+		"eth0": {"type": "nic", "network": "br0", "ipv4.address": "fd42::1"}, // not IPv4: never a target
+		"eth1": {"type": "nic", "network": "br0", "ipv4.address": "10.231.1.77"},
+	}
+	d.Instances[0].State = "stopped"
+	apply(t, f, plan(t, f, d, settings))
 	d.Forwards = []spec.Forward{{Meta: spec.Meta{Addr: "forward.live"}, Network: "br0", ListenAddress: "198.51.100.20",
 		Ports: []spec.ForwardPort{{ListenPort: "22", TargetNode: "web1"}}}}
 	p := plan(t, f, d, settings)

@@ -36,7 +36,7 @@ func remoteImageServer(ref string) bool { return strings.Contains(ref, ":") }
 // list, so a no-op plan of a remote without instances stays at four bulk
 // reads plus the forward lists.
 func needImages(d *spec.Remote, obs *observed) bool {
-	if d == nil {
+	if d == nil || !obs.read.images {
 		return false
 	}
 	for _, i := range d.Instances {

@@ -37,7 +37,10 @@ type Instance struct {
 	Devices     map[string]map[string]string // local devices only (not expanded)
 	Status      string                       // "Running", "Stopped", ... (observed only)
 	Location    string                       // cluster member (observed), placement target (desired)
-	// Addresses maps NIC name to its global IPv4 addresses (observed only).
+	// Addresses maps NIC name (its own or a profile's) to the IPv4 address
+	// reserved for it (its ipv4.address, which LXD's DHCP hands out),
+	// running or not (observed only). It comes from the configuration, so
+	// a list needs no instance state.
 	Addresses map[string][]string
 	// Image is the source for a create: alias or fingerprint on the remote,
 	// or "server:alias" (desired only).

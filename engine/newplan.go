@@ -38,8 +38,15 @@ type Observation struct {
 
 // Observe reads remote r with bulk list calls (see observe). It writes nothing.
 func Observe(ctx context.Context, r Remote) (*Observation, error) {
+	return ObserveFor(ctx, r, nil, nil)
+}
+
+// ObserveFor is Observe for a plan limited to targets (PlanOptions.Targets)
+// against desired: it lists only the kinds of objects those targets need
+// (see readsFor). Its plans must use the same targets.
+func ObserveFor(ctx context.Context, r Remote, desired *spec.Remote, targets []string) (*Observation, error) {
 	before := r.Requests()
-	obs, err := observe(ctx, r)
+	obs, err := observe(ctx, r, readsFor(r.Name(), desired, targets))
 	if err != nil {
 		return nil, fmt.Errorf("observing remote %q: %w", r.Name(), err)
 	}
@@ -62,9 +69,10 @@ func (o *Observation) ResolveImages(ctx context.Context, r Remote, desired *spec
 }
 
 // NewPlan observes remote r and plans what it takes to make it match
-// desired: Observe, ResolveImages, then Observation.Plan.
+// desired: ObserveFor (the reads opts.Targets need), ResolveImages, then
+// Observation.Plan.
 func NewPlan(ctx context.Context, r Remote, desiredRemote *spec.Remote, s spec.Settings, opts PlanOptions) (*Plan, error) {
-	o, err := Observe(ctx, r)
+	o, err := ObserveFor(ctx, r, desiredRemote, opts.Targets)
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,9 @@ package engine
 import (
 	"context"
 	"errors"
+	"slices"
 	"sort"
+	"strings"
 
 	"golang.org/x/sync/errgroup"
 
@@ -23,6 +25,8 @@ type observed struct {
 	// images resolves image references; nil when the plan needs none
 	// (see observeImages).
 	images *images
+	// read is what was listed (see readsFor).
+	read reads
 }
 
 type fwdKey struct{ Network, Listen string }
@@ -32,11 +36,57 @@ func forwardCapable(n Network) bool {
 	return n.Managed && spec.ForwardCapable(n.Type)
 }
 
-// observe reads a remote with four bulk list calls (networks, profiles,
-// instances, ACLs) plus one forward list per
-// forward-capable managed network, so its cost does not grow with the number
-// of instances, devices or ports.
-func observe(ctx context.Context, r Remote) (*observed, error) {
+// reads are the collections an observation lists.
+// images says the plan may list images (see needImages).
+type reads struct{ networks, profiles, instances, forwards, acls, images bool }
+
+var readAll = reads{networks: true, profiles: true, instances: true, forwards: true, acls: true, images: true}
+
+// readsFor returns what a plan limited to targets (--target) needs to read
+// on remote: a forward only networks and their forwards, a profile only
+// profiles, instances (whose use of it may block its delete) and ACLs, an
+// ACL only ACLs (their used_by names their users); a node (it
+// selects the forwards that expose it too), a network, a service, this
+// remote, or no target at all everything, and a target on another remote
+// nothing. A kind a target does not need is not
+// listed at all, so the plan cannot show (or trip over) objects of that
+// kind; Plan drops their changes anyway. Instances are read whenever a
+// forward port names a node without an address: its address comes from LXD.
+func readsFor(remote string, desired *spec.Remote, targets []string) reads {
+	if len(targets) == 0 {
+		return readAll
+	}
+	var rd reads
+	for _, t := range targets {
+		kind, _, _ := strings.Cut(t, ".")
+		switch kind {
+		case "remote":
+			if t == "remote."+remote {
+				return readAll
+			}
+		case "forward":
+			rd.networks, rd.forwards = true, true
+		case "profile":
+			// ACLs too: a profile's NICs may name one (missingACLs).
+			rd.profiles, rd.instances, rd.acls = true, true, true
+		case "acl":
+			rd.acls = true
+		default:
+			return readAll
+		}
+	}
+	if desired != nil && slices.ContainsFunc(desired.Forwards, func(f spec.Forward) bool {
+		return slices.ContainsFunc(f.Ports, func(p spec.ForwardPort) bool { return p.TargetNode != "" && p.TargetAddress == "" })
+	}) {
+		rd.instances = true
+	}
+	return rd
+}
+
+// observe reads a remote with up to four bulk list calls (those rd asks
+// for) plus one forward list per forward-capable managed network, so its
+// cost does not grow with the number of instances, devices or ports.
+func observe(ctx context.Context, r Remote, rd reads) (*observed, error) {
 	var (
 		nets  []Network
 		profs []Profile
@@ -44,22 +94,30 @@ func observe(ctx context.Context, r Remote) (*observed, error) {
 		acls  []ACL
 	)
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) {
-		nets, err = r.ListNetworks(gctx)
-		return err
-	})
-	g.Go(func() (err error) {
-		profs, err = r.ListProfiles(gctx)
-		return err
-	})
-	g.Go(func() (err error) {
-		insts, err = r.ListInstances(gctx)
-		return err
-	})
-	g.Go(func() (err error) {
-		acls, err = r.ListACLs(gctx)
-		return err
-	})
+	if rd.networks || rd.forwards {
+		g.Go(func() (err error) {
+			nets, err = r.ListNetworks(gctx)
+			return err
+		})
+	}
+	if rd.profiles {
+		g.Go(func() (err error) {
+			profs, err = r.ListProfiles(gctx)
+			return err
+		})
+	}
+	if rd.instances {
+		g.Go(func() (err error) {
+			insts, err = r.ListInstances(gctx)
+			return err
+		})
+	}
+	if rd.acls {
+		g.Go(func() (err error) {
+			acls, err = r.ListACLs(gctx)
+			return err
+		})
+	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
@@ -70,6 +128,7 @@ func observe(ctx context.Context, r Remote) (*observed, error) {
 		forwards:        map[fwdKey]Forward{},
 		acls:            make(map[string]ACL, len(acls)),
 		forwardNetworks: map[string]bool{},
+		read:            rd,
 	}
 	for _, a := range acls {
 		o.acls[a.Name] = a
@@ -77,7 +136,7 @@ func observe(ctx context.Context, r Remote) (*observed, error) {
 	var fwdNets []string
 	for _, n := range nets {
 		o.networks[n.Name] = n
-		if forwardCapable(n) {
+		if rd.forwards && forwardCapable(n) {
 			fwdNets = append(fwdNets, n.Name)
 			o.forwardNetworks[n.Name] = true
 		}

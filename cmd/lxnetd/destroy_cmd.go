@@ -64,7 +64,8 @@ nothing to delete), 1 on a refusal, a failure or an interrupt.`,
 			if deleteInstances {
 				cfg.Settings.DeleteInstances = true
 			}
-			rps, err := planAll(in.stop, cfg, func(o *engine.Observation, desired *spec.Remote) (*engine.Plan, error) {
+			// Everything is read: what a targeted delete leaves behind may be of any kind.
+			rps, err := planAll(in.stop, cfg, nil, func(o *engine.Observation, desired *spec.Remote) (*engine.Plan, error) {
 				return o.DestroyPlan(desired, cfg.Settings, engine.PlanOptions{Targets: lf.targets})
 			})
 			if err != nil {

@@ -97,7 +97,7 @@ func loadAndPlan(ctx context.Context, cmd *cobra.Command, args []string, lf *loa
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	rps, failed := planEachRemote(ctx, cfg, names, planner(cfg, opts))
+	rps, failed := planEachRemote(ctx, cfg, names, opts.Targets, planner(cfg, opts))
 	return cfg, rps, failed, nil
 }
 

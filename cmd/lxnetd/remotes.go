@@ -43,11 +43,12 @@ type observation struct {
 	obs    *engine.Observation
 }
 
-// observeAll connects to the named remotes of cfg and observes them, remotes
-// in parallel; every remote's problem is reported before it fails. The
-// caller closes the connections.
-func observeAll(ctx context.Context, cfg *spec.Config, names []string) ([]observation, error) {
-	out, errs := observeEach(ctx, cfg, names)
+// observeAll connects to the named remotes of cfg and observes them (what
+// the --target addresses targets need, everything without), remotes in
+// parallel; every remote's problem is reported before it fails. The caller
+// closes the connections.
+func observeAll(ctx context.Context, cfg *spec.Config, names, targets []string) ([]observation, error) {
+	out, errs := observeEach(ctx, cfg, names, targets)
 	if err := errors.Join(errs...); err != nil {
 		for _, o := range out {
 			if o.remote != nil {
@@ -59,9 +60,9 @@ func observeAll(ctx context.Context, cfg *spec.Config, names []string) ([]observ
 	return out, nil
 }
 
-// observeEach connects to the named remotes of cfg and observes them, in
-// parallel: out[i] is names[i]'s observation when errs[i] is nil.
-func observeEach(ctx context.Context, cfg *spec.Config, names []string) (out []observation, errs []error) {
+// observeEach connects to the named remotes of cfg and observes them (for
+// targets), in parallel: out[i] is names[i]'s observation when errs[i] is nil.
+func observeEach(ctx context.Context, cfg *spec.Config, names, targets []string) (out []observation, errs []error) {
 	out = make([]observation, len(names))
 	errs = make([]error, len(names))
 	var g errgroup.Group
@@ -78,7 +79,7 @@ func observeEach(ctx context.Context, cfg *spec.Config, names []string) (out []o
 				return nil
 			}
 			out[i].remote = r
-			if out[i].obs, errs[i] = engine.Observe(ctx, r); errs[i] == nil {
+			if out[i].obs, errs[i] = engine.ObserveFor(ctx, r, desired, targets); errs[i] == nil {
 				errs[i] = out[i].obs.ResolveImages(ctx, r, desired)
 			}
 			return nil
@@ -123,20 +124,21 @@ func planEach(cfg *spec.Config, obs []observation, plan planFunc) ([]remotePlan,
 	return rps, nil
 }
 
-// planAll connects to, observes and plans every remote of cfg.
-func planAll(ctx context.Context, cfg *spec.Config, plan planFunc) ([]remotePlan, error) {
-	obs, err := observeAll(ctx, cfg, remoteNames(cfg))
+// planAll connects to, observes (for targets) and plans every remote of cfg.
+func planAll(ctx context.Context, cfg *spec.Config, targets []string, plan planFunc) ([]remotePlan, error) {
+	obs, err := observeAll(ctx, cfg, remoteNames(cfg), targets)
 	if err != nil {
 		return nil, err
 	}
 	return planEach(cfg, obs, plan)
 }
 
-// planEachRemote connects to, observes and plans the named remotes of cfg,
-// each on its own: it returns the plans of those that answered and, as
-// failures, one error per remote that did not (its connection closed).
-func planEachRemote(ctx context.Context, cfg *spec.Config, names []string, plan planFunc) ([]remotePlan, remoteFailures) {
-	obs, errs := observeEach(ctx, cfg, names)
+// planEachRemote connects to, observes (for targets) and plans the named
+// remotes of cfg, each on its own: it returns the plans of those that
+// answered and, as failures, one error per remote that did not (its
+// connection closed).
+func planEachRemote(ctx context.Context, cfg *spec.Config, names, targets []string, plan planFunc) ([]remotePlan, remoteFailures) {
+	obs, errs := observeEach(ctx, cfg, names, targets)
 	var rps []remotePlan
 	var failed remoteFailures
 	for i, o := range obs {

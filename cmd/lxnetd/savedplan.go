@@ -52,7 +52,7 @@ func planAndSave(ctx context.Context, cmd *cobra.Command, args []string, lf *loa
 	if err != nil {
 		return nil, err
 	}
-	obs, err := observeAll(ctx, cfg, remoteNames(cfg))
+	obs, err := observeAll(ctx, cfg, remoteNames(cfg), lf.targets)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +137,7 @@ func applySaved(cmd *cobra.Command, in *interrupts, path string, wf *writeFlags)
 	for i, r := range f.Remotes {
 		names[i] = r.Name
 	}
-	obs, err := observeAll(in.stop, cfg, names)
+	obs, err := observeAll(in.stop, cfg, names, f.Config.Targets)
 	if err != nil {
 		return err
 	}

@@ -135,7 +135,7 @@ func (f *Fake) ListInstances(context.Context) ([]engine.Instance, error) {
 	defer f.mu.Unlock()
 	var out []engine.Instance
 	for _, k := range slices.Sorted(maps.Keys(f.Instances)) {
-		out = append(out, cloneInstance(f.Instances[k]))
+		out = append(out, f.listedInstance(f.Instances[k]))
 	}
 	return out, nil
 }
@@ -361,12 +361,12 @@ func (f *Fake) SetInstanceState(_ context.Context, name, action string, force bo
 		if i.Status == "Running" {
 			return fmt.Errorf("instance %q is already running", name)
 		}
-		i.Status, i.Addresses = "Running", f.leases(i)
+		i.Status = "Running"
 	case "stop":
 		if i.Status == "Stopped" {
 			return fmt.Errorf("instance %q is already stopped", name)
 		}
-		i.Status, i.Addresses = "Stopped", nil
+		i.Status = "Stopped"
 	default:
 		return fmt.Errorf("unknown action %q", action)
 	}

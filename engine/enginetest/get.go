@@ -44,7 +44,7 @@ func (f *Fake) GetInstance(_ context.Context, name string) (engine.Instance, err
 	if !ok {
 		return engine.Instance{}, engine.ErrNotFound
 	}
-	return cloneInstance(i), nil
+	return f.listedInstance(i), nil
 }
 
 func (f *Fake) GetForward(_ context.Context, network, listen string) (engine.Forward, error) {
@@ -63,14 +63,11 @@ func (f *Fake) GetForward(_ context.Context, network, listen string) (engine.For
 	return x, nil
 }
 
-// cloneInstance copies what a caller could modify.
-func cloneInstance(i engine.Instance) engine.Instance {
+// listedInstance is i as ListInstances and GetInstance return it: a copy
+// of what a caller could modify, with its NICs' address reservations.
+func (f *Fake) listedInstance(i engine.Instance) engine.Instance {
 	i.Config, i.Devices = cloneMap(i.Config), cloneDevices(i.Devices)
 	i.Profiles = slices.Clone(i.Profiles)
-	addrs := make(map[string][]string, len(i.Addresses))
-	for nic, a := range i.Addresses {
-		addrs[nic] = slices.Clone(a)
-	}
-	i.Addresses = addrs
+	i.Addresses = f.reservations(i)
 	return i
 }

@@ -115,11 +115,10 @@ func (f *Fake) forwardNetwork(name string) error {
 	return nil
 }
 
-// leases are the addresses a started instance gets: each NIC (its own or a
-// profile's) with a DHCP reservation (ipv4.address) gets that address, as
-// LXD reports once the instance's DHCP client got its lease. The fake does
-// not invent addresses for NICs without a reservation.
-func (f *Fake) leases(i engine.Instance) map[string][]string {
+// reservations are an instance's addresses as the adapter lists them:
+// each NIC (its own or a profile's) with a DHCP reservation (ipv4.address)
+// has that address, running or not.
+func (f *Fake) reservations(i engine.Instance) map[string][]string {
 	out := map[string][]string{}
 	for name, d := range f.expandedDevices(i) {
 		if d["type"] == "nic" && d["ipv4.address"] != "" {

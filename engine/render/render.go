@@ -192,8 +192,8 @@ func Stats(w io.Writer, plans []*engine.Plan) error {
 		if p.ImagesListed {
 			images = " + 1 image list"
 		}
-		if _, err := fmt.Fprintf(w, "remote %q: %d requests (4 bulk lists%s + %d forward lists), %d owned objects\n",
-			p.Remote, p.Requests, images, p.ForwardNetworks, p.Owned); err != nil {
+		if _, err := fmt.Fprintf(w, "remote %q: %d requests (%d forward lists%s), %d owned objects\n",
+			p.Remote, p.Requests, p.ForwardNetworks, images, p.Owned); err != nil {
 			return err
 		}
 	}

@@ -46,8 +46,8 @@ func TestStatsImageList(t *testing.T) {
 	if err := render.Stats(&b, plans); err != nil {
 		t.Fatal(err)
 	}
-	want := `remote "a": 5 requests (4 bulk lists + 1 image list + 1 forward lists), 0 owned objects
-remote "b": 3 requests (4 bulk lists + 0 forward lists), 0 owned objects
+	want := `remote "a": 5 requests (1 forward lists + 1 image list), 0 owned objects
+remote "b": 3 requests (0 forward lists), 0 owned objects
 total: 8 requests
 `
 	if b.String() != want {

@@ -44,35 +44,22 @@ func TestMapError(t *testing.T) {
 	}
 }
 
+// An instance's addresses are its NICs' IPv4 reservations (expanded: a
+// profile's NIC counts), read from the configuration alone.
 func TestNICAddresses(t *testing.T) {
-	config := map[string]string{
-		"volatile.eth0.hwaddr": "00:16:3e:aa:aa:aa",
-		"volatile.net1.hwaddr": "00:16:3E:BB:BB:BB",
-	}
 	devices := map[string]map[string]string{
-		"eth0": {"type": "nic", "network": "br0"},
-		"net1": {"type": "nic", "network": "br1", "name": "eth9"},
-		"net2": {"type": "nic", "network": "br2", "name": "eth2"}, // no hwaddr yet: matched by name
-		"root": {"type": "disk", "path": "/"},
-	}
-	state := map[string]api.InstanceStateNetwork{
-		"lo": {Addresses: []api.InstanceStateNetworkAddress{{Family: "inet", Address: "127.0.0.1", Scope: "local"}}},
-		"eth0": {Hwaddr: "00:16:3e:aa:aa:aa", Addresses: []api.InstanceStateNetworkAddress{
-			{Family: "inet", Address: "10.231.1.20", Scope: "global"},
-			{Family: "inet", Address: "10.231.1.3", Scope: "global"},
-			{Family: "inet6", Address: "fd42::1", Scope: "global"},
-			{Family: "inet6", Address: "fe80::1", Scope: "link"},
-		}},
-		// Renamed inside the instance: found by MAC address, not by name.
-		"ens5": {Hwaddr: "00:16:3e:bb:bb:bb", Addresses: []api.InstanceStateNetworkAddress{{Family: "inet", Address: "10.231.2.2", Scope: "global"}}},
-		"eth2": {Hwaddr: "00:16:3e:cc:cc:cc", Addresses: []api.InstanceStateNetworkAddress{{Family: "inet", Address: "10.231.3.2", Scope: "global"}}},
+		"eth0": {"type": "nic", "network": "br0", "ipv4.address": "10.231.1.20"},
+		"net1": {"type": "nic", "network": "br1", "name": "eth9", "ipv4.address": "10.231.2.2"}, // from a profile
+		"net2": {"type": "nic", "network": "br2"},                                               // no reservation
+		"net3": {"type": "nic", "network": "br3", "ipv4.address": "none"},
+		"net4": {"type": "nic", "network": "br4", "ipv6.address": "fd42::2", "ipv4.address": "fd42::3"},
+		"root": {"type": "disk", "path": "/", "ipv4.address": "10.231.9.9"}, // not a NIC
 	}
 	want := map[string][]string{
-		"eth0": {"10.231.1.20", "10.231.1.3"},
+		"eth0": {"10.231.1.20"},
 		"net1": {"10.231.2.2"},
-		"net2": {"10.231.3.2"},
 	}
-	if diff := cmp.Diff(want, nicAddresses(config, devices, state)); diff != "" {
+	if diff := cmp.Diff(want, nicAddresses(devices)); diff != "" {
 		t.Errorf("addresses (-want +got):\n%s", diff)
 	}
 }
@@ -154,7 +141,7 @@ func TestStandaloneLocation(t *testing.T) {
 		t.Errorf("cluster network locations %q", got)
 	}
 	for loc, want := range map[string]string{"none": "", "m1": "m1", "": ""} {
-		if got := instanceFromAPI(api.InstanceFull{Instance: api.Instance{Location: loc}}).Location; got != want {
+		if got := instanceFromAPI(api.Instance{Location: loc}).Location; got != want {
 			t.Errorf("instance location %q listed as %q, want %q", loc, got, want)
 		}
 	}

@@ -10,7 +10,7 @@ import (
 // ETags.
 //
 // LXD returns an ETag only on single-object GETs; the bulk lists the engine
-// observes with (GetNetworks, GetProfiles, GetInstancesFull) carry none. The
+// observes with (GetNetworks, GetProfiles, GetInstances) carry none. The
 // ETag the adapter hands the engine is therefore its own: a hash of the
 // object's writable state as listed. An update first GETs the object (one
 // request, which also yields LXD's real ETag), recomputes the hash from that

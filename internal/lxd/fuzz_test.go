@@ -13,13 +13,14 @@ import (
 // answers are the LXD answers the adapter parses, in one JSON document so
 // that the fuzzer can change any of them.
 type answers struct {
-	Instances []api.InstanceFull   `json:"instances"`
+	Instances []api.Instance       `json:"instances"`
 	Networks  []api.Network        `json:"networks"`
 	Profiles  []api.Profile        `json:"profiles"`
 	Forwards  []api.NetworkForward `json:"forwards"`
 	Images    []api.Image          `json:"images"`
 	Events    []api.EventLifecycle `json:"events"`
 	Used      []string             `json:"used_by"`
+	ACLs      []api.NetworkACL     `json:"acls"`
 }
 
 // convert runs every conversion of the adapter over a.
@@ -37,6 +38,9 @@ func convert(a answers) []any {
 	for _, f := range a.Forwards {
 		fw := forwardFromAPI("br0", f)
 		out = append(out, fw, forwardPut(fw))
+	}
+	for _, acl := range a.ACLs {
+		out = append(out, aclFromAPI(acl))
 	}
 	for _, im := range a.Images {
 		out = append(out, imageFromAPI(im))

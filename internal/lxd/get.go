@@ -28,11 +28,10 @@ func (r *Remote) GetProfile(ctx context.Context, name string) (engine.Profile, e
 	return profileFromAPI(*p), nil
 }
 
-// GetInstance reads one instance with what ListInstances includes
-// (GET /1.0/instances/<name>?recursion=1, which carries its state, as the
-// list does).
+// GetInstance reads one instance as ListInstances lists it, without state
+// (GET /1.0/instances/<name>).
 func (r *Remote) GetInstance(ctx context.Context, name string) (engine.Instance, error) {
-	in, _, err := r.client(ctx).GetInstanceFull(name)
+	in, _, err := r.client(ctx).GetInstance(name)
 	if err != nil {
 		return engine.Instance{}, fmt.Errorf("reading instance %q: %w", name, mapError(err))
 	}

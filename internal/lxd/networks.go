@@ -5,17 +5,114 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/url"
+	"path"
+	"slices"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/canonical/lxd/shared/api"
 
 	"github.com/lxnetd/lxnetd/engine"
 )
 
-// ListNetworks returns every network LXD lists (managed networks and the
-// host's interfaces) in one request. In a cluster, member-specific keys are
-// not included (LXD strips them without a target).
+// ListNetworks returns every network LXD lists: the managed ones in full,
+// the host's other interfaces by name only (Managed false; the engine needs
+// nothing else of them). In a cluster, member-specific keys are not
+// included (LXD strips them without a target).
+//
+// It reads the managed networks one by one rather than in one bulk list
+// (GET /1.0/networks?recursion=1), because the bulk list renders every host
+// interface too, and LXD computes used_by for each network it renders by
+// loading every instance and profile: the cost is networks x instances, and
+// the host's interfaces bring nothing. So it takes the names (GET
+// /1.0/networks), the managed ones from the project's used_by (GET
+// /1.0/projects/NAME, which LXD answers from its database), and GETs only
+// those, four at a time: 2 + managed requests instead of 1. Measured on
+// LXD 5.0.2 (internal/bench, README "Performance"), 200 containers (100
+// running), 200 profiles, 21 managed and 9 other networks: bulk 3.59 s,
+// this 2.90 s (names 29 ms, project 4 ms, 21 GETs 2.86 s); at half that
+// scale (11 managed, 8 other) 1.07 s against 0.64 s. The cost that remains
+// is LXD's used_by per managed network. When the project cannot be read or
+// names no network, it falls back to the bulk list.
 func (r *Remote) ListNetworks(ctx context.Context) ([]engine.Network, error) {
+	c := r.client(ctx)
+	names, err := c.GetNetworkNames()
+	if err != nil {
+		return nil, fmt.Errorf("listing networks: %w", mapError(err))
+	}
+	managed, err := r.managedNetworkNames(ctx)
+	if err != nil || len(managed) == 0 {
+		return r.listNetworksBulk(ctx)
+	}
+	nets := make([]*api.Network, len(managed))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	for i, name := range managed {
+		g.Go(func() error {
+			n, _, err := r.client(gctx).GetNetwork(name)
+			switch {
+			case errors.Is(mapError(err), engine.ErrNotFound):
+				return nil // deleted since the project was read
+			case err != nil:
+				return fmt.Errorf("reading network %q: %w", name, mapError(err))
+			}
+			nets[i] = n
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	out := make([]engine.Network, 0, len(names))
+	for _, n := range nets {
+		if n != nil {
+			out = append(out, networkFromAPI(*n))
+		}
+	}
+	for _, name := range names {
+		if !slices.Contains(managed, name) {
+			out = append(out, engine.Network{Name: name, Config: map[string]string{}})
+		}
+	}
+	sortNetworks(out)
+	return out, nil
+}
+
+// managedNetworkNames reads the managed networks' names from the used_by of
+// the project that holds the remote's networks: its own with
+// features.networks, else the default project.
+func (r *Remote) managedNetworkNames(ctx context.Context) ([]string, error) {
+	c := r.client(ctx)
+	p, _, err := c.GetProject(r.project)
+	if err != nil {
+		return nil, err
+	}
+	if p.Name != api.ProjectDefaultName && p.Config["features.networks"] != "true" {
+		if p, _, err = c.GetProject(api.ProjectDefaultName); err != nil {
+			return nil, err
+		}
+	}
+	var out []string
+	for _, u := range p.UsedBy {
+		pu, err := url.Parse(u)
+		if err != nil {
+			continue
+		}
+		dir, name := path.Split(pu.Path)
+		if dir != "/1.0/networks/" {
+			continue
+		}
+		if name, err = url.PathUnescape(name); err == nil && name != "" && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out, nil
+}
+
+// listNetworksBulk lists every network in one request.
+func (r *Remote) listNetworksBulk(ctx context.Context) ([]engine.Network, error) {
 	nets, err := r.client(ctx).GetNetworks()
 	if err != nil {
 		return nil, fmt.Errorf("listing networks: %w", mapError(err))

@@ -42,7 +42,7 @@ func TestListOrderIsLXDIndependent(t *testing.T) {
 		t.Errorf("forward ports (-want +got):\n%s", d)
 	}
 
-	i := instanceFromAPI(api.InstanceFull{Instance: api.Instance{Name: "c1", Profiles: []string{"z", "default", "a"}}})
+	i := instanceFromAPI(api.Instance{Name: "c1", Profiles: []string{"z", "default", "a"}})
 	if d := cmp.Diff([]string{"z", "default", "a"}, i.Profiles); d != "" {
 		t.Errorf("profiles were reordered (-want +got):\n%s", d)
 	}

@@ -28,11 +28,16 @@ var cases = []struct {
 	{"Get", get},
 }
 
-// listCostsOneRequest: every list is one request, whatever there is to
-// list. counted checks it on every list of the suite; this case lists each
-// kind once more on a remote the suite has written nothing to yet.
+// listCostsOneRequest: every list but ListNetworks is one request, whatever
+// there is to list. counted checks it on every list of the suite; this case
+// lists each kind once more on a remote the suite has written nothing to
+// yet. ListNetworks may cost one request per managed network (see
+// internal/lxd), which on a daemon shared with other tests is no fixed
+// number: TestLXDNoOpPlanRequestsAreBulk counts it exactly on a private one.
 func listCostsOneRequest(s *suite) {
-	counted(s, "ListNetworks", func() ([]engine.Network, error) { return s.r.ListNetworks(s.ctx) })
+	if _, err := s.r.ListNetworks(s.ctx); err != nil {
+		s.Errorf("ListNetworks: %v", err)
+	}
 	counted(s, "ListProfiles", func() ([]engine.Profile, error) { return s.r.ListProfiles(s.ctx) })
 	counted(s, "ListInstances", func() ([]engine.Instance, error) { return s.r.ListInstances(s.ctx) })
 	counted(s, "ListACLs", func() ([]engine.ACL, error) { return s.r.ListACLs(s.ctx) })

@@ -91,23 +91,6 @@ func (s *suite) cleanup(what string, del func(ctx context.Context) error) {
 	})
 }
 
-// settle bounds how long eventually waits for LXD to catch up (a started
-// container's DHCP lease takes about a second on the sandbox).
-const settle = time.Minute
-
-// eventually polls cond until it holds, failing the subtest with what
-// after settle.
-func (s *suite) eventually(what string, cond func() bool) {
-	s.Helper()
-	deadline := time.Now().Add(settle)
-	for !cond() {
-		if time.Now().After(deadline) {
-			s.Fatalf("not within %v: %s", settle, what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
 // must fails the subtest at once on err, naming the call.
 func (s *suite) must(what string, err error) {
 	s.Helper()
@@ -166,7 +149,8 @@ func find[T any](list []T, name func(T) string, want string) (T, bool) {
 
 func (s *suite) network(name string) (engine.Network, bool) {
 	s.Helper()
-	nets := counted(s, "ListNetworks", func() ([]engine.Network, error) { return s.r.ListNetworks(s.ctx) })
+	nets, err := s.r.ListNetworks(s.ctx) // not counted: see listCostsOneRequest
+	s.must("ListNetworks", err)
 	return find(nets, func(n engine.Network) string { return n.Name }, name)
 }
 

@@ -14,7 +14,7 @@ import (
 // instanceListedAsCreated: an instance lists stopped, with its profiles in
 // the order sent, its local devices as sent, every config key as sent (plus
 // keys LXD manages: volatile.* and image.*), no location on a standalone
-// server; and its ETag behaves like a network's.
+// server, its NIC's reservation as its address; and its ETag behaves like a network's.
 func instanceListedAsCreated(s *suite) {
 	n, cidr := s.createBridge(nil)
 	p := s.createProfile(engine.Profile{Config: map[string]string{"user.conformance": "yes"}})
@@ -39,8 +39,8 @@ func instanceListedAsCreated(s *suite) {
 	}
 	s.checkConfig(want.Config, got.Config)
 	s.wantRefused("CreateInstance of an instance that exists", s.r.CreateInstance(s.ctx, want))
-	if len(got.Addresses) != 0 {
-		s.Errorf("a stopped instance has addresses %v", got.Addresses)
+	if diff := cmp.Diff(map[string][]string{"eth0": {host(cidr, 20)}}, got.Addresses); diff != "" {
+		s.Errorf("a stopped instance's addresses are not its NIC's reservation (-want +got):\n%s", diff)
 	}
 
 	etagCase[engine.Instance]{
@@ -89,8 +89,8 @@ func (s *suite) checkConfig(sent, listed map[string]string) {
 
 // instanceState: an instance created with neither type nor profiles is a
 // container with the default profile; start and stop change its status;
-// once started, a NIC with a DHCP reservation lists its address (polled:
-// the instance's DHCP client takes a moment), once stopped no address;
+// a NIC with a DHCP reservation lists that address, running or stopped
+// (it comes from the configuration, not from the instance's state);
 // starting a running or stopping a stopped one is refused; a start is no
 // conflict for an update with the ETag listed before it; and a running
 // instance is deleted (force-stopped first).
@@ -114,9 +114,9 @@ func instanceState(s *suite) {
 
 	s.must("start", s.r.SetInstanceState(s.ctx, i.Name, "start", false))
 	status("Running")
-	s.eventually("the DHCP reservation "+ip+" is listed as eth0's address", func() bool {
-		return slices.Equal(s.mustInstance(i.Name).Addresses["eth0"], []string{ip})
-	})
+	if got := s.mustInstance(i.Name).Addresses["eth0"]; !slices.Equal(got, []string{ip}) {
+		s.Errorf("a running instance's eth0 addresses are %v, want its reservation %s", got, ip)
+	}
 	s.wantRefused("starting a running instance", s.r.SetInstanceState(s.ctx, i.Name, "start", false))
 	upd := before
 	upd.Config = withKey(before.Config, "user.step", "1")
@@ -124,8 +124,8 @@ func instanceState(s *suite) {
 
 	s.must("forced stop", s.r.SetInstanceState(s.ctx, i.Name, "stop", true))
 	status("Stopped")
-	if got := s.mustInstance(i.Name).Addresses; len(got) != 0 {
-		s.Errorf("a stopped instance has addresses %v", got)
+	if got := s.mustInstance(i.Name).Addresses["eth0"]; !slices.Equal(got, []string{ip}) {
+		s.Errorf("a stopped instance's eth0 addresses are %v, want its reservation %s", got, ip)
 	}
 	s.wantRefused("stopping a stopped instance", s.r.SetInstanceState(s.ctx, i.Name, "stop", true))
 
