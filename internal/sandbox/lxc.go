@@ -16,7 +16,7 @@ import (
 // instead of hanging the whole run.
 const lxcTimeout = 2 * time.Minute
 
-// Lxc runs `lxc ARGS...` against this daemon (its private LXD_CONF, whose
+// Lxc runs `lxc ARGS...` (`incus ARGS...` on the Incus daemon) against this daemon (its private LXD_CONF, whose
 // default remote is the daemon) and returns stdout. It fails the test with
 // the command's output when lxc exits non-zero.
 func (d *Daemon) Lxc(t testing.TB, args ...string) string {
@@ -48,7 +48,7 @@ func (d *Daemon) LxcInput(t testing.TB, stdin string, args ...string) string {
 func (d *Daemon) lxc(stdin io.Reader, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), lxcTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "lxc", args...)
+	cmd := exec.CommandContext(ctx, d.client(), args...)
 	cmd.Env = d.lxcEnv()
 	if stdin == nil {
 		stdin = strings.NewReader("")
@@ -57,22 +57,35 @@ func (d *Daemon) lxc(stdin io.Reader, args ...string) (string, error) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return stdout.String(), fmt.Errorf("lxc %s (on sandbox %s): %w: %s",
-			strings.Join(args, " "), d.Name, err, strings.TrimSpace(stderr.String()+"\n"+stdout.String()))
+		return stdout.String(), fmt.Errorf("%s %s (on sandbox %s): %w: %s",
+			d.client(), strings.Join(args, " "), d.Name, err, strings.TrimSpace(stderr.String()+"\n"+stdout.String()))
 	}
 	return stdout.String(), nil
 }
 
-// lxcEnv is the process environment with LXD_CONF pointing at the daemon's
-// private client config, and without LXD_DIR/LXD_SOCKET, which would
-// redirect the "local" remote elsewhere.
+// client is the command-line client of the daemon's kind: lxc or incus.
+// Their commands and output formats are the same for what tests use.
+func (d *Daemon) client() string {
+	if d.Kind == KindIncus {
+		return "incus"
+	}
+	return "lxc"
+}
+
+// lxcEnv is the process environment with LXD_CONF (INCUS_CONF) pointing at
+// the daemon's private client config, and without LXD_DIR/LXD_SOCKET
+// (INCUS_DIR/INCUS_SOCKET), which would redirect the "local" remote elsewhere.
 func (d *Daemon) lxcEnv() []string {
+	prefix := "LXD_"
+	if d.Kind == KindIncus {
+		prefix = "INCUS_"
+	}
 	env := make([]string, 0, len(os.Environ())+1)
 	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "LXD_CONF=") || strings.HasPrefix(kv, "LXD_DIR=") || strings.HasPrefix(kv, "LXD_SOCKET=") {
+		if strings.HasPrefix(kv, prefix+"CONF=") || strings.HasPrefix(kv, prefix+"DIR=") || strings.HasPrefix(kv, prefix+"SOCKET=") {
 			continue
 		}
 		env = append(env, kv)
 	}
-	return append(env, "LXD_CONF="+d.LXDConf)
+	return append(env, prefix+"CONF="+d.LXDConf)
 }
