@@ -31,6 +31,7 @@ type PlanOptions struct {
 // requests (Plan is pure).
 type Observation struct {
 	remote string
+	server ServerInfo // zero when the remote does not say (see ServerDescriber)
 	obs    *observed
 	// Requests is the number of LXD API requests the observation took.
 	Requests int64
@@ -43,7 +44,7 @@ func Observe(ctx context.Context, r Remote) (*Observation, error) {
 	if err != nil {
 		return nil, fmt.Errorf("observing remote %q: %w", r.Name(), err)
 	}
-	return &Observation{remote: r.Name(), obs: obs, Requests: r.Requests() - before}, nil
+	return &Observation{remote: r.Name(), server: serverOf(r), obs: obs, Requests: r.Requests() - before}, nil
 }
 
 // ResolveImages lists the remote's images into the observation when a node
@@ -84,8 +85,10 @@ func (o *Observation) Plan(desiredRemote *spec.Remote, s spec.Settings, opts Pla
 	if desiredRemote == nil {
 		desiredRemote = &spec.Remote{Name: o.remote}
 	}
+	p.Server = o.server
 	d := compile(desiredRemote, obs)
 	pl := planner{plan: p, obs: obs, want: d, owner: owner, settings: s, opts: opts, problems: d.problems}
+	pl.problems = append(pl.problems, serverProblems(o.remote, o.server, d)...)
 	pl.networks()
 	pl.profiles()
 	pl.instances()

@@ -36,6 +36,7 @@ type jsonSummary struct {
 
 type jsonPlan struct {
 	Remote   string       `json:"remote"`
+	Server   *jsonServer  `json:"server,omitempty"` // absent when the remote did not say
 	Owner    string       `json:"owner"`
 	Changes  []jsonChange `json:"changes"`
 	Warnings []Warning    `json:"warnings"`
@@ -44,6 +45,13 @@ type jsonPlan struct {
 	Owned    int          `json:"owned"`
 	Requests int64        `json:"requests"`
 	Summary  jsonSummary  `json:"summary"`
+}
+
+// jsonServer is the remote's server as it described itself.
+type jsonServer struct {
+	Kind    string `json:"kind"`    // "lxd" or "incus"
+	Version string `json:"version"` // e.g. "5.0.2"
+	Name    string `json:"name,omitempty"`
 }
 
 type jsonChange struct {
@@ -81,6 +89,9 @@ func JSON(w io.Writer, plans []*engine.Plan) error {
 			Warnings: append([]Warning{}, Warnings(p)...),
 			Orphans:  append([]string{}, p.Orphans...), Blockers: append([]string{}, p.Blockers...),
 			Owned: p.Owned, Requests: p.Requests,
+		}
+		if p.Server.Kind != "" {
+			jp.Server = &jsonServer{Kind: p.Server.Kind, Version: p.Server.Version, Name: p.Server.Name}
 		}
 		jp.Summary = summary(p.Summary(), len(jp.Warnings))
 		warnings += len(jp.Warnings)
