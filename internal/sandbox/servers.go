@@ -1,6 +1,9 @@
 package sandbox
 
-import "testing"
+import (
+	"encoding/json"
+	"testing"
+)
 
 // The server kinds lxnetd supports, as Daemon.Kind names them. They are the
 // values of GET /1.0's environment.server ("lxd", "incus").
@@ -22,4 +25,24 @@ const (
 func Servers(t testing.TB) []*Daemon {
 	t.Helper()
 	return []*Daemon{Primary(t), Incus(t)}
+}
+
+// Server is how lxnetd names the daemon's server in plan headers, status and
+// logs: "LXD 5.0.2", "Incus 6.0.4" (asked from the daemon itself).
+func (d *Daemon) Server(t testing.TB) string {
+	t.Helper()
+	var srv struct {
+		Environment struct {
+			Server        string `json:"server"`
+			ServerVersion string `json:"server_version"`
+		} `json:"environment"`
+	}
+	if err := json.Unmarshal([]byte(d.Lxc(t, "query", "/1.0")), &srv); err != nil {
+		t.Fatalf("decoding /1.0 of %s: %v", d.Name, err)
+	}
+	kind := map[string]string{KindLXD: "LXD", KindIncus: "Incus"}[srv.Environment.Server]
+	if kind == "" {
+		t.Fatalf("daemon %s says it is server %q", d.Name, srv.Environment.Server)
+	}
+	return kind + " " + srv.Environment.ServerVersion
 }
