@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -45,7 +46,33 @@ func (d *Daemon) LxcInput(t testing.TB, stdin string, args ...string) string {
 	return out
 }
 
+// incusLinkRace is the error Incus 6.0 gives a network create or delete
+// when a host interface vanished while it inspected every interface (other
+// tests' containers and bridges come and go): the request changed nothing
+// and is sent again. internal/lxd does the same for lxnetd's own writes.
+var incusLinkRace = regexp.MustCompile(`Failed to run: ip -d -j link show \S+: exit status 1 \(Device "\S+" does not exist\.\)`)
+
 func (d *Daemon) lxc(stdin io.Reader, args ...string) (string, error) {
+	if d.Kind != KindIncus {
+		return d.lxcOnce(stdin, args...)
+	}
+	var in []byte
+	if stdin != nil {
+		var err error
+		if in, err = io.ReadAll(stdin); err != nil {
+			return "", err
+		}
+	}
+	for try := 1; ; try++ {
+		out, err := d.lxcOnce(bytes.NewReader(in), args...)
+		if err == nil || try == 4 || !incusLinkRace.MatchString(err.Error()) {
+			return out, err
+		}
+		time.Sleep(time.Duration(try) * 100 * time.Millisecond)
+	}
+}
+
+func (d *Daemon) lxcOnce(stdin io.Reader, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), lxcTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, d.client(), args...)
