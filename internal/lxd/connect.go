@@ -38,6 +38,9 @@ type Remote struct {
 	clustered bool
 	// server is what GET /1.0 said at Connect (see Server).
 	server engine.ServerInfo
+	// clientTool is "lxc" or "incus" when the remote came from that
+	// client's configuration (lxc_remote, incus_remote), else "".
+	clientTool string
 
 	// base is the connected client. It is never used for a request directly:
 	// every call derives a client carrying the call's context (see client).
@@ -67,6 +70,7 @@ type endpoint struct {
 	clientKey  string
 	pin        string // normalized "sha256:<hex>" or ""
 	project    string
+	tool       string // "lxc" or "incus" for lxc_remote/incus_remote, else ""
 }
 
 // Connect opens a connection to the remote r describes and checks it:
@@ -119,6 +123,7 @@ func resolveEndpoint(r *spec.Remote, getenv func(string) string) (endpoint, erro
 		tool, clientRemote = "incus", r.IncusRemote
 	}
 	if clientRemote != "" {
+		ep.tool = tool
 		cfg, err := loadClientConfig(tool, getenv)
 		if err != nil {
 			return ep, err
@@ -261,16 +266,17 @@ func connectEndpoint(ctx context.Context, name string, ep endpoint) (*Remote, er
 			ep.clientCert, ep.clientCert)
 	}
 	rem := &Remote{
-		name:      name,
-		address:   ep.address,
-		project:   ep.project,
-		base:      base,
-		tr:        tr,
-		dial:      dial,
-		watches:   map[*transport]struct{}{},
-		requests:  requests,
-		clustered: srv.Environment.ServerClustered,
-		server:    serverInfo(srv),
+		name:       name,
+		address:    ep.address,
+		project:    ep.project,
+		base:       base,
+		tr:         tr,
+		dial:       dial,
+		watches:    map[*transport]struct{}{},
+		requests:   requests,
+		clustered:  srv.Environment.ServerClustered,
+		server:     serverInfo(srv),
+		clientTool: ep.tool,
 	}
 	if ep.project != api.ProjectDefaultName {
 		if _, _, err := rem.client(ctx).GetProject(ep.project); err != nil {

@@ -45,6 +45,7 @@ func TestResolveEndpointIncusRemote(t *testing.T) {
 		clientKey:  filepath.Join(dir, "client.key"),
 		pin:        fp,
 		project:    "edge",
+		tool:       "incus",
 	}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(endpoint{})); diff != "" {
 		t.Errorf("endpoint (-want +got):\n%s", diff)

@@ -16,6 +16,19 @@ var _ engine.ServerDescriber = (*Remote)(nil)
 // and logs name it.
 func (r *Remote) Server() engine.ServerInfo { return r.server }
 
+// imageClientTool is the client whose remotes name image servers
+// ("images:alpine/3.20"): the one the remote itself was taken from
+// (lxc_remote, incus_remote), else incus for an Incus server and lxc for LXD.
+func (r *Remote) imageClientTool() string {
+	switch {
+	case r.clientTool != "":
+		return r.clientTool
+	case r.server.Kind == engine.ServerIncus:
+		return "incus"
+	}
+	return "lxc"
+}
+
 // serverInfo extracts engine.ServerInfo from GET /1.0. Servers that predate
 // environment.instance_types (LXD 5.0, Incus 6.0 both omit it) say which
 // instance drivers they have instead: "lxc" runs containers, "qemu" virtual
