@@ -459,9 +459,14 @@ cmd_status() {
 # hard-coded), and only incus-base and incus-client are installed, without
 # recommends (which would pull qemu). incusd runs with INCUS_DIR=$DIR/incus
 # (never /var/lib/incus: `down` removes $DIR and everything in it), unix
-# socket only, root as its socket group; it picks nftables like LXD does
-# because nftables is installed first. It gets the same "dir" pool, root disk
-# and busybox image (the very tarball the LXD daemons import).
+# socket, root as its socket group; it picks nftables like LXD does because
+# nftables is installed first. It gets the same "dir" pool, root disk and
+# busybox image (the very tarball the LXD daemons import). Its incus client
+# configuration ($DIR/incus-client, what INCUS_CONF names) has two remotes,
+# as `incus remote add` writes them: "incus" on the unix socket, and
+# "incus-https" on https://127.0.0.1:$LXNETD_SANDBOX_INCUS_PORT (default
+# 18444) with a client certificate the daemon trusts and the server
+# certificate saved in servercerts/, for tests of incus_remote.
 # ---------------------------------------------------------------------------
 
 INCUS=${LXNETD_SANDBOX_INCUS:-}
@@ -472,6 +477,7 @@ if [[ -z $INCUS ]]; then
 fi
 has_incus() { [[ $INCUS == 1 ]]; }
 INCUS_PKGS=(incus-base incus-client)
+INCUS_PORT=${LXNETD_SANDBOX_INCUS_PORT:-18444}
 
 # admin_incus ARGS... is admin_lxc for the Incus daemon (admin_lxc incus
 # ... comes here), with a private client config.
@@ -583,8 +589,21 @@ incus_up() {
 	fi
 	prepare_daemon incus
 	local c=$DIR/incus-client
-	mkdir -p "$c"
+	mkdir -p "$c/servercerts"
 	chmod 0700 "$c"
+	if [[ ! -s $c/client.crt || ! -s $c/client.key ]]; then
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:secp384r1 -nodes \
+			-keyout "$c/client.key" -out "$c/client.crt" -days 3650 \
+			-subj "/CN=lxnetd-sandbox-incus-client" >/dev/null 2>&1 || die "openssl could not create the incus client certificate"
+		chmod 0600 "$c/client.key"
+	fi
+	if [[ $(admin_incus config get core.https_address) != "127.0.0.1:$INCUS_PORT" ]]; then
+		admin_incus config set core.https_address "127.0.0.1:$INCUS_PORT" ||
+			die "incus: cannot listen on 127.0.0.1:$INCUS_PORT (set LXNETD_SANDBOX_INCUS_PORT to a free port)"
+	fi
+	admin_incus query "/1.0/certificates/$(fingerprint_hex "$c/client.crt")" >/dev/null 2>&1 ||
+		admin_incus config trust add-certificate "$c/client.crt" >/dev/null
+	cp "$DIR/incus/server.crt" "$c/servercerts/incus-https.crt"
 	cat >"$c/config.yml" <<EOF
 default-remote: incus
 remotes:
@@ -592,10 +611,17 @@ remotes:
     addr: unix://$DIR/incus/unix.socket
     protocol: incus
     public: false
+  incus-https:
+    addr: https://127.0.0.1:$INCUS_PORT
+    auth_type: tls
+    protocol: incus
+    public: false
 aliases: {}
 EOF
 	INCUS_CONF=$c timeout 20 incus query /1.0 >/dev/null ||
 		die "incus does not answer with the sandbox client config"
+	INCUS_CONF=$c timeout 20 incus query incus-https:/1.0 >/dev/null ||
+		die "incus does not answer over HTTPS with the sandbox client certificate"
 }
 
 cmd_incus_install() { need_root; incus_install; }

@@ -46,3 +46,9 @@ func (d *Daemon) Server(t testing.TB) string {
 	}
 	return kind + " " + srv.Environment.ServerVersion
 }
+
+// IncusHTTPSRemote is the remote of the Incus daemon's client configuration
+// (INCUS_CONF=LXDConf) that reaches it over HTTPS on 127.0.0.1, with a
+// client certificate it trusts and its server certificate saved in
+// servercerts/, as `incus remote add` leaves them ("incus" is the unix socket).
+const IncusHTTPSRemote = "incus-https"
