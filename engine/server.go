@@ -73,7 +73,7 @@ func serverOf(r Remote) ServerInfo {
 // serverProblems are the desired objects the remote's server cannot take,
 // found before any write:
 //
-//   - forwards need API extension network_forward (LXD ≥ 4.23 / 5.0, Incus);
+//   - forwards need API extension network_forward (LXD 5.0 and Incus have it);
 //   - virtual machines need a server that lists them in instance_types
 //     (an Incus installed without QEMU, as incus-base is, runs containers
 //     only);
