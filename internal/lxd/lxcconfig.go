@@ -103,12 +103,8 @@ func lxcConfigDir(getenv func(string) string) (string, error) {
 	return filepath.Join(home, ".config", "lxc"), nil
 }
 
-// loadLXCConfig reads dir/config.yml. A missing file is not an error: lxc
-// then knows only its static remotes, and so do we.
-func loadLXCConfig(dir string) (*lxcConfig, error) {
-	return loadConfig("lxc", dir, lxcStaticRemotes)
-}
-
+// loadConfig reads dir/config.yml of client tool. A missing file is not an
+// error: the client then knows only its static remotes, and so do we.
 func loadConfig(tool, dir string, static map[string]lxcRemote) (*lxcConfig, error) {
 	cfg := &lxcConfig{Tool: tool, Dir: dir}
 	data, err := os.ReadFile(filepath.Join(dir, "config.yml"))
