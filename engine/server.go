@@ -94,7 +94,7 @@ func serverProblems(remote string, srv ServerInfo, d *desired) []Problem {
 				Detail:  fmt.Sprintf("expose the port of %s with via = \"proxy\" or \"nat\" instead, or upgrade the server", k.Listen)})
 		}
 	}
-	if srv.InstanceTypes != nil {
+	if len(srv.InstanceTypes) > 0 { // empty: the server named no driver lxnetd knows
 		for _, name := range sortedNames(d.instances) {
 			it := d.instances[name]
 			typ := it.obj.Type
