@@ -88,11 +88,11 @@ func (o *Observation) Plan(desiredRemote *spec.Remote, s spec.Settings, opts Pla
 	p.Server = o.server
 	d := compile(desiredRemote, obs)
 	pl := planner{plan: p, obs: obs, want: d, owner: owner, settings: s, opts: opts, problems: d.problems}
-	pl.problems = append(pl.problems, serverProblems(o.remote, o.server, d)...)
 	pl.networks()
 	pl.profiles()
 	pl.instances()
 	pl.forwards()
+	pl.problems = append(pl.problems, serverProblems(o.remote, o.server, d)...)
 	// Targets first: a delete whose users --target leaves in place is a
 	// blocker, not a write LXD would refuse.
 	p.Changes = filterTargets(p.Changes, p.Remote, opts.Targets)

@@ -247,8 +247,11 @@ func printStatus(w io.Writer, st *daemon.Status, asJSON bool) error {
 	}
 	fmt.Fprintf(w, "%s\n\n", st.Line())
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "REMOTE\tSERVER\tSTATE\tOBJECTS\tLAST CONVERGED\tDRIFT FIXED\tEVENTS\tNEXT RESYNC\tLAST ERROR")
+	fmt.Fprintln(tw, "REMOTE\tSTATE\tOBJECTS\tLAST CONVERGED\tDRIFT FIXED\tEVENTS\tNEXT RESYNC\tLAST ERROR")
 	for _, r := range st.Remotes {
+		if r.Server != "" { // the server it is, once connected: "vm1 (Incus 6.0.4)"
+			r.Name += " (" + r.Server + ")"
+		}
 		next := "-"
 		if !r.NextRetry.IsZero() {
 			next = "retry " + until(now, r.NextRetry)
@@ -262,11 +265,7 @@ func printStatus(w io.Writer, st *daemon.Status, asJSON bool) error {
 		if lastErr == "" {
 			lastErr = "-"
 		}
-		server := r.Server
-		if server == "" {
-			server = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%d\t%s\t%s\n", r.Name, server, r.State, r.Objects, ago(now, r.LastConverged), r.DriftCorrections, r.Events, next, lastErr)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\t%s\n", r.Name, r.State, r.Objects, ago(now, r.LastConverged), r.DriftCorrections, r.Events, next, lastErr)
 	}
 	return tw.Flush()
 }

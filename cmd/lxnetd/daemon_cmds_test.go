@@ -32,9 +32,9 @@ func TestPrintStatus(t *testing.T) {
 		`(?m)^config /etc/lxnet\.d, hash 0123456789ab, loaded \d\d:\d\d:\d\d \(1m0s ago\)$`,
 		`(?m)^rejected edit \(last good configuration in force\): web\.hcl:3,5-9: Unsupported argument$`,
 		`(?m)^1/2 remotes converged, 41 objects, vm2: connection refused, config 0123456789ab; rejected edit: web\.hcl:3,5-9: Unsupported argument$`,
-		`(?m)^REMOTE +SERVER +STATE +OBJECTS +LAST CONVERGED +DRIFT FIXED +EVENTS +NEXT RESYNC +LAST ERROR$`,
-		`(?m)^vm1 +Incus 6\.0\.4 +converged +41 +\d\d:\d\d:\d\d \(10s ago\) +2 +7 +in 4m5\ds +-$`,
-		`(?m)^vm2 +- +failing +0 +never +0 +0 +retry in [34]s +connection refused$`,
+		`(?m)^REMOTE +STATE +OBJECTS +LAST CONVERGED +DRIFT FIXED +EVENTS +NEXT RESYNC +LAST ERROR$`,
+		`(?m)^vm1 \(Incus 6\.0\.4\) +converged +41 +\d\d:\d\d:\d\d \(10s ago\) +2 +7 +in 4m5\ds +-$`,
+		`(?m)^vm2 +failing +0 +never +0 +0 +retry in [34]s +connection refused$`,
 	} {
 		if !regexp.MustCompile(re).MatchString(out) {
 			t.Errorf("status output does not match %s:\n%s", re, out)

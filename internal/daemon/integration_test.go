@@ -300,7 +300,7 @@ func testRunNotifySequence(t *testing.T, primary *sandbox.Daemon) {
 		t.Fatalf("lxnetd status --wait-converged: %v\n%s", err, out)
 	}
 	t.Logf("lxnetd status:\n%s", out)
-	if !regexp.MustCompile(`(?m)^primary +`+regexp.QuoteMeta(primary.Server(t))+` +converged +1 `).Match(out) || !strings.Contains(string(out), "1/1 remotes converged") {
+	if !regexp.MustCompile(`(?m)^primary `+regexp.QuoteMeta("("+primary.Server(t)+")")+` +converged +1 `).Match(out) || !strings.Contains(string(out), "1/1 remotes converged") {
 		t.Errorf("lxnetd status output lacks the converged primary row:\n%s", out)
 	}
 	out, err = exec.Command(lxnetdBin, "status", "--socket", p.socket, "--json").Output()
