@@ -1050,7 +1050,7 @@ main() {
 		;;
 	status) cmd_status ;;
 	*)
-		echo "usage: $0 up|down|status|pair-up|pair-down|cluster-up|cluster-down|incus-install" >&2
+		echo "usage: $0 up|down|status|pair-up|pair-down|cluster-up|cluster-down" >&2
 		exit 2
 		;;
 	esac
