@@ -502,3 +502,26 @@ network "lxnbr0" { remote = remote.a }
 		t.Errorf("projects (-want +got):\n%s", diff)
 	}
 }
+
+// TestIncusRemote: incus_remote is lxc_remote for the incus client's
+// configuration: it reaches the spec as IncusRemote, with the project left
+// to the incus remote unless the block sets one.
+func TestIncusRemote(t *testing.T) {
+	cfg := mustLoad(t, map[string]string{"main.hcl": `
+remote "a" { incus_remote = "vm1" }
+remote "b" {
+  incus_remote = "vm2"
+  project      = "web"
+}
+network "lxnbr0" { remote = remote.a }
+`}, Options{})
+	type conn struct{ Incus, LXC, Project, Address string }
+	got := map[string]conn{}
+	for name, r := range cfg.Remotes {
+		got[name] = conn{r.IncusRemote, r.LXCRemote, r.Project, r.Address}
+	}
+	want := map[string]conn{"a": {Incus: "vm1"}, "b": {Incus: "vm2", Project: "web"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("remotes (-want +got):\n%s", diff)
+	}
+}

@@ -23,6 +23,7 @@ func (l *loader) evalRemote(d *decl, ctx *hcl.EvalContext) (cty.Value, bool) {
 	key, aKey := e.str("client_key")
 	fp, aFp := e.str("server_fingerprint")
 	lxcRemote, _ := e.str("lxc_remote")
+	incusRemote, aIncus := e.str("incus_remote")
 	if e.failed {
 		// Still a remote by that name, so the blocks on it are checked.
 		return cty.ObjectVal(map[string]cty.Value{
@@ -30,32 +31,42 @@ func (l *loader) evalRemote(d *decl, ctx *hcl.EvalContext) (cty.Value, bool) {
 		}), true
 	}
 	def := d.block.DefRange.Ptr()
-	if lxcRemote == "" {
-		// With lxc_remote an unset project stays empty: the adapter takes the
-		// lxc remote's project (as lxc does), else "default".
+	// clientRemote names a remote of a command-line client's configuration
+	// (lxc's or incus's), which then supplies address and certificates.
+	clientRemote, tool := lxcRemote, "lxc"
+	if incusRemote != "" {
+		clientRemote, tool = incusRemote, "incus"
+	}
+	if clientRemote == "" {
+		// With lxc_remote/incus_remote an unset project stays empty: the
+		// adapter takes the client remote's project (as lxc does), else "default".
 		project = strOr(project, "default")
 	}
 	r := spec.Remote{Name: d.name, Pos: posOf(d.block.DefRange), Address: address, Project: project,
-		ClientCert: l.configPath(cert), ClientKey: l.configPath(key), LXCRemote: lxcRemote}
+		ClientCert: l.configPath(cert), ClientKey: l.configPath(key), LXCRemote: lxcRemote, IncusRemote: incusRemote}
 	bad := false
 	fail := func(rng *hcl.Range, summary, format string, args ...any) {
 		l.errorf(rng, summary, format, args...)
 		bad = true
 	}
-	if lxcRemote != "" {
+	if clientRemote != "" {
+		if lxcRemote != "" && incusRemote != "" {
+			fail(aIncus.NameRange.Ptr(), "Conflicting remote settings",
+				"A remote takes its connection from one client configuration: keep lxc_remote (the lxc client's) or incus_remote (the incus client's), not both.")
+		}
 		// A null value is the same as an absent argument (as in Terraform),
 		// so one remote block can serve unix and https through variables.
 		for i, a := range []*hcl.Attribute{aAddr, aCert, aKey} {
 			if a != nil && []string{address, cert, key}[i] != "" {
 				fail(a.NameRange.Ptr(), "Conflicting remote settings",
-					"With lxc_remote set, the address and client certificate come from the lxc client configuration; remove %s, or remove lxc_remote.", a.Name)
+					"With %s_remote set, the address and client certificate come from the %s client configuration; remove %s, or remove %s_remote.", tool, tool, a.Name, tool)
 			}
 		}
 	} else {
 		switch {
 		case address == "":
 			fail(def, "Missing remote address",
-				"Set address = \"unix://\" (the local LXD socket), \"unix:///path/to/unix.socket\" or \"https://host:8443\" — or lxc_remote = \"NAME\" to use a remote of the lxc client configuration.")
+				"Set address = \"unix://\" (the local LXD or Incus socket), \"unix:///path/to/unix.socket\" or \"https://host:8443\" — or lxc_remote = \"NAME\" (incus_remote = \"NAME\") to use a remote of the lxc (incus) client configuration.")
 		case strings.HasPrefix(address, "unix://"):
 			if p := strings.TrimPrefix(address, "unix://"); p != "" && !filepath.IsAbs(p) {
 				fail(aAddr.Expr.Range().Ptr(), "Invalid remote address",

@@ -51,7 +51,7 @@ var lxnetSchema = &hcl.BodySchema{
 var remoteSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "address"}, {Name: "project"}, {Name: "client_cert"}, {Name: "client_key"},
-		{Name: "server_fingerprint"}, {Name: "lxc_remote"},
+		{Name: "server_fingerprint"}, {Name: "lxc_remote"}, {Name: "incus_remote"},
 	},
 }
 

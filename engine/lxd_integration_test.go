@@ -100,9 +100,16 @@ func query(t *testing.T, d *sandbox.Daemon, path string) map[string]any {
 }
 
 // webRemote: a bridge, a profile, a node with a static address, a forward
-// service on a floating IP and a proxy service.
-func webRemote(d *sandbox.Daemon, bridge, prefix, subnet, fip string) *spec.Remote {
-	r := d.Remote()
+// service on a floating IP and a proxy service. On LXD the proxy listens on
+// the forward's address too; Incus refuses a forward and a proxy device on
+// one listen address (README "Servers"), so there it gets one of its own.
+func webRemote(t *testing.T, d *sandbox.Daemon, bridge, prefix, subnet, fip string) (r *spec.Remote, proxyIP string) {
+	proxyIP = fip
+	if d.Kind == sandbox.KindIncus {
+		proxyIP = sandbox.FloatingIP(t)
+	}
+	rem := d.Remote()
+	r = &rem
 	base := strings.TrimSuffix(subnet, "0/24")
 	r.Networks = []spec.Network{{Meta: spec.Meta{Addr: "network.lan"}, Name: bridge, Type: "bridge",
 		Config: map[string]string{"ipv4.address": base + "1/24", "ipv4.nat": "true", "ipv6.address": "none"}}}
@@ -118,24 +125,32 @@ func webRemote(d *sandbox.Daemon, bridge, prefix, subnet, fip string) *spec.Remo
 		{Service: "web", Port: "alt", Addr: `service.web.port["alt"]`, Instance: prefix + "-web", Network: bridge,
 			TargetAddress: base + "10", Protocol: "tcp", ListenAddress: fip, ListenPort: "8080", TargetPort: "80", Via: spec.ViaForward},
 		{Service: "admin", Port: "ui", Addr: `service.admin.port["ui"]`, Instance: prefix + "-web",
-			Protocol: "tcp", ListenAddress: fip, ListenPort: "8081", TargetPort: "80", Via: spec.ViaProxy},
+			Protocol: "tcp", ListenAddress: proxyIP, ListenPort: "8081", TargetPort: "80", Via: spec.ViaProxy},
 	}
-	return &r
+	return r, proxyIP
 }
 
 // TestLXDDriftIsShownAndRestored: hand-made changes with lxc show in the plan
 // as the exact key-level difference, and apply puts them back.
 func TestLXDDriftIsShownAndRestored(t *testing.T) {
-	d := sandbox.Primary(t)
+	for _, d := range sandbox.Servers(t) {
+		t.Run(d.Kind, func(t *testing.T) {
+			t.Parallel()
+			testLXDDriftIsShownAndRestored(t, d)
+		})
+	}
+}
+
+func testLXDDriftIsShownAndRestored(t *testing.T, d *sandbox.Daemon) {
 	r := connect(t, d.Remote())
 	bridge, prefix := sandbox.UniqueName(t, "lxd"), sandbox.UniqueName(t, "dr")
 	subnet, fip := sandbox.AllocSubnet(t), sandbox.FloatingIP(t)
 	s := spec.Settings{Owner: "t-" + prefix}
 	removeAll(t, r, s.Owner)
-	want := webRemote(d, bridge, prefix, subnet, fip)
+	want, proxyIP := webRemote(t, d, bridge, prefix, subnet, fip)
 	converge(t, r, want, s)
 	node := prefix + "-web"
-	for _, url := range []string{"http://" + fip + "/", "http://" + fip + ":8080/", "http://" + fip + ":8081/"} {
+	for _, url := range []string{"http://" + fip + "/", "http://" + fip + ":8080/", "http://" + proxyIP + ":8081/"} {
 		if body := sandbox.HTTPGet(t, url, 30*time.Second); !strings.Contains(body, node) {
 			t.Fatalf("%s: page does not name %s: %q", url, node, body)
 		}
@@ -151,7 +166,7 @@ func TestLXDDriftIsShownAndRestored(t *testing.T) {
 		"~ profile." + prefix + "-web": {`config.limits.memory: "1GiB" → "64MiB"`},
 		"~ node." + node: {
 			`devices.lxnetd-admin-ui.connect: - → "tcp:127.0.0.1:80"`,
-			fmt.Sprintf(`devices.lxnetd-admin-ui.listen: - → "tcp:%s:8081"`, fip),
+			fmt.Sprintf(`devices.lxnetd-admin-ui.listen: - → "tcp:%s:8081"`, proxyIP),
 			`devices.lxnetd-admin-ui.type: - → "proxy"`,
 		},
 		fmt.Sprintf("~ forward.%s/%s", bridge, fip): {fmt.Sprintf(`ports.tcp/80: - → "%s10:80 (service.web.port[\"http\"])"`, base)},
@@ -172,7 +187,15 @@ func TestLXDDriftIsShownAndRestored(t *testing.T) {
 // profile device and an instance device made with lxc are byte for byte the
 // same after apply and after prune.
 func TestLXDUnownedObjectsAreUntouched(t *testing.T) {
-	d := sandbox.Primary(t)
+	for _, d := range sandbox.Servers(t) {
+		t.Run(d.Kind, func(t *testing.T) {
+			t.Parallel()
+			testLXDUnownedObjectsAreUntouched(t, d)
+		})
+	}
+}
+
+func testLXDUnownedObjectsAreUntouched(t *testing.T, d *sandbox.Daemon) {
 	r := connect(t, d.Remote())
 	prefix := sandbox.UniqueName(t, "un")
 	bridge := sandbox.UniqueName(t, "lxu")

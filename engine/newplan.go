@@ -31,6 +31,7 @@ type PlanOptions struct {
 // requests (Plan is pure).
 type Observation struct {
 	remote string
+	server ServerInfo // zero when the remote does not say (see ServerDescriber)
 	obs    *observed
 	// Requests is the number of LXD API requests the observation took.
 	Requests int64
@@ -50,7 +51,7 @@ func ObserveFor(ctx context.Context, r Remote, desired *spec.Remote, targets []s
 	if err != nil {
 		return nil, fmt.Errorf("observing remote %q: %w", r.Name(), err)
 	}
-	return &Observation{remote: r.Name(), obs: obs, Requests: r.Requests() - before}, nil
+	return &Observation{remote: r.Name(), server: serverOf(r), obs: obs, Requests: r.Requests() - before}, nil
 }
 
 // ResolveImages lists the remote's images into the observation when a node
@@ -96,6 +97,7 @@ func (o *Observation) Plan(desiredRemote *spec.Remote, s spec.Settings, opts Pla
 	if desiredRemote == nil {
 		desiredRemote = &spec.Remote{Name: o.remote}
 	}
+	p.Server = o.server
 	d := compile(desiredRemote, obs)
 	pl := planner{plan: p, obs: obs, want: d, owner: owner, settings: s, opts: opts, problems: d.problems}
 	pl.acls()
@@ -104,6 +106,7 @@ func (o *Observation) Plan(desiredRemote *spec.Remote, s spec.Settings, opts Pla
 	pl.profiles()
 	pl.instances()
 	pl.forwards()
+	pl.problems = append(pl.problems, serverProblems(o.remote, o.server, d)...)
 	// Targets first: a delete whose users --target leaves in place is a
 	// blocker, not a write LXD would refuse.
 	p.Changes = filterTargets(p.Changes, p.Remote, opts.Targets)

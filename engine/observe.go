@@ -112,7 +112,9 @@ func observe(ctx context.Context, r Remote, rd reads) (*observed, error) {
 			return err
 		})
 	}
-	if rd.acls {
+	// A server without network ACLs (API extension network_acl) has none
+	// to list; a declared ACL is then a plan problem (serverProblems).
+	if rd.acls && serverOf(r).HasExtension("network_acl") {
 		g.Go(func() (err error) {
 			acls, err = r.ListACLs(gctx)
 			return err

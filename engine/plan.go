@@ -12,6 +12,9 @@ import (
 // exactly Changes and nothing else, and renderers only read it.
 type Plan struct {
 	Remote string
+	// Server is the remote's server kind and version ("LXD 5.0.2"), for
+	// plan headers; zero when the remote did not say.
+	Server ServerInfo
 	Owner  string
 	// Changes in execution order: creates and updates by kind (networks,
 	// profiles, nodes, forwards), then deletes in reverse kind order.

@@ -46,8 +46,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// cli runs lxnetd against a sandbox daemon through LXD_SOCKET (the
-// examples use the implicit "local" remote).
+// cli runs lxnetd against a sandbox daemon through LXD_SOCKET, or
+// INCUS_SOCKET for the Incus daemon (the examples use the implicit "local"
+// remote).
 type cli struct {
 	t    *testing.T
 	d    *sandbox.Daemon
@@ -57,7 +58,10 @@ type cli struct {
 func (c cli) run(args ...string) (string, int) {
 	c.t.Helper()
 	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(), "LXD_SOCKET="+c.d.Socket, "LXD_DIR=")
+	cmd.Env = append(os.Environ(), "LXD_SOCKET="+c.d.Socket, "LXD_DIR=", "INCUS_SOCKET=", "INCUS_DIR=")
+	if c.d.Kind == sandbox.KindIncus {
+		cmd.Env = append(cmd.Env, "LXD_SOCKET=", "INCUS_SOCKET="+c.d.Socket)
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
@@ -401,12 +405,11 @@ func TestQuickstart(t *testing.T) {
 	}.run(t, c)
 }
 
-// bridgeScenario is the setup scenarios 1 to 3 share on the primary: unique
+// bridgeScenario is the setup scenarios 1 to 3 share on daemon d: unique
 // names for the bridge ("lx<n>-…") and for the example's nodes and profiles
 // ("s<n>-…", also its owner), a free subnet and a floating IP, all released
 // in t.Cleanup.
-func bridgeScenario(t *testing.T, n string) (c cli, bridge, prefix, fip string) {
-	d := sandbox.Primary(t)
+func bridgeScenario(t *testing.T, d *sandbox.Daemon, n string) (c cli, bridge, prefix, fip string) {
 	bridge, prefix = sandbox.UniqueName(t, "lx"+n), sandbox.UniqueName(t, "s"+n)
 	c = cli{t: t, d: d, vars: map[string]string{
 		"owner": "t-" + prefix, "bridge": bridge, "prefix": prefix,
@@ -415,9 +418,18 @@ func bridgeScenario(t *testing.T, n string) (c cli, bridge, prefix, fip string) 
 	return c, bridge, prefix, c.vars["floating_ip"]
 }
 
+// TestScenario1ForwardFloatingIP runs on LXD and on Incus.
 func TestScenario1ForwardFloatingIP(t *testing.T) {
-	c, bridge, prefix, fip := bridgeScenario(t, "1")
-	d := c.d
+	for _, d := range sandbox.Servers(t) {
+		t.Run(d.Kind, func(t *testing.T) {
+			t.Parallel()
+			testScenario1ForwardFloatingIP(t, d)
+		})
+	}
+}
+
+func testScenario1ForwardFloatingIP(t *testing.T, d *sandbox.Daemon) {
+	c, bridge, prefix, fip := bridgeScenario(t, d, "1")
 	lifecycle{
 		dir: "1-forward-floating-ip", block: `service "api"`, markers: []string{bridge, prefix, fip},
 		check: func(c cli) {
@@ -442,7 +454,7 @@ func TestScenario1ForwardFloatingIP(t *testing.T) {
 }
 
 func TestScenario2ProxyProtocol(t *testing.T) {
-	c, bridge, prefix, fip := bridgeScenario(t, "2")
+	c, bridge, prefix, fip := bridgeScenario(t, sandbox.Primary(t), "2")
 	d := c.d
 	node := prefix + "-web"
 	lifecycle{
@@ -474,7 +486,7 @@ func TestScenario2ProxyProtocol(t *testing.T) {
 }
 
 func TestScenario3NATProxy(t *testing.T) {
-	c, bridge, prefix, fip := bridgeScenario(t, "3")
+	c, bridge, prefix, fip := bridgeScenario(t, sandbox.Primary(t), "3")
 	node := prefix + "-web"
 	lifecycle{
 		dir: "3-nat-proxy", block: `service "web"`, markers: []string{bridge, prefix},
@@ -490,8 +502,17 @@ func TestScenario3NATProxy(t *testing.T) {
 	}.run(t, c)
 }
 
+// TestScenario4LoopbackProxy runs on LXD and on Incus.
 func TestScenario4LoopbackProxy(t *testing.T) {
-	d := sandbox.Primary(t)
+	for _, d := range sandbox.Servers(t) {
+		t.Run(d.Kind, func(t *testing.T) {
+			t.Parallel()
+			testScenario4LoopbackProxy(t, d)
+		})
+	}
+}
+
+func testScenario4LoopbackProxy(t *testing.T, d *sandbox.Daemon) {
 	prefix := sandbox.UniqueName(t, "s4")
 	c := cli{t: t, d: d, vars: map[string]string{"owner": "t-" + prefix, "prefix": prefix, "floating_ip": sandbox.FloatingIP(t)}}
 	fip := c.vars["floating_ip"]

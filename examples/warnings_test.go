@@ -91,7 +91,7 @@ node "web" {
 	}
 	noMatch("plan with an orphan", out)
 	for _, want := range []string{
-		`Remote "local": no changes, 1 warning.`,
+		fmt.Sprintf(`Remote "local" (%s): no changes, 1 warning.`, c.d.Server(t)),
 		"Warning: node." + node + " is orphaned: kept because delete_instances = false",
 		"`delete_instances = true` in the lxnet block",
 		"lxc delete --force " + node,

@@ -291,6 +291,9 @@ func printStatus(w io.Writer, st *daemon.Status, asJSON bool) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "REMOTE\tSTATE\tOBJECTS\tLAST CONVERGED\tDRIFT FIXED\tEVENTS\tNEXT RESYNC\tLAST ERROR")
 	for _, r := range st.Remotes {
+		if r.Server != "" { // the server it is, once connected: "vm1 (Incus 6.0.4)"
+			r.Name += " (" + r.Server + ")"
+		}
 		next := "-"
 		if !r.NextRetry.IsZero() {
 			next = "retry " + until(now, r.NextRetry)

@@ -17,7 +17,7 @@ func TestPrintStatus(t *testing.T) {
 		ConfigHash: "0123456789abcdef", ConfigLoaded: now.Add(-time.Minute),
 		ConfigError: "web.hcl:3,5-9: Unsupported argument",
 		Remotes: []daemon.RemoteStatus{
-			{Name: "vm1", State: daemon.StateConverged, Objects: 41, LastConverged: now.Add(-10 * time.Second),
+			{Name: "vm1", Server: "Incus 6.0.4", State: daemon.StateConverged, Objects: 41, LastConverged: now.Add(-10 * time.Second),
 				DriftCorrections: 2, Events: 7, NextResync: now.Add(290 * time.Second), ConfigHash: "0123456789abcdef"},
 			{Name: "vm2", State: daemon.StateFailing, LastError: "connection refused", NextRetry: now.Add(4 * time.Second)},
 		},
@@ -33,7 +33,7 @@ func TestPrintStatus(t *testing.T) {
 		`(?m)^rejected edit \(last good configuration in force\): web\.hcl:3,5-9: Unsupported argument$`,
 		`(?m)^1/2 remotes converged, 41 objects, vm2: connection refused, config 0123456789ab; rejected edit: web\.hcl:3,5-9: Unsupported argument$`,
 		`(?m)^REMOTE +STATE +OBJECTS +LAST CONVERGED +DRIFT FIXED +EVENTS +NEXT RESYNC +LAST ERROR$`,
-		`(?m)^vm1 +converged +41 +\d\d:\d\d:\d\d \(10s ago\) +2 +7 +in 4m5\ds +-$`,
+		`(?m)^vm1 \(Incus 6\.0\.4\) +converged +41 +\d\d:\d\d:\d\d \(10s ago\) +2 +7 +in 4m5\ds +-$`,
 		`(?m)^vm2 +failing +0 +never +0 +0 +retry in [34]s +connection refused$`,
 	} {
 		if !regexp.MustCompile(re).MatchString(out) {

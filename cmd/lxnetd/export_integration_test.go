@@ -23,12 +23,25 @@ import (
 // device, a container using both and a forward to it with lxc on the
 // sandbox's HTTPS daemon, exports them, and checks that the export is a valid
 // configuration whose plan only adds lxnetd's ownership keys, that applying
-// it changes nothing else in LXD, and that the next plan is empty.
+// it changes nothing else in LXD, and that the next plan is empty. It runs
+// on LXD over HTTPS, and on Incus through incus_remote (the sandbox's incus
+// client configuration), one after the other: the Incus case sets
+// INCUS_CONF for the process.
 func TestExportAdoptsHandBuiltObjects(t *testing.T) {
-	d := sandbox.Secondary(t)
+	for _, d := range []*sandbox.Daemon{sandbox.Secondary(t), sandbox.Incus(t)} {
+		t.Run(d.Kind, func(t *testing.T) { testExportAdoptsHandBuiltObjects(t, d) })
+	}
+}
+
+func testExportAdoptsHandBuiltObjects(t *testing.T, d *sandbox.Daemon) {
 	bridge, prof, node := sandbox.UniqueName(t, "lxe"), sandbox.UniqueName(t, "exp"), sandbox.UniqueName(t, "exn")
 	owner := "t-" + node
 	fip := sandbox.FloatingIP(t)
+	// Incus refuses a forward and a proxy device on one address (README "Servers").
+	proxyIP := fip
+	if d.Kind == sandbox.KindIncus {
+		proxyIP = sandbox.FloatingIP(t)
+	}
 
 	// Hand-built, in the order that lets the sandbox's cleanups (last
 	// registered, first run) undo it if the test fails before adoption.
@@ -37,7 +50,7 @@ func TestExportAdoptsHandBuiltObjects(t *testing.T) {
 	d.Lxc(t, "profile", "create", prof)
 	t.Cleanup(func() { _, _ = d.LxcErr("profile", "delete", prof) })
 	d.Lxc(t, "profile", "set", prof, "limits.memory=128MB")
-	d.Lxc(t, "profile", "device", "add", prof, "alt", "proxy", "listen=tcp:"+fip+":8080", "connect=tcp:127.0.0.1:80")
+	d.Lxc(t, "profile", "device", "add", prof, "alt", "proxy", "listen=tcp:"+proxyIP+":8080", "connect=tcp:127.0.0.1:80")
 	ip := sandbox.HostIP(subnet, 10)
 	d.LaunchBusybox(t, node, bridge, ip)
 	d.Lxc(t, "profile", "add", node, prof)
@@ -50,6 +63,13 @@ func TestExportAdoptsHandBuiltObjects(t *testing.T) {
 	dir := t.TempDir()
 	remote := fmt.Sprintf("remote \"sec\" {\n  address            = %q\n  client_cert        = %q\n  client_key         = %q\n  server_fingerprint = %q\n}\n",
 		d.HTTPSAddress, d.ClientCert, d.ClientKey, d.ServerFingerprint)
+	directArgs := []string{"--address", d.HTTPSAddress, "--client-cert", d.ClientCert, "--client-key", d.ClientKey,
+		"--server-fingerprint", d.ServerFingerprint}
+	if d.Kind == sandbox.KindIncus {
+		t.Setenv("INCUS_CONF", d.LXDConf)
+		remote = "remote \"sec\" {\n  incus_remote = \"incus\"\n}\n"
+		directArgs = []string{"--address", "unix://" + d.Socket}
+	}
 	writeTestFile(t, dir, "main.hcl", fmt.Sprintf("lxnet {\n  owner            = %q\n  delete_instances = true\n}\n\n%s", owner, remote))
 	t.Cleanup(func() {
 		// Once adopted, the objects are this owner's: lxnetd destroys them.
@@ -72,7 +92,7 @@ func TestExportAdoptsHandBuiltObjects(t *testing.T) {
 	t.Logf("exported:\n%s", exported)
 	for _, want := range []string{
 		`network "` + bridge + `"`, `"dns.domain"   = "` + bridge + `.lan"`,
-		`profile "` + prof + `"`, `listen  = "tcp:` + fip + `:8080"`,
+		`profile "` + prof + `"`, `listen  = "tcp:` + proxyIP + `:8080"`,
 		`node "` + node + `"`, `profiles = ["default", profile.` + prof + `.name]`, `network        = network.` + bridge + `.name`,
 		`"user.role" = "web"`, `target      = node.` + node, `adopt  = true`,
 	} {
@@ -86,8 +106,7 @@ func TestExportAdoptsHandBuiltObjects(t *testing.T) {
 
 	// The same from --address (no configuration): the remote block first,
 	// then the same blocks.
-	direct, _, code := run(t, "export", "--address", d.HTTPSAddress, "--client-cert", d.ClientCert, "--client-key", d.ClientKey,
-		"--server-fingerprint", d.ServerFingerprint, "--remote", "sec", "--network", bridge)
+	direct, _, code := run(t, append([]string{"export", "--remote", "sec", "--network", bridge}, directArgs...)...)
 	if code != 0 || !strings.HasPrefix(direct, "remote \"sec\" {") || !strings.HasSuffix(direct, string(exported)) {
 		t.Fatalf("export --address: exit %d\n%s", code, direct)
 	}

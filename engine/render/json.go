@@ -38,6 +38,7 @@ type jsonSummary struct {
 
 type jsonPlan struct {
 	Remote   string       `json:"remote"`
+	Server   *jsonServer  `json:"server,omitempty"` // absent when the remote did not say
 	Owner    string       `json:"owner"`
 	Changes  []jsonChange `json:"changes"`
 	Warnings []Warning    `json:"warnings"`
@@ -46,6 +47,13 @@ type jsonPlan struct {
 	Owned    int          `json:"owned"`
 	Requests int64        `json:"requests"`
 	Summary  jsonSummary  `json:"summary"`
+}
+
+// jsonServer is the remote's server as it described itself.
+type jsonServer struct {
+	Kind    string `json:"kind"`    // "lxd" or "incus"
+	Version string `json:"version"` // e.g. "5.0.2"
+	Name    string `json:"name,omitempty"`
 }
 
 type jsonChange struct {
@@ -114,6 +122,9 @@ func JSON(w io.Writer, plans []*engine.Plan) error {
 			Warnings: append([]Warning{}, Warnings(p)...),
 			Orphans:  scrubAll(p.Secrets, p.Orphans), Blockers: scrubAll(p.Secrets, p.Blockers),
 			Owned: p.Owned, Requests: p.Requests,
+		}
+		if p.Server.Kind != "" {
+			jp.Server = &jsonServer{Kind: p.Server.Kind, Version: p.Server.Version, Name: p.Server.Name}
 		}
 		jp.Summary = summary(p.Summary(), len(jp.Warnings))
 		warnings += len(jp.Warnings)

@@ -73,7 +73,7 @@ func Human(w io.Writer, plans []*engine.Plan, color bool) error {
 		total = total.Add(p.Summary())
 		warnings := Warnings(p)
 		n += len(warnings)
-		head := pt.paint(bold, fmt.Sprintf("Remote %q:", p.Remote))
+		head := pt.paint(bold, remoteHeading(p)+":")
 		switch {
 		case p.Empty() && len(warnings) == 0:
 			fmt.Fprintf(&b, "%s no changes.\n\n", head)
@@ -274,4 +274,14 @@ func Outcome(w io.Writer, results []*engine.Result, color bool) error {
 // and one delete.
 func summaryLine(s engine.Summary) string {
 	return fmt.Sprintf("Plan: %d to create, %d to update, %d to delete.", s.Create+s.Replace, s.Update, s.Delete+s.Replace)
+}
+
+// remoteHeading names a plan's remote and, when known, its server kind and
+// version: `Remote "vm1" (Incus 6.0.4)`.
+func remoteHeading(p *engine.Plan) string {
+	h := fmt.Sprintf("Remote %q", p.Remote)
+	if s := p.Server.String(); s != "" {
+		h += " (" + s + ")"
+	}
+	return h
 }

@@ -238,3 +238,40 @@ func TestBlockedReplaceWarning(t *testing.T) {
 		t.Fatalf("warnings: %+v", ws)
 	}
 }
+
+// TestServerInHeadingAndHints: a plan of a known server names it in its
+// heading and in --json, and an orphan's hint uses that server's client.
+func TestServerInHeadingAndHints(t *testing.T) {
+	p := &engine.Plan{Remote: "edge", Owner: "o", Orphans: []string{"node.old"},
+		Server: engine.ServerInfo{Kind: engine.ServerIncus, Version: "6.0.4", Name: "host1"}}
+	var b strings.Builder
+	if err := render.Human(&b, []*engine.Plan{p}, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`Remote "edge" (Incus 6.0.4): no changes, 1 warning.`, "`incus delete --force old`"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("plan text lacks %q:\n%s", want, b.String())
+		}
+	}
+	b.Reset()
+	if err := render.JSON(&b, []*engine.Plan{p}); err != nil {
+		t.Fatal(err)
+	}
+	var js struct {
+		Remotes []struct {
+			Server struct{ Kind, Version, Name string }
+		}
+	}
+	if err := json.Unmarshal([]byte(b.String()), &js); err != nil || len(js.Remotes) != 1 ||
+		js.Remotes[0].Server.Kind != "incus" || js.Remotes[0].Server.Version != "6.0.4" || js.Remotes[0].Server.Name != "host1" {
+		t.Errorf("plan --json lacks the server (%v):\n%s", err, b.String())
+	}
+	p.Server = engine.ServerInfo{}
+	b.Reset()
+	if err := render.Human(&b, []*engine.Plan{p}, false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `Remote "edge": no changes, 1 warning.`) || !strings.Contains(b.String(), "`lxc delete --force old`") {
+		t.Errorf("a plan without a server:\n%s", b.String())
+	}
+}

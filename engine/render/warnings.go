@@ -52,8 +52,8 @@ func orphanWarning(p *engine.Plan, addr string) Warning {
 		Detail: fmt.Sprintf("Instance %q is owned by this configuration (owner %q) but no longer declared in it. "+
 			"lxnetd deletes instances only with delete_instances = true, so it stays as it is. "+
 			"To delete it, set `delete_instances = true` in the lxnet block and apply, "+
-			"or delete it by hand (`lxc delete --force %s`); "+
-			"to keep managing it, declare it again.", name, p.Owner, name),
+			"or delete it by hand (`%s delete --force %s`); "+
+			"to keep managing it, declare it again.", name, p.Owner, clientTool(p), name),
 	}
 }
 
@@ -91,4 +91,13 @@ func plural(n int, word string) string {
 		return fmt.Sprintf("1 %s", word)
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// clientTool is the command-line client of the plan's server, for hints:
+// incus for Incus, lxc otherwise.
+func clientTool(p *engine.Plan) string {
+	if p.Server.Kind == engine.ServerIncus {
+		return "incus"
+	}
+	return "lxc"
 }

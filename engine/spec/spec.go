@@ -72,6 +72,7 @@ type Remote struct {
 	ClientKey         string // path to PEM client key (https)
 	ServerFingerprint string // "sha256:<hex>" pin of the server certificate (https)
 	LXCRemote         string // take address and certificates from the lxc client config
+	IncusRemote       string // the same from the incus client config (at most one of the two)
 
 	Networks  []Network
 	Profiles  []Profile

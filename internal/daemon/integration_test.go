@@ -43,9 +43,20 @@ func forwardExists(d *sandbox.Daemon, network, listen string) bool {
 // the owned forward is undone within 2 s, an unowned forward is left alone,
 // invalid edits (garbage, a truncated file, a zero-byte file, an emptied
 // directory) delete nothing and are reported with file and line, fixing
-// converges again, and deleting the file removes the forward.
+// converges again, and deleting the file removes the forward. It runs on
+// LXD and on Incus (the configuration's remote is "primary" on both).
 func TestRunForwardLifecycle(t *testing.T) {
-	primary := sandbox.Primary(t)
+	for _, primary := range sandbox.Servers(t) {
+		// One after the other: both tests hold timing bars (drift fixed
+		// within 2 s, watchdog pings) that two daemons at once on a small
+		// machine would blur.
+		t.Run(primary.Kind, func(t *testing.T) {
+			testRunForwardLifecycle(t, primary)
+		})
+	}
+}
+
+func testRunForwardLifecycle(t *testing.T, primary *sandbox.Daemon) {
 	br := sandbox.UniqueName(t, "dbr")
 	cidr := primary.CreateBridge(t, br)
 	node := sandbox.UniqueName(t, "dweb")
@@ -82,6 +93,9 @@ func TestRunForwardLifecycle(t *testing.T) {
 	p := startLxnetd(t, dir)
 	st := p.waitConverged(t, 60*time.Second)
 	t.Logf("started: %s", st.Line())
+	if got, want := remoteStatus(t, st, "primary").Server, primary.Server(t); got != want {
+		t.Errorf("status names the server %q, want %q", got, want)
+	}
 
 	// Adding a file with a forward makes it appear and carry traffic.
 	start := time.Now()
@@ -218,9 +232,20 @@ func TestRunForwardLifecycle(t *testing.T) {
 }
 
 // TestRunNotifySequence asserts the exact sd_notify conversation with a fake
-// systemd listening on NOTIFY_SOCKET, with the watchdog enabled.
+// systemd listening on NOTIFY_SOCKET, with the watchdog enabled, on LXD and
+// on Incus.
 func TestRunNotifySequence(t *testing.T) {
-	primary := sandbox.Primary(t)
+	for _, primary := range sandbox.Servers(t) {
+		// One after the other: both tests hold timing bars (drift fixed
+		// within 2 s, watchdog pings) that two daemons at once on a small
+		// machine would blur.
+		t.Run(primary.Kind, func(t *testing.T) {
+			testRunNotifySequence(t, primary)
+		})
+	}
+}
+
+func testRunNotifySequence(t *testing.T, primary *sandbox.Daemon) {
 	owner := sandbox.UniqueName(t, "dnot")
 	prof := sandbox.UniqueName(t, "dnotp")
 	t.Cleanup(func() { _, _ = primary.LxcErr("profile", "delete", prof) })
@@ -275,7 +300,7 @@ func TestRunNotifySequence(t *testing.T) {
 		t.Fatalf("lxnetd status --wait-converged: %v\n%s", err, out)
 	}
 	t.Logf("lxnetd status:\n%s", out)
-	if !regexp.MustCompile(`(?m)^primary +converged +1 `).Match(out) || !strings.Contains(string(out), "1/1 remotes converged") {
+	if !regexp.MustCompile(`(?m)^primary `+regexp.QuoteMeta("("+primary.Server(t)+")")+` +converged +1 `).Match(out) || !strings.Contains(string(out), "1/1 remotes converged") {
 		t.Errorf("lxnetd status output lacks the converged primary row:\n%s", out)
 	}
 	out, err = exec.Command(lxnetdBin, "status", "--socket", p.socket, "--json").Output()

@@ -197,8 +197,9 @@ func (l *loop) connect(ctx context.Context, desired *spec.Remote) bool {
 		case <-wctx.Done():
 		}
 	}(l.sess, l.gen)
-	w.setStatus(func(s *RemoteStatus) { s.Connected = true })
-	w.log.Info("connected to remote", "address", desired.Address)
+	srv := sessionServer(l.sess)
+	w.setStatus(func(s *RemoteStatus) { s.Connected, s.Server = true, srv.String() })
+	w.log.Info("connected to remote", "address", desired.Address, "server_kind", srv.Kind, "server_version", srv.Version, "server_name", srv.Name)
 	return true
 }
 

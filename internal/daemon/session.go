@@ -242,6 +242,23 @@ func (s *engineSession) Watch(ctx context.Context, onEvent func(engine.Event)) e
 	})
 }
 
+// Server is what the remote's server said about itself (zero when the
+// remote does not say): the worker puts it in the status and the log.
+func (s *engineSession) Server() engine.ServerInfo {
+	if d, ok := s.rem.(engine.ServerDescriber); ok {
+		return d.Server()
+	}
+	return engine.ServerInfo{}
+}
+
+// sessionServer is s's server, for sessions that know it.
+func sessionServer(s Session) engine.ServerInfo {
+	if d, ok := s.(engine.ServerDescriber); ok {
+		return d.Server()
+	}
+	return engine.ServerInfo{}
+}
+
 // Leases is the remote's server configuration.
 func (s *engineSession) Leases() LeaseStore { return s.rem }
 

@@ -26,6 +26,7 @@ const (
 type RemoteStatus struct {
 	Name             string    `json:"name"`
 	Address          string    `json:"address"`
+	Server           string    `json:"server,omitempty"` // kind and version as the server said at connect: "Incus 6.0.4"
 	State            string    `json:"state"`
 	Connected        bool      `json:"connected"`
 	Busy             bool      `json:"busy"` // a pass is running

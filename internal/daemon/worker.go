@@ -106,9 +106,9 @@ func (w *worker) update(r *spec.Remote, s spec.Settings, hash string, reconnect 
 
 // connectionChanged reports whether two remotes differ in how to reach them.
 func connectionChanged(a, b *spec.Remote) bool {
-	type conn struct{ addr, proj, cert, key, fp, lxc string }
+	type conn struct{ addr, proj, cert, key, fp, lxc, incus string }
 	c := func(r *spec.Remote) conn {
-		return conn{r.Address, r.Project, r.ClientCert, r.ClientKey, r.ServerFingerprint, r.LXCRemote}
+		return conn{r.Address, r.Project, r.ClientCert, r.ClientKey, r.ServerFingerprint, r.LXCRemote, r.IncusRemote}
 	}
 	return !reflect.DeepEqual(c(a), c(b))
 }

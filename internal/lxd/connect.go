@@ -36,6 +36,11 @@ type Remote struct {
 	// clustered is what the server said at Connect (a member of an LXD
 	// cluster): networks are then created member by member (networks.go).
 	clustered bool
+	// server is what GET /1.0 said at Connect (see Server).
+	server engine.ServerInfo
+	// clientTool is "lxc" or "incus" when the remote came from that
+	// client's configuration (lxc_remote, incus_remote), else "".
+	clientTool string
 
 	// base is the connected client. It is never used for a request directly:
 	// every call derives a client carrying the call's context (see client).
@@ -65,13 +70,13 @@ type endpoint struct {
 	clientKey  string
 	pin        string // normalized "sha256:<hex>" or ""
 	project    string
+	tool       string // "lxc" or "incus" for lxc_remote/incus_remote, else ""
 }
 
 // Connect opens a connection to the remote r describes and checks it:
 //
-//   - "unix://" uses the default socket ($LXD_SOCKET, else $LXD_DIR/unix.socket,
-//     else /var/snap/lxd/common/lxd/unix.socket if it exists, else
-//     /var/lib/lxd/unix.socket — as lxc does); "unix:///path" a given one.
+//   - "unix://" uses the default socket (see defaultSocket: LXD's the way
+//     lxc finds it, else Incus's the way incus does); "unix:///path" a given one.
 //   - "https://host:port" authenticates with ClientCert/ClientKey and accepts
 //     the server only if its certificate's SHA-256 equals ServerFingerprint.
 //     There is no trust-on-first-use: an unpinned server is refused with a
@@ -80,6 +85,8 @@ type endpoint struct {
 //     certificate saved by `lxc remote add` from the lxc client config
 //     ($LXD_CONF, ~/snap/lxd/common/config or ~/.config/lxc); fields set in
 //     r (project, certificates, fingerprint) override what lxc has.
+//     IncusRemote does the same with the incus client config ($INCUS_CONF
+//     or ~/.config/incus), whose layout is lxc's.
 //
 // Connect issues one request (GET /1.0), two for a project other than
 // "default" (which must exist). The client certificate must be trusted by
@@ -111,21 +118,22 @@ func resolveEndpoint(r *spec.Remote, getenv func(string) string) (endpoint, erro
 		project:    r.Project,
 	}
 	pin := r.ServerFingerprint
-	if r.LXCRemote != "" {
-		dir, err := lxcConfigDir(getenv)
+	tool, clientRemote := "lxc", r.LXCRemote
+	if r.IncusRemote != "" {
+		tool, clientRemote = "incus", r.IncusRemote
+	}
+	if clientRemote != "" {
+		ep.tool = tool
+		cfg, err := loadClientConfig(tool, getenv)
 		if err != nil {
 			return ep, err
 		}
-		cfg, err := loadLXCConfig(dir)
+		lr, err := cfg.remote(clientRemote)
 		if err != nil {
 			return ep, err
 		}
-		lr, err := cfg.remote(r.LXCRemote)
-		if err != nil {
-			return ep, err
-		}
-		if lr.Protocol != "" && lr.Protocol != "lxd" {
-			return ep, fmt.Errorf("lxc remote %q is a %s image server, not an LXD server", r.LXCRemote, lr.Protocol)
+		if lr.Protocol != "" && lr.Protocol != "lxd" && lr.Protocol != "incus" {
+			return ep, fmt.Errorf("%s remote %q is a %s image server, not an LXD or Incus server", tool, clientRemote, lr.Protocol)
 		}
 		ep.address = lr.Addr
 		if ep.project == "" {
@@ -139,12 +147,12 @@ func resolveEndpoint(r *spec.Remote, getenv func(string) string) (endpoint, erro
 			ep.clientKey = key
 		}
 		if pin == "" && strings.HasPrefix(lr.Addr, "https://") {
-			fp, err := pemFingerprint(cfg.serverCertPath(r.LXCRemote))
+			fp, err := pemFingerprint(cfg.serverCertPath(clientRemote))
 			switch {
 			case err == nil:
 				pin = fp
 			case !errors.Is(err, os.ErrNotExist):
-				return ep, fmt.Errorf("reading the server certificate of lxc remote %q: %w", r.LXCRemote, err)
+				return ep, fmt.Errorf("reading the server certificate of %s remote %q: %w", tool, clientRemote, err)
 			}
 		}
 	}
@@ -153,7 +161,7 @@ func resolveEndpoint(r *spec.Remote, getenv func(string) string) (endpoint, erro
 	}
 	switch {
 	case ep.address == "" || ep.address == "unix://" || ep.address == "unix:":
-		ep.socket = defaultSocket(getenv)
+		ep.socket = defaultSocket(getenv, tool == "incus" && clientRemote != "")
 		ep.address = "unix://" + ep.socket
 	case strings.HasPrefix(ep.address, "unix://"):
 		ep.socket = strings.TrimPrefix(ep.address, "unix://")
@@ -178,19 +186,58 @@ func resolveEndpoint(r *spec.Remote, getenv func(string) string) (endpoint, erro
 	return ep, nil
 }
 
-// defaultSocket finds the local LXD socket the way lxc does.
-func defaultSocket(getenv func(string) string) string {
-	if s := getenv("LXD_SOCKET"); s != "" {
-		return s
+// The local sockets, in the order defaultSocket tries them.
+const (
+	lxdSnapSocket  = "/var/snap/lxd/common/lxd/unix.socket"
+	lxdSocket      = "/var/lib/lxd/unix.socket"
+	incusSocket    = "/var/lib/incus/unix.socket"
+	incusRunSocket = "/run/incus/unix.socket"
+)
+
+// socketExists is os.Stat, replaceable by tests.
+var socketExists = func(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// defaultSocket finds the local socket of "unix://": LXD's the way lxc
+// does ($LXD_SOCKET, $LXD_DIR/unix.socket, the snap's socket, then
+// /var/lib/lxd/unix.socket), else Incus's the way incus does
+// ($INCUS_SOCKET, $INCUS_DIR/unix.socket, /var/lib/incus/unix.socket,
+// /run/incus/unix.socket). A variable that is set wins; then the first
+// socket that exists; with none, LXD's path (Incus's when incusFirst), for
+// the error message. incusFirst puts Incus first: the "local" remote of the
+// incus client.
+func defaultSocket(getenv func(string) string, incusFirst bool) string {
+	type kind struct {
+		sockEnv, dirEnv string
+		paths           []string
 	}
-	if dir := getenv("LXD_DIR"); dir != "" {
-		return filepath.Join(dir, "unix.socket")
+	lxd := kind{"LXD_SOCKET", "LXD_DIR", []string{lxdSnapSocket, lxdSocket}}
+	incus := kind{"INCUS_SOCKET", "INCUS_DIR", []string{incusSocket, incusRunSocket}}
+	order := []kind{lxd, incus}
+	if incusFirst {
+		order = []kind{incus, lxd}
 	}
-	const snap = "/var/snap/lxd/common/lxd/unix.socket"
-	if _, err := os.Stat(snap); err == nil {
-		return snap
+	for _, k := range order {
+		if s := getenv(k.sockEnv); s != "" {
+			return s
+		}
+		if dir := getenv(k.dirEnv); dir != "" {
+			return filepath.Join(dir, "unix.socket")
+		}
 	}
-	return "/var/lib/lxd/unix.socket"
+	for _, k := range order {
+		for _, p := range k.paths {
+			if socketExists(p) {
+				return p
+			}
+		}
+	}
+	if incusFirst {
+		return incusSocket
+	}
+	return lxdSocket
 }
 
 func connectEndpoint(ctx context.Context, name string, ep endpoint) (*Remote, error) {
@@ -219,15 +266,17 @@ func connectEndpoint(ctx context.Context, name string, ep endpoint) (*Remote, er
 			ep.clientCert, ep.clientCert)
 	}
 	rem := &Remote{
-		name:      name,
-		address:   ep.address,
-		project:   ep.project,
-		base:      base,
-		tr:        tr,
-		dial:      dial,
-		watches:   map[*transport]struct{}{},
-		requests:  requests,
-		clustered: srv.Environment.ServerClustered,
+		name:       name,
+		address:    ep.address,
+		project:    ep.project,
+		base:       base,
+		tr:         tr,
+		dial:       dial,
+		watches:    map[*transport]struct{}{},
+		requests:   requests,
+		clustered:  srv.Environment.ServerClustered,
+		server:     serverInfo(srv),
+		clientTool: ep.tool,
 	}
 	if ep.project != api.ProjectDefaultName {
 		if _, _, err := rem.client(ctx).GetProject(ep.project); err != nil {
@@ -246,7 +295,7 @@ func checkSocket(path string) error {
 	_, err := os.Stat(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return fmt.Errorf("LXD socket %s does not exist: is LXD running? (set the remote's address, or LXD_DIR/LXD_SOCKET)", path)
+		return fmt.Errorf("LXD socket %s does not exist: is LXD running? (set the remote's address, or LXD_DIR/LXD_SOCKET; for Incus INCUS_DIR/INCUS_SOCKET)", path)
 	case errors.Is(err, os.ErrPermission):
 		return fmt.Errorf("no permission to reach LXD socket %s: run as root or as a member of the lxd group", path)
 	case err != nil:

@@ -154,14 +154,11 @@ func (r *Remote) createFromRemoteImage(ctx context.Context, c *lxdclient.Protoco
 	}
 }
 
-// connectImageServer connects to an lxc remote as an image source. Its
-// requests count towards Requests.
+// connectImageServer connects to an lxc remote as an image source (an
+// incus remote for an Incus server; see imageClientTool). Its requests count
+// towards Requests.
 func (r *Remote) connectImageServer(ctx context.Context, name string) (lxdclient.ImageServer, error) {
-	dir, err := lxcConfigDir(os.Getenv)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := loadLXCConfig(dir)
+	cfg, err := loadClientConfig(r.imageClientTool(), os.Getenv)
 	if err != nil {
 		return nil, err
 	}

@@ -11,11 +11,15 @@ import (
 
 // lxcConfig is the part of the lxc command-line client's configuration
 // (config.yml in the lxc config directory) that lxnetd reads, so a remote can
-// say `lxc_remote = "vm1"` and reuse what `lxc remote add` set up.
+// say `lxc_remote = "vm1"` and reuse what `lxc remote add` set up. The incus
+// client (a fork of lxc) keeps the same files in the same layout, so the same
+// type serves `incus_remote = "vm1"` (Tool "incus").
 //
 // lxc's own loader (github.com/canonical/lxd/lxc/config) is not used: it is
 // outside the Apache-2.0 client/ and shared/ trees of the LXD module.
 type lxcConfig struct {
+	// Tool is the client the configuration belongs to: "lxc" or "incus".
+	Tool string
 	// Dir is the directory config.yml, client.crt/key and servercerts/ live in.
 	Dir           string
 	DefaultRemote string               `yaml:"default-remote"`
@@ -27,7 +31,7 @@ type lxcRemote struct {
 	Addr     string `yaml:"addr"`
 	AuthType string `yaml:"auth_type"`
 	Project  string `yaml:"project"`
-	Protocol string `yaml:"protocol"` // "lxd" (default) or "simplestreams"
+	Protocol string `yaml:"protocol"` // "lxd" (default), "incus" or "simplestreams"
 	Public   bool   `yaml:"public"`
 }
 
@@ -37,6 +41,44 @@ var lxcStaticRemotes = map[string]lxcRemote{
 	"images":       {Addr: "https://images.linuxcontainers.org", Protocol: "simplestreams", Public: true},
 	"ubuntu":       {Addr: "https://cloud-images.ubuntu.com/releases", Protocol: "simplestreams", Public: true},
 	"ubuntu-daily": {Addr: "https://cloud-images.ubuntu.com/daily", Protocol: "simplestreams", Public: true},
+}
+
+// incusStaticRemotes are the remotes the incus client knows without any
+// configuration.
+var incusStaticRemotes = map[string]lxcRemote{
+	"local":  {Addr: "unix://", Protocol: "incus"},
+	"images": {Addr: "https://images.linuxcontainers.org", Protocol: "simplestreams", Public: true},
+}
+
+// incusConfigDir returns the incus client configuration directory the way
+// incus finds it: $INCUS_CONF, else ~/.config/incus.
+func incusConfigDir(getenv func(string) string) (string, error) {
+	if dir := getenv("INCUS_CONF"); dir != "" {
+		return dir, nil
+	}
+	home := getenv("HOME")
+	if home == "" {
+		h, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("finding the incus config directory: set INCUS_CONF or HOME: %w", err)
+		}
+		home = h
+	}
+	return filepath.Join(home, ".config", "incus"), nil
+}
+
+// loadClientConfig reads the configuration of client tool ("lxc" or
+// "incus") from where that client looks for it.
+func loadClientConfig(tool string, getenv func(string) string) (*lxcConfig, error) {
+	dirOf, static := lxcConfigDir, lxcStaticRemotes
+	if tool == "incus" {
+		dirOf, static = incusConfigDir, incusStaticRemotes
+	}
+	dir, err := dirOf(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return loadConfig(tool, dir, static)
 }
 
 // lxcConfigDir returns the lxc client configuration directory the way lxc
@@ -61,24 +103,24 @@ func lxcConfigDir(getenv func(string) string) (string, error) {
 	return filepath.Join(home, ".config", "lxc"), nil
 }
 
-// loadLXCConfig reads dir/config.yml. A missing file is not an error: lxc
-// then knows only its static remotes, and so do we.
-func loadLXCConfig(dir string) (*lxcConfig, error) {
-	cfg := &lxcConfig{Dir: dir}
+// loadConfig reads dir/config.yml of client tool. A missing file is not an
+// error: the client then knows only its static remotes, and so do we.
+func loadConfig(tool, dir string, static map[string]lxcRemote) (*lxcConfig, error) {
+	cfg := &lxcConfig{Tool: tool, Dir: dir}
 	data, err := os.ReadFile(filepath.Join(dir, "config.yml"))
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
-		return nil, fmt.Errorf("reading lxc client config: %w", err)
+		return nil, fmt.Errorf("reading %s client config: %w", tool, err)
 	default:
 		if err := yaml.Unmarshal(data, cfg); err != nil {
-			return nil, fmt.Errorf("parsing lxc client config %s: %w", filepath.Join(dir, "config.yml"), err)
+			return nil, fmt.Errorf("parsing %s client config %s: %w", tool, filepath.Join(dir, "config.yml"), err)
 		}
 	}
 	if cfg.Remotes == nil {
 		cfg.Remotes = map[string]lxcRemote{}
 	}
-	for name, r := range lxcStaticRemotes {
+	for name, r := range static {
 		if _, ok := cfg.Remotes[name]; !ok {
 			cfg.Remotes[name] = r
 		}
@@ -90,8 +132,8 @@ func loadLXCConfig(dir string) (*lxcConfig, error) {
 func (c *lxcConfig) remote(name string) (lxcRemote, error) {
 	r, ok := c.Remotes[name]
 	if !ok {
-		return lxcRemote{}, fmt.Errorf("lxc remote %q is not in %s (add it with `lxc remote add %s <address>`)",
-			name, filepath.Join(c.Dir, "config.yml"), name)
+		return lxcRemote{}, fmt.Errorf("%s remote %q is not in %s (add it with `%s remote add %s <address>`)",
+			c.Tool, name, filepath.Join(c.Dir, "config.yml"), c.Tool, name)
 	}
 	return r, nil
 }

@@ -103,6 +103,7 @@ func TestResolveEndpointLXCRemote(t *testing.T) {
 		clientKey:  filepath.Join(dir, "client.key"),
 		pin:        fp,
 		project:    "web",
+		tool:       "lxc",
 	}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(endpoint{})); diff != "" {
 		t.Errorf("endpoint (-want +got):\n%s", diff)
@@ -115,7 +116,7 @@ func TestResolveEndpointLXCRemote(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = endpoint{address: "https://10.231.9.2:8443", clientCert: "/c.crt", clientKey: "/c.key", pin: pin, project: "default"}
+	want = endpoint{address: "https://10.231.9.2:8443", clientCert: "/c.crt", clientKey: "/c.key", pin: pin, project: "default", tool: "lxc"}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(endpoint{})); diff != "" {
 		t.Errorf("overridden endpoint (-want +got):\n%s", diff)
 	}

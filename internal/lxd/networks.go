@@ -177,7 +177,7 @@ func (r *Remote) CreateNetwork(ctx context.Context, n engine.Network) error {
 	if r.clustered {
 		return r.createClusterNetwork(ctx, req)
 	}
-	if err := r.client(ctx).CreateNetwork(req); err != nil {
+	if err := retryIncusLinkRace(ctx, func() error { return r.client(ctx).CreateNetwork(req) }); err != nil {
 		return fmt.Errorf("creating network %q: %w", n.Name, mapError(err))
 	}
 	return nil
@@ -266,7 +266,7 @@ func (r *Remote) UpdateNetwork(ctx context.Context, n engine.Network) error {
 
 // DeleteNetwork deletes a managed network.
 func (r *Remote) DeleteNetwork(ctx context.Context, name string) error {
-	if err := r.client(ctx).DeleteNetwork(name); err != nil {
+	if err := retryIncusLinkRace(ctx, func() error { return r.client(ctx).DeleteNetwork(name) }); err != nil {
 		return fmt.Errorf("deleting network %q: %w", name, mapError(err))
 	}
 	return nil

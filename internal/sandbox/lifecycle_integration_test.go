@@ -17,9 +17,9 @@ import (
 )
 
 // TestScriptLifecycle runs sandbox.sh on a second, private sandbox (its own
-// directory, HTTPS port and veth pair, so the shared sandbox is not
-// touched): up twice (idempotent), use both daemons (bridge, container,
-// forward), then down, and checks that no process, interface, nftables
+// directory, HTTPS ports and veth pair, so the shared sandbox is not
+// touched): up twice (idempotent), use all three daemons, LXD and Incus
+// (bridge, container, forward), then down, and checks that no process, interface, nftables
 // chain, mount or file of it remains.
 func TestScriptLifecycle(t *testing.T) {
 	t.Parallel()
@@ -30,6 +30,7 @@ func TestScriptLifecycle(t *testing.T) {
 	env := []string{
 		"LXNETD_SANDBOX_DIR=" + dir,
 		"LXNETD_SANDBOX_PORT=" + strconv.Itoa(freePort(t)),
+		"LXNETD_SANDBOX_INCUS_PORT=" + strconv.Itoa(freePort(t)),
 		"LXNETD_SANDBOX_FLOAT=" + float,
 	}
 	script := func(arg string) (string, error) { return runScript(env, arg) }
@@ -60,7 +61,7 @@ func TestScriptLifecycle(t *testing.T) {
 	}
 
 	var bridges []string
-	for _, name := range []string{"primary", "secondary"} {
+	for _, name := range []string{"primary", "secondary", "incus"} {
 		d, err := connect(dir, name)
 		if err != nil {
 			t.Fatal(err)
@@ -117,10 +118,12 @@ func TestScriptLifecycle(t *testing.T) {
 	} else if strings.Contains(string(mi), " "+dir+"/") || strings.Contains(string(mi), " "+dir+" ") {
 		t.Errorf("mounts under %s remain after down", dir)
 	}
-	if nft, err := exec.Command("nft", "list", "table", "inet", "lxd").CombinedOutput(); err == nil {
-		for _, br := range bridges {
-			if strings.Contains(string(nft), "."+br+" ") {
-				t.Errorf("nftables chains of %s remain after down", br)
+	for _, table := range []string{"lxd", "incus"} {
+		if nft, err := exec.Command("nft", "list", "table", "inet", table).CombinedOutput(); err == nil {
+			for _, br := range bridges {
+				if strings.Contains(string(nft), "."+br+" ") {
+					t.Errorf("nftables chains of %s remain in table inet %s after down", br, table)
+				}
 			}
 		}
 	}
@@ -139,6 +142,9 @@ func TestScriptLifecycle(t *testing.T) {
 	}
 	if err := Secondary(t).probe(); err != nil {
 		t.Errorf("shared secondary after a private down: %v", err)
+	}
+	if err := Incus(t).probe(); err != nil {
+		t.Errorf("shared incus after a private down: %v", err)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +17,7 @@ import (
 // instead of hanging the whole run.
 const lxcTimeout = 2 * time.Minute
 
-// Lxc runs `lxc ARGS...` against this daemon (its private LXD_CONF, whose
+// Lxc runs `lxc ARGS...` (`incus ARGS...` on the Incus daemon) against this daemon (its private LXD_CONF, whose
 // default remote is the daemon) and returns stdout. It fails the test with
 // the command's output when lxc exits non-zero.
 func (d *Daemon) Lxc(t testing.TB, args ...string) string {
@@ -45,10 +46,36 @@ func (d *Daemon) LxcInput(t testing.TB, stdin string, args ...string) string {
 	return out
 }
 
+// incusLinkRace is the error Incus 6.0 gives a network create or delete
+// when a host interface vanished while it inspected every interface (other
+// tests' containers and bridges come and go): the request changed nothing
+// and is sent again. internal/lxd does the same for lxnetd's own writes.
+var incusLinkRace = regexp.MustCompile(`Failed to run: ip -d -j link show \S+: exit status 1 \(Device "\S+" does not exist\.\)`)
+
 func (d *Daemon) lxc(stdin io.Reader, args ...string) (string, error) {
+	if d.Kind != KindIncus {
+		return d.lxcOnce(stdin, args...)
+	}
+	var in []byte
+	if stdin != nil {
+		var err error
+		if in, err = io.ReadAll(stdin); err != nil {
+			return "", err
+		}
+	}
+	for try := 1; ; try++ {
+		out, err := d.lxcOnce(bytes.NewReader(in), args...)
+		if err == nil || try == 4 || !incusLinkRace.MatchString(err.Error()) {
+			return out, err
+		}
+		time.Sleep(time.Duration(try) * 100 * time.Millisecond)
+	}
+}
+
+func (d *Daemon) lxcOnce(stdin io.Reader, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), lxcTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "lxc", args...)
+	cmd := exec.CommandContext(ctx, d.client(), args...)
 	cmd.Env = d.lxcEnv()
 	if stdin == nil {
 		stdin = strings.NewReader("")
@@ -57,22 +84,35 @@ func (d *Daemon) lxc(stdin io.Reader, args ...string) (string, error) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return stdout.String(), fmt.Errorf("lxc %s (on sandbox %s): %w: %s",
-			strings.Join(args, " "), d.Name, err, strings.TrimSpace(stderr.String()+"\n"+stdout.String()))
+		return stdout.String(), fmt.Errorf("%s %s (on sandbox %s): %w: %s",
+			d.client(), strings.Join(args, " "), d.Name, err, strings.TrimSpace(stderr.String()+"\n"+stdout.String()))
 	}
 	return stdout.String(), nil
 }
 
-// lxcEnv is the process environment with LXD_CONF pointing at the daemon's
-// private client config, and without LXD_DIR/LXD_SOCKET, which would
-// redirect the "local" remote elsewhere.
+// client is the command-line client of the daemon's kind: lxc or incus.
+// Their commands and output formats are the same for what tests use.
+func (d *Daemon) client() string {
+	if d.Kind == KindIncus {
+		return "incus"
+	}
+	return "lxc"
+}
+
+// lxcEnv is the process environment with LXD_CONF (INCUS_CONF) pointing at
+// the daemon's private client config, and without LXD_DIR/LXD_SOCKET
+// (INCUS_DIR/INCUS_SOCKET), which would redirect the "local" remote elsewhere.
 func (d *Daemon) lxcEnv() []string {
+	prefix := "LXD_"
+	if d.Kind == KindIncus {
+		prefix = "INCUS_"
+	}
 	env := make([]string, 0, len(os.Environ())+1)
 	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "LXD_CONF=") || strings.HasPrefix(kv, "LXD_DIR=") || strings.HasPrefix(kv, "LXD_SOCKET=") {
+		if strings.HasPrefix(kv, prefix+"CONF=") || strings.HasPrefix(kv, prefix+"DIR=") || strings.HasPrefix(kv, prefix+"SOCKET=") {
 			continue
 		}
 		env = append(env, kv)
 	}
-	return append(env, "LXD_CONF="+d.LXDConf)
+	return append(env, prefix+"CONF="+d.LXDConf)
 }

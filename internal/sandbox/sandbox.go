@@ -36,9 +36,10 @@ import (
 // DefaultDir is where sandbox.sh keeps the daemons unless LXNETD_SANDBOX_DIR says otherwise.
 const DefaultDir = "/var/lib/lxnetd-sandbox"
 
-// Daemon is one sandbox LXD daemon and how to reach it.
+// Daemon is one sandbox daemon (LXD, or the Incus one) and how to reach it.
 type Daemon struct {
-	Name              string // "primary" or "secondary"
+	Name              string // "primary", "secondary" or "incus"
+	Kind              string // the server: "lxd" or "incus" (see Servers)
 	Dir               string // its LXD_DIR
 	Socket            string // unix socket path
 	HTTPSAddress      string // "https://127.0.0.1:PORT" (secondary only; "" for primary)
@@ -51,8 +52,8 @@ type Daemon struct {
 	// tunnel's local/remote keys name.
 	Underlay string
 
-	// LXDConf is a private lxc client config directory (LXD_CONF) whose
-	// default remote is this daemon: the unix socket for primary, HTTPS with
+	// LXDConf is a private client config directory (LXD_CONF for lxc,
+	// INCUS_CONF for incus) whose default remote is this daemon: the unix socket for primary, HTTPS with
 	// the client certificate and the pinned server certificate for secondary.
 	LXDConf string
 
@@ -81,6 +82,13 @@ func Primary(t testing.TB) *Daemon {
 func Secondary(t testing.TB) *Daemon {
 	t.Helper()
 	return daemon(t, "secondary")
+}
+
+// Incus returns the sandbox's Incus daemon (unix socket), failing the test
+// when it is not running.
+func Incus(t testing.TB) *Daemon {
+	t.Helper()
+	return daemon(t, "incus")
 }
 
 // checked remembers daemons found reachable, so each test process probes a
@@ -123,15 +131,20 @@ func load(dir, name string) (*Daemon, error) {
 		return nil, fmt.Errorf("reading sandbox state: %w", err)
 	}
 	p := strings.ToUpper(name) + "_"
+	kind, conf := KindLXD, st[p+"LXD_CONF"]
+	if name == "incus" {
+		kind, conf = KindIncus, st[p+"CONF"]
+	}
 	d := &Daemon{
 		Name:              name,
+		Kind:              kind,
 		Dir:               st[p+"DIR"],
 		Socket:            st[p+"SOCKET"],
 		HTTPSAddress:      st[p+"HTTPS"],
 		ClientCert:        st[p+"CLIENT_CERT"],
 		ClientKey:         st[p+"CLIENT_KEY"],
 		ServerFingerprint: st[p+"FINGERPRINT"],
-		LXDConf:           st[p+"LXD_CONF"],
+		LXDConf:           conf,
 		Underlay:          st[p+"UNDERLAY"],
 	}
 	if d.Dir == "" || d.Socket == "" || d.LXDConf == "" {

@@ -4,6 +4,8 @@
 #   sandbox.sh up      install what is missing, start and prepare both daemons (idempotent)
 #   sandbox.sh down    stop both daemons and remove everything the sandbox created
 #   sandbox.sh status  print what runs
+#   sandbox.sh incus-install
+#                      only install Incus from the backports suite (up does it too)
 #   sandbox.sh pair-up|pair-down|cluster-up|cluster-down
 #                      two daemons "a" and "b" as two hosts, each in its own
 #                      network and mount namespace, or members m1..mN of one
@@ -24,6 +26,9 @@
 # (${LXNETD_SANDBOX_FLOAT:-lxnfl}{0,1}) carries floating IPs for network
 # forwards. $DIR/state.env records everything the Go package
 # (internal/sandbox) needs. See README.md "Sandbox and tests".
+#
+# Beside them runs an Incus 6.0 daemon (INCUS_DIR=$DIR/incus, unix socket
+# only; see "Incus" below), unless LXNETD_SANDBOX_INCUS=0.
 set -euo pipefail
 
 DIR=${LXNETD_SANDBOX_DIR:-/var/lib/lxnetd-sandbox}
@@ -57,6 +62,7 @@ die() { printf 'sandbox: ERROR: %s\n' "$*" >&2; exit 1; }
 # private client config, so nothing lands in ~/.config/lxc.
 admin_lxc() {
 	local d=$1; shift
+	if [[ $d == incus ]]; then admin_incus "$@"; return; fi
 	LXD_CONF="$DIR/admin-lxc" LXD_DIR="$DIR/$d" lxc "$@"
 }
 
@@ -315,6 +321,7 @@ SECONDARY_CLIENT_CERT=$DIR/secondary-client/client.crt
 SECONDARY_CLIENT_KEY=$DIR/secondary-client/client.key
 SECONDARY_FINGERPRINT=sha256:$(fingerprint_hex "$DIR/secondary/server.crt")
 EOF
+	if has_incus; then incus_state >>"$tmp"; fi
 	mv "$tmp" "$DIR/state.env"
 }
 
@@ -331,6 +338,7 @@ cmd_up() {
 	for d in "${DAEMONS[@]}"; do wait_daemon "$d"; done
 	for d in "${DAEMONS[@]}"; do prepare_daemon "$d"; done
 	has_secondary && setup_secondary_tls
+	if has_incus; then incus_up; fi
 	write_primary_client
 	setup_float_link
 	write_state
@@ -356,6 +364,7 @@ kill_leftovers() {
 			{
 				grep -lsF "$DIR/$d/" /proc/[0-9]*/cmdline
 				grep -lszxF "LXD_DIR=$DIR/$d" /proc/[0-9]*/environ
+				grep -lszxF "INCUS_DIR=$DIR/$d" /proc/[0-9]*/environ
 			} | awk -F/ -v self=$$ '$3 != self && !seen[$3]++ {print $3}'
 		)
 		local live=() p
@@ -379,6 +388,7 @@ cmd_down() {
 	need_root
 	local d nets=() n
 	# Both, whatever LXNETD_SANDBOX_DAEMONS says: $DIR is removed at the end.
+	incus_down
 	for d in primary secondary; do
 		if daemon_ready "$d"; then
 			# Remember the daemon's network interfaces, so any it leaves behind can be removed.
@@ -433,6 +443,7 @@ cmd_status() {
 			rc=1
 		fi
 	done
+	if has_incus; then incus_status || rc=1; fi
 	if ip link show "$FLOAT0" >/dev/null 2>&1; then
 		echo "floating-IP link: $FLOAT0 $(ip -br -4 addr show dev "$FLOAT0" | awk '{$1=$2=""; print}')"
 	else
@@ -440,6 +451,229 @@ cmd_status() {
 		rc=1
 	fi
 	return $rc
+}
+
+# ---------------------------------------------------------------------------
+# Incus: an Incus 6.0 LTS daemon beside the LXD ones, so lxnetd is tested
+# against both servers it supports (README "Servers").
+#
+# Debian 12 ships Incus only in bookworm-backports. The suite is added from
+# the Debian mirror apt already uses (read from the apt sources; no host is
+# hard-coded), and only incus-base and incus-client are installed, without
+# recommends (which would pull qemu). incusd runs with INCUS_DIR=$DIR/incus
+# (never /var/lib/incus: `down` removes $DIR and everything in it), unix
+# socket, root as its socket group; it picks nftables like LXD does because
+# nftables is installed first. It gets the same "dir" pool, root disk and
+# busybox image (the very tarball the LXD daemons import). Its incus client
+# configuration ($DIR/incus-client, what INCUS_CONF names) has two remotes,
+# as `incus remote add` writes them: "incus" on the unix socket, and
+# "incus-https" on https://127.0.0.1:$LXNETD_SANDBOX_INCUS_PORT (default
+# 18444) with a client certificate the daemon trusts and the server
+# certificate saved in servercerts/, for tests of incus_remote.
+# ---------------------------------------------------------------------------
+
+INCUS=${LXNETD_SANDBOX_INCUS:-}
+# Only the default pair of daemons comes with Incus: a test's Private
+# sandbox (LXNETD_SANDBOX_DAEMONS=primary) does not start one.
+if [[ -z $INCUS ]]; then
+	if has_secondary; then INCUS=1; else INCUS=0; fi
+fi
+has_incus() { [[ $INCUS == 1 ]]; }
+INCUS_PKGS=(incus-base incus-client)
+INCUS_PORT=${LXNETD_SANDBOX_INCUS_PORT:-18444}
+
+# admin_incus ARGS... is admin_lxc for the Incus daemon (admin_lxc incus
+# ... comes here), with a private client config.
+admin_incus() {
+	INCUS_CONF="$DIR/admin-incus" INCUS_DIR="$DIR/incus" incus "$@"
+}
+
+incusd_path() {
+	local p
+	for p in /usr/libexec/incus/incusd /usr/lib/incus/incusd "$(command -v incusd 2>/dev/null)"; do
+		[[ -n $p && -x $p ]] && { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+incus_ready() {
+	[[ -S $DIR/incus/unix.socket ]] && timeout 5 env INCUS_CONF="$DIR/admin-incus" INCUS_DIR="$DIR/incus" incus query /1.0 >/dev/null 2>&1
+}
+
+# debian_mirror CODENAME prints the URI of every Debian archive apt is
+# configured with for the release's main suite: deb822 sources
+# (sources.list.d/*.sources) first, then one-line ones. The security archive
+# carries only CODENAME-security, so it never matches.
+debian_mirror() {
+	local codename=$1 f
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[[ -f $f ]] || continue
+		awk -v want="$codename" '
+			function flush() { if (deb && uri != "" && suite && enabled) print uri; uri = ""; suite = 0; deb = 0; enabled = 1 }
+			BEGIN { enabled = 1 }
+			/^[[:space:]]*$/ { flush(); next }
+			/^[[:space:]]*#/ { next }
+			tolower($1) == "types:" { for (i = 2; i <= NF; i++) if ($i == "deb") deb = 1 }
+			tolower($1) == "uris:" { uri = $2 }
+			tolower($1) == "suites:" { for (i = 2; i <= NF; i++) if ($i == want) suite = 1 }
+			tolower($1) == "enabled:" && tolower($2) == "no" { enabled = 0 }
+			END { flush() }
+		' "$f"
+	done
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[[ -f $f ]] || continue
+		# deb [options] URI SUITE COMPONENTS...
+		awk -v want="$codename" '$1 == "deb" {
+			i = 2
+			if ($i ~ /^\[/) { while (i < NF && $i !~ /\]$/) i++; i++ }
+			if ($(i + 1) == want) print $i }' "$f"
+	done
+}
+
+# incus_install adds CODENAME-backports from the configured Debian mirror
+# (unless apt has that suite already) and installs Incus from it.
+incus_install() {
+	local missing=() p
+	for p in "${INCUS_PKGS[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	[[ ${#missing[@]} -eq 0 ]] && return 0
+	local codename mirror list=/etc/apt/sources.list.d/lxnetd-sandbox-backports.sources
+	codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+	[[ -n $codename ]] || die "incus: no VERSION_CODENAME in /etc/os-release"
+	if ! grep -rqsE "^[^#]*[[:space:]]$codename-backports([[:space:]]|$)" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+		mirror=$(debian_mirror "$codename" | head -n 1)
+		[[ -n $mirror ]] || die "incus: no Debian mirror for $codename in the apt sources to take $codename-backports from"
+		log "incus: adding $codename-backports from $mirror ($list)"
+		cat >"$list" <<EOF
+# Added by lxnetd's internal/sandbox/sandbox.sh: Incus is only in $codename-backports.
+Types: deb
+URIs: $mirror
+Suites: $codename-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+	fi
+	log "incus: installing ${missing[*]} from $codename-backports"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq || die "apt-get update failed"
+	apt-get install -y -qq --no-install-recommends -t "$codename-backports" "${missing[@]}" >/dev/null ||
+		die "installing ${missing[*]} from $codename-backports failed"
+}
+
+# incus_up installs, starts and prepares the Incus daemon (idempotent: a
+# running one is only checked and prepared) and writes its client config.
+incus_up() {
+	incus_install
+	local bin pid i
+	bin=$(incusd_path) || die "incus: incusd not found (package incus-base)"
+	command -v incus >/dev/null || die "incus: the incus client is missing (package incus-client)"
+	if ! incus_ready; then
+		pid=$(daemon_pid incus)
+		if pid_alive "$pid"; then
+			log "incus: incusd (pid $pid) is running but not ready; waiting"
+		else
+			mkdir -p "$DIR/incus" "$DIR/logs"
+			chmod 0711 "$DIR/incus"
+			log "incus: starting $bin (INCUS_DIR=$DIR/incus, log $DIR/logs/incus.log)"
+			INCUS_DIR="$DIR/incus" setsid "$bin" --group root --logfile "$DIR/logs/incus.log" \
+				</dev/null >>"$DIR/logs/incus.stdout" 2>&1 9>&- &
+			echo $! >"$DIR/incus.pid"
+		fi
+		for ((i = 0; i < 120; i++)); do
+			incus_ready && break
+			if ! pid_alive "$(daemon_pid incus)"; then
+				tail -n 5 "$DIR/logs/incus.log" "$DIR/logs/incus.stdout" >&2 2>/dev/null || true
+				die "incus: incusd exited instead of becoming ready (logs above, in $DIR/logs/)"
+			fi
+			sleep 0.5
+		done
+		incus_ready || die "incus: incusd did not become ready within 60 s; see $DIR/logs/incus.log"
+	fi
+	prepare_daemon incus
+	local c=$DIR/incus-client
+	mkdir -p "$c/servercerts"
+	chmod 0700 "$c"
+	if [[ ! -s $c/client.crt || ! -s $c/client.key ]]; then
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:secp384r1 -nodes \
+			-keyout "$c/client.key" -out "$c/client.crt" -days 3650 \
+			-subj "/CN=lxnetd-sandbox-incus-client" >/dev/null 2>&1 || die "openssl could not create the incus client certificate"
+		chmod 0600 "$c/client.key"
+	fi
+	if [[ $(admin_incus config get core.https_address) != "127.0.0.1:$INCUS_PORT" ]]; then
+		admin_incus config set core.https_address "127.0.0.1:$INCUS_PORT" ||
+			die "incus: cannot listen on 127.0.0.1:$INCUS_PORT (set LXNETD_SANDBOX_INCUS_PORT to a free port)"
+	fi
+	admin_incus query "/1.0/certificates/$(fingerprint_hex "$c/client.crt")" >/dev/null 2>&1 ||
+		admin_incus config trust add-certificate "$c/client.crt" >/dev/null
+	cp "$DIR/incus/server.crt" "$c/servercerts/incus-https.crt"
+	cat >"$c/config.yml" <<EOF
+default-remote: incus
+remotes:
+  incus:
+    addr: unix://$DIR/incus/unix.socket
+    protocol: incus
+    public: false
+  incus-https:
+    addr: https://127.0.0.1:$INCUS_PORT
+    auth_type: tls
+    protocol: incus
+    public: false
+aliases: {}
+EOF
+	# Prove the files handed to tests work (the unix remote is the socket
+	# incus_ready just reached).
+	INCUS_CONF=$c timeout 20 incus query incus-https:/1.0 >/dev/null ||
+		die "incus does not answer over HTTPS with the sandbox client certificate"
+}
+
+cmd_incus_install() { need_root; incus_install; }
+
+incus_state() {
+	cat <<EOF
+INCUS_DIR=$DIR/incus
+INCUS_SOCKET=$DIR/incus/unix.socket
+INCUS_CONF=$DIR/incus-client
+INCUS_FINGERPRINT=sha256:$(fingerprint_hex "$DIR/incus/server.crt")
+EOF
+}
+
+# incus_down stops the Incus daemon and what it leaves behind (by pid, see
+# kill_leftovers), and its bridges; `down` then removes $DIR/incus.
+incus_down() {
+	local nets=() n
+	if incus_ready; then
+		while read -r n; do [[ -n $n ]] && nets+=("$n"); done < <(
+			admin_incus network list --format csv 2>/dev/null | awk -F, '$3 == "YES" {print $1}')
+		admin_incus stop --all --force >/dev/null 2>&1 || true
+		log "incus: shutdown"
+		INCUS_DIR="$DIR/incus" timeout 90 incus admin shutdown --timeout 60 >/dev/null 2>&1 || true
+	fi
+	kill_leftovers incus
+	rm -f "$DIR/incus.pid"
+	for n in "${nets[@]}"; do
+		if ip link show "$n" >/dev/null 2>&1; then
+			log "removing leftover interface $n"
+			ip link del "$n" 2>/dev/null || true
+		fi
+	done
+}
+
+incus_status() {
+	local pid
+	pid=$(daemon_pid incus)
+	if incus_ready; then
+		echo "incus: running (pid ${pid:-?}) unix://$DIR/incus/unix.socket"
+		echo "  networks:  $(admin_incus network list --format csv 2>/dev/null | awk -F, '$3 == "YES" {print $1}' | summarize)"
+		echo "  instances: $(admin_incus list --format csv -c ns 2>/dev/null | summarize)"
+		echo "  images:    $(admin_incus image alias list --format csv 2>/dev/null | cut -d, -f1 | tr '\n' ' ')"
+	elif pid_alive "$pid"; then
+		echo "incus: process $pid alive but not answering"
+		return 1
+	else
+		echo "incus: not running"
+		return 1
+	fi
 }
 
 # ---------------------------------------------------------------------------
@@ -894,7 +1128,7 @@ take_lock() {
 main() {
 	local cmd=${1:-}
 	case $cmd in
-	up | down | pair-up | pair-down | cluster-up | cluster-down)
+	up | down | pair-up | pair-down | cluster-up | cluster-down | incus-install)
 		take_lock
 		"cmd_${cmd//-/_}"
 		# The sandbox is gone: remove its lock file, still holding it
@@ -904,7 +1138,7 @@ main() {
 	status) cmd_status ;;
 	systemd-image) cmd_systemd_image ;;
 	*)
-		echo "usage: $0 up|down|status|pair-up|pair-down|cluster-up|cluster-down|systemd-image" >&2
+		echo "usage: $0 up|down|status|pair-up|pair-down|cluster-up|cluster-down|incus-install|systemd-image" >&2
 		exit 2
 		;;
 	esac

@@ -184,3 +184,31 @@ func TestAllocationsAreUnique(t *testing.T) {
 		}
 	}
 }
+
+// TestIncusBusyboxHTTP does the same on the Incus daemon, driven with the
+// incus client, and checks that the daemon says it is Incus.
+func TestIncusBusyboxHTTP(t *testing.T) {
+	t.Parallel()
+	d := Incus(t)
+	if d.Kind != KindIncus {
+		t.Fatalf("Incus().Kind = %q, want %q", d.Kind, KindIncus)
+	}
+	var srv struct {
+		Environment struct {
+			Server         string `json:"server"`
+			ServerVersion  string `json:"server_version"`
+			Firewall       string `json:"firewall"`
+			StorageDrivers string `json:"storage"`
+		} `json:"environment"`
+	}
+	if err := json.Unmarshal([]byte(d.Lxc(t, "query", "/1.0")), &srv); err != nil {
+		t.Fatal(err)
+	}
+	if srv.Environment.Server != "incus" || !strings.HasPrefix(srv.Environment.ServerVersion, "6.") {
+		t.Fatalf("incus daemon says server %q version %q, want incus 6.x", srv.Environment.Server, srv.Environment.ServerVersion)
+	}
+	if srv.Environment.Firewall != "nftables" {
+		t.Errorf("incus firewall = %q, want nftables (installed before the daemon first started)", srv.Environment.Firewall)
+	}
+	webOnBridge(t, d)
+}

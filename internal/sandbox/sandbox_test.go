@@ -74,7 +74,7 @@ SECONDARY_FINGERPRINT=sha256:ab
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Daemon{Name: "secondary", Dir: "/s", Socket: "/s/unix.socket", HTTPSAddress: "https://127.0.0.1:18443",
+	want := Daemon{Name: "secondary", Kind: KindLXD, Dir: "/s", Socket: "/s/unix.socket", HTTPSAddress: "https://127.0.0.1:18443",
 		ClientCert: "/s-client/client.crt", ClientKey: "/s-client/client.key", ServerFingerprint: "sha256:ab", LXDConf: "/s-client"}
 	if !reflect.DeepEqual(*d, want) {
 		t.Errorf("load = %+v\nwant %+v", *d, want)
@@ -85,6 +85,28 @@ SECONDARY_FINGERPRINT=sha256:ab
 	}
 	if _, err := load(dir, "primary"); err == nil {
 		t.Error("load(primary) succeeded from a state without primary")
+	}
+}
+
+func TestLoadIncusState(t *testing.T) {
+	dir := t.TempDir()
+	state := "INCUS_DIR=/i\nINCUS_SOCKET=/i/unix.socket\nINCUS_CONF=/i-client\nINCUS_FINGERPRINT=sha256:cd\n"
+	if err := os.WriteFile(filepath.Join(dir, "state.env"), []byte(state), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err := load(dir, "incus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Daemon{Name: "incus", Kind: KindIncus, Dir: "/i", Socket: "/i/unix.socket", ServerFingerprint: "sha256:cd", LXDConf: "/i-client"}
+	if !reflect.DeepEqual(*d, want) {
+		t.Errorf("load = %+v\nwant %+v", *d, want)
+	}
+	if r := d.Remote(); r.Name != "incus" || r.Address != "unix:///i/unix.socket" {
+		t.Errorf("Remote() = %+v, want the unix socket", r)
+	}
+	if got := d.client(); got != "incus" {
+		t.Errorf("client() = %q, want incus", got)
 	}
 }
 
