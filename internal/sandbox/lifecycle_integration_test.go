@@ -46,12 +46,25 @@ func TestScriptLifecycle(t *testing.T) {
 		t.Fatalf("sandbox.sh up: %v\n%s", err, out)
 	}
 	state1, _ := os.ReadFile(filepath.Join(dir, "state.env"))
+	// An up of a running sandbox only checks: the same daemons keep running
+	// (their pid files are unchanged), nothing is rebuilt. Its time is
+	// logged, not asserted: a loaded machine makes any bound luck.
+	pids := func() string {
+		var b strings.Builder
+		for _, name := range []string{"primary", "secondary", "incus"} {
+			pid, _ := os.ReadFile(filepath.Join(dir, name+".pid"))
+			fmt.Fprintf(&b, "%s=%s ", name, strings.TrimSpace(string(pid)))
+		}
+		return b.String()
+	}
+	pids1 := pids()
 	start := time.Now()
 	if out, err := script("up"); err != nil {
 		t.Fatalf("second sandbox.sh up: %v\n%s", err, out)
 	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("second up took %v; an up of a running sandbox should only check", d)
+	t.Logf("second up took %v", time.Since(start).Round(time.Millisecond))
+	if pids2 := pids(); pids1 != pids2 {
+		t.Errorf("second up restarted daemons: pids %s, then %s", pids1, pids2)
 	}
 	if state2, _ := os.ReadFile(filepath.Join(dir, "state.env")); !bytes.Equal(state1, state2) {
 		t.Errorf("second up changed state.env:\n%s\n---\n%s", state1, state2)
