@@ -127,7 +127,11 @@ func testRunForwardLifecycle(t *testing.T, primary *sandbox.Daemon) {
 		t.Errorf("writes went from %d to %d while nothing changed: the daemon loops on its own events", writesBefore, r.Writes)
 	}
 
-	// Deleting the owned forward by hand is undone within 2 s.
+	// Deleting the owned forward by hand is undone by the event it causes:
+	// resync_interval is 1h, so a restore at all is the event's doing. The
+	// time is logged (about 0.1-0.3 s on a quiet machine; make bench
+	// measures it) and bounded only loosely: a loaded machine makes any
+	// tight bound luck.
 	drift := r.DriftCorrections
 	primary.Lxc(t, "network", "forward", "delete", br, fip)
 	deleted := time.Now()
@@ -139,9 +143,6 @@ func testRunForwardLifecycle(t *testing.T, primary *sandbox.Daemon) {
 	}
 	took := time.Since(deleted)
 	t.Logf("manually deleted forward restored after %v", took.Round(time.Millisecond))
-	if took > 2*time.Second {
-		t.Errorf("drift correction took %v, want <= 2s", took)
-	}
 	sandbox.HTTPGet(t, fmt.Sprintf("http://%s:8080/", fip), 10*time.Second)
 	p.waitFor(t, "drift counted", 30*time.Second, func(s *daemon.Status) bool {
 		return remoteStatus(t, s, "primary").DriftCorrections > drift
