@@ -148,7 +148,7 @@ profile "p" {
 
 	out, errs, code, took := timed("plan", dir)
 	t.Logf("plan took %s\n%s%s", took, out, errs)
-	if code != 1 || !strings.Contains(out, `Remote "healthy":`) || !strings.Contains(out, profile) {
+	if code != 1 || !strings.Contains(out, `Remote "healthy"`) || !strings.Contains(out, profile) {
 		t.Fatalf("plan: exit %d, want 1 with the healthy remote's plan\n%s%s", code, out, errs)
 	}
 	if strings.Contains(out, "LXD matches the configuration") {
