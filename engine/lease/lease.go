@@ -45,6 +45,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -170,6 +171,43 @@ const confirmFactor = 5
 // (MemStore): Acquire needs no read-back there.
 type atomicStore interface{ atomicCAS() }
 
+// viewsStore is a Store whose server has several views of its
+// configuration: the members of an LXD cluster, each of which applies a
+// change of the cluster-wide configuration in its own time. Acquire's
+// read-back then waits until every view agrees, so that two writers racing
+// through different members cannot each read their own record back from a
+// member that has not yet applied the other's.
+type viewsStore interface {
+	// ServerConfigKeyViews returns key as each view (cluster member) sees it.
+	ServerConfigKeyViews(ctx context.Context, key string) ([]string, error)
+}
+
+// maxSettle bounds how many times Acquire reads every view, confirmDelay
+// apart, waiting for them to agree.
+const maxSettle = 15
+
+// settledValue reads key back: on a viewsStore once every view agrees.
+func settledValue(ctx context.Context, store Store, key string) (string, error) {
+	vs, ok := store.(viewsStore)
+	if !ok {
+		value, _, err := store.ServerConfigKey(ctx, key)
+		return value, err
+	}
+	for range maxSettle {
+		views, err := vs.ServerConfigKeyViews(ctx, key)
+		if err != nil {
+			return "", err
+		}
+		if len(views) > 0 && !slices.ContainsFunc(views, func(v string) bool { return v != views[0] }) {
+			return views[0], nil
+		}
+		if err := sleep(ctx, confirmDelay); err != nil {
+			return "", err
+		}
+	}
+	return "", fmt.Errorf("the cluster members' views of %s did not agree within %d reads", key, maxSettle)
+}
+
 // maxConflicts bounds the compare-and-swap retries of one call. Other keys
 // written meanwhile (other owners' leases renewing) also change the ETag.
 const maxConflicts = 20
@@ -233,7 +271,7 @@ func Acquire(ctx context.Context, store Store, owner string, holder Holder, ttl 
 			_ = (&Lease{store: store, key: key, ttl: ttl, rec: rec}).Release(rctx)
 			return nil, err
 		}
-		value, _, err = store.ServerConfigKey(ctx, key)
+		value, err = settledValue(ctx, store, key)
 		if err != nil {
 			return nil, fmt.Errorf("reading lease %s back: %w", key, err)
 		}

@@ -166,6 +166,10 @@ func (r *Remote) connectImageServer(ctx context.Context, name string) (lxdclient
 	if err != nil {
 		return nil, err
 	}
+	limits, err := defaultDeadlines()
+	if err != nil {
+		return nil, err
+	}
 	args := &lxdclient.ConnectionArgs{UserAgent: userAgent}
 	var pin string
 	if strings.HasPrefix(lr.Addr, "https://") {
@@ -182,7 +186,7 @@ func (r *Remote) connectImageServer(ctx context.Context, name string) (lxdclient
 		if pin != "" {
 			t.TLSClientConfig.VerifyConnection = verifyPin(lr.Addr, pin)
 		}
-		return &transport{t: t, requests: r.requests, conns: map[*trackedConn]struct{}{}}
+		return newTransport(t, r.requests, limits)
 	}
 	switch {
 	case lr.Protocol == "simplestreams":

@@ -3,6 +3,7 @@ package lxd
 import (
 	"context"
 	"fmt"
+	"path"
 
 	"github.com/canonical/lxd/shared/api"
 
@@ -20,14 +21,48 @@ func (r *Remote) ServerConfigKey(ctx context.Context, key string) (value, etag s
 	if err != nil {
 		return "", "", fmt.Errorf("reading the server configuration: %w", mapError(err))
 	}
-	switch v := srv.Config[key].(type) {
+	return configString(srv.Config[key]), etag, nil
+}
+
+// configString is a server configuration value as the string it was set to.
+func configString(v any) string {
+	switch v := v.(type) {
 	case nil:
-		return "", etag, nil
+		return ""
 	case string:
-		return v, etag, nil
+		return v
 	default:
-		return fmt.Sprint(v), etag, nil
+		return fmt.Sprint(v)
 	}
+}
+
+// ServerConfigKeyViews reads key as every cluster member sees it (GET
+// /1.0?target=MEMBER, one request each), or as the one server sees it when
+// it is not clustered. Members apply a change of the cluster-wide
+// configuration one after another: the lease waits until they agree
+// (engine/lease), which TestLeaseAcrossClusterMembers needs.
+func (r *Remote) ServerConfigKeyViews(ctx context.Context, key string) ([]string, error) {
+	c := r.client(ctx)
+	srv, _, err := c.GetServer()
+	if err != nil {
+		return nil, fmt.Errorf("reading the server configuration: %w", mapError(err))
+	}
+	if !srv.Environment.ServerClustered {
+		return []string{configString(srv.Config[key])}, nil
+	}
+	members, err := c.GetClusterMemberNames()
+	if err != nil {
+		return nil, fmt.Errorf("listing cluster members: %w", mapError(err))
+	}
+	views := make([]string, 0, len(members))
+	for _, m := range members {
+		s, _, err := r.targetClient(ctx, path.Base(m)).GetServer()
+		if err != nil {
+			return nil, fmt.Errorf("reading the server configuration on member %s: %w", path.Base(m), mapError(err))
+		}
+		views = append(views, configString(s.Config[key]))
+	}
+	return views, nil
 }
 
 // SetServerConfigKey writes one key of the server configuration ("" removes
