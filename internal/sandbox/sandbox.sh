@@ -13,6 +13,9 @@
 #   sandbox.sh systemd-image
 #                      import (building and caching it first) a Debian 12
 #                      image with systemd on the primary; print its alias
+#   sandbox.sh systemd-image-prefetch
+#                      start building that image in the background when it
+#                      is not cached (make test does, before anything else)
 #
 # Two LXD daemons run side by side in the host's network namespace, each with
 # its own LXD_DIR under $LXNETD_SANDBOX_DIR (default /var/lib/lxnetd-sandbox):
@@ -1108,6 +1111,24 @@ cmd_systemd_image() {
 	echo "$SYSTEMD_IMAGE_ALIAS"
 }
 
+# cmd_systemd_image_prefetch starts building the image in the background
+# when it is not cached, and returns at once: `make test` calls it first, so
+# that debootstrap (minutes on a fresh machine, mostly downloading) runs
+# while lint and the other packages' tests do. The builder holds the cache
+# lock, so systemd-image waits for it (and builds itself if it failed).
+cmd_systemd_image_prefetch() {
+	need_root
+	mkdir -p "$SYSTEMD_CACHE"
+	[[ -s $SYSTEMD_IMAGE ]] && return 0
+	log "building $SYSTEMD_IMAGE_ALIAS in the background (log $SYSTEMD_CACHE/build.log)"
+	(
+		exec 8>>"$SYSTEMD_CACHE/.lock"
+		flock 8
+		build_systemd_image
+	) </dev/null >"$SYSTEMD_CACHE/build.log" 2>&1 &
+	disown
+}
+
 # take_lock locks $LOCK on fd 9. A down removes $LOCK while holding it, so
 # a process that waited on the old file gets a lock nobody else will ever
 # contend for (a newcomer creates and locks a new file at $LOCK): after
@@ -1137,8 +1158,9 @@ main() {
 		;;
 	status) cmd_status ;;
 	systemd-image) cmd_systemd_image ;;
+	systemd-image-prefetch) cmd_systemd_image_prefetch ;;
 	*)
-		echo "usage: $0 up|down|status|pair-up|pair-down|cluster-up|cluster-down|incus-install|systemd-image" >&2
+		echo "usage: $0 up|down|status|pair-up|pair-down|cluster-up|cluster-down|incus-install|systemd-image|systemd-image-prefetch" >&2
 		exit 2
 		;;
 	esac
