@@ -83,8 +83,9 @@ func load(cmd *cobra.Command, dir string, lf *loadFlags) (*spec.Config, error) {
 // configuration (diagnostics to stderr), then connect to and plan each
 // remote the targets concern, every remote on its own: the plans of those
 // that answered, and failed for the others. The caller closes the
-// connections with closeAll.
-func loadAndPlan(ctx context.Context, cmd *cobra.Command, args []string, lf *loadFlags) (*spec.Config, []remotePlan, remoteFailures, error) {
+// connections with closeAll. With early (apply: a function that makes it
+// from the configuration), each remote's lease is taken while it is observed.
+func loadAndPlan(ctx context.Context, cmd *cobra.Command, args []string, lf *loadFlags, early func(*spec.Config) *earlyLeases) (*spec.Config, []remotePlan, remoteFailures, error) {
 	cfg, err := load(cmd, configDirArg(args), lf)
 	if err != nil {
 		return nil, nil, nil, err
@@ -97,7 +98,11 @@ func loadAndPlan(ctx context.Context, cmd *cobra.Command, args []string, lf *loa
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	rps, failed := planEachRemote(ctx, cfg, names, opts.Targets, planner(cfg, opts))
+	var el *earlyLeases
+	if early != nil {
+		el = early(cfg)
+	}
+	rps, failed := planEachRemote(ctx, cfg, names, opts.Targets, planner(cfg, opts), el)
 	return cfg, rps, failed, nil
 }
 
@@ -178,7 +183,7 @@ Exit status with --detailed-exitcode: 0 no changes, 2 changes, 1 error.`,
 			if outFile != "" {
 				rps, err = planAndSave(ctx, cmd, args, &lf, outFile)
 			} else {
-				_, rps, failed, err = loadAndPlan(ctx, cmd, args, &lf)
+				_, rps, failed, err = loadAndPlan(ctx, cmd, args, &lf, nil)
 			}
 			if err != nil {
 				return err
@@ -255,11 +260,17 @@ on in LXD changed since the plan was made.`,
 			if len(args) == 1 && isPlanFile(args[0]) {
 				return applySaved(cmd, in, args[0], &wf)
 			}
-			cfg, rps, failed, err := loadAndPlan(in.stop, cmd, args, &lf)
+			var early *earlyLeases
+			cfg, rps, failed, err := loadAndPlan(in.stop, cmd, args, &lf, func(cfg *spec.Config) *earlyLeases {
+				early = newEarlyLeases(in.stop, cfg.Settings, "lxnetd "+cmd.Name())
+				return early
+			})
 			if err != nil {
 				return err
 			}
 			defer closeAll(rps)
+			defer early.releaseRest()
+			wf.early = early
 			// The remotes that answered go ahead; each that did not is an
 			// error of its own, reported last (exit status 1).
 			if len(rps) > 0 {

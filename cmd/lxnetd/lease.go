@@ -40,18 +40,21 @@ var _ leaseTarget = (*lxd.Remote)(nil)
 // command then starts no new write, and the loss is reported on stderr.
 // release stops renewing and removes the leases; it runs on a context of its
 // own, so an interrupted command still releases, and may be called twice.
-func holdLeases(ctx context.Context, remotes []leaseTarget, s spec.Settings, command string, stderr io.Writer) (context.Context, func(), error) {
-	ttl := s.LeaseTTL
-	if ttl <= 0 {
-		ttl = spec.DefaultLeaseTTL
-	}
+//
+// With early (apply), the leases it took while observing are used: it
+// waits for those of remotes, and hands them over (the rest it releases
+// at releaseRest).
+func holdLeases(ctx context.Context, remotes []leaseTarget, s spec.Settings, command string, stderr io.Writer, early *earlyLeases) (context.Context, func(), error) {
 	holder := lease.NewHolder(command)
 	leases := make([]*lease.Lease, len(remotes))
 	errs := make([]error, len(remotes))
 	var g errgroup.Group
 	for i, r := range remotes {
 		g.Go(func() error {
-			l, err := lease.Acquire(ctx, r, s.Owner, holder, ttl)
+			l, err := early.take(r.Name())
+			if l == nil && err == nil { // not taken early
+				l, err = lease.Acquire(ctx, r, s.Owner, holder, leaseTTL(s))
+			}
 			if err != nil {
 				errs[i] = explainHeld(r.Name(), s.Owner, command, err)
 			}
@@ -106,6 +109,121 @@ func holdLeases(ctx context.Context, remotes []leaseTarget, s spec.Settings, com
 		})
 	}
 	return held, release, nil
+}
+
+// leaseTTL is the lease time of s, or the default.
+func leaseTTL(s spec.Settings) time.Duration {
+	if s.LeaseTTL <= 0 {
+		return spec.DefaultLeaseTTL
+	}
+	return s.LeaseTTL
+}
+
+// earlyLeases are the leases apply takes while it observes the remotes:
+// Acquire waits a second or more after its write before it reads it back
+// (engine/lease), and that wait then overlaps the reads instead of
+// following the plan (a one-port apply took ~1 s longer without). Like
+// Terraform's state lock, the lease is taken before the plan: a remote
+// whose plan turns out empty gets its lease released at once
+// (releaseRest), and a lease held by someone else is an error only for a
+// remote that has something to write. A nil *earlyLeases takes nothing.
+type earlyLeases struct {
+	ctx    context.Context
+	s      spec.Settings
+	holder lease.Holder
+
+	mu      sync.Mutex
+	pending map[string]*pendingLease // by remote name
+}
+
+// pendingLease is one early Acquire: l and err are set when done closes.
+type pendingLease struct {
+	done  chan struct{}
+	l     *lease.Lease
+	err   error
+	taken bool // handed over to holdLeases
+}
+
+func newEarlyLeases(ctx context.Context, s spec.Settings, command string) *earlyLeases {
+	return &earlyLeases{ctx: ctx, s: s, holder: lease.NewHolder(command), pending: map[string]*pendingLease{}}
+}
+
+// start begins taking r's lease in the background.
+func (e *earlyLeases) start(r leaseTarget) {
+	if e == nil {
+		return
+	}
+	p := &pendingLease{done: make(chan struct{})}
+	e.mu.Lock()
+	e.pending[r.Name()] = p
+	e.mu.Unlock()
+	go func() {
+		defer close(p.done)
+		p.l, p.err = lease.Acquire(e.ctx, r, e.s.Owner, e.holder, leaseTTL(e.s))
+	}()
+}
+
+// take waits for the early lease of remote and hands it over; (nil, nil)
+// when none was started.
+func (e *earlyLeases) take(remote string) (*lease.Lease, error) {
+	if e == nil {
+		return nil, nil
+	}
+	e.mu.Lock()
+	p := e.pending[remote]
+	if p != nil {
+		p.taken = true
+	}
+	e.mu.Unlock()
+	if p == nil {
+		return nil, nil
+	}
+	<-p.done
+	return p.l, p.err
+}
+
+// release gives back the early lease of one remote (one whose plan
+// failed) before its connection closes.
+func (e *earlyLeases) release(remote string) {
+	if e != nil {
+		e.releaseWhere(func(name string) bool { return name == remote })
+	}
+}
+
+// releaseRest waits for the early leases nobody took (remotes with nothing
+// to write, or a command that stopped before writing) and releases those
+// it got.
+func (e *earlyLeases) releaseRest() {
+	if e != nil {
+		e.releaseWhere(func(string) bool { return true })
+	}
+}
+
+// releaseWhere releases the early leases not taken of the remotes match
+// selects, waiting for their Acquire to end.
+func (e *earlyLeases) releaseWhere(match func(remote string) bool) {
+	e.mu.Lock()
+	var rest []*pendingLease
+	for name, p := range e.pending {
+		if !p.taken && match(name) {
+			p.taken = true
+			rest = append(rest, p)
+		}
+	}
+	e.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), releaseTimeout)
+	defer cancel()
+	var g errgroup.Group
+	for _, p := range rest {
+		g.Go(func() error {
+			<-p.done
+			if p.l != nil {
+				_ = p.l.Release(ctx) // unreleased, it expires by itself
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
 }
 
 // explainHeld turns a *lease.HeldError into what the user needs: who writes

@@ -48,7 +48,7 @@ type observation struct {
 // parallel; every remote's problem is reported before it fails. The caller
 // closes the connections.
 func observeAll(ctx context.Context, cfg *spec.Config, names, targets []string) ([]observation, error) {
-	out, errs := observeEach(ctx, cfg, names, targets)
+	out, errs := observeEach(ctx, cfg, names, targets, nil)
 	if err := errors.Join(errs...); err != nil {
 		for _, o := range out {
 			if o.remote != nil {
@@ -62,7 +62,8 @@ func observeAll(ctx context.Context, cfg *spec.Config, names, targets []string) 
 
 // observeEach connects to the named remotes of cfg and observes them (for
 // targets), in parallel: out[i] is names[i]'s observation when errs[i] is nil.
-func observeEach(ctx context.Context, cfg *spec.Config, names, targets []string) (out []observation, errs []error) {
+// With early (apply), each remote's lease is taken while it is observed.
+func observeEach(ctx context.Context, cfg *spec.Config, names, targets []string, early *earlyLeases) (out []observation, errs []error) {
 	out = make([]observation, len(names))
 	errs = make([]error, len(names))
 	var g errgroup.Group
@@ -79,6 +80,7 @@ func observeEach(ctx context.Context, cfg *spec.Config, names, targets []string)
 				return nil
 			}
 			out[i].remote = r
+			early.start(r)
 			if out[i].obs, errs[i] = engine.ObserveFor(ctx, r, desired, targets); errs[i] == nil {
 				errs[i] = out[i].obs.ResolveImages(ctx, r, desired)
 			}
@@ -137,13 +139,14 @@ func planAll(ctx context.Context, cfg *spec.Config, targets []string, plan planF
 // remotes of cfg, each on its own: it returns the plans of those that
 // answered and, as failures, one error per remote that did not (its
 // connection closed).
-func planEachRemote(ctx context.Context, cfg *spec.Config, names, targets []string, plan planFunc) ([]remotePlan, remoteFailures) {
-	obs, errs := observeEach(ctx, cfg, names, targets)
+func planEachRemote(ctx context.Context, cfg *spec.Config, names, targets []string, plan planFunc, early *earlyLeases) ([]remotePlan, remoteFailures) {
+	obs, errs := observeEach(ctx, cfg, names, targets, early)
 	var rps []remotePlan
 	var failed remoteFailures
 	for i, o := range obs {
 		if errs[i] != nil {
 			if o.remote != nil {
+				early.release(names[i]) // while its connection is open
 				o.remote.Close()
 			}
 			failed = append(failed, errs[i])
@@ -151,6 +154,7 @@ func planEachRemote(ctx context.Context, cfg *spec.Config, names, targets []stri
 		}
 		p, err := plan(o.obs, cfg.Remotes[o.remote.Name()])
 		if err != nil {
+			early.release(names[i])
 			o.remote.Close()
 			failed = append(failed, fmt.Errorf("remote %q: %w", names[i], err))
 			continue

@@ -28,6 +28,9 @@ type writeFlags struct {
 	// partial: some remotes of the run could not be planned (remotes.go);
 	// the plan shown covers only the others.
 	partial bool
+	// early: the leases apply took while observing (nil: taken after the
+	// plan, as destroy and apply FILE do).
+	early *earlyLeases
 }
 
 func (f *writeFlags) register(cmd *cobra.Command) {
@@ -137,7 +140,7 @@ func writePlans(cmd *cobra.Command, in *interrupts, cfg *spec.Config, rps []remo
 	if err := gateAll(cmd.ErrOrStderr(), cfg, plans, gate); err != nil {
 		return err
 	}
-	held, release, err := holdLeases(in.stop, writtenRemotes(rps), cfg.Settings, "lxnetd "+cmd.Name(), cmd.ErrOrStderr())
+	held, release, err := holdLeases(in.stop, writtenRemotes(rps), cfg.Settings, "lxnetd "+cmd.Name(), cmd.ErrOrStderr(), wf.early)
 	if err != nil {
 		return err
 	}
