@@ -406,12 +406,7 @@ cmd_down() {
 		kill_leftovers "$d"
 		rm -f "$DIR/$d.pid"
 	done
-	for n in "${nets[@]}"; do
-		if ip link show "$n" >/dev/null 2>&1; then
-			log "removing leftover interface $n"
-			ip link del "$n" 2>/dev/null || true
-		fi
-	done
+	for n in "${nets[@]}"; do remove_leftover_net "$n" lxd; done
 	ip link show "$FLOAT0" >/dev/null 2>&1 && ip link del "$FLOAT0"
 	[[ -d $DIR ]] && unmount_under "$DIR"
 	if awk -v dir="$DIR" 'index($5, dir "/") == 1 {f=1} END {exit !f}' /proc/self/mountinfo; then
@@ -641,6 +636,26 @@ INCUS_FINGERPRINT=sha256:$(fingerprint_hex "$DIR/incus/server.crt")
 EOF
 }
 
+# remove_leftover_net NET TABLE removes what a daemon that did not stop
+# cleanly (a shutdown cut short on a loaded machine) leaves of its bridge
+# NET: the interface, and its chains (KIND.NET) in nftables table inet
+# TABLE, which every LXD (inet lxd) or Incus (inet incus) daemon of the
+# host shares — so only NET's own chains go.
+remove_leftover_net() {
+	local n=$1 table=$2 chain
+	if ip link show "$n" >/dev/null 2>&1; then
+		log "removing leftover interface $n"
+		ip link del "$n" 2>/dev/null || true
+	fi
+	while read -r chain; do
+		[[ -n $chain ]] || continue
+		log "removing leftover nftables chain inet $table $chain"
+		nft flush chain inet "$table" "$chain" 2>/dev/null || true
+		nft delete chain inet "$table" "$chain" 2>/dev/null || true
+	done < <(nft list table inet "$table" 2>/dev/null |
+		awk -v s=".$n" '$1 == "chain" && length($2) > length(s) && substr($2, length($2) - length(s) + 1) == s {print $2}')
+}
+
 # incus_down stops the Incus daemon and what it leaves behind (by pid, see
 # kill_leftovers), and its bridges; `down` then removes $DIR/incus.
 incus_down() {
@@ -654,12 +669,7 @@ incus_down() {
 	fi
 	kill_leftovers incus
 	rm -f "$DIR/incus.pid"
-	for n in "${nets[@]}"; do
-		if ip link show "$n" >/dev/null 2>&1; then
-			log "removing leftover interface $n"
-			ip link del "$n" 2>/dev/null || true
-		fi
-	done
+	for n in "${nets[@]}"; do remove_leftover_net "$n" incus; done
 }
 
 incus_status() {
