@@ -30,3 +30,19 @@ func Format(filename string, src []byte) ([]byte, Diagnostics) {
 	}
 	return hclwrite.Format(src), d
 }
+
+// FormatFile reads path, no more than MaxFileBytes of it (a huge file written
+// to a *.hcl name is refused without being read whole), and formats it as
+// Format does. src is nil when the file was too large.
+func FormatFile(path string) (src, out []byte, d Diagnostics, err error) {
+	src, tooBig, err := readFileLimited(path)
+	if err != nil {
+		return nil, nil, d, err
+	}
+	if tooBig {
+		d.diags = hcl.Diagnostics{tooBigError(path)}
+		return nil, nil, d, nil
+	}
+	out, d = Format(path, src)
+	return src, out, d, nil
+}

@@ -94,11 +94,10 @@ func runFmt(stdout, stderr io.Writer, target string, check, diff bool) error {
 	}
 	failed, changed := false, false
 	for _, path := range paths {
-		src, err := os.ReadFile(path)
+		src, out, diags, err := config.FormatFile(path)
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", path, err)
 		}
-		out, diags := config.Format(path, src)
 		if diags.HasErrors() {
 			if err := diags.WriteText(stderr, colorFor(stderr)); err != nil {
 				return err

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lxnetd/lxnetd/config"
+
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -362,5 +364,25 @@ func TestFmtReplacesThroughSymlink(t *testing.T) {
 				t.Errorf("temporary file left behind: %s", filepath.Join(d, e.Name()))
 			}
 		}
+	}
+}
+
+// A file far over the size limit (a log or image written to a *.hcl name) is
+// refused with the loader's diagnostic and left as it is; fmt goes on with
+// the other files.
+func TestFmtRefusesHugeFile(t *testing.T) {
+	dir := t.TempDir()
+	huge := strings.Repeat("# not configuration\n", (config.MaxFileBytes/20)*3)
+	write(t, dir, "huge.hcl", huge)
+	write(t, dir, "ugly.hcl", "network \"lxnbr0\" {\ntype=\"bridge\"\n}\n")
+	_, stderr, code := run(t, "fmt", dir)
+	if code == 0 || !strings.Contains(stderr, "Configuration file too large") {
+		t.Errorf("fmt: exit %d, stderr:\n%s", code, stderr)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "huge.hcl")); string(b) != huge {
+		t.Error("fmt changed the file it refused")
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "ugly.hcl")); !strings.Contains(string(b), "  type = \"bridge\"") {
+		t.Errorf("fmt did not format the other file:\n%s", b)
 	}
 }

@@ -182,10 +182,18 @@ func (w *DirWatcher) check(dir string) {
 // symlink, a directory) is an error, never skipped.
 func ConfigFiles(dir string) ([]string, error) { return files.ListErr(os.DirFS(dir)) }
 
+// hashedBytes is how much of one file HashDir reads: above the loader's
+// 1 MiB limit per file (config.MaxFileBytes), so every file the loader
+// accepts is hashed whole.
+const hashedBytes = 2 << 20
+
 // HashDir hashes the names and contents of dir's configuration files. A
 // missing or unreadable directory, or an unusable configuration file, hashes
 // to a distinct "unreadable:" value (so that breaking a symlink, or fixing
-// it, is a change the loader gets to report).
+// it, is a change the loader gets to report). Only the first hashedBytes of
+// a file are read, with its size and modification time beside them: the
+// loader refuses a file that large anyway, and a multi-gigabyte file written
+// to a *.hcl name must not cost a full read on every rescan.
 func HashDir(dir string) string {
 	names, err := ConfigFiles(dir)
 	if err != nil {
@@ -199,7 +207,13 @@ func HashDir(dir string) string {
 			fmt.Fprintf(h, "error:%v\x00", err)
 			continue
 		}
-		n, err := io.Copy(h, f)
+		n, err := io.CopyN(h, f, hashedBytes)
+		if err == io.EOF {
+			err = nil
+		}
+		if info, statErr := f.Stat(); statErr == nil && n == hashedBytes {
+			fmt.Fprintf(h, "\x00size:%d:%d", info.Size(), info.ModTime().UnixNano())
+		}
 		f.Close()
 		fmt.Fprintf(h, "\x00%d:%v\x00", n, err)
 	}

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -235,5 +236,28 @@ func TestDirWatcherOverflowRescans(t *testing.T) {
 	case <-w.C:
 		t.Fatal("a plain error signalled a change")
 	default:
+	}
+}
+
+// A file larger than HashDir reads is still a change when its tail changes:
+// its size and modification time are hashed beside its first bytes.
+func TestHashDirHugeFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "huge.hcl")
+	body := bytes.Repeat([]byte("# x\n"), hashedBytes/2)
+	if err := os.WriteFile(path, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := HashDir(dir)
+	body[len(body)-2] = 'y'
+	if err := os.WriteFile(path, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Minute)
+	if err := os.Chtimes(path, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if after := HashDir(dir); after == before {
+		t.Error("an edit past the hashed prefix did not change the hash")
 	}
 }
