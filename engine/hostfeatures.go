@@ -102,6 +102,9 @@ func explainNetworkFailure(ctx context.Context, r Remote, c *Change, err error) 
 	aftermath := ""
 	if c.Action == Create || c.Action == Replace {
 		aftermath = removeErroredNetwork(ctx, r, c.Network)
+		if c.Action == Replace && aftermath != "" {
+			aftermath = "The replace had deleted the old network; " + aftermath
+		}
 	}
 	msg := err.Error()
 	for _, f := range hostFeatures {
