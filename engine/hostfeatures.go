@@ -19,11 +19,13 @@ import (
 //
 // A failed network create must also leave nothing behind. A standalone LXD
 // 5.0.2 deletes the network itself when the create fails (checked for GRE,
-// fan and OVN), and rolls a failed update back to the previous config; an
-// LXD cluster keeps a failed create as an ERRORED network. After a failed
-// create lxnetd therefore reads the network once: an ERRORED network
+// fan and OVN), and rolls a failed update back to the previous config. An
+// LXD cluster keeps a failed global create as an ERRORED network; the LXD
+// adapter (internal/lxd createClusterNetwork) deletes it at once, best
+// effort. Whatever still remains, on any Remote, is caught here: after a
+// failed create lxnetd reads the network once, and an ERRORED network
 // carrying this plan's owner tag is deleted, so the next plan proposes a
-// clean create again. The error says which of these happened.
+// clean create again. The error says what was found.
 //
 // Each known failure is one entry of hostFeatures (a pattern of LXD's
 // message and the words for people); a new one (say, Open vSwitch without
