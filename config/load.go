@@ -311,6 +311,7 @@ func (l *loader) finish() Diagnostics {
 				d.Detail += fmt.Sprintf(" Did you mean %q?", s)
 			}
 		}
+		explainUnmanagedBlock(d) // load balancers, peers (unmanaged.go)
 		// Operators coming from Terraform reach for dynamic blocks.
 		if d.Summary == "Unsupported block type" && strings.HasPrefix(d.Detail, `Blocks of type "dynamic" `) {
 			d.Detail += " lxnetd has no dynamic blocks: write each device or port block out, or repeat the whole enclosing block with for_each."

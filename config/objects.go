@@ -119,6 +119,7 @@ func (l *loader) evalNetwork(inst *instance) cty.Value {
 		}
 		if typ == "bridge" {
 			l.checkTunnelNames(e, aCfg, name, cfg)
+			l.checkTunnelModes(e, aCfg, cfg) // tunnels.go
 		}
 	}
 	if oneOf(typ, []string{"macvlan", "sriov", "physical"}) && cfg["parent"] == "" {

@@ -212,7 +212,7 @@ func applyChange(ctx context.Context, r Remote, c *Change) error {
 	var err error
 	switch c.Addr.Kind {
 	case KindNetwork:
-		err = applyNetwork(ctx, r, c)
+		err = explainNetworkFailure(ctx, r, c, applyNetwork(ctx, r, c)) // hostfeatures.go
 	case KindProfile:
 		err = applyProfile(ctx, r, c)
 	case KindNode:

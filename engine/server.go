@@ -78,6 +78,8 @@ func serverOf(r Remote) ServerInfo {
 //   - virtual machines need a server that lists them in instance_types
 //     (an Incus installed without QEMU, as incus-base is, runs containers
 //     only);
+//   - network types other than bridge and some tunnel keys need their API
+//     extensions (serverext.go);
 //   - Incus refuses a network forward and a proxy device that listen on the
 //     same address ("overlaps with another network or NIC" / "conflicts
 //     with existing network forward"); LXD 5.0 allows it.
@@ -117,6 +119,7 @@ func serverProblems(remote string, srv ServerInfo, d *desired) []Problem {
 			}
 		}
 	}
+	out = append(out, networkExtensionProblems(who, srv, d)...) // serverext.go
 	if srv.Kind == ServerIncus {
 		out = append(out, incusListenConflicts(who, d)...)
 	}

@@ -19,7 +19,8 @@ import (
 // TestScenario7VXLAN applies one configuration over two remotes, two LXD
 // daemons in their own network namespaces (two hosts as far as LXD
 // networking goes) reached over HTTPS, and checks that a container on vm2
-// fetches the page of a container on vm1 through the VXLAN tunnel.
+// fetches the page of a container on vm1 through the VXLAN tunnel, unicast
+// and then multicast (an in-place switch of the same bridges).
 func TestScenario7VXLAN(t *testing.T) {
 	vm1, vm2 := sandbox.NamespacedPair(t)
 	// The daemons are the test's own, so the bridge name need not be unique
@@ -112,7 +113,36 @@ func TestScenario7VXLAN(t *testing.T) {
 	if page := wgetFrom(t, vm2, client, "http://"+webIP+"/", 60*time.Second); !strings.Contains(page, web) {
 		t.Fatalf("after the VNI change %s fetched %q, not %s's page", client, page, web)
 	}
+
+	// Multicast instead of unicast (issue 11): tunnel.lxn.group on the
+	// underlay interface replaces local/remote. One in-place update per host
+	// — the whole new config in one PUT, so LXD never sees a tunnel with
+	// neither remote nor group — and the page crosses the tunnel again.
+	multicast := cli{t: t, d: vm1, vars: maps.Clone(moved.vars)} // VNI 4243: only the mode changes
+	multicast.vars["tunnel_mode"] = "multicast"
+	multicast.vars["group"] = "239.231.7.42"
+	start := time.Now()
+	out, code = multicast.plan(dir, "--detailed-exitcode")
+	if code != 2 || !strings.Contains(out, "0 to create, 2 to update, 0 to delete") || !strings.Contains(out, "tunnel.lxn.group") {
+		t.Fatalf("plan to multicast: exit %d, want two in-place updates setting tunnel.lxn.group:\n%s", code, out)
+	}
+	multicast.apply(dir)
+	multicast.converged(dir)
+	for _, d := range []*sandbox.Daemon{vm1, vm2} {
+		var nw struct{ Config map[string]string }
+		mustJSON(t, d.Lxc(t, "query", "/1.0/networks/"+bridge), &nw)
+		if nw.Config["tunnel.lxn.group"] != "239.231.7.42" || nw.Config["tunnel.lxn.interface"] != "eth0" ||
+			nw.Config["tunnel.lxn.local"] != "" || nw.Config["tunnel.lxn.remote"] != "" {
+			t.Fatalf("bridge %s on %s after the switch to multicast: %v", bridge, d.Name, nw.Config)
+		}
+	}
+	if page := wgetFrom(t, vm2, client, "http://"+webIP+"/", 60*time.Second); !strings.Contains(page, web) {
+		t.Fatalf("over multicast %s fetched %q, not %s's page", client, page, web)
+	}
+	// And back to unicast, the same way.
 	c.apply(dir)
+	c.converged(dir)
+	t.Logf("unicast -> multicast (traffic) -> unicast took %s", time.Since(start).Round(time.Millisecond))
 
 	// Dropping the client removes exactly it, on vm2.
 	noClient := withoutBlock(t, dir, `node "client"`)

@@ -1,7 +1,8 @@
 # Scenario 7: one bridge spanning two LXD hosts through a VXLAN tunnel.
 #
 # The bridge has the same name on both hosts; LXD's tunnel.NAME.* keys add a
-# VXLAN device to it, unicast to the peer host. Only vm1's side runs DHCP and
+# VXLAN device to it, unicast to the peer host (or, with
+# tunnel_mode = "multicast", to a multicast group on the underlay). Only vm1's side runs DHCP and
 # routes out (the gateway of the whole overlay); vm2's side carries no
 # address, so its containers get their leases from vm1 through the tunnel.
 # bridge.mtu leaves room for the VXLAN header (50 bytes) under the hosts' MTU.
@@ -25,6 +26,25 @@ variable "subnet" {
 variable "vni" {
   type    = number
   default = 17
+}
+# How the two ends find each other: "unicast" (tunnel.lxn.local/remote, one
+# peer) or "multicast" (tunnel.lxn.group on tunnel.lxn.interface, any number
+# of hosts that join the group on the same underlay segment).
+variable "tunnel_mode" {
+  type    = string
+  default = "unicast"
+  validation {
+    condition     = contains(["unicast", "multicast"], var.tunnel_mode)
+    error_message = "tunnel_mode is \"unicast\" or \"multicast\"."
+  }
+}
+variable "group" {
+  type    = string
+  default = "239.231.17.1" # administratively scoped (RFC 2365)
+}
+variable "underlay_interface" {
+  type    = string
+  default = "eth0" # the hosts' interface on the underlay
 }
 variable "client_cert" {
   type    = string
@@ -91,6 +111,19 @@ locals {
       ipv4  = { "ipv4.address" = "none" }
     }
   }
+  # The tunnel keys of each side, by mode. Switching modes is one in-place
+  # update per host: LXD gets the whole new config in one PUT, so there is no
+  # moment with neither remote nor group (which LXD would refuse).
+  tunnel = {
+    unicast = { for side, s in local.sides : side => {
+      "tunnel.lxn.local"  = s.local
+      "tunnel.lxn.remote" = s.remote
+    } }
+    multicast = { for side, s in local.sides : side => {
+      "tunnel.lxn.group"     = var.group
+      "tunnel.lxn.interface" = var.underlay_interface
+    } }
+  }
 }
 
 network "overlay" {
@@ -102,9 +135,7 @@ network "overlay" {
     "bridge.mtu"          = 1300
     "tunnel.lxn.protocol" = "vxlan"
     "tunnel.lxn.id"       = var.vni
-    "tunnel.lxn.local"    = each.value.local
-    "tunnel.lxn.remote"   = each.value.remote
-  })
+  }, local.tunnel[var.tunnel_mode][each.key])
 }
 
 # On vm1, with a static address: a DHCP reservation, which only the side
