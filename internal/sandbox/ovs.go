@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -48,13 +49,14 @@ func OpenvSwitch(t testing.TB) *OVS {
 	o := &OVS{Dir: dir, bin: filepath.Join(dir, "bin")}
 	wrapper := fmt.Sprintf(`#!/bin/sh
 # ovs-vsctl for an LXD daemon of an lxnetd test (internal/sandbox/ovs.go):
-# the test's own Open vSwitch, and the userspace datapath for every bridge added.
+# the test's own Open vSwitch, and the userspace datapath for every bridge added
+# (unless the test asked for the kernel's: OVS.KernelDatapath).
 prev= extra=
 for a in "$@"; do
-	[ "$prev" = add-br ] && extra="-- set bridge $a datapath_type=netdev"
+	[ "$prev" = add-br ] && [ ! -e %[2]s/kernel-datapath ] && extra="-- set bridge $a datapath_type=netdev"
 	prev=$a
 done
-exec %s --db=unix:%s/db.sock "$@" $extra
+exec %[1]s --db=unix:%[2]s/db.sock "$@" $extra
 `, real, dir)
 	if err := os.Mkdir(o.bin, 0o755); err != nil {
 		t.Fatal(err)
@@ -81,6 +83,24 @@ exec %s --db=unix:%s/db.sock "$@" $extra
 // ovs-vsctl wrapper first in its PATH. Pass it to Private with WithEnv.
 func (o *OVS) DaemonEnv() []string {
 	return []string{"PATH=" + o.bin + ":" + os.Getenv("PATH")}
+}
+
+// KernelDatapath makes the ovs-vsctl wrapper leave the bridges LXD adds
+// from now on to the kernel datapath, as OVS without the wrapper would,
+// which this kernel lacks: how a test meets LXD's missing-datapath failure
+// on a running OVS. KernelDatapath(t, false) undoes it.
+func (o *OVS) KernelDatapath(t testing.TB, on bool) {
+	t.Helper()
+	marker := filepath.Join(o.Dir, "kernel-datapath")
+	var err error
+	if on {
+		err = os.WriteFile(marker, nil, 0o644)
+	} else if err = os.Remove(marker); errors.Is(err, os.ErrNotExist) {
+		err = nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Vsctl runs ovs-vsctl against this OVS and returns its output.

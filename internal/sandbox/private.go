@@ -35,7 +35,7 @@ func Private(t testing.TB, opts ...PrivateOption) *Daemon {
 		"LXNETD_SANDBOX_DIR=" + dir,
 		"LXNETD_SANDBOX_DAEMONS=primary",
 		"LXNETD_SANDBOX_FLOAT=lxp" + id[:6], // lxpXXXXXX0: 10 characters
-	}, cfg.env...)
+	}, append(sharedImageEnv(), cfg.env...)...)
 	t.Cleanup(func() {
 		if out, err := runScript(env, "down"); err != nil {
 			t.Errorf("removing private sandbox %s: %v\n%s", dir, err, out)
