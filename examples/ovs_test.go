@@ -42,12 +42,18 @@ func TestScenario12OpenvSwitch(t *testing.T) {
 	if _, err := os.Stat("/sys/class/net/" + bridge + "/bridge"); err == nil {
 		t.Fatalf("%s is a Linux bridge, want an Open vSwitch one", bridge)
 	}
-	// The container's host-side veth is a port of the OVS bridge.
-	if ports := strings.Fields(ovs.Vsctl(t, "list-ports", bridge)); len(ports) != 1 || !strings.HasPrefix(ports[0], "veth") {
-		t.Fatalf("ports of %s: %v, want the container's veth", bridge, ports)
+	// The containers' host-side veths are ports of the OVS bridge, the
+	// worker's too (attached by nictype = "bridged", parent = the bridge).
+	if ports := strings.Fields(ovs.Vsctl(t, "list-ports", bridge)); len(ports) != 2 || !strings.HasPrefix(ports[0], "veth") || !strings.HasPrefix(ports[1], "veth") {
+		t.Fatalf("ports of %s: %v, want the two containers' veths", bridge, ports)
 	}
-	node := prefix + "-web"
-	for _, url := range []string{"http://" + sandbox.HostIP(subnet, 10) + "/", "http://" + fip + "/"} {
+	web, worker := prefix+"-web", prefix+"-worker"
+	urls := map[string]string{
+		"http://" + sandbox.HostIP(subnet, 10) + "/":     web,
+		"http://" + fip + "/":                            web,
+		"http://" + waitIPv4(t, d, worker, subnet) + "/": worker,
+	}
+	for url, node := range urls {
 		if body := sandbox.HTTPGet(t, url, 30*time.Second); !strings.Contains(body, node) {
 			t.Fatalf("%s does not reach %s over the OVS bridge: %q", url, node, body)
 		}

@@ -57,6 +57,23 @@ node "web" {
   }
 }
 
+# A NIC attached by parent rather than by network: LXD sees that the parent
+# is an Open vSwitch bridge and adds the container's veth as an OVS port
+# (a Linux bridge would get it as a bridge port). Its address comes from
+# the bridge's DHCP.
+node "worker" {
+  name  = "${var.prefix}-worker"
+  image = "busybox"
+  device "eth0" {
+    type = "nic"
+    properties = {
+      nictype = "bridged"
+      parent  = network.ovs.name
+      name    = "eth0"
+    }
+  }
+}
+
 # A network forward on the OVS bridge: LXD's DNAT on the host sends the
 # floating IP's port 80 through the bridge to the container.
 service "web" {
