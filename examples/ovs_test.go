@@ -27,8 +27,9 @@ func TestScenario12OpenvSwitch(t *testing.T) {
 	start := time.Now()
 	step := func(what string) { t.Logf("%6.1fs %s", time.Since(start).Seconds(), what) }
 	ovs := sandbox.OpenvSwitch(t)
+	step("private OVS up")
 	d := sandbox.Private(t, sandbox.WithEnv(ovs.DaemonEnv()...))
-	step("private OVS and LXD up")
+	step("private LXD up")
 	bridge, prefix, subnet, fip := sandbox.UniqueName(t, "lx12"), sandbox.UniqueName(t, "s12"), sandbox.AllocSubnet(t), sandbox.FloatingIP(t)
 	c := cli{t: t, d: d, vars: map[string]string{"owner": "t-" + prefix, "bridge": bridge, "prefix": prefix, "subnet": subnet, "floating_ip": fip}}
 	dir := "12-openvswitch"

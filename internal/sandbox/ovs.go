@@ -6,7 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -28,15 +30,20 @@ import (
 // offload off (`ethtool -K eth0 tx off`, which the busybox image has no
 // applet for).
 type OVS struct {
-	Dir string // database, db.sock, pid files, control sockets, logs
+	Dir string // database, db.sock, pid files, control sockets, logs, owner
 	bin string // holds the ovs-vsctl wrapper
 }
 
+// ovsDirPrefix names the directory of every private OVS, beside the shared
+// sandbox's directory; the rest of the name is a random id.
+const ovsDirPrefix = "lxnetd-sandbox-ovs-"
+
 // OpenvSwitch starts a private Open vSwitch for the calling test (about a
 // second) and stops it in t.Cleanup, after deleting the bridges still in
-// its database. Register it before the LXD daemon that uses it (Private
-// with WithEnv(o.DaemonEnv()...)), so the daemon goes first on cleanup and
-// can still delete its bridges.
+// its database, and removes its directory. Register it before the LXD
+// daemon that uses it (Private with WithEnv(o.DaemonEnv()...)), so the
+// daemon goes first on cleanup and can still delete its bridges. Those of
+// test processes that died without cleaning up are stopped first.
 func OpenvSwitch(t testing.TB) *OVS {
 	t.Helper()
 	for _, c := range []string{"ovsdb-tool", "ovsdb-server", "ovs-vswitchd", "ovs-vsctl", "ovs-appctl"} {
@@ -45,8 +52,23 @@ func OpenvSwitch(t testing.TB) *OVS {
 		}
 	}
 	real, _ := exec.LookPath("ovs-vsctl")
-	dir := t.TempDir()
+	removeStaleOVS(t)
+	dir := filepath.Join(filepath.Dir(Dir()), ovsDirPrefix+strings.TrimPrefix(uniqueName("o"), "o-")[:6])
+	if err := os.Mkdir(dir, 0o711); err != nil {
+		t.Fatalf("sandbox: %v", err)
+	}
 	o := &OVS{Dir: dir, bin: filepath.Join(dir, "bin")}
+	t.Cleanup(func() {
+		if err := o.stop(); err != nil {
+			t.Errorf("sandbox: stopping the OVS in %s: %v", dir, err)
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			t.Errorf("sandbox: %v", err)
+		}
+	})
+	if err := os.WriteFile(filepath.Join(dir, "owner"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	wrapper := fmt.Sprintf(`#!/bin/sh
 # ovs-vsctl for an LXD daemon of an lxnetd test (internal/sandbox/ovs.go):
 # the test's own Open vSwitch, and the userspace datapath for every bridge added
@@ -64,7 +86,6 @@ exec %[1]s --db=unix:%[2]s/db.sock "$@" $extra
 	if err := os.WriteFile(filepath.Join(o.bin, "ovs-vsctl"), []byte(wrapper), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { o.stop(t) })
 	daemon := []string{"--pidfile", "--detach", "--no-chdir", "--log-file", "-vconsole:off"}
 	for _, args := range [][]string{
 		{"ovsdb-tool", "create"}, // conf.db in OVS_DBDIR, from the installed schema
@@ -124,33 +145,51 @@ func (o *OVS) run(args ...string) (string, error) {
 // stop deletes the bridges left in the database (their tap devices are
 // persistent: they would outlive ovs-vswitchd), then stops both daemons,
 // killing by pid file whichever does not exit when asked.
-func (o *OVS) stop(t testing.TB) {
+func (o *OVS) stop() error {
+	var errs []error
 	out, _ := o.run("ovs-vsctl", "--timeout=10", "list-br")
 	bridges := strings.Fields(out)
 	for _, br := range bridges {
 		if out, err := o.run("ovs-vsctl", "--timeout=10", "--if-exists", "del-br", br); err != nil {
-			t.Errorf("sandbox: deleting OVS bridge %s: %v\n%s", br, err, out)
+			errs = append(errs, fmt.Errorf("deleting OVS bridge %s: %v: %s", br, err, out))
 		}
 	}
 	for _, exit := range [][]string{{"ovs-vswitchd", "exit", "--cleanup"}, {"ovsdb-server", "exit"}} {
-		d := exit[0]
 		if _, err := o.run(append([]string{"ovs-appctl", "--timeout=10", "-t"}, exit...)...); err == nil {
 			continue
 		}
-		if b, err := os.ReadFile(filepath.Join(o.Dir, d+".pid")); err == nil {
-			var pid int
-			if _, err := fmt.Sscan(string(b), &pid); err == nil && pid > 1 && processAlive(pid) {
-				if p, err := os.FindProcess(pid); err == nil {
-					_ = p.Kill()
-				}
+		if b, err := os.ReadFile(filepath.Join(o.Dir, exit[0]+".pid")); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 && processAlive(pid) {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
 			}
 		}
 	}
 	for _, br := range bridges {
 		if exec.Command("ip", "link", "show", br).Run() == nil {
 			if out, err := exec.Command("ip", "link", "del", br).CombinedOutput(); err != nil {
-				t.Errorf("sandbox: removing the tap device of OVS bridge %s: %v\n%s", br, err, out)
+				errs = append(errs, fmt.Errorf("removing the tap device of OVS bridge %s: %v: %s", br, err, out))
 			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// removeStaleOVS stops the private OVSes of test processes that died
+// without running their cleanups, and removes their directories.
+func removeStaleOVS(t testing.TB) {
+	t.Helper()
+	dirs, _ := filepath.Glob(filepath.Join(filepath.Dir(Dir()), ovsDirPrefix+"*"))
+	for _, dir := range dirs {
+		b, err := os.ReadFile(filepath.Join(dir, "owner"))
+		if err != nil {
+			continue // being set up right now (owner is written first thing)
+		}
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err != nil || processAlive(pid) {
+			continue
+		}
+		o := &OVS{Dir: dir}
+		if err := errors.Join(o.stop(), os.RemoveAll(dir)); err != nil {
+			t.Logf("sandbox: removing the OVS %s of a dead test process: %v", dir, err)
 		}
 	}
 }
