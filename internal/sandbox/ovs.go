@@ -51,7 +51,7 @@ func OpenvSwitch(t testing.TB) *OVS {
 			t.Fatalf("sandbox: %s not found: install openvswitch-switch (.ci/run does)", c)
 		}
 	}
-	real, _ := exec.LookPath("ovs-vsctl")
+	vsctl, _ := exec.LookPath("ovs-vsctl")
 	removeStaleOVS(t)
 	dir := filepath.Join(filepath.Dir(Dir()), ovsDirPrefix+strings.TrimPrefix(uniqueName("o"), "o-")[:6])
 	if err := os.Mkdir(dir, 0o711); err != nil {
@@ -79,7 +79,7 @@ for a in "$@"; do
 	prev=$a
 done
 exec %[1]s --db=unix:%[2]s/db.sock "$@" $extra
-`, real, dir)
+`, vsctl, dir)
 	if err := os.Mkdir(o.bin, 0o755); err != nil {
 		t.Fatal(err)
 	}
