@@ -37,7 +37,8 @@ const (
 func ovsProblem(err error, name string) int {
 	msg := strings.ToLower(err.Error())
 	switch {
-	case strings.Contains(msg, "open vswitch isn't installed"):
+	case strings.Contains(msg, "open vswitch isn't installed"),
+		strings.Contains(msg, `"ovs-vsctl": executable file not found`):
 		return ovsNotInstalled
 	case strings.Contains(msg, "ovs-vsctl") && (strings.Contains(msg, "database connection failed") || strings.Contains(msg, "db.sock")):
 		return ovsNotRunning

@@ -21,6 +21,7 @@ func TestOVSFailed(t *testing.T) {
 		want string // in the hint; "" for no hint
 	}{
 		{ovs, "Open vSwitch isn't installed on this system", "not installed"},
+		{ovs, "Failed to run: ovs-vsctl add-br ovs0: exec: \"ovs-vsctl\": executable file not found in $PATH", "not installed"},
 		{ovs, "Failed to run: ovs-vsctl add-br ovs0: exit status 1 (ovs-vsctl: unix:/var/run/openvswitch/db.sock: database connection failed (No such file or directory))", "not running"},
 		{ovs, "open /proc/sys/net/ipv6/conf/ovs0/disable_ipv6: no such file or directory", "no openvswitch module"},
 		{ovs, "Failed to run: ip link set dev ovs0 up: Cannot find device \"ovs0\"", "userspace datapath"},
