@@ -97,6 +97,8 @@ func (l *loader) evalNetwork(inst *instance) cty.Value {
 				problem = cidrProblem(v, true)
 			case oneOf(k, networkBoolKeys):
 				problem = boolProblem(v)
+			case k == "bridge.driver" && !oneOf(v, []string{"native", "openvswitch"}):
+				problem = "must be \"native\" (a Linux bridge, LXD's default) or \"openvswitch\" (an Open vSwitch bridge)"
 			case k == "dns.mode" && !oneOf(v, []string{"managed", "dynamic", "none"}):
 				problem = "must be \"managed\", \"dynamic\" or \"none\""
 			case strings.HasPrefix(k, "tunnel.") && strings.HasSuffix(k, ".protocol") && !oneOf(v, []string{"vxlan", "gre"}):

@@ -175,10 +175,10 @@ func (r *Remote) CreateNetwork(ctx context.Context, n engine.Network) error {
 		},
 	}
 	if r.clustered {
-		return r.createClusterNetwork(ctx, req)
+		return r.ovsCreateFailed(ctx, n, r.createClusterNetwork(ctx, req))
 	}
 	if err := retryIncusLinkRace(ctx, func() error { return r.client(ctx).CreateNetwork(req) }); err != nil {
-		return fmt.Errorf("creating network %q: %w", n.Name, mapError(err))
+		return r.ovsCreateFailed(ctx, n, fmt.Errorf("creating network %q: %w", n.Name, mapError(err)))
 	}
 	return nil
 }
@@ -259,7 +259,7 @@ func (r *Remote) UpdateNetwork(ctx context.Context, n engine.Network) error {
 	put := api.NetworkPut{Description: n.Description, Config: maps.Clone(nonNilMap(n.Config))}
 	if err := c.UpdateNetwork(n.Name, put, lxdETag); err != nil {
 		err = refusalUnlessGone(mapError(err), func() error { _, _, err := c.GetNetwork(n.Name); return err })
-		return fmt.Errorf("updating network %q: %w", n.Name, err)
+		return fmt.Errorf("updating network %q: %w", n.Name, ovsFailed(n, err))
 	}
 	return nil
 }

@@ -18,16 +18,24 @@ import (
 // disturb the tests of others on the shared primary. Names must still come
 // from UniqueName (instance names are host-wide), and subnets and floating
 // IPs from AllocSubnet and FloatingIP, which work for every daemon.
-func Private(t testing.TB) *Daemon {
+//
+// Options change how the daemon runs (WithEnv).
+func Private(t testing.TB, opts ...PrivateOption) *Daemon {
 	t.Helper()
 	Primary(t) // leases live in the shared sandbox; fail early and clearly without it
 	id := strings.TrimPrefix(uniqueName("p"), "p-")
 	dir := filepath.Join(filepath.Dir(Dir()), "lxnetd-sandbox-private-"+id)
-	env := []string{
+	var cfg privateConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	// sandbox.sh starts lxd with its own environment: the extra variables
+	// come last, so they win over os.Environ() (exec keeps the last value).
+	env := append([]string{
 		"LXNETD_SANDBOX_DIR=" + dir,
 		"LXNETD_SANDBOX_DAEMONS=primary",
 		"LXNETD_SANDBOX_FLOAT=lxp" + id[:6], // lxpXXXXXX0: 10 characters
-	}
+	}, append(sharedImageEnv(), cfg.env...)...)
 	t.Cleanup(func() {
 		if out, err := runScript(env, "down"); err != nil {
 			t.Errorf("removing private sandbox %s: %v\n%s", dir, err, out)
@@ -43,6 +51,19 @@ func Private(t testing.TB) *Daemon {
 	d.Name = "private"
 	d.scriptEnv = env
 	return d
+}
+
+// PrivateOption changes how Private starts its daemon.
+type PrivateOption func(*privateConfig)
+
+type privateConfig struct{ env []string }
+
+// WithEnv adds KEY=VALUE variables to the environment of the Private
+// daemon (and of sandbox.sh, which starts it), replacing inherited ones of
+// the same name: e.g. a PATH whose first directory holds a wrapper of a
+// tool LXD runs (OVS.DaemonEnv).
+func WithEnv(kv ...string) PrivateOption {
+	return func(c *privateConfig) { c.env = append(c.env, kv...) }
 }
 
 // Restart starts a Private daemon again after its test stopped or killed it

@@ -29,6 +29,8 @@
 # (${LXNETD_SANDBOX_FLOAT:-lxnfl}{0,1}) carries floating IPs for network
 # forwards. $DIR/state.env records everything the Go package
 # (internal/sandbox) needs. See README.md "Sandbox and tests".
+# LXNETD_SANDBOX_IMAGE=<tarball> makes up import that busybox image instead
+# of building one (package internal/sandbox passes the shared sandbox's).
 #
 # Beside them runs an Incus 6.0 daemon (INCUS_DIR=$DIR/incus, unix socket
 # only; see "Incus" below), unless LXNETD_SANDBOX_INCUS=0.
@@ -161,6 +163,18 @@ install_image() {
 	admin_lxc "$d" image alias create busybox "$fp" >/dev/null
 	[[ -z $old ]] || admin_lxc "$d" image delete "$old" >/dev/null 2>&1 || true
 	log "$d: image busybox is $IMAGE (${fp:0:12})"
+}
+
+# provide_image points IMAGE at $LXNETD_SANDBOX_IMAGE when it is set (a
+# test's private or namespaced daemons reuse the shared sandbox's image:
+# building one costs 2 s on an idle machine, 45 s under load), or builds it.
+provide_image() {
+	if [[ -n ${LXNETD_SANDBOX_IMAGE:-} ]]; then
+		IMAGE=$LXNETD_SANDBOX_IMAGE
+		[[ -s $IMAGE ]] || die "LXNETD_SANDBOX_IMAGE: no image at $IMAGE"
+	else
+		build_image
+	fi
 }
 
 # build_image writes $IMAGE (a unified image: metadata.yaml
@@ -334,7 +348,7 @@ cmd_up() {
 	for c in lxd lxc openssl ip nft; do command -v "$c" >/dev/null || die "$c not found"; done
 	mkdir -p "$DIR" "$DIR/alloc"
 	chmod 0711 "$DIR"
-	build_image
+	provide_image
 	local d
 	# Both daemons start at once; each then gets its pool, profile and image.
 	for d in "${DAEMONS[@]}"; do launch_daemon "$d"; done
@@ -843,12 +857,7 @@ ns_up() {
 	# died), and which members there are (for the down).
 	echo "${LXNETD_SANDBOX_OWNER_PID:-$PPID}" >"$DIR/owner"
 	echo "${MEMBERS[*]}" >"$DIR/members"
-	if [[ -n ${LXNETD_SANDBOX_IMAGE:-} ]]; then
-		IMAGE=$LXNETD_SANDBOX_IMAGE
-		[[ -s $IMAGE ]] || die "LXNETD_SANDBOX_IMAGE: no image at $IMAGE"
-	else
-		build_image
-	fi
+	provide_image
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:secp384r1 -nodes \
 		-keyout "$DIR/client/client.key" -out "$DIR/client/client.crt" -days 30 \
 		-subj "/CN=lxnetd-sandbox-$1" >/dev/null 2>&1 || die "openssl could not create the client certificate"
