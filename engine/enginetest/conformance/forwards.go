@@ -54,11 +54,11 @@ func forwards(s *suite) {
 		s.Errorf("forwards after a refused create (-expected +listed):\n%s", diff)
 	}
 
-	s.must("DeleteForward", s.r.DeleteForward(s.ctx, n.Name, f.ListenAddress))
+	s.must("DeleteForward", s.r.DeleteForward(s.ctx, n.Name, f.ListenAddress, ""))
 	if fw := s.forwards(n.Name); len(fw) != 0 {
 		s.Errorf("forwards after the delete: %+v", fw)
 	}
-	s.wantNotFound("DeleteForward of a deleted forward", s.r.DeleteForward(s.ctx, n.Name, f.ListenAddress))
+	s.wantNotFound("DeleteForward of a deleted forward", s.r.DeleteForward(s.ctx, n.Name, f.ListenAddress, ""))
 	s.wantNotFound("UpdateForward of a deleted forward", s.r.UpdateForward(s.ctx, upd))
 
 	s.createForward(f)
@@ -92,5 +92,5 @@ func forwardNeedsCapableNetwork(s *suite) {
 	f := engine.Forward{Network: mv.Name, ListenAddress: s.env.FloatingIP(s.T), Config: map[string]string{}}
 	s.wantRefused("CreateForward on a macvlan network", s.r.CreateForward(s.ctx, f))
 	s.wantRefused("UpdateForward on a macvlan network", s.r.UpdateForward(s.ctx, f))
-	s.wantRefused("DeleteForward on a macvlan network", s.r.DeleteForward(s.ctx, f.Network, f.ListenAddress))
+	s.wantRefused("DeleteForward on a macvlan network", s.r.DeleteForward(s.ctx, f.Network, f.ListenAddress, ""))
 }
