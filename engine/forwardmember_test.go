@@ -126,3 +126,33 @@ func TestForwardPlacedTwiceIsAProblem(t *testing.T) {
 		t.Fatalf("plan error %v, want the forward placed on two members", err)
 	}
 }
+
+// The daemon's refresh of a forward event on a cluster network re-lists
+// the network's forwards (the event does not say which member's changed):
+// a forward deleted by hand on its member shows as missing there.
+func TestClusterForwardRefresh(t *testing.T) {
+	ctx := t.Context()
+	f, d := onCluster()
+	apply(t, f, plan(t, f, d, settings))
+	o, err := engine.Observe(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.DeleteForward(ctx, "br0", "198.51.100.10", "m2"); err != nil {
+		t.Fatal(err)
+	}
+	before := f.Requests()
+	if err := o.Refresh(ctx, f, engine.Address{Kind: engine.KindForward, Network: "br0", Name: "198.51.100.10"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.Requests() - before; n != 1 {
+		t.Errorf("refresh took %d requests, want one forward list", n)
+	}
+	p, err := o.Plan(d, settings, engine.PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := addrs(p); !slices.Equal(got, []string{"+ forward.br0/198.51.100.10@m2"}) {
+		t.Fatalf("plan after the refresh: %v, want the forward created again on m2", got)
+	}
+}
