@@ -106,6 +106,7 @@ func TestScenario8Cluster(t *testing.T) {
 	// sent inside m2 reaches web2's httpd (each member's bridge is its own
 	// island, and LXD's forward rules live in its member's namespace).
 	web2 := prefix + "-web2"
+	checks := time.Now()
 	if got := forwardLocations(t, m1, bridge)[fip]; !slices.Equal(got, []string{"m2"}) {
 		t.Fatalf("forward %s is on %v, want [m2]", fip, got)
 	}
@@ -120,6 +121,7 @@ func TestScenario8Cluster(t *testing.T) {
 			t.Fatalf("127.0.0.1:8088 inside %s answered %q, not %s's page", m.Name, page, web)
 		}
 	}
+	t.Logf("the forward's and the loopback proxies' checks took %v", time.Since(checks).Round(time.Millisecond))
 	c.converged(dir)
 
 	// web2 moves from m2 to m3 (and listens on m3's address): LXD cannot
@@ -144,6 +146,7 @@ func TestScenario8Cluster(t *testing.T) {
 		t.Fatalf("after the move m3:8081 answered %q, not %s's page", page, web2)
 	}
 	unreachable(t, fmt.Sprintf("%s:8081", ms[1].Underlay), web2)
+	checks = time.Now()
 	for _, m := range ms[2:] {
 		for _, url := range []string{"http://" + fip + "/", "http://127.0.0.1:8088/"} {
 			if page := m.HTTPGetFrom(t, url, 60*time.Second); !strings.Contains(page, web2) {
@@ -151,6 +154,7 @@ func TestScenario8Cluster(t *testing.T) {
 			}
 		}
 	}
+	t.Logf("after the move, the forward's checks took %v", time.Since(checks).Round(time.Millisecond))
 	if got := inventory(t, m1, markers...); !slices.Equal(got, created) {
 		t.Fatalf("after the move the objects are %v, want %v", got, created)
 	}
