@@ -29,14 +29,13 @@ func ForwardKey(listen, member string) string {
 // standalone fake. Callers hold f.mu.
 func (f *Fake) member(member string) (string, error) {
 	switch {
-	case len(f.Members) == 0 && member != "":
-		return "", fmt.Errorf("target %q: the server is not clustered", member)
-	case len(f.Members) == 0:
+	case member == "" && len(f.Members) == 0:
 		return "", nil
 	case member == "":
 		return f.Members[0], nil
 	case !slices.Contains(f.Members, member):
-		return "", fmt.Errorf("target %q: no such cluster member", member)
+		// LXD's 404, on a standalone server too.
+		return "", fmt.Errorf("cluster member %q not found: %w", member, engine.ErrNotFound)
 	}
 	return member, nil
 }
