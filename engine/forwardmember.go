@@ -73,24 +73,26 @@ func (pl *planner) observedForward(k fwdKey, want string) (key fwdKey, obs Forwa
 	return key, pl.obs.forwards[key], true, want != ""
 }
 
-// moveForward plans the replace of an owned forward found on another
-// cluster member than the configuration places it on: deleted there,
-// created on its member (LXD cannot move a forward). A forward there that
-// is not this owner's is left alone, and the placed one is created beside
-// it.
-func (pl *planner) moveForward(it *item[Forward], want Forward, obs Forward) {
+// createForward plans the create of a declared forward on its member, or,
+// when moved (an observed forward, obs, is on another member than the
+// configuration places it on), its replace: an owned one is deleted there,
+// then created on its member (LXD cannot move a forward); a forward there
+// that is not this owner's is left alone, and the placed one is created
+// beside it.
+func (pl *planner) createForward(it *item[Forward], want Forward, obs Forward, moved bool) {
 	addr := Address{Kind: KindForward, Network: want.Network, Name: want.ListenAddress, Member: want.Location}
 	want.Config = withTags(want.Config, pl.owner, nil)
 	c := &Change{Addr: addr, Action: Create, Sources: it.sources, Pos: it.pos, Forward: &want}
 	c.Diffs = append(creationDiffs(want.Description, want.Config, nil), diffPorts(nil, want.Ports)...)
-	if own := ownershipOf(obs.Config, pl.owner); own.owned {
+	target := KeyDiff{Key: "target", After: &want.Location}
+	if moved && ownershipOf(obs.Config, pl.owner).owned {
 		pl.plan.Owned++
-		old := obs
-		c.Action, c.From = Replace, &old
+		c.Action, c.From = Replace, &obs
 		c.Reason = fmt.Sprintf("the forward is on cluster member %q, and LXD cannot move it to %q", obs.Location, want.Location)
-		c.Diffs = append(c.Diffs, KeyDiff{Key: "target", Before: &old.Location, After: &want.Location, Forces: true})
-	} else {
-		c.Diffs = append(c.Diffs, KeyDiff{Key: "target", After: &want.Location})
+		target.Before, target.Forces = &obs.Location, true
+	}
+	if want.Location != "" {
+		c.Diffs = append(c.Diffs, target)
 	}
 	pl.add(c)
 }

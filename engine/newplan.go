@@ -361,7 +361,6 @@ func (pl *planner) forwards() {
 		it := pl.want.forwards[k]
 		want := it.obj
 		sortPorts(want.Ports)
-		addr := Address{Kind: KindForward, Network: k.Network, Name: k.Listen, Member: want.Location}
 		_, netDeclared := pl.want.networks[k.Network]
 		if !pl.obs.forwardNetworks[k.Network] && !netDeclared {
 			pl.problems = append(pl.problems, Problem{Addr: it.sources[0], Pos: it.pos,
@@ -370,23 +369,11 @@ func (pl *planner) forwards() {
 			continue
 		}
 		ok, obs, exists, moved := pl.observedForward(k, want.Location)
-		if moved {
-			matched[ok] = true
-			pl.moveForward(it, want, obs)
+		matched[ok] = exists
+		if !exists || moved {
+			pl.createForward(it, want, obs, moved)
 			continue
 		}
-		if !exists {
-			want.Config = withTags(want.Config, pl.owner, nil)
-			c := &Change{Addr: addr, Action: Create, Sources: it.sources, Pos: it.pos, Forward: &want}
-			c.Diffs = append(creationDiffs(want.Description, want.Config, nil), diffPorts(nil, want.Ports)...)
-			if want.Location != "" {
-				c.Diffs = append(c.Diffs, KeyDiff{Key: "target", After: &want.Location})
-			}
-			pl.add(c)
-			continue
-		}
-		matched[ok] = true
-		addr = ok.address()
 		own, claimed := claim(pl, "forward", k.Network+"/"+k.Listen, obs.Config, it)
 		if !claimed {
 			continue
@@ -398,7 +385,7 @@ func (pl *planner) forwards() {
 			diffs = append(diffs, pd...)
 			patch.Ports, patch.SetPorts = want.Ports, true
 		}
-		pl.update(addr, it.sources, it.pos, own, diffs, patch, func(c *Change) { c.Forward = &obs })
+		pl.update(ok.address(), it.sources, it.pos, own, diffs, patch, func(c *Change) { c.Forward = &obs })
 	}
 	for k, obs := range pl.obs.forwards {
 		own := ownershipOf(obs.Config, pl.owner)
