@@ -1,7 +1,6 @@
 package config
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 
@@ -113,86 +112,6 @@ func (l *loader) build() *spec.Config {
 		return nil
 	}
 	return cfg
-}
-
-// checkListeners reports a port exposed twice on one address (per remote and
-// protocol; 0.0.0.0 and :: overlap every address of their family) and a
-// forward listen address used on two networks of one remote.
-func (l *loader) checkListeners() {
-	type portKey struct {
-		remote, proto string
-		port          int
-	}
-	byPort := map[portKey][]*listener{}
-	reported := map[[2]*listener]bool{}
-	netOf := map[string]*listener{} // remote/addr -> first forward listener
-	for _, cur := range l.listeners {
-		if cur.network != "" {
-			k := cur.remote + "/" + cur.addr.String()
-			if prev, ok := netOf[k]; ok && prev.network != cur.network {
-				l.errorf(cur.rng, "Listen address on two networks",
-					"%s listens on %s through network %q, but %s (%s) uses the same address on network %q. A forward listen address belongs to one network; use one network or another address.", cur.what, cur.addr, cur.network, prev.what, prev.rng, prev.network)
-			} else if !ok {
-				netOf[k] = cur
-			}
-		}
-		for _, r := range cur.ports {
-			for p := r.lo; p <= r.hi; p++ {
-				k := portKey{cur.remote, cur.proto, p}
-				for _, prev := range byPort[k] {
-					if !overlaps(prev, cur) || reported[[2]*listener{prev, cur}] {
-						continue
-					}
-					reported[[2]*listener{prev, cur}] = true
-					if prev.port != "" && prev.port == cur.port {
-						// One port block of a service with nodes = [...]: the
-						// nodes share its listen address.
-						l.errorf(cur.rng, "Port exposed twice",
-							"%s exposes %s port %d on %s to both %s and %s%s, but one address and port lead to one target. nodes = [...] suits nodes on different remotes; for nodes on one remote give each node its own service and listen address%s.", cur.port, cur.proto, p, cur.addr, prev.node, cur.node, l.onRemote(cur.remote), perNodeServiceHint(prev.nodeInst, cur.nodeInst))
-						continue
-					}
-					l.errorf(cur.rng, "Port exposed twice",
-						"%s port %d on %s is already exposed by %s (%s)%s. Each address and port can be used once per remote and protocol; choose another port or address.", cur.proto, p, cur.addr, prev.what, prev.rng, l.onRemote(cur.remote))
-				}
-				byPort[k] = append(byPort[k], cur)
-			}
-		}
-	}
-}
-
-// perNodeServiceHint says how to write one service per node when both nodes
-// are instances of one node block: for_each over a for_each block's map,
-// count over a count block's list (for_each = node.NAME would not work on
-// a list). For nodes of different blocks it says nothing more.
-func perNodeServiceHint(a, b *instance) string {
-	if a == nil || b == nil || a.d != b.d {
-		return ""
-	}
-	name := a.d.name
-	switch {
-	case a.d.content.Attributes["for_each"] != nil:
-		return fmt.Sprintf(" (for_each = node.%s with node = each.value)", name)
-	case a.d.content.Attributes["count"] != nil:
-		return fmt.Sprintf(" (count = length(node.%s) with node = node.%s[count.index])", name, name)
-	}
-	return ""
-}
-
-func (l *loader) onRemote(remote string) string {
-	if len(l.byKind[kindRemote]) <= 1 {
-		return ""
-	}
-	return fmt.Sprintf(" on remote %q", remote)
-}
-
-func overlaps(a, b *listener) bool {
-	if a.addr == b.addr {
-		return true
-	}
-	if a.addr.Is4() != b.addr.Is4() {
-		return false
-	}
-	return a.addr.IsUnspecified() || b.addr.IsUnspecified()
 }
 
 // checkNodeRemotes reports a node that refers to a network or profile block

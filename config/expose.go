@@ -162,7 +162,7 @@ func (l *loader) evalService(inst *instance) cty.Value {
 			}})
 			lst := &listener{remote: n.remote, proto: proto, addr: addr, ports: lports, rng: aListen.Expr.Range().Ptr(),
 				what: fmt.Sprintf("%s.port[%q] on %s", inst.addr, pname, n.inst.addr),
-				port: fmt.Sprintf("%s.port[%q]", inst.addr, pname), node: n.inst.addr, nodeInst: n.inst}
+				port: fmt.Sprintf("%s.port[%q]", inst.addr, pname), node: n.inst.addr, nodeInst: n.inst, member: n.spec.Target}
 			if via == spec.ViaForward {
 				lst.network = n.spec.Network
 			}
@@ -199,6 +199,7 @@ func (l *loader) evalForward(inst *instance) cty.Value {
 	listen, aListen := e.str("listen_address")
 	e.namesObject("listen_address")
 	defTarget, aDT := e.str("target_address")
+	member, aMember := e.str("target")
 	desc, _ := e.str("description")
 	meta := l.meta(e, inst)
 	if e.bad["network"] || e.bad["listen_address"] || netV == cty.NilVal || aListen == nil {
@@ -267,6 +268,8 @@ func (l *loader) evalForward(inst *instance) cty.Value {
 		res.defaultRng = aDT.Expr.Range().Ptr()
 	}
 	ok = true
+	pl := placement{member: member, rng: aMember}
+	var lsts []*listener
 	for _, nb := range inst.d.nested {
 		if nb.block.Type != "port" {
 			continue
@@ -276,6 +279,11 @@ func (l *loader) evalForward(inst *instance) cty.Value {
 			ok = false
 			continue
 		}
+		if !l.place(&pl, lst, tRng) {
+			ok = false
+			continue
+		}
+		lsts = append(lsts, lst)
 		if defTarget != "" && fp.TargetAddress == defTarget {
 			l.errorf(tRng, "Port target is the default target",
 				"This port targets %s, which is already the forward's target_address (the default target, which receives every port no port block names). LXD refuses a port whose target is the default target: remove the port block, or point it at another address.", defTarget)
@@ -288,6 +296,10 @@ func (l *loader) evalForward(inst *instance) cty.Value {
 	}
 	if !ok || e.failed {
 		return cty.NilVal
+	}
+	f.Target = pl.member
+	for _, lst := range lsts {
+		lst.member = pl.member
 	}
 	res.spec = f
 	l.forwards = append(l.forwards, res)
@@ -311,6 +323,7 @@ func (l *loader) evalForwardPort(inst *instance, nb *nestedBlock, remote, networ
 	if pe.failed || aLP == nil {
 		return nil, nil, nil
 	}
+	var nodeAddr, nodeMember string // the target node and its member, if any
 	lports, err := parseListenPorts(lp)
 	if err != nil {
 		l.errorf(aLP.Expr.Range().Ptr(), "Invalid port", "listen_port: %s. Write a port (\"80\"), a list (\"80,443\") or a range (\"8000-8010\").", err)
@@ -353,6 +366,7 @@ func (l *loader) evalForwardPort(inst *instance, nb *nestedBlock, remote, networ
 			return nil, nil, nil
 		}
 		fp.TargetAddress, fp.TargetNode = n.spec.IPv4, n.spec.Name
+		nodeAddr, nodeMember = n.inst.addr, n.spec.Target
 	case aTA != nil:
 		ip, err := netip.ParseAddr(ta)
 		if err != nil || ip.Zone() != "" {
@@ -383,6 +397,6 @@ func (l *loader) evalForwardPort(inst *instance, nb *nestedBlock, remote, networ
 		fp.TargetPort = portsString(tps)
 	}
 	lst := &listener{remote: remote, proto: proto, addr: listen, ports: lports, rng: aLP.Expr.Range().Ptr(),
-		what: fmt.Sprintf("%s port %s", inst.addr, fp.ListenPort), network: network}
+		what: fmt.Sprintf("%s port %s", inst.addr, fp.ListenPort), network: network, node: nodeAddr, member: nodeMember}
 	return fp, lst, tRng
 }

@@ -68,6 +68,7 @@ type (
 		network       string    // for forwards: the network the listen address is on
 		port, node    string    // for services: the port block's address (shared by the listeners of its nodes) and the node's
 		nodeInst      *instance // for services: the node instance (for a hint that fits its count or for_each)
+		member        string    // the cluster member it listens on, when known (listeners.go)
 	}
 )
 

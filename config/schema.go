@@ -120,7 +120,7 @@ var forwardSchema = &hcl.BodySchema{
 	Attributes: withCommon(
 		hcl.AttributeSchema{Name: "remote"}, hcl.AttributeSchema{Name: "network", Required: true},
 		hcl.AttributeSchema{Name: "listen_address", Required: true}, hcl.AttributeSchema{Name: "target_address"},
-		hcl.AttributeSchema{Name: "adopt"},
+		hcl.AttributeSchema{Name: "adopt"}, hcl.AttributeSchema{Name: "target"},
 	),
 	Blocks: []hcl.BlockHeaderSchema{{Type: "port"}},
 }

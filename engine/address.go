@@ -36,15 +36,23 @@ func (k Kind) order() int {
 
 // Address names one LXD object on a remote: "network.br0", "profile.web",
 // "node.web1", "forward.br0/198.51.100.10" (a forward is identified by its
-// network and listen address).
+// network and listen address), "forward.br0/198.51.100.10@m2" (on an LXD
+// cluster, forwards are per member: the same listen address can have a
+// forward on each member).
 type Address struct {
 	Kind    Kind
 	Name    string // network, profile or instance name; listen address for forwards
 	Network string // forwards only
+	// Member is the cluster member of a forward ("" on a standalone server,
+	// and for a forward created where LXD chooses).
+	Member string
 }
 
 func (a Address) String() string {
 	if a.Kind == KindForward {
+		if a.Member != "" {
+			return fmt.Sprintf("forward.%s/%s@%s", a.Network, a.Name, a.Member)
+		}
 		return fmt.Sprintf("forward.%s/%s", a.Network, a.Name)
 	}
 	return string(a.Kind) + "." + a.Name
@@ -58,7 +66,10 @@ func (a Address) Less(b Address) bool {
 	if a.Network != b.Network {
 		return a.Network < b.Network
 	}
-	return a.Name < b.Name
+	if a.Name != b.Name {
+		return a.Name < b.Name
+	}
+	return a.Member < b.Member
 }
 
 // MarshalText renders the address as its String form in JSON.
@@ -113,5 +124,7 @@ func matchTarget(target, addr string) bool {
 	if target == addr {
 		return true
 	}
-	return strings.HasPrefix(addr, target+"[")
+	// forward.br0/198.51.100.10 selects that listen address on every
+	// cluster member.
+	return strings.HasPrefix(addr, target+"[") || strings.HasPrefix(addr, target+"@")
 }

@@ -239,7 +239,7 @@ func knownAction(c *Change) bool {
 	case Create, Update, Delete:
 		return true
 	case Replace:
-		return c.Addr.Kind == KindNetwork || c.Addr.Kind == KindNode
+		return c.Addr.Kind == KindNetwork || c.Addr.Kind == KindNode || (c.Addr.Kind == KindForward && c.From != nil)
 	}
 	return false
 }
@@ -438,12 +438,17 @@ func deleteInstance(ctx context.Context, r Remote, name, status string) error {
 func applyForward(ctx context.Context, r Remote, c *Change) error {
 	f := *c.Forward
 	switch c.Action {
+	case Replace: // to another cluster member (forwardmember.go)
+		if err := ignoreNotFound(r.DeleteForward(ctx, c.From.Network, c.From.ListenAddress, c.From.Location)); err != nil {
+			return err
+		}
+		return r.CreateForward(ctx, f)
 	case Create:
 		return r.CreateForward(ctx, f)
 	case Update:
 		return r.UpdateForward(ctx, patchForward(f, c.Patch))
 	case Delete:
-		return ignoreNotFound(r.DeleteForward(ctx, f.Network, f.ListenAddress))
+		return ignoreNotFound(r.DeleteForward(ctx, f.Network, f.ListenAddress, f.Location))
 	}
 	return nil
 }

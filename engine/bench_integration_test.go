@@ -43,7 +43,7 @@ func BenchmarkForwardPorts(b *testing.B) {
 		}
 		baseline := time.Since(start)
 		for i := range ports {
-			if err := r.DeleteForward(ctx, bridge, fmt.Sprintf("203.0.113.%d", 1+i)); err != nil {
+			if err := r.DeleteForward(ctx, bridge, fmt.Sprintf("203.0.113.%d", 1+i), ""); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -65,7 +65,7 @@ func BenchmarkForwardPorts(b *testing.B) {
 			b.Fatal(err)
 		}
 		packed := time.Since(start)
-		if err := r.DeleteForward(ctx, bridge, "203.0.113.250"); err != nil {
+		if err := r.DeleteForward(ctx, bridge, "203.0.113.250", ""); err != nil {
 			b.Fatal(err)
 		}
 

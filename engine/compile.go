@@ -33,6 +33,8 @@ type item[T any] struct {
 	sensitive map[string]bool
 	// forwards: port positions by key, to name duplicates
 	portSrc map[portKey]string
+	// forwards: the block that placed it on its cluster member (forwardmember.go)
+	placedBy string
 }
 
 // addSource records one more configuration address the object is compiled
@@ -126,6 +128,7 @@ func compile(r *spec.Remote, obs *observed) *desired {
 		it := d.forward(f.Network, f.ListenAddress, f.Addr, f.Pos)
 		it.adopt = it.adopt || f.Adopt
 		it.mark(f.Sensitive)
+		d.placeForward(it, f.Target, f.Addr, f.Pos)
 		if f.Description != "" {
 			it.obj.Description = f.Description
 		}
@@ -161,7 +164,7 @@ func compile(r *spec.Remote, obs *observed) *desired {
 
 // forward returns the desired forward of (network, listen), creating it.
 func (d *desired) forward(network, listen, src string, pos spec.Pos) *item[Forward] {
-	key := fwdKey{network, normalizeListenAddress(listen)}
+	key := fwdKey{Network: network, Listen: normalizeListenAddress(listen)}
 	it := d.forwards[key]
 	if it == nil {
 		it = &item[Forward]{
@@ -211,6 +214,7 @@ func (d *desired) expose(e spec.Exposure) {
 		})
 		if inst != nil {
 			it.addSource(inst.sources[0])
+			d.placeForward(it, inst.obj.Location, e.Addr, e.Pos) // on the node's member
 		}
 	case spec.ViaProxy, spec.ViaNAT:
 		if inst == nil {

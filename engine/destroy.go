@@ -43,7 +43,9 @@ func (o *Observation) DestroyPlan(declared *spec.Remote, s spec.Settings, opts P
 		}
 		src := destroySources(compile(declared, obs))
 		for _, c := range p.Changes {
-			c.Sources = src[c.Addr]
+			a := c.Addr
+			a.Member = "" // a forward's blocks name it on every member
+			c.Sources = src[a]
 		}
 		p.Changes = filterTargets(p.Changes, p.Remote, opts.Targets)
 		var orphans []string

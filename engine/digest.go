@@ -73,8 +73,8 @@ func (o *Observation) Digest(desired *spec.Remote, owner string) Digest {
 		}
 	}
 	for k, f := range obs.forwards {
-		if _, ok := want.forwards[k]; ok || mine(f.Config) {
-			d[Address{Kind: KindForward, Network: k.Network, Name: k.Listen}.String()] = forwardDigest(f)
+		if _, ok := want.forwards[k.anyMember()]; ok || mine(f.Config) {
+			d[k.address().String()] = forwardDigest(f)
 		}
 	}
 	return d

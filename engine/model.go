@@ -55,6 +55,11 @@ type Forward struct {
 	Description   string
 	Config        map[string]string // only target_address and user.* are accepted by LXD
 	Ports         []ForwardPort
+	// Location is the cluster member the forward is on: observed, the
+	// member LXD lists it for; desired, the member to create it on. ""
+	// on a standalone server, and for a desired forward that may be
+	// anywhere (created on the member the request reaches).
+	Location string
 }
 
 // ForwardPort is one port rule of a forward. (Its fields are those of LXD's

@@ -356,11 +356,11 @@ func (pl *planner) forwards() {
 	keys := slices.SortedFunc(maps.Keys(pl.want.forwards), func(a, b fwdKey) int {
 		return strings.Compare(a.Network+"/"+a.Listen, b.Network+"/"+b.Listen)
 	})
+	matched := map[fwdKey]bool{} // observed forwards a declared one describes
 	for _, k := range keys {
 		it := pl.want.forwards[k]
 		want := it.obj
 		sortPorts(want.Ports)
-		addr := Address{Kind: KindForward, Network: k.Network, Name: k.Listen}
 		_, netDeclared := pl.want.networks[k.Network]
 		if !pl.obs.forwardNetworks[k.Network] && !netDeclared {
 			pl.problems = append(pl.problems, Problem{Addr: it.sources[0], Pos: it.pos,
@@ -368,16 +368,14 @@ func (pl *planner) forwards() {
 				Detail:  "declare the network, or create it in LXD first"})
 			continue
 		}
-		obs, exists := pl.obs.forwards[k]
-		if !exists {
-			want.Config = withTags(want.Config, pl.owner, nil)
-			c := &Change{Addr: addr, Action: Create, Sources: it.sources, Pos: it.pos, Forward: &want}
-			c.Diffs = append(creationDiffs(want.Description, want.Config, nil), diffPorts(nil, want.Ports)...)
-			pl.add(c)
+		ok, obs, exists, moved := pl.observedForward(k, want.Location)
+		matched[ok] = exists
+		if !exists || moved {
+			pl.createForward(it, want, obs, moved)
 			continue
 		}
-		own, ok := claim(pl, "forward", k.Network+"/"+k.Listen, obs.Config, it)
-		if !ok {
+		own, claimed := claim(pl, "forward", k.Network+"/"+k.Listen, obs.Config, it)
+		if !claimed {
 			continue
 		}
 		patch := &Patch{}
@@ -387,16 +385,16 @@ func (pl *planner) forwards() {
 			diffs = append(diffs, pd...)
 			patch.Ports, patch.SetPorts = want.Ports, true
 		}
-		pl.update(addr, it.sources, it.pos, own, diffs, patch, func(c *Change) { c.Forward = &obs })
+		pl.update(ok.address(), it.sources, it.pos, own, diffs, patch, func(c *Change) { c.Forward = &obs })
 	}
 	for k, obs := range pl.obs.forwards {
 		own := ownershipOf(obs.Config, pl.owner)
-		if _, declared := pl.want.forwards[k]; declared || !own.owned {
+		if matched[k] || !own.owned {
 			continue
 		}
 		pl.plan.Owned++
 		o := obs
-		pl.add(&Change{Addr: Address{Kind: KindForward, Network: k.Network, Name: k.Listen}, Action: Delete, Forward: &o,
+		pl.add(&Change{Addr: k.address(), Action: Delete, Forward: &o,
 			Diffs: append(deletionDiffs(obs.Description, obs.Config, nil, own), diffPorts(obs.Ports, nil)...)})
 	}
 }

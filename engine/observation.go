@@ -27,7 +27,7 @@ func (o *Observation) Instances() []Instance {
 
 // Forwards returns the forwards of every forward-capable managed network.
 func (o *Observation) Forwards() []Forward {
-	return sortedValues(o.obs.forwards, func(f Forward) string { return f.Network + "/" + f.ListenAddress })
+	return sortedValues(o.obs.forwards, func(f Forward) string { return f.Network + "/" + f.ListenAddress + "@" + f.Location })
 }
 
 func sortedValues[K comparable, V any](m map[K]V, key func(V) string) []V {

@@ -29,7 +29,9 @@ type observed struct {
 	read reads
 }
 
-type fwdKey struct{ Network, Listen string }
+// fwdKey identifies a forward: observed, by its cluster member too
+// ("" on a standalone server); desired, without one (forwardmember.go).
+type fwdKey struct{ Network, Listen, Member string }
 
 // forwardCapable reports whether LXD 5.0 supports forwards on a network type.
 func forwardCapable(n Network) bool {
@@ -177,7 +179,7 @@ func observe(ctx context.Context, r Remote, rd reads) (*observed, error) {
 		}
 		for _, f := range lists[i] {
 			f.Network = name
-			o.forwards[fwdKey{name, normalizeListenAddress(f.ListenAddress)}] = f
+			o.forwards[fwdKey{name, normalizeListenAddress(f.ListenAddress), f.Location}] = f
 		}
 	}
 	return o, nil

@@ -67,6 +67,9 @@ type Change struct {
 	Forward  *Forward
 	ACL      *ACL
 	Patch    *Patch
+	// From is, for the replace of a forward placed on another cluster
+	// member than it is on, the observed forward deleted first.
+	From *Forward
 }
 
 // KeyDiff is one key that differs: config keys are "config.<key>", device

@@ -60,29 +60,20 @@ func (o *Observation) refresh(ctx context.Context, r Remote, a Address) error {
 		case !forwardCapable(n):
 			o.dropForwards(a.Name)
 		case !obs.forwardNetworks[a.Name] || !had || old.ETag != n.ETag:
-			fwds, err := r.ListForwards(ctx, a.Name)
-			if gone(err) {
-				delete(obs.networks, a.Name) // deleted since the read above
-				o.dropForwards(a.Name)
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			o.dropForwards(a.Name)
-			obs.forwardNetworks[a.Name] = true
-			for _, f := range fwds {
-				f.Network = a.Name
-				obs.forwards[fwdKey{a.Name, normalizeListenAddress(f.ListenAddress)}] = f
-			}
+			return o.relistForwards(ctx, r, a.Name)
 		}
 		return nil
 	case KindForward:
 		if !obs.forwardNetworks[a.Network] {
 			return o.refresh(ctx, r, Address{Kind: KindNetwork, Name: a.Network})
 		}
-		key := fwdKey{a.Network, normalizeListenAddress(a.Name)}
-		f, err := r.GetForward(ctx, a.Network, a.Name)
+		if len(obs.networks[a.Network].Locations) > 0 {
+			// A cluster network: its forwards are per member, and the
+			// event does not say which member's changed.
+			return o.relistForwards(ctx, r, a.Network)
+		}
+		key := fwdKey{a.Network, normalizeListenAddress(a.Name), a.Member}
+		f, err := r.GetForward(ctx, a.Network, a.Name, a.Member)
 		if gone(err) {
 			delete(obs.forwards, key)
 			return nil
@@ -118,6 +109,29 @@ func refreshOne[T any](m map[string]T, name string, get func() (T, error)) error
 }
 
 func gone(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// relistForwards lists a network's forwards again (one request, every
+// cluster member's), in place of those observed; a network gone since
+// leaves the observation with its forwards.
+func (o *Observation) relistForwards(ctx context.Context, r Remote, network string) error {
+	obs := o.obs
+	fwds, err := r.ListForwards(ctx, network)
+	if gone(err) {
+		delete(obs.networks, network) // deleted since it was read
+		o.dropForwards(network)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	o.dropForwards(network)
+	obs.forwardNetworks[network] = true
+	for _, f := range fwds {
+		f.Network = network
+		obs.forwards[fwdKey{network, normalizeListenAddress(f.ListenAddress), f.Location}] = f
+	}
+	return nil
+}
 
 // dropForwards forgets a network's forwards and that they were listed.
 func (o *Observation) dropForwards(network string) {

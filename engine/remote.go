@@ -43,7 +43,8 @@ type Remote interface {
 	// devices, profiles, status and addresses, in one request.
 	ListInstances(ctx context.Context) ([]Instance, error)
 	// ListForwards returns all forwards of one managed network (an error
-	// for a network that cannot have forwards, ErrNotFound for a missing one).
+	// for a network that cannot have forwards, ErrNotFound for a missing one);
+	// on a cluster, those of every member, each with its Location.
 	ListForwards(ctx context.Context, network string) ([]Forward, error)
 	// ListImages returns every image of the project with its fingerprint and
 	// aliases, in one request. A plan calls it only when a declared instance
@@ -59,7 +60,11 @@ type Remote interface {
 	GetNetwork(ctx context.Context, name string) (Network, error)
 	GetProfile(ctx context.Context, name string) (Profile, error)
 	GetInstance(ctx context.Context, name string) (Instance, error)
-	GetForward(ctx context.Context, network, listenAddress string) (Forward, error)
+	//
+	// A forward is on one cluster member: member names it for GetForward
+	// and DeleteForward ("" on a standalone server, or the member the
+	// request reaches), Forward.Location for CreateForward and UpdateForward.
+	GetForward(ctx context.Context, network, listenAddress, member string) (Forward, error)
 
 	CreateNetwork(ctx context.Context, n Network) error
 	// UpdateNetwork replaces the network's writable fields, conditional on n.ETag
@@ -82,7 +87,7 @@ type Remote interface {
 
 	CreateForward(ctx context.Context, f Forward) error
 	UpdateForward(ctx context.Context, f Forward) error // forwards have no ETag
-	DeleteForward(ctx context.Context, network, listenAddress string) error
+	DeleteForward(ctx context.Context, network, listenAddress, member string) error
 
 	// Requests is the number of API requests issued so far (for plan --stats
 	// and tests that assert reads are bulk).

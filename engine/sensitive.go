@@ -48,7 +48,7 @@ func (d *desired) sensitiveKeys(a Address) map[string]bool {
 			return it.sensitive
 		}
 	case KindForward:
-		if it := d.forwards[fwdKey{a.Network, a.Name}]; it != nil {
+		if it := d.forwards[fwdKey{Network: a.Network, Listen: a.Name}]; it != nil {
 			return it.sensitive
 		}
 	}

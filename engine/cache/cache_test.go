@@ -373,10 +373,10 @@ func handChange(rng *rand.Rand, f *enginetest.Fake) engine.Address {
 	ctx := context.Background()
 	switch rng.IntN(9) {
 	case 0: // delete the forward
-		_ = f.DeleteForward(ctx, "br0", fip)
+		_ = f.DeleteForward(ctx, "br0", fip, "")
 		return forwardAddr
 	case 1: // change its ports
-		fw, _ := f.GetForward(ctx, "br0", fip)
+		fw, _ := f.GetForward(ctx, "br0", fip, "")
 		fw.Network, fw.ListenAddress = "br0", fip
 		fw.Ports = append(fw.Ports, engine.ForwardPort{Protocol: "udp", ListenPort: "53", TargetAddress: "10.231.1.11"})
 		if f.UpdateForward(ctx, fw) != nil {

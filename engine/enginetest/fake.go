@@ -37,7 +37,7 @@ type Fake struct {
 	Networks  map[string]engine.Network
 	Profiles  map[string]engine.Profile
 	Instances map[string]engine.Instance
-	Forwards  map[string]map[string]engine.Forward // network → listen address → forward
+	Forwards  map[string]map[string]engine.Forward // network → ForwardKey(listen address, member) → forward
 	ACLs      map[string]engine.ACL                // network ACLs (fake_acl.go); nil until the first create
 	// Images by fingerprint. CreateInstance resolves Instance.Image here (an
 	// alias, a full fingerprint or a unique prefix) and records the
@@ -45,6 +45,10 @@ type Fake struct {
 	// there is refused. New starts with one image, alias
 	// "busybox" (fingerprint BusyboxFingerprint), like the sandbox.
 	Images map[string]engine.Image
+
+	// Members, when set, makes the fake an LXD cluster of these members
+	// (fake_member.go); nil: a standalone server.
+	Members []string
 
 	// Fail, when set, is asked before every write ("create-network", name)
 	// and may return an error to inject a failure.
@@ -110,7 +114,7 @@ func (f *Fake) ListNetworks(context.Context) ([]engine.Network, error) {
 		n := f.Networks[k]
 		n.Config = cloneMap(n.Config)
 		n.UsedBy = f.networkUsedBy(k)
-		out = append(out, n)
+		out = append(out, f.withLocations(n))
 	}
 	return out, nil
 }
@@ -446,14 +450,19 @@ func (f *Fake) CreateForward(_ context.Context, fw engine.Forward) error {
 	if f.Forwards[fw.Network] == nil {
 		f.Forwards[fw.Network] = map[string]engine.Forward{}
 	}
-	if _, ok := f.Forwards[fw.Network][fw.ListenAddress]; ok {
+	m, err := f.member(fw.Location)
+	if err != nil {
+		return err
+	}
+	fw.Location = m
+	if _, ok := f.Forwards[fw.Network][ForwardKey(fw.ListenAddress, m)]; ok {
 		return fmt.Errorf("forward %s/%s already exists", fw.Network, fw.ListenAddress)
 	}
 	if err := f.checkTargets(fw); err != nil {
 		return err
 	}
 	fw.Config, fw.Ports = cloneMap(fw.Config), slices.Clone(fw.Ports)
-	f.Forwards[fw.Network][fw.ListenAddress] = fw
+	f.Forwards[fw.Network][ForwardKey(fw.ListenAddress, m)] = fw
 	return nil
 }
 
@@ -466,18 +475,23 @@ func (f *Fake) UpdateForward(_ context.Context, fw engine.Forward) error {
 	if err := f.forwardNetwork(fw.Network); err != nil {
 		return err
 	}
-	if _, ok := f.Forwards[fw.Network][fw.ListenAddress]; !ok {
+	m, err := f.member(fw.Location)
+	if err != nil {
+		return err
+	}
+	fw.Location = m
+	if _, ok := f.Forwards[fw.Network][ForwardKey(fw.ListenAddress, m)]; !ok {
 		return engine.ErrNotFound
 	}
 	if err := f.checkTargets(fw); err != nil {
 		return err
 	}
 	fw.Config, fw.Ports = cloneMap(fw.Config), slices.Clone(fw.Ports)
-	f.Forwards[fw.Network][fw.ListenAddress] = fw
+	f.Forwards[fw.Network][ForwardKey(fw.ListenAddress, m)] = fw
 	return nil
 }
 
-func (f *Fake) DeleteForward(_ context.Context, network, listen string) error {
+func (f *Fake) DeleteForward(_ context.Context, network, listen, member string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.write("delete-forward", network+"/"+listen); err != nil {
@@ -486,9 +500,13 @@ func (f *Fake) DeleteForward(_ context.Context, network, listen string) error {
 	if err := f.forwardNetwork(network); err != nil {
 		return err
 	}
-	if _, ok := f.Forwards[network][listen]; !ok {
+	m, err := f.member(member)
+	if err != nil {
+		return err
+	}
+	if _, ok := f.Forwards[network][ForwardKey(listen, m)]; !ok {
 		return engine.ErrNotFound
 	}
-	delete(f.Forwards[network], listen)
+	delete(f.Forwards[network], ForwardKey(listen, m))
 	return nil
 }

@@ -20,7 +20,7 @@ func (f *Fake) GetNetwork(_ context.Context, name string) (engine.Network, error
 	}
 	n.Config = cloneMap(n.Config)
 	n.UsedBy = f.networkUsedBy(name)
-	return n, nil
+	return f.withLocations(n), nil
 }
 
 func (f *Fake) GetProfile(_ context.Context, name string) (engine.Profile, error) {
@@ -47,14 +47,18 @@ func (f *Fake) GetInstance(_ context.Context, name string) (engine.Instance, err
 	return f.listedInstance(i), nil
 }
 
-func (f *Fake) GetForward(_ context.Context, network, listen string) (engine.Forward, error) {
+func (f *Fake) GetForward(_ context.Context, network, listen, member string) (engine.Forward, error) {
 	f.requests.Add(1)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.forwardNetwork(network); err != nil {
 		return engine.Forward{}, err
 	}
-	x, ok := f.Forwards[network][listen]
+	key, err := f.findForward(network, listen, member)
+	if err != nil {
+		return engine.Forward{}, err
+	}
+	x, ok := f.Forwards[network][key]
 	if !ok {
 		return engine.Forward{}, engine.ErrNotFound
 	}

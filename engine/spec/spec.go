@@ -158,6 +158,10 @@ type Forward struct {
 	// DefaultTarget is the forward's target_address for ports not listed (optional).
 	DefaultTarget string
 	Ports         []ForwardPort
+	// Target is the cluster member the forward is on: the block's target,
+	// or else the member of the nodes its ports point at (their target).
+	// Empty = wherever it is, created where LXD puts it.
+	Target string
 }
 
 // ForwardPort is one port rule of a forward. Target addresses of ports that

@@ -5,7 +5,9 @@
 # is created cluster-wide — lxnetd defines it on every member, then creates
 # it — but each member's bridge is its own L2 island: LXD does not join
 # them. So each node is reached through its own member: a proxy device
-# listens on that member's address and connects to the node's port 80.
+# listens on that member's address and connects to the node's port 80; a
+# network forward is on one member, the one its target node runs on; and
+# each member has its own loopback address.
 
 variable "owner" {
   type    = string
@@ -30,6 +32,11 @@ variable "address" {
 variable "fingerprint" {
   type    = string
   default = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+}
+# A floating IP routed to the member of node.web[1] (m2 by default).
+variable "floating_ip" {
+  type    = string
+  default = "198.51.100.80"
 }
 variable "client_cert" {
   type    = string
@@ -78,8 +85,12 @@ node "web" {
   image  = "busybox"
   target = var.members[count.index].name
   device "eth0" {
-    type       = "nic"
-    properties = { network = network.web.name, name = "eth0" }
+    type = "nic"
+    properties = {
+      network        = network.web.name
+      name           = "eth0"
+      "ipv4.address" = cidrhost(var.subnet, 11 + count.index)
+    }
   }
 }
 
@@ -88,6 +99,33 @@ service "web" {
   node  = node.web[count.index]
   port "http" {
     listen      = "${var.members[count.index].address}:${8080 + count.index}"
+    target_port = 80
+    via         = "proxy"
+  }
+}
+
+# A forward on the cluster bridge goes on one member: here the member of
+# the node its port points at (node.web[1] has target = m2, so the forward
+# is created on m2; `target = "m2"` on the forward would say so too). It
+# follows the node when the node's target changes.
+forward "web2" {
+  network        = network.web
+  listen_address = var.floating_ip
+  description    = "web2's page on the floating IP"
+  port {
+    listen_port = "80"
+    target      = node.web[1]
+  }
+}
+
+# The same loopback address and port on two nodes: no clash, because the
+# nodes are placed on different members (target), and each member has its
+# own loopback. (Two nodes on one member, or a node without target, would
+# be "Port exposed twice".)
+service "local" {
+  nodes = [node.web[0], node.web[1]]
+  port "http" {
+    listen      = "127.0.0.1:8088"
     target_port = 80
     via         = "proxy"
   }

@@ -298,6 +298,7 @@ func (sc *scope) forward(body *hclwrite.Body, f engine.Forward) {
 	b.SetAttributeValue("adopt", cty.True)
 	setString(b, "description", f.Description)
 	setString(b, "listen_address", f.ListenAddress)
+	setString(b, "target", f.Location) // its cluster member: forwards are per member
 	setString(b, "target_address", f.Config["target_address"])
 	for _, p := range f.Ports {
 		b.AppendNewline()

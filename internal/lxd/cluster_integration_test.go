@@ -83,6 +83,8 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
+	t.Run("forwards", func(t *testing.T) { clusterForwards(t, ctx, r, ms) })
+
 	t.Run("member keys", func(t *testing.T) {
 		// Every member's namespace has an eth0: a macvlan network's parent
 		// is member-specific and goes with the pending creates only.

@@ -39,9 +39,10 @@ func (r *Remote) GetInstance(ctx context.Context, name string) (engine.Instance,
 }
 
 // GetForward reads the forward of one listen address
-// (GET /1.0/networks/<network>/forwards/<address>).
-func (r *Remote) GetForward(ctx context.Context, network, listenAddress string) (engine.Forward, error) {
-	f, _, err := r.client(ctx).GetNetworkForward(network, listenAddress)
+// (GET /1.0/networks/<network>/forwards/<address>), on one cluster member
+// (?target=; "" finds it on any member, and fails when several have one).
+func (r *Remote) GetForward(ctx context.Context, network, listenAddress, member string) (engine.Forward, error) {
+	f, _, err := r.targetClient(ctx, member).GetNetworkForward(network, listenAddress)
 	if err != nil {
 		return engine.Forward{}, fmt.Errorf("reading forward %s of network %q: %w", listenAddress, network, mapError(err))
 	}

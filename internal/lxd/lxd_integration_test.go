@@ -638,13 +638,13 @@ func TestForwardRoundTrip(t *testing.T) {
 		if err := r.CreateForward(ctx, want); err == nil {
 			t.Error("creating a duplicate forward succeeded")
 		}
-		if err := r.DeleteForward(ctx, bridge, listen); err != nil {
+		if err := r.DeleteForward(ctx, bridge, listen, ""); err != nil {
 			t.Fatal(err)
 		}
 		if fwds, _ := r.ListForwards(ctx, bridge); len(fwds) != 0 {
 			t.Errorf("forwards after delete: %v", fwds)
 		}
-		if err := r.DeleteForward(ctx, bridge, listen); !errors.Is(err, engine.ErrNotFound) {
+		if err := r.DeleteForward(ctx, bridge, listen, ""); !errors.Is(err, engine.ErrNotFound) {
 			t.Errorf("second delete: %v, want ErrNotFound", err)
 		}
 		if err := r.UpdateForward(ctx, upd); !errors.Is(err, engine.ErrNotFound) {

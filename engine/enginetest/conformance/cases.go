@@ -226,7 +226,7 @@ func missing(s *suite) {
 	_, err := s.r.ListForwards(ctx, name)
 	s.wantNotFound("ListForwards of a missing network", err)
 	fw := engine.Forward{Network: name, ListenAddress: s.env.FloatingIP(s.T), Config: map[string]string{}}
-	s.wantNotFound("DeleteForward on a missing network", s.r.DeleteForward(ctx, fw.Network, fw.ListenAddress))
+	s.wantNotFound("DeleteForward on a missing network", s.r.DeleteForward(ctx, fw.Network, fw.ListenAddress, ""))
 	s.wantNotFound("UpdateForward on a missing network", s.r.UpdateForward(ctx, fw))
 	s.wantNotFound("CreateForward on a missing network", s.r.CreateForward(ctx, fw))
 	// A missing forward on a network that exists: see forwards.

@@ -243,7 +243,7 @@ func (s *suite) createInstance(i engine.Instance) engine.Instance {
 func (s *suite) createForward(f engine.Forward) {
 	s.Helper()
 	s.cleanup("forward "+f.ListenAddress, func(ctx context.Context) error {
-		return s.r.DeleteForward(ctx, f.Network, f.ListenAddress)
+		return s.r.DeleteForward(ctx, f.Network, f.ListenAddress, "")
 	})
 	s.must("CreateForward", s.r.CreateForward(s.ctx, f))
 }

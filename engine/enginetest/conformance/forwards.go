@@ -47,6 +47,11 @@ func forwards(s *suite) {
 		s.Errorf("forwards after the update (-sent +listed):\n%s", diff)
 	}
 	s.wantRefused("CreateForward on a listen address that has one", s.r.CreateForward(s.ctx, f))
+	// A cluster member named on a standalone server: LXD answers 404
+	// "Cluster member not found", and nothing changes.
+	_, err := s.r.GetForward(s.ctx, n.Name, f.ListenAddress, "no-such-member")
+	s.wantNotFound("GetForward on a cluster member of a standalone server", err)
+	s.wantNotFound("DeleteForward on a cluster member of a standalone server", s.r.DeleteForward(s.ctx, n.Name, f.ListenAddress, "no-such-member"))
 	outside := upd
 	outside.Ports = []engine.ForwardPort{{Protocol: "tcp", ListenPort: "80", TargetAddress: host(s.env.Subnet(s.T), 20)}}
 	s.wantRefused("UpdateForward with a target outside the network's subnet", s.r.UpdateForward(s.ctx, outside))
@@ -54,16 +59,16 @@ func forwards(s *suite) {
 		s.Errorf("forwards after a refused create (-expected +listed):\n%s", diff)
 	}
 
-	s.must("DeleteForward", s.r.DeleteForward(s.ctx, n.Name, f.ListenAddress))
+	s.must("DeleteForward", s.r.DeleteForward(s.ctx, n.Name, f.ListenAddress, ""))
 	if fw := s.forwards(n.Name); len(fw) != 0 {
 		s.Errorf("forwards after the delete: %+v", fw)
 	}
-	s.wantNotFound("DeleteForward of a deleted forward", s.r.DeleteForward(s.ctx, n.Name, f.ListenAddress))
+	s.wantNotFound("DeleteForward of a deleted forward", s.r.DeleteForward(s.ctx, n.Name, f.ListenAddress, ""))
 	s.wantNotFound("UpdateForward of a deleted forward", s.r.UpdateForward(s.ctx, upd))
 
 	s.createForward(f)
 	s.must("DeleteNetwork with a forward", s.r.DeleteNetwork(s.ctx, n.Name))
-	_, err := s.r.ListForwards(s.ctx, n.Name)
+	_, err = s.r.ListForwards(s.ctx, n.Name)
 	s.wantNotFound("ListForwards of the deleted network", err)
 }
 
@@ -92,5 +97,5 @@ func forwardNeedsCapableNetwork(s *suite) {
 	f := engine.Forward{Network: mv.Name, ListenAddress: s.env.FloatingIP(s.T), Config: map[string]string{}}
 	s.wantRefused("CreateForward on a macvlan network", s.r.CreateForward(s.ctx, f))
 	s.wantRefused("UpdateForward on a macvlan network", s.r.UpdateForward(s.ctx, f))
-	s.wantRefused("DeleteForward on a macvlan network", s.r.DeleteForward(s.ctx, f.Network, f.ListenAddress))
+	s.wantRefused("DeleteForward on a macvlan network", s.r.DeleteForward(s.ctx, f.Network, f.ListenAddress, ""))
 }

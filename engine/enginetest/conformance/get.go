@@ -32,7 +32,7 @@ func get(s *suite) {
 	if !ok {
 		s.Fatalf("forward %s is not listed once", f.ListenAddress)
 	}
-	single(s, "GetForward", listed, func() (engine.Forward, error) { return s.r.GetForward(s.ctx, n.Name, f.ListenAddress) })
+	single(s, "GetForward", listed, func() (engine.Forward, error) { return s.r.GetForward(s.ctx, n.Name, f.ListenAddress, "") })
 
 	none := s.env.Name(s.T, "none")
 	_, err := s.r.GetNetwork(s.ctx, none)
@@ -41,9 +41,9 @@ func get(s *suite) {
 	s.wantNotFound("GetProfile of a missing profile", err)
 	_, err = s.r.GetInstance(s.ctx, none)
 	s.wantNotFound("GetInstance of a missing instance", err)
-	_, err = s.r.GetForward(s.ctx, n.Name, s.env.FloatingIP(s.T))
+	_, err = s.r.GetForward(s.ctx, n.Name, s.env.FloatingIP(s.T), "")
 	s.wantNotFound("GetForward of a missing forward", err)
-	_, err = s.r.GetForward(s.ctx, none, f.ListenAddress)
+	_, err = s.r.GetForward(s.ctx, none, f.ListenAddress, "")
 	s.wantNotFound("GetForward on a missing network", err)
 }
 
