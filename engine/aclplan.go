@@ -113,10 +113,7 @@ func aclDependencies(c *Change, devices map[string]map[string]string) []Address 
 }
 
 func patchACL(a ACL, p *Patch) ACL {
-	a.Config = patchConfig(a.Config, p)
-	if p.Description != nil {
-		a.Description = *p.Description
-	}
+	p.patchFields(&a.Config, &a.Description, nil)
 	if p.SetRules {
 		a.Ingress, a.Egress = slices.Clone(p.Ingress), slices.Clone(p.Egress)
 	}
@@ -124,19 +121,8 @@ func patchACL(a ACL, p *Patch) ACL {
 }
 
 func applyACL(ctx context.Context, r Remote, c *Change) error {
-	switch c.Action {
-	case Create:
-		return r.CreateACL(ctx, *c.ACL)
-	case Update:
-		return retryStale(ctx, patchACL(*c.ACL, c.Patch), func(a ACL) error { return r.UpdateACL(ctx, a) },
-			func() (ACL, error) {
-				a, err := r.GetACL(ctx, c.ACL.Name)
-				return patchACL(a, c.Patch), err
-			})
-	case Delete:
-		return ignoreNotFound(r.DeleteACL(ctx, c.ACL.Name))
-	}
-	return nil
+	w := writer[ACL]{r.CreateACL, r.GetACL, r.UpdateACL, r.DeleteACL, patchACL}
+	return w.write(ctx, c, *c.ACL, c.ACL.Name)
 }
 
 // ACLs returns every ACL the observation listed.
