@@ -52,7 +52,9 @@ func (o *Observation) Digest(desired *spec.Remote, owner string) Digest {
 	want := compile(desired, obs)
 	mine := func(cfg map[string]string) bool { return ownershipOf(cfg, owner).owned }
 	d := Digest{}
-	named := func(kind Kind) func(string) Address { return func(name string) Address { return Address{Kind: kind, Name: name} } }
+	named := func(kind Kind) func(string) Address {
+		return func(name string) Address { return Address{Kind: kind, Name: name} }
+	}
 	digestKind(d, obs.networks, want.networks, func(n Network) bool { return mine(n.Config) && n.Managed }, named(KindNetwork), networkDigest)
 	digestKind(d, obs.profiles, want.profiles, func(p Profile) bool { return mine(p.Config) }, named(KindProfile), profileDigest)
 	digestKind(d, obs.instances, want.instances, func(i Instance) bool { return mine(i.Config) }, named(KindNode), instanceDigest)
