@@ -22,9 +22,7 @@ func (s *suite) mustACL(name string) engine.ACL {
 
 func (s *suite) createACL(a engine.ACL) engine.ACL {
 	s.Helper()
-	if a.Name == "" {
-		a.Name = s.env.Name(s.T, "acl")
-	}
+	a.Name = s.nameOr(a.Name, "acl")
 	create(s, "CreateACL", "ACL", a.Name, a, s.r.CreateACL, s.r.DeleteACL)
 	return a
 }

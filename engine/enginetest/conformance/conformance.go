@@ -109,6 +109,14 @@ func (s *suite) wantUnused(what string, usedBy []engine.Address, etag string) {
 	}
 }
 
+// nameOr is name, or a new unique name with prefix when it is "".
+func (s *suite) nameOr(name, prefix string) string {
+	if name == "" {
+		return s.env.Name(s.T, prefix)
+	}
+	return name
+}
+
 // must fails the subtest at once on err, naming the call.
 func (s *suite) must(what string, err error) {
 	s.Helper()
@@ -235,9 +243,7 @@ func (s *suite) createBridge(config map[string]string) (engine.Network, string) 
 
 func (s *suite) createProfile(p engine.Profile) engine.Profile {
 	s.Helper()
-	if p.Name == "" {
-		p.Name = s.env.Name(s.T, "prof")
-	}
+	p.Name = s.nameOr(p.Name, "prof")
 	create(s, "CreateProfile", "profile", p.Name, p, s.r.CreateProfile, s.r.DeleteProfile)
 	return p
 }
@@ -247,9 +253,7 @@ func (s *suite) createProfile(p engine.Profile) engine.Profile {
 // half-failed is cleaned up too.
 func (s *suite) createInstance(i engine.Instance) engine.Instance {
 	s.Helper()
-	if i.Name == "" {
-		i.Name = s.env.Name(s.T, "inst")
-	}
+	i.Name = s.nameOr(i.Name, "inst")
 	i.Image = s.env.Image
 	create(s, "CreateInstance", "instance", i.Name, i, s.r.CreateInstance, s.r.DeleteInstance)
 	return i
