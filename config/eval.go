@@ -33,7 +33,9 @@ func posOf(r hcl.Range) spec.Pos {
 	return spec.Pos{File: r.Filename, Line: r.Start.Line, Column: r.Start.Column}
 }
 
-// evaluate evaluates every declaration in dependency order.
+// evaluate evaluates every declaration in dependency order. The evaluators
+// return what they report (those of a block with the diagnostics of its
+// nested blocks, see ev), and evaluate collects it.
 func (l *loader) evaluate() {
 	for _, d := range l.order() {
 		if d.bad {
@@ -42,16 +44,18 @@ func (l *loader) evaluate() {
 		ctx := l.ctxFor(d)
 		var v cty.Value
 		var ok bool
+		var diags hcl.Diagnostics
 		switch d.kind {
 		case kindLocal:
-			v, ok = l.evalLocal(d, ctx)
+			v, ok, diags = l.evalLocal(d, ctx)
 		case kindLxnet:
-			ok = l.evalLxnet(d, ctx)
+			ok, diags = l.evalLxnet(d, ctx)
 		case kindRemote:
-			v, ok = l.evalRemote(d, ctx)
+			v, ok, diags = l.evalRemote(d, ctx)
 		default:
 			v, ok = l.evalExpandable(d, ctx)
 		}
+		l.add(diags...)
 		if ok {
 			l.values[d.key] = v
 			d.value = true
@@ -83,30 +87,29 @@ func (l *loader) ctxFor(d *decl) *hcl.EvalContext {
 	return &hcl.EvalContext{Variables: vars, Functions: l.funcs}
 }
 
-func (l *loader) evalLocal(d *decl, ctx *hcl.EvalContext) (cty.Value, bool) {
+func (l *loader) evalLocal(d *decl, ctx *hcl.EvalContext) (cty.Value, bool, hcl.Diagnostics) {
 	v, diags := d.attr.Expr.Value(ctx)
-	l.add(diags...)
 	if diags.HasErrors() {
-		return cty.NilVal, false
+		return cty.NilVal, false, diags
 	}
-	return v, true
+	return v, true, diags
 }
 
 func (l *loader) newEv(d *decl, ctx *hcl.EvalContext, attrs hcl.Attributes) *ev {
-	return &ev{l: l, d: d, ctx: ctx, attrs: attrs, def: d.block.DefRange}
+	return &ev{l: l, d: d, ctx: ctx, attrs: attrs, def: d.block.DefRange, diags: &hcl.Diagnostics{}}
 }
 
-// instEv evaluates arguments of one instance of a block (or of a nested
-// block of it, whose DefRange is def).
-func (l *loader) instEv(inst *instance, attrs hcl.Attributes, def hcl.Range) *ev {
-	return &ev{l: l, d: inst.d, ctx: inst.ctx, attrs: attrs, def: def}
+// instEv evaluates the arguments of one instance of a block; nested blocks
+// of it are evaluated by e.nested.
+func (l *loader) instEv(inst *instance) *ev {
+	return &ev{l: l, d: inst.d, ctx: inst.ctx, attrs: inst.d.content.Attributes, def: inst.d.block.DefRange, diags: &hcl.Diagnostics{}}
 }
 
-func (l *loader) evalLxnet(d *decl, ctx *hcl.EvalContext) bool {
+func (l *loader) evalLxnet(d *decl, ctx *hcl.EvalContext) (bool, hcl.Diagnostics) {
 	e := l.newEv(d, ctx, d.content.Attributes)
 	if owner, a := e.str("owner"); a != nil && !e.failed {
 		if !ownerRE.MatchString(owner) {
-			l.errorf(a.Expr.Range().Ptr(), "Invalid owner",
+			e.errorf(a.Expr.Range().Ptr(), "Invalid owner",
 				"The owner is written to every owned object as user.lxnetd.owner; it must be 1 to 64 letters, digits, \"-\", \"_\" or \".\", starting with a letter or digit.")
 		} else {
 			l.settings.Owner = owner
@@ -115,14 +118,14 @@ func (l *loader) evalLxnet(d *decl, ctx *hcl.EvalContext) bool {
 	if s, a := e.str("resync_interval"); a != nil && !e.failed {
 		dur, err := parseDuration(s)
 		if err != nil {
-			l.errorf(a.Expr.Range().Ptr(), "Invalid resync_interval", "%s. Write a duration such as \"5m\", \"90s\" or \"1h\".", err)
+			e.errorf(a.Expr.Range().Ptr(), "Invalid resync_interval", "%s. Write a duration such as \"5m\", \"90s\" or \"1h\".", err)
 		} else {
 			l.settings.ResyncInterval = dur
 		}
 	}
 	if n, a := e.integer("max_deletes"); a != nil && !e.failed {
 		if n < 0 {
-			l.errorf(a.Expr.Range().Ptr(), "Invalid max_deletes", "max_deletes must be 0 or more (0 forbids the daemon any delete).")
+			e.errorf(a.Expr.Range().Ptr(), "Invalid max_deletes", "max_deletes must be 0 or more (0 forbids the daemon any delete).")
 		} else {
 			l.settings.MaxDeletes = n
 		}
@@ -133,14 +136,14 @@ func (l *loader) evalLxnet(d *decl, ctx *hcl.EvalContext) bool {
 			err = fmt.Errorf("%q is shorter than %s", s, minLeaseTTL)
 		}
 		if err != nil {
-			l.errorf(a.Expr.Range().Ptr(), "Invalid lease_ttl", "%s. Write a duration of at least %s such as \"30s\" (the default) or \"1m\": how long the one-writer lease lasts without renewal.", err, minLeaseTTL)
+			e.errorf(a.Expr.Range().Ptr(), "Invalid lease_ttl", "%s. Write a duration of at least %s such as \"30s\" (the default) or \"1m\": how long the one-writer lease lasts without renewal.", err, minLeaseTTL)
 		} else {
 			l.settings.LeaseTTL = dur
 		}
 	}
 	l.settings.DeleteInstances, _ = e.boolean("delete_instances")
 	l.settings.AllowEmpty, _ = e.boolean("allow_empty")
-	return !e.failed
+	return !e.failed, *e.diags
 }
 
 // parseDuration parses resync_interval: a Go duration of at least a second.
@@ -169,20 +172,22 @@ func (l *loader) evalExpandable(d *decl, ctx *hcl.EvalContext) (cty.Value, bool)
 	vals := make([]cty.Value, len(insts))
 	for i, inst := range insts {
 		var v cty.Value
+		var diags hcl.Diagnostics
 		switch d.kind {
 		case kindNetwork:
-			v = l.evalNetwork(inst)
+			v, diags = l.evalNetwork(inst)
 		case kindProfile:
-			v = l.evalProfile(inst)
+			v, diags = l.evalProfile(inst)
 		case kindNode:
-			v = l.evalNode(inst)
+			v, diags = l.evalNode(inst)
 		case kindService:
-			v = l.evalService(inst)
+			v, diags = l.evalService(inst)
 		case kindForward:
-			v = l.evalForward(inst)
+			v, diags = l.evalForward(inst)
 		case kindACL:
-			v = l.evalACL(inst)
+			v, diags = l.evalACL(inst)
 		}
+		l.add(diags...)
 		if v == cty.NilVal {
 			v = cty.DynamicVal
 		}
@@ -218,7 +223,7 @@ func (l *loader) expand(d *decl, ctx *hcl.EvalContext) ([]*instance, string, boo
 			return nil, "", false
 		}
 		if !v.IsWhollyKnown() {
-			l.notChecked(d, cnt.Expr.Range().Ptr())
+			l.add(l.notChecked(d, cnt.Expr.Range().Ptr())...)
 			return nil, "", false
 		}
 		if v.ContainsMarked() {
@@ -250,7 +255,7 @@ func (l *loader) expand(d *decl, ctx *hcl.EvalContext) ([]*instance, string, boo
 			return nil, "", false
 		}
 		if !v.IsWhollyKnown() {
-			l.notChecked(d, fe.Expr.Range().Ptr())
+			l.add(l.notChecked(d, fe.Expr.Range().Ptr())...)
 			return nil, "", false
 		}
 		if v.ContainsMarked() {
@@ -311,13 +316,13 @@ func (l *loader) remoteOf(e *ev, inst *instance) (string, *hcl.Range, bool) {
 		if len(names) == 1 {
 			return names[0], inst.d.block.DefRange.Ptr(), true
 		}
-		l.errorf(inst.d.block.DefRange.Ptr(), "Missing remote",
+		e.errorf(inst.d.block.DefRange.Ptr(), "Missing remote",
 			"There are %d remotes (%s), so each %s must say which one it belongs to, e.g. remote = remote.%s.", len(names), listAll(names), inst.d.kind, names[0])
 		return "", nil, false
 	}
 	if v == cty.NilVal {
 		if !e.bad["remote"] {
-			l.errorf(a.Expr.Range().Ptr(), "Missing remote", "remote is null; set it to a remote, e.g. remote = remote.%s.", l.remoteNames()[0])
+			e.errorf(a.Expr.Range().Ptr(), "Missing remote", "remote is null; set it to a remote, e.g. remote = remote.%s.", l.remoteNames()[0])
 		}
 		return "", nil, false
 	}
@@ -331,7 +336,7 @@ func (l *loader) remoteOf(e *ev, inst *instance) (string, *hcl.Range, bool) {
 		if s := suggest(name, l.remoteNames()); s != "" {
 			hint = fmt.Sprintf(" Did you mean %q?", s)
 		}
-		l.errorf(a.Expr.Range().Ptr(), "Unknown remote",
+		e.errorf(a.Expr.Range().Ptr(), "Unknown remote",
 			"There is no remote named %q; declared remotes: %s.%s", name, listAll(l.remoteNames()), hint)
 		return "", nil, false
 	}
@@ -393,7 +398,7 @@ func (l *loader) objectName(e *ev, inst *instance, check func(string) string, wh
 		if a == nil {
 			detail += fmt.Sprintf(" It comes from the block label%s; set name = \"...\" in the block to choose a valid one.", map[bool]string{true: " and key", false: ""}[inst.addr != inst.d.key])
 		}
-		l.errorf(rng, "Invalid "+what+" name", "%s", detail)
+		e.errorf(rng, "Invalid "+what+" name", "%s", detail)
 		e.failed = true
 	}
 	return name, rng
@@ -404,14 +409,14 @@ func (l *loader) objectName(e *ev, inst *instance, check func(string) string, wh
 func (l *loader) checkReservedKeys(e *ev, a *hcl.Attribute, m map[string]string) {
 	for _, k := range sortedKeys(m) {
 		if len(k) >= len("user.lxnetd.") && k[:len("user.lxnetd.")] == "user.lxnetd." {
-			l.errorf(keyRange(a, e.ctx, k), "Reserved configuration key",
+			e.errorf(keyRange(a, e.ctx, k), "Reserved configuration key",
 				"%q is reserved: lxnetd writes user.lxnetd.* keys itself to record what it owns. Remove it, or use another user.* key.", k)
 			e.failed = true
 		}
 		if k == "" || strings.ContainsAny(k, ", \t\n") {
 			// The keys lxnetd set are recorded comma-separated in
 			// user.lxnetd.keys; such a key would not read back.
-			l.errorf(keyRange(a, e.ctx, k), "Invalid configuration key",
+			e.errorf(keyRange(a, e.ctx, k), "Invalid configuration key",
 				"%q is not a configuration key: LXD keys are non-empty words like \"limits.memory\" or \"user.role\", without commas or spaces.", k)
 			e.failed = true
 		}
@@ -441,7 +446,7 @@ func (l *loader) checkOneOf(e *ev, name string, value string, set []string, what
 	if s := suggest(value, set); s != "" {
 		hint = fmt.Sprintf(" Did you mean %q?", s)
 	}
-	l.errorf(e.attrs[name].Expr.Range().Ptr(), "Unknown "+what,
+	e.errorf(e.attrs[name].Expr.Range().Ptr(), "Unknown "+what,
 		"%q is not a valid %s; use %s.%s", value, what, list(set), hint)
 	e.failed = true
 }
