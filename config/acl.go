@@ -52,15 +52,7 @@ type aclResult struct {
 // start with "@" or "%" (reserved for its own selectors), so that a rule
 // can tell a name from an address.
 func aclNameProblem(name string) string {
-	switch {
-	case len(name) < 1 || len(name) > 63:
-		return "must be 1 to 63 characters long"
-	case strings.HasPrefix(name, "-") || strings.HasSuffix(name, "-"):
-		return "must not start or end with \"-\""
-	case !hostnameRE.MatchString(name):
-		return "may contain only letters, digits and \"-\" (LXD wants a hostname, to tell an ACL name from an address in rules)"
-	}
-	return ""
+	return hostnameProblem(name, "", " (LXD wants a hostname, to tell an ACL name from an address in rules)")
 }
 
 func (l *loader) evalACL(inst *instance) (cty.Value, hcl.Diagnostics) {
@@ -142,42 +134,38 @@ func (l *loader) evalACLRule(parent *ev, nb *nestedBlock) (spec.ACLRule, bool) {
 	if e.failed {
 		return r, false // a wrong protocol would make every port check misleading
 	}
-	tcpUDP := r.Protocol == "tcp" || r.Protocol == "udp"
-	icmp := r.Protocol == "icmp4" || r.Protocol == "icmp6"
-	for _, k := range []string{"source_port", "destination_port"} {
-		v := map[string]string{"source_port": r.SourcePort, "destination_port": r.DestinationPort}[k]
-		if e.attrs[k] == nil {
-			continue
-		}
-		rng := e.attrs[k].Expr.Range().Ptr()
-		if !tcpUDP {
-			e.errorf(rng, "Port without tcp or udp",
-				"%s applies only to protocol = \"tcp\" or \"udp\" (LXD refuses it otherwise); add protocol = \"tcp\" to this rule.", k)
-			e.failed = true
-			continue
-		}
-		if _, err := parsePorts(v); err != nil {
-			e.errorf(rng, "Invalid port", "%s: %s. Write a port (\"80\"), a list (\"80,443\") or a range (\"8000-8010\").", k, err)
-			e.failed = true
+	// Ports and ICMP fields apply to some protocols only: LXD refuses them
+	// with another one.
+	only := func(applies bool, keys, values []string, summary, detail string, check func(k, v string, rng *hcl.Range)) {
+		for i, k := range keys {
+			if e.attrs[k] == nil {
+				continue
+			}
+			rng := e.attrs[k].Expr.Range().Ptr()
+			if !applies {
+				e.errorf(rng, summary, detail, k)
+				e.failed = true
+				continue
+			}
+			check(k, values[i], rng)
 		}
 	}
-	for _, k := range []string{"icmp_type", "icmp_code"} {
-		v := map[string]string{"icmp_type": r.ICMPType, "icmp_code": r.ICMPCode}[k]
-		if e.attrs[k] == nil {
-			continue
-		}
-		rng := e.attrs[k].Expr.Range().Ptr()
-		if !icmp {
-			e.errorf(rng, "ICMP field without an ICMP protocol",
-				"%s applies only to protocol = \"icmp4\" or \"icmp6\" (LXD refuses it otherwise).", k)
-			e.failed = true
-			continue
-		}
-		if n, err := strconv.Atoi(v); err != nil || n < 0 || n > 255 {
-			e.errorf(rng, "Invalid "+k, "%s = %s must be a number from 0 to 255.", k, quoted(v))
-			e.failed = true
-		}
-	}
+	only(r.Protocol == "tcp" || r.Protocol == "udp", []string{"source_port", "destination_port"}, []string{r.SourcePort, r.DestinationPort},
+		"Port without tcp or udp", "%s applies only to protocol = \"tcp\" or \"udp\" (LXD refuses it otherwise); add protocol = \"tcp\" to this rule.",
+		func(k, v string, rng *hcl.Range) {
+			if _, err := parsePorts(v); err != nil {
+				e.errorf(rng, "Invalid port", "%s: %s. Write a port (\"80\"), a list (\"80,443\") or a range (\"8000-8010\").", k, err)
+				e.failed = true
+			}
+		})
+	only(r.Protocol == "icmp4" || r.Protocol == "icmp6", []string{"icmp_type", "icmp_code"}, []string{r.ICMPType, r.ICMPCode},
+		"ICMP field without an ICMP protocol", "%s applies only to protocol = \"icmp4\" or \"icmp6\" (LXD refuses it otherwise).",
+		func(k, v string, rng *hcl.Range) {
+			if n, err := strconv.Atoi(v); err != nil || n < 0 || n > 255 {
+				e.errorf(rng, "Invalid "+k, "%s = %s must be a number from 0 to 255.", k, quoted(v))
+				e.failed = true
+			}
+		})
 	return r, !e.failed
 }
 

@@ -206,6 +206,25 @@ func (l *loader) evalExpandable(d *decl, ctx *hcl.EvalContext) (cty.Value, bool)
 	return vals[0], true
 }
 
+// repetition evaluates the count or for_each argument a of block d: a
+// value known in full and not sensitive (invalid: the summary of the error
+// for one that is, sensitive its detail), else false.
+func (l *loader) repetition(d *decl, ctx *hcl.EvalContext, a *hcl.Attribute, invalid, sensitive string) (cty.Value, bool) {
+	v, diags := a.Expr.Value(ctx)
+	l.add(diags...)
+	switch {
+	case diags.HasErrors():
+		return cty.NilVal, false
+	case !v.IsWhollyKnown():
+		l.add(l.notChecked(d, a.Expr.Range().Ptr())...)
+		return cty.NilVal, false
+	case v.ContainsMarked():
+		l.errorf(a.Expr.Range().Ptr(), invalid, "%s", sensitive)
+		return cty.NilVal, false
+	}
+	return v, true
+}
+
 // expand returns the instances of a block.
 func (l *loader) expand(d *decl, ctx *hcl.EvalContext) ([]*instance, string, bool) {
 	fe, hasForEach := d.content.Attributes["for_each"]
@@ -217,17 +236,8 @@ func (l *loader) expand(d *decl, ctx *hcl.EvalContext) ([]*instance, string, boo
 		return nil, "", false
 	}
 	if hasCount {
-		v, diags := cnt.Expr.Value(ctx)
-		l.add(diags...)
-		if diags.HasErrors() {
-			return nil, "", false
-		}
-		if !v.IsWhollyKnown() {
-			l.add(l.notChecked(d, cnt.Expr.Range().Ptr())...)
-			return nil, "", false
-		}
-		if v.ContainsMarked() {
-			l.errorf(cnt.Expr.Range().Ptr(), "Invalid count argument", "count cannot be derived from a sensitive value.")
+		v, ok := l.repetition(d, ctx, cnt, "Invalid count argument", "count cannot be derived from a sensitive value.")
+		if !ok {
 			return nil, "", false
 		}
 		n, err := convert.Convert(v, cty.Number)
@@ -249,18 +259,8 @@ func (l *loader) expand(d *decl, ctx *hcl.EvalContext) ([]*instance, string, boo
 		return insts, "count", true
 	}
 	if hasForEach {
-		v, diags := fe.Expr.Value(ctx)
-		l.add(diags...)
-		if diags.HasErrors() {
-			return nil, "", false
-		}
-		if !v.IsWhollyKnown() {
-			l.add(l.notChecked(d, fe.Expr.Range().Ptr())...)
-			return nil, "", false
-		}
-		if v.ContainsMarked() {
-			l.errorf(fe.Expr.Range().Ptr(), "Invalid for_each argument",
-				"for_each cannot use a sensitive value: the keys become object names shown in plans.")
+		v, ok := l.repetition(d, ctx, fe, "Invalid for_each argument", "for_each cannot use a sensitive value: the keys become object names shown in plans.")
+		if !ok {
 			return nil, "", false
 		}
 		if v.IsNull() {
