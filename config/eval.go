@@ -162,7 +162,18 @@ func parseDuration(s string) (time.Duration, error) {
 // or two LXD requests.
 const minLeaseTTL = 3 * time.Second
 
-// evalExpandable evaluates a network/profile/node/service/forward block:
+// blockEvaluators evaluate one instance of a block of each kind that can
+// have for_each or count.
+var blockEvaluators = map[string]func(*loader, *instance) (cty.Value, hcl.Diagnostics){
+	kindNetwork: (*loader).evalNetwork,
+	kindProfile: (*loader).evalProfile,
+	kindNode:    (*loader).evalNode,
+	kindService: (*loader).evalService,
+	kindForward: (*loader).evalForward,
+	kindACL:     (*loader).evalACL,
+}
+
+// evalExpandable evaluates a network/profile/node/service/forward/acl block:
 // once, or once per for_each key or count index.
 func (l *loader) evalExpandable(d *decl, ctx *hcl.EvalContext) (cty.Value, bool) {
 	insts, mode, ok := l.expand(d, ctx)
@@ -171,22 +182,7 @@ func (l *loader) evalExpandable(d *decl, ctx *hcl.EvalContext) (cty.Value, bool)
 	}
 	vals := make([]cty.Value, len(insts))
 	for i, inst := range insts {
-		var v cty.Value
-		var diags hcl.Diagnostics
-		switch d.kind {
-		case kindNetwork:
-			v, diags = l.evalNetwork(inst)
-		case kindProfile:
-			v, diags = l.evalProfile(inst)
-		case kindNode:
-			v, diags = l.evalNode(inst)
-		case kindService:
-			v, diags = l.evalService(inst)
-		case kindForward:
-			v, diags = l.evalForward(inst)
-		case kindACL:
-			v, diags = l.evalACL(inst)
-		}
+		v, diags := blockEvaluators[d.kind](l, inst)
 		l.add(diags...)
 		if v == cty.NilVal {
 			v = cty.DynamicVal
