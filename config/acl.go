@@ -60,10 +60,9 @@ func (l *loader) evalACL(inst *instance) (cty.Value, hcl.Diagnostics) {
 	remote, _, rok := l.remoteOf(e, inst)
 	name, nameRng := l.objectName(e, inst, aclNameProblem, "ACL")
 	desc, _ := e.str("description")
-	cfg, aCfg := e.strMap("config")
+	cfg, aCfg := l.config(e)
 	meta := l.meta(e, inst)
 	if aCfg != nil && !e.bad["config"] {
-		l.checkReservedKeys(e, aCfg, cfg)
 		for _, k := range sortedKeys(cfg) {
 			if !strings.HasPrefix(k, "user.") {
 				e.errorf(keyRange(aCfg, e.ctx, k), "Invalid ACL configuration",

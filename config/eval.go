@@ -400,6 +400,16 @@ func (l *loader) objectName(e *ev, inst *instance, check func(string) string, wh
 	return name, rng
 }
 
+// config evaluates the config argument of a profile, node or ACL block
+// and refuses the keys lxnetd reserves (checkReservedKeys).
+func (l *loader) config(e *ev) (map[string]string, *hcl.Attribute) {
+	cfg, a := e.strMap("config")
+	if a != nil && !e.bad["config"] {
+		l.checkReservedKeys(e, a, cfg)
+	}
+	return cfg, a
+}
+
 // checkReservedKeys refuses user.lxnetd.* keys: lxnetd writes them itself to
 // record ownership.
 func (l *loader) checkReservedKeys(e *ev, a *hcl.Attribute, m map[string]string) {

@@ -184,12 +184,9 @@ func (l *loader) evalProfile(inst *instance) (cty.Value, hcl.Diagnostics) {
 	remote, _, rok := l.remoteOf(e, inst)
 	name, nameRng := l.objectName(e, inst, profileNameProblem, "profile")
 	desc, _ := e.str("description")
-	cfg, aCfg := e.strMap("config")
-	meta := l.meta(e, inst)
-	if aCfg != nil && !e.bad["config"] {
-		l.checkReservedKeys(e, aCfg, cfg)
-	}
+	cfg, _ := l.config(e)
 	devices, _, dok := l.evalDevices(e, inst)
+	meta := l.meta(e, inst)
 	meta.Sensitive = sensitiveFields(e, inst, cfg)
 	if !rok || e.bad["name"] {
 		return cty.NilVal, *e.diags
@@ -350,7 +347,7 @@ func (l *loader) evalNode(inst *instance) (cty.Value, hcl.Diagnostics) {
 	desc, _ := e.str("description")
 	state := l.choice(e, "state", spec.DefaultState, instanceState, "instance state")
 	target, _ := e.str("target")
-	cfg, aCfg := e.strMap("config")
+	cfg, _ := l.config(e)
 	meta := l.meta(e, inst)
 	profiles := []string{spec.DefaultProfile}
 	if els, a := e.elements("profiles"); a != nil && !e.bad["profiles"] {
@@ -367,9 +364,6 @@ func (l *loader) evalNode(inst *instance) (cty.Value, hcl.Diagnostics) {
 			}
 			profiles = append(profiles, n)
 		}
-	}
-	if aCfg != nil && !e.bad["config"] {
-		l.checkReservedKeys(e, aCfg, cfg)
 	}
 	if image == "" && !meta.Adopt && !e.bad["image"] && !e.bad["adopt"] {
 		e.errorf(e.def.Ptr(), "Missing image",
