@@ -52,29 +52,20 @@ type aclResult struct {
 // start with "@" or "%" (reserved for its own selectors), so that a rule
 // can tell a name from an address.
 func aclNameProblem(name string) string {
-	switch {
-	case len(name) < 1 || len(name) > 63:
-		return "must be 1 to 63 characters long"
-	case strings.HasPrefix(name, "-") || strings.HasSuffix(name, "-"):
-		return "must not start or end with \"-\""
-	case !hostnameRE.MatchString(name):
-		return "may contain only letters, digits and \"-\" (LXD wants a hostname, to tell an ACL name from an address in rules)"
-	}
-	return ""
+	return hostnameProblem(name, "", " (LXD wants a hostname, to tell an ACL name from an address in rules)")
 }
 
-func (l *loader) evalACL(inst *instance) cty.Value {
-	e := l.instEv(inst, inst.d.content.Attributes, inst.d.block.DefRange)
+func (l *loader) evalACL(inst *instance) (cty.Value, hcl.Diagnostics) {
+	e := l.instEv(inst)
 	remote, _, rok := l.remoteOf(e, inst)
 	name, nameRng := l.objectName(e, inst, aclNameProblem, "ACL")
 	desc, _ := e.str("description")
-	cfg, aCfg := e.strMap("config")
+	cfg, aCfg := l.config(e)
 	meta := l.meta(e, inst)
 	if aCfg != nil && !e.bad["config"] {
-		l.checkReservedKeys(e, aCfg, cfg)
 		for _, k := range sortedKeys(cfg) {
 			if !strings.HasPrefix(k, "user.") {
-				l.errorf(keyRange(aCfg, e.ctx, k), "Invalid ACL configuration",
+				e.errorf(keyRange(aCfg, e.ctx, k), "Invalid ACL configuration",
 					"LXD accepts only user.* keys in an ACL's config; %q is not one. Rules go in ingress { ... } and egress { ... } blocks.", k)
 				e.failed = true
 			}
@@ -82,7 +73,7 @@ func (l *loader) evalACL(inst *instance) cty.Value {
 	}
 	a := spec.ACL{Meta: meta, Name: name, Description: desc, Config: cfg}
 	for _, nb := range inst.d.nested {
-		r, ok := l.evalACLRule(inst, nb)
+		r, ok := l.evalACLRule(e, nb)
 		if !ok {
 			e.failed = true
 			continue
@@ -94,7 +85,7 @@ func (l *loader) evalACL(inst *instance) cty.Value {
 		}
 	}
 	if !rok || e.bad["name"] {
-		return cty.NilVal
+		return cty.NilVal, *e.diags
 	}
 	if !e.failed {
 		l.acls = append(l.acls, &aclResult{inst: inst, remote: remote, spec: a, nameRange: nameRng})
@@ -102,12 +93,12 @@ func (l *loader) evalACL(inst *instance) cty.Value {
 	return cty.ObjectVal(map[string]cty.Value{
 		"name": cty.StringVal(name), "remote": cty.StringVal(remote),
 		"description": e.or("description", cty.StringVal(desc)), "config": e.or("config", mapVal(cfg)),
-	})
+	}), *e.diags
 }
 
 // evalACLRule evaluates one ingress or egress block.
-func (l *loader) evalACLRule(inst *instance, nb *nestedBlock) (spec.ACLRule, bool) {
-	e := l.instEv(inst, nb.content.Attributes, nb.block.DefRange)
+func (l *loader) evalACLRule(parent *ev, nb *nestedBlock) (spec.ACLRule, bool) {
+	e := parent.nested(nb.content.Attributes, nb.block.DefRange)
 	r := spec.ACLRule{Pos: posOf(nb.block.DefRange)}
 	r.Action, _ = e.str("action")
 	r.Source, _ = e.str("source")
@@ -124,7 +115,7 @@ func (l *loader) evalACLRule(inst *instance, nb *nestedBlock) (spec.ACLRule, boo
 	}
 	l.checkOneOf(e, "action", r.Action, aclActions, "rule action")
 	if r.Action == "" && e.attrs["action"] != nil {
-		l.errorf(e.attrs["action"].Expr.Range().Ptr(), "Unknown rule action", "action must be %s.", list(aclActions))
+		e.errorf(e.attrs["action"].Expr.Range().Ptr(), "Unknown rule action", "action must be %s.", list(aclActions))
 		e.failed = true
 	}
 	l.checkOneOf(e, "protocol", r.Protocol, aclProtocols, "rule protocol")
@@ -134,7 +125,7 @@ func (l *loader) evalACLRule(inst *instance, nb *nestedBlock) (spec.ACLRule, boo
 			continue
 		}
 		if p := aclSubjectProblem(v); p != "" {
-			l.errorf(e.attrs[k].Expr.Range().Ptr(), "Invalid rule "+k,
+			e.errorf(e.attrs[k].Expr.Range().Ptr(), "Invalid rule "+k,
 				"%s = %s: %s. Write IP addresses, CIDR subnets or ranges (\"10.0.0.1-10.0.0.9\"), separated by commas.", k, quoted(v), p)
 			e.failed = true
 		}
@@ -142,42 +133,38 @@ func (l *loader) evalACLRule(inst *instance, nb *nestedBlock) (spec.ACLRule, boo
 	if e.failed {
 		return r, false // a wrong protocol would make every port check misleading
 	}
-	tcpUDP := r.Protocol == "tcp" || r.Protocol == "udp"
-	icmp := r.Protocol == "icmp4" || r.Protocol == "icmp6"
-	for _, k := range []string{"source_port", "destination_port"} {
-		v := map[string]string{"source_port": r.SourcePort, "destination_port": r.DestinationPort}[k]
-		if e.attrs[k] == nil {
-			continue
-		}
-		rng := e.attrs[k].Expr.Range().Ptr()
-		if !tcpUDP {
-			l.errorf(rng, "Port without tcp or udp",
-				"%s applies only to protocol = \"tcp\" or \"udp\" (LXD refuses it otherwise); add protocol = \"tcp\" to this rule.", k)
-			e.failed = true
-			continue
-		}
-		if _, err := parsePorts(v); err != nil {
-			l.errorf(rng, "Invalid port", "%s: %s. Write a port (\"80\"), a list (\"80,443\") or a range (\"8000-8010\").", k, err)
-			e.failed = true
+	// Ports and ICMP fields apply to some protocols only: LXD refuses them
+	// with another one.
+	only := func(applies bool, keys, values []string, summary, detail string, check func(k, v string, rng *hcl.Range)) {
+		for i, k := range keys {
+			if e.attrs[k] == nil {
+				continue
+			}
+			rng := e.attrs[k].Expr.Range().Ptr()
+			if !applies {
+				e.errorf(rng, summary, detail, k)
+				e.failed = true
+				continue
+			}
+			check(k, values[i], rng)
 		}
 	}
-	for _, k := range []string{"icmp_type", "icmp_code"} {
-		v := map[string]string{"icmp_type": r.ICMPType, "icmp_code": r.ICMPCode}[k]
-		if e.attrs[k] == nil {
-			continue
-		}
-		rng := e.attrs[k].Expr.Range().Ptr()
-		if !icmp {
-			l.errorf(rng, "ICMP field without an ICMP protocol",
-				"%s applies only to protocol = \"icmp4\" or \"icmp6\" (LXD refuses it otherwise).", k)
-			e.failed = true
-			continue
-		}
-		if n, err := strconv.Atoi(v); err != nil || n < 0 || n > 255 {
-			l.errorf(rng, "Invalid "+k, "%s = %s must be a number from 0 to 255.", k, quoted(v))
-			e.failed = true
-		}
-	}
+	only(r.Protocol == "tcp" || r.Protocol == "udp", []string{"source_port", "destination_port"}, []string{r.SourcePort, r.DestinationPort},
+		"Port without tcp or udp", "%s applies only to protocol = \"tcp\" or \"udp\" (LXD refuses it otherwise); add protocol = \"tcp\" to this rule.",
+		func(k, v string, rng *hcl.Range) {
+			if _, err := parsePorts(v); err != nil {
+				e.errorf(rng, "Invalid port", "%s: %s. Write a port (\"80\"), a list (\"80,443\") or a range (\"8000-8010\").", k, err)
+				e.failed = true
+			}
+		})
+	only(r.Protocol == "icmp4" || r.Protocol == "icmp6", []string{"icmp_type", "icmp_code"}, []string{r.ICMPType, r.ICMPCode},
+		"ICMP field without an ICMP protocol", "%s applies only to protocol = \"icmp4\" or \"icmp6\" (LXD refuses it otherwise).",
+		func(k, v string, rng *hcl.Range) {
+			if n, err := strconv.Atoi(v); err != nil || n < 0 || n > 255 {
+				e.errorf(rng, "Invalid "+k, "%s = %s must be a number from 0 to 255.", k, quoted(v))
+				e.failed = true
+			}
+		})
 	return r, !e.failed
 }
 

@@ -27,6 +27,22 @@ type ev struct {
 	failed bool
 	bad    map[string]bool       // arguments that could not be evaluated (not just failed a check)
 	marks  map[string][]cty.Path // per argument, the parts derived from sensitive values (sensitive.go)
+	// diags collects what the evaluation of one block instance reports,
+	// shared with the evaluators of its nested blocks (nested); the block's
+	// evaluator returns it and the loader collects it.
+	diags *hcl.Diagnostics
+}
+
+// nested evaluates the arguments of a nested block of the same instance
+// (def: its DefRange), reporting into the same diagnostics.
+func (e *ev) nested(attrs hcl.Attributes, def hcl.Range) *ev {
+	return &ev{l: e.l, d: e.d, ctx: e.ctx, attrs: attrs, def: def, diags: e.diags}
+}
+
+func (e *ev) add(diags ...*hcl.Diagnostic) { *e.diags = append(*e.diags, diags...) }
+
+func (e *ev) errorf(subject *hcl.Range, summary, detailFormat string, args ...any) {
+	e.add(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(detailFormat, args...), Subject: subject})
 }
 
 // markBad records that an argument has no usable value.
@@ -57,10 +73,10 @@ func (e *ev) get(name string) (cty.Value, *hcl.Attribute) {
 		return cty.NilVal, nil
 	}
 	v, diags := a.Expr.Value(e.ctx)
-	e.l.add(diags...)
+	e.add(diags...)
 	if diags.HasErrors() || !v.IsWhollyKnown() {
 		if !diags.HasErrors() {
-			e.l.notChecked(e.d, a.Expr.Range().Ptr())
+			e.add(e.l.notChecked(e.d, a.Expr.Range().Ptr())...)
 		}
 		e.markBad(name)
 		return cty.NilVal, a
@@ -99,7 +115,7 @@ func (e *ev) getRef(name string) (cty.Value, *hcl.Attribute) {
 }
 
 func (e *ev) typeError(a *hcl.Attribute, want string) {
-	e.l.errorf(a.Expr.Range().Ptr(), "Incorrect attribute value type",
+	e.errorf(a.Expr.Range().Ptr(), "Incorrect attribute value type",
 		"Inappropriate value for attribute %q: %s required.", a.Name, want)
 	e.markBad(a.Name)
 }
@@ -148,7 +164,7 @@ func (e *ev) integer(name string) (int, *hcl.Attribute) {
 	}
 	i, acc := n.AsBigFloat().Int64()
 	if acc != big.Exact || i > 1<<31 || i < -(1<<31) {
-		e.l.errorf(a.Expr.Range().Ptr(), "Invalid number", "%s must be a whole number.", a.Name)
+		e.errorf(a.Expr.Range().Ptr(), "Invalid number", "%s must be a whole number.", a.Name)
 		e.markBad(a.Name)
 		return 0, a
 	}
@@ -194,7 +210,7 @@ func (e *ev) strMap(name string) (map[string]string, *hcl.Attribute) {
 	for i, k := range keys {
 		r := items[i].KeyExpr.Range()
 		if prev, dup := first[k]; dup {
-			e.l.errorf(&r, "Duplicate "+name+" key",
+			e.errorf(&r, "Duplicate "+name+" key",
 				"%q is already set in this map at %s; only one value would reach LXD. Remove one of them.", k, prev)
 			e.failed = true
 			continue
@@ -210,7 +226,7 @@ func (e *ev) strMap(name string) (map[string]string, *hcl.Attribute) {
 		}
 		s, ok := lxdString(el)
 		if !ok {
-			e.l.errorf(keyRange(a, e.ctx, key), "Invalid "+name+" value",
+			e.errorf(keyRange(a, e.ctx, key), "Invalid "+name+" value",
 				"The value of %q must be a string, number or bool, as LXD stores every %s value as a string; got %s. Use jsonencode() or yamlencode() to pass structured data.", key, name, el.Type().FriendlyName())
 			e.markBad(name)
 			continue

@@ -33,7 +33,9 @@ func posOf(r hcl.Range) spec.Pos {
 	return spec.Pos{File: r.Filename, Line: r.Start.Line, Column: r.Start.Column}
 }
 
-// evaluate evaluates every declaration in dependency order.
+// evaluate evaluates every declaration in dependency order. The evaluators
+// return what they report (those of a block with the diagnostics of its
+// nested blocks, see ev), and evaluate collects it.
 func (l *loader) evaluate() {
 	for _, d := range l.order() {
 		if d.bad {
@@ -42,16 +44,18 @@ func (l *loader) evaluate() {
 		ctx := l.ctxFor(d)
 		var v cty.Value
 		var ok bool
+		var diags hcl.Diagnostics
 		switch d.kind {
 		case kindLocal:
-			v, ok = l.evalLocal(d, ctx)
+			v, ok, diags = l.evalLocal(d, ctx)
 		case kindLxnet:
-			ok = l.evalLxnet(d, ctx)
+			ok, diags = l.evalLxnet(d, ctx)
 		case kindRemote:
-			v, ok = l.evalRemote(d, ctx)
+			v, ok, diags = l.evalRemote(d, ctx)
 		default:
 			v, ok = l.evalExpandable(d, ctx)
 		}
+		l.add(diags...)
 		if ok {
 			l.values[d.key] = v
 			d.value = true
@@ -83,30 +87,29 @@ func (l *loader) ctxFor(d *decl) *hcl.EvalContext {
 	return &hcl.EvalContext{Variables: vars, Functions: l.funcs}
 }
 
-func (l *loader) evalLocal(d *decl, ctx *hcl.EvalContext) (cty.Value, bool) {
+func (l *loader) evalLocal(d *decl, ctx *hcl.EvalContext) (cty.Value, bool, hcl.Diagnostics) {
 	v, diags := d.attr.Expr.Value(ctx)
-	l.add(diags...)
 	if diags.HasErrors() {
-		return cty.NilVal, false
+		return cty.NilVal, false, diags
 	}
-	return v, true
+	return v, true, diags
 }
 
 func (l *loader) newEv(d *decl, ctx *hcl.EvalContext, attrs hcl.Attributes) *ev {
-	return &ev{l: l, d: d, ctx: ctx, attrs: attrs, def: d.block.DefRange}
+	return &ev{l: l, d: d, ctx: ctx, attrs: attrs, def: d.block.DefRange, diags: &hcl.Diagnostics{}}
 }
 
-// instEv evaluates arguments of one instance of a block (or of a nested
-// block of it, whose DefRange is def).
-func (l *loader) instEv(inst *instance, attrs hcl.Attributes, def hcl.Range) *ev {
-	return &ev{l: l, d: inst.d, ctx: inst.ctx, attrs: attrs, def: def}
+// instEv evaluates the arguments of one instance of a block; nested blocks
+// of it are evaluated by e.nested.
+func (l *loader) instEv(inst *instance) *ev {
+	return &ev{l: l, d: inst.d, ctx: inst.ctx, attrs: inst.d.content.Attributes, def: inst.d.block.DefRange, diags: &hcl.Diagnostics{}}
 }
 
-func (l *loader) evalLxnet(d *decl, ctx *hcl.EvalContext) bool {
+func (l *loader) evalLxnet(d *decl, ctx *hcl.EvalContext) (bool, hcl.Diagnostics) {
 	e := l.newEv(d, ctx, d.content.Attributes)
 	if owner, a := e.str("owner"); a != nil && !e.failed {
 		if !ownerRE.MatchString(owner) {
-			l.errorf(a.Expr.Range().Ptr(), "Invalid owner",
+			e.errorf(a.Expr.Range().Ptr(), "Invalid owner",
 				"The owner is written to every owned object as user.lxnetd.owner; it must be 1 to 64 letters, digits, \"-\", \"_\" or \".\", starting with a letter or digit.")
 		} else {
 			l.settings.Owner = owner
@@ -115,14 +118,14 @@ func (l *loader) evalLxnet(d *decl, ctx *hcl.EvalContext) bool {
 	if s, a := e.str("resync_interval"); a != nil && !e.failed {
 		dur, err := parseDuration(s)
 		if err != nil {
-			l.errorf(a.Expr.Range().Ptr(), "Invalid resync_interval", "%s. Write a duration such as \"5m\", \"90s\" or \"1h\".", err)
+			e.errorf(a.Expr.Range().Ptr(), "Invalid resync_interval", "%s. Write a duration such as \"5m\", \"90s\" or \"1h\".", err)
 		} else {
 			l.settings.ResyncInterval = dur
 		}
 	}
 	if n, a := e.integer("max_deletes"); a != nil && !e.failed {
 		if n < 0 {
-			l.errorf(a.Expr.Range().Ptr(), "Invalid max_deletes", "max_deletes must be 0 or more (0 forbids the daemon any delete).")
+			e.errorf(a.Expr.Range().Ptr(), "Invalid max_deletes", "max_deletes must be 0 or more (0 forbids the daemon any delete).")
 		} else {
 			l.settings.MaxDeletes = n
 		}
@@ -133,14 +136,14 @@ func (l *loader) evalLxnet(d *decl, ctx *hcl.EvalContext) bool {
 			err = fmt.Errorf("%q is shorter than %s", s, minLeaseTTL)
 		}
 		if err != nil {
-			l.errorf(a.Expr.Range().Ptr(), "Invalid lease_ttl", "%s. Write a duration of at least %s such as \"30s\" (the default) or \"1m\": how long the one-writer lease lasts without renewal.", err, minLeaseTTL)
+			e.errorf(a.Expr.Range().Ptr(), "Invalid lease_ttl", "%s. Write a duration of at least %s such as \"30s\" (the default) or \"1m\": how long the one-writer lease lasts without renewal.", err, minLeaseTTL)
 		} else {
 			l.settings.LeaseTTL = dur
 		}
 	}
 	l.settings.DeleteInstances, _ = e.boolean("delete_instances")
 	l.settings.AllowEmpty, _ = e.boolean("allow_empty")
-	return !e.failed
+	return !e.failed, *e.diags
 }
 
 // parseDuration parses resync_interval: a Go duration of at least a second.
@@ -159,7 +162,18 @@ func parseDuration(s string) (time.Duration, error) {
 // or two LXD requests.
 const minLeaseTTL = 3 * time.Second
 
-// evalExpandable evaluates a network/profile/node/service/forward block:
+// blockEvaluators evaluate one instance of a block of each kind that can
+// have for_each or count.
+var blockEvaluators = map[string]func(*loader, *instance) (cty.Value, hcl.Diagnostics){
+	kindNetwork: (*loader).evalNetwork,
+	kindProfile: (*loader).evalProfile,
+	kindNode:    (*loader).evalNode,
+	kindService: (*loader).evalService,
+	kindForward: (*loader).evalForward,
+	kindACL:     (*loader).evalACL,
+}
+
+// evalExpandable evaluates a network/profile/node/service/forward/acl block:
 // once, or once per for_each key or count index.
 func (l *loader) evalExpandable(d *decl, ctx *hcl.EvalContext) (cty.Value, bool) {
 	insts, mode, ok := l.expand(d, ctx)
@@ -168,21 +182,8 @@ func (l *loader) evalExpandable(d *decl, ctx *hcl.EvalContext) (cty.Value, bool)
 	}
 	vals := make([]cty.Value, len(insts))
 	for i, inst := range insts {
-		var v cty.Value
-		switch d.kind {
-		case kindNetwork:
-			v = l.evalNetwork(inst)
-		case kindProfile:
-			v = l.evalProfile(inst)
-		case kindNode:
-			v = l.evalNode(inst)
-		case kindService:
-			v = l.evalService(inst)
-		case kindForward:
-			v = l.evalForward(inst)
-		case kindACL:
-			v = l.evalACL(inst)
-		}
+		v, diags := blockEvaluators[d.kind](l, inst)
+		l.add(diags...)
 		if v == cty.NilVal {
 			v = cty.DynamicVal
 		}
@@ -201,6 +202,25 @@ func (l *loader) evalExpandable(d *decl, ctx *hcl.EvalContext) (cty.Value, bool)
 	return vals[0], true
 }
 
+// repetition evaluates the count or for_each argument a of block d: a
+// value known in full and not sensitive (invalid: the summary of the error
+// for one that is, sensitive its detail), else false.
+func (l *loader) repetition(d *decl, ctx *hcl.EvalContext, a *hcl.Attribute, invalid, sensitive string) (cty.Value, bool) {
+	v, diags := a.Expr.Value(ctx)
+	l.add(diags...)
+	switch {
+	case diags.HasErrors():
+		return cty.NilVal, false
+	case !v.IsWhollyKnown():
+		l.add(l.notChecked(d, a.Expr.Range().Ptr())...)
+		return cty.NilVal, false
+	case v.ContainsMarked():
+		l.errorf(a.Expr.Range().Ptr(), invalid, "%s", sensitive)
+		return cty.NilVal, false
+	}
+	return v, true
+}
+
 // expand returns the instances of a block.
 func (l *loader) expand(d *decl, ctx *hcl.EvalContext) ([]*instance, string, bool) {
 	fe, hasForEach := d.content.Attributes["for_each"]
@@ -212,17 +232,8 @@ func (l *loader) expand(d *decl, ctx *hcl.EvalContext) ([]*instance, string, boo
 		return nil, "", false
 	}
 	if hasCount {
-		v, diags := cnt.Expr.Value(ctx)
-		l.add(diags...)
-		if diags.HasErrors() {
-			return nil, "", false
-		}
-		if !v.IsWhollyKnown() {
-			l.notChecked(d, cnt.Expr.Range().Ptr())
-			return nil, "", false
-		}
-		if v.ContainsMarked() {
-			l.errorf(cnt.Expr.Range().Ptr(), "Invalid count argument", "count cannot be derived from a sensitive value.")
+		v, ok := l.repetition(d, ctx, cnt, "Invalid count argument", "count cannot be derived from a sensitive value.")
+		if !ok {
 			return nil, "", false
 		}
 		n, err := convert.Convert(v, cty.Number)
@@ -244,18 +255,8 @@ func (l *loader) expand(d *decl, ctx *hcl.EvalContext) ([]*instance, string, boo
 		return insts, "count", true
 	}
 	if hasForEach {
-		v, diags := fe.Expr.Value(ctx)
-		l.add(diags...)
-		if diags.HasErrors() {
-			return nil, "", false
-		}
-		if !v.IsWhollyKnown() {
-			l.notChecked(d, fe.Expr.Range().Ptr())
-			return nil, "", false
-		}
-		if v.ContainsMarked() {
-			l.errorf(fe.Expr.Range().Ptr(), "Invalid for_each argument",
-				"for_each cannot use a sensitive value: the keys become object names shown in plans.")
+		v, ok := l.repetition(d, ctx, fe, "Invalid for_each argument", "for_each cannot use a sensitive value: the keys become object names shown in plans.")
+		if !ok {
 			return nil, "", false
 		}
 		if v.IsNull() {
@@ -311,13 +312,13 @@ func (l *loader) remoteOf(e *ev, inst *instance) (string, *hcl.Range, bool) {
 		if len(names) == 1 {
 			return names[0], inst.d.block.DefRange.Ptr(), true
 		}
-		l.errorf(inst.d.block.DefRange.Ptr(), "Missing remote",
+		e.errorf(inst.d.block.DefRange.Ptr(), "Missing remote",
 			"There are %d remotes (%s), so each %s must say which one it belongs to, e.g. remote = remote.%s.", len(names), listAll(names), inst.d.kind, names[0])
 		return "", nil, false
 	}
 	if v == cty.NilVal {
 		if !e.bad["remote"] {
-			l.errorf(a.Expr.Range().Ptr(), "Missing remote", "remote is null; set it to a remote, e.g. remote = remote.%s.", l.remoteNames()[0])
+			e.errorf(a.Expr.Range().Ptr(), "Missing remote", "remote is null; set it to a remote, e.g. remote = remote.%s.", l.remoteNames()[0])
 		}
 		return "", nil, false
 	}
@@ -331,7 +332,7 @@ func (l *loader) remoteOf(e *ev, inst *instance) (string, *hcl.Range, bool) {
 		if s := suggest(name, l.remoteNames()); s != "" {
 			hint = fmt.Sprintf(" Did you mean %q?", s)
 		}
-		l.errorf(a.Expr.Range().Ptr(), "Unknown remote",
+		e.errorf(a.Expr.Range().Ptr(), "Unknown remote",
 			"There is no remote named %q; declared remotes: %s.%s", name, listAll(l.remoteNames()), hint)
 		return "", nil, false
 	}
@@ -393,10 +394,20 @@ func (l *loader) objectName(e *ev, inst *instance, check func(string) string, wh
 		if a == nil {
 			detail += fmt.Sprintf(" It comes from the block label%s; set name = \"...\" in the block to choose a valid one.", map[bool]string{true: " and key", false: ""}[inst.addr != inst.d.key])
 		}
-		l.errorf(rng, "Invalid "+what+" name", "%s", detail)
+		e.errorf(rng, "Invalid "+what+" name", "%s", detail)
 		e.failed = true
 	}
 	return name, rng
+}
+
+// config evaluates the config argument of a profile, node or ACL block
+// and refuses the keys lxnetd reserves (checkReservedKeys).
+func (l *loader) config(e *ev) (map[string]string, *hcl.Attribute) {
+	cfg, a := e.strMap("config")
+	if a != nil && !e.bad["config"] {
+		l.checkReservedKeys(e, a, cfg)
+	}
+	return cfg, a
 }
 
 // checkReservedKeys refuses user.lxnetd.* keys: lxnetd writes them itself to
@@ -404,14 +415,14 @@ func (l *loader) objectName(e *ev, inst *instance, check func(string) string, wh
 func (l *loader) checkReservedKeys(e *ev, a *hcl.Attribute, m map[string]string) {
 	for _, k := range sortedKeys(m) {
 		if len(k) >= len("user.lxnetd.") && k[:len("user.lxnetd.")] == "user.lxnetd." {
-			l.errorf(keyRange(a, e.ctx, k), "Reserved configuration key",
+			e.errorf(keyRange(a, e.ctx, k), "Reserved configuration key",
 				"%q is reserved: lxnetd writes user.lxnetd.* keys itself to record what it owns. Remove it, or use another user.* key.", k)
 			e.failed = true
 		}
 		if k == "" || strings.ContainsAny(k, ", \t\n") {
 			// The keys lxnetd set are recorded comma-separated in
 			// user.lxnetd.keys; such a key would not read back.
-			l.errorf(keyRange(a, e.ctx, k), "Invalid configuration key",
+			e.errorf(keyRange(a, e.ctx, k), "Invalid configuration key",
 				"%q is not a configuration key: LXD keys are non-empty words like \"limits.memory\" or \"user.role\", without commas or spaces.", k)
 			e.failed = true
 		}
@@ -441,7 +452,7 @@ func (l *loader) checkOneOf(e *ev, name string, value string, set []string, what
 	if s := suggest(value, set); s != "" {
 		hint = fmt.Sprintf(" Did you mean %q?", s)
 	}
-	l.errorf(e.attrs[name].Expr.Range().Ptr(), "Unknown "+what,
+	e.errorf(e.attrs[name].Expr.Range().Ptr(), "Unknown "+what,
 		"%q is not a valid %s; use %s.%s", value, what, list(set), hint)
 	e.failed = true
 }

@@ -16,15 +16,15 @@ import (
 // explicitly, naming the blocks (or variables) whose errors are the cause,
 // instead of dropping the block without a word.
 
-// notChecked records a warning that a value of declaration d (at rng)
+// notChecked is the warning that a value of declaration d (at rng)
 // could not be evaluated, so that neither it nor what uses it was checked,
 // because something it refers to failed. It is said once per place.
-func (l *loader) notChecked(d *decl, rng *hcl.Range) {
+func (l *loader) notChecked(d *decl, rng *hcl.Range) hcl.Diagnostics {
 	if l.noted == nil {
 		l.noted = map[string]bool{}
 	}
 	if d == nil || l.noted[rng.String()] {
-		return
+		return nil
 	}
 	l.noted[rng.String()] = true
 	causes := l.failedCauses(d, map[string]bool{})
@@ -36,9 +36,9 @@ func (l *loader) notChecked(d *decl, rng *hcl.Range) {
 	default:
 		because = fmt.Sprintf("it depends on %s, which have errors", joinPlain(causes))
 	}
-	l.add(&hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Value not checked",
+	return hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: "Value not checked",
 		Detail:  fmt.Sprintf("This value of %s could not be evaluated: %s (reported in this output). So it, and what %s does with it, was not checked; fix those errors and validate again.", d.key, because, d.key),
-		Subject: rng})
+		Subject: rng}}
 }
 
 // failedCauses follows the references of d whose value is unknown down to

@@ -74,8 +74,8 @@ type (
 
 var networkBoolKeys = []string{"ipv4.nat", "ipv6.nat", "ipv4.dhcp", "ipv6.dhcp", "ipv4.firewall", "ipv6.firewall", "ipv4.routing", "ipv6.routing", "ipv6.dhcp.stateful"}
 
-func (l *loader) evalNetwork(inst *instance) cty.Value {
-	e := l.instEv(inst, inst.d.content.Attributes, inst.d.block.DefRange)
+func (l *loader) evalNetwork(inst *instance) (cty.Value, hcl.Diagnostics) {
+	e := l.instEv(inst)
 	remote, _, rok := l.remoteOf(e, inst)
 	name, nameRng := l.objectName(e, inst, networkNameProblem, "network")
 	typ := l.choice(e, "type", spec.DefaultNetworkType, networkTypes, "network type")
@@ -84,7 +84,7 @@ func (l *loader) evalNetwork(inst *instance) cty.Value {
 	meta := l.meta(e, inst)
 	meta.Sensitive = sensitiveFields(e, nil, cfg)
 	if !rok || e.bad["name"] {
-		return cty.NilVal
+		return cty.NilVal, *e.diags
 	}
 	if aCfg != nil && !e.bad["config"] {
 		l.checkReservedKeys(e, aCfg, cfg)
@@ -116,7 +116,7 @@ func (l *loader) evalNetwork(inst *instance) cty.Value {
 				}
 			}
 			if problem != "" {
-				l.errorf(valueRange(aCfg, e.ctx, k), "Invalid network configuration", "%q = %s %s.", k, quoted(v), problem)
+				e.errorf(valueRange(aCfg, e.ctx, k), "Invalid network configuration", "%q = %s %s.", k, quoted(v), problem)
 				e.failed = true
 			}
 		}
@@ -130,7 +130,7 @@ func (l *loader) evalNetwork(inst *instance) cty.Value {
 		if aCfg != nil {
 			rng = aCfg.Expr.Range().Ptr()
 		}
-		l.errorf(rng, "Missing parent interface",
+		e.errorf(rng, "Missing parent interface",
 			"A %s network needs config \"parent\" = \"<host interface>\", the host NIC it is built on (e.g. \"eth1\").", typ)
 		e.failed = true
 	}
@@ -142,7 +142,7 @@ func (l *loader) evalNetwork(inst *instance) cty.Value {
 	return cty.ObjectVal(map[string]cty.Value{
 		"name": cty.StringVal(name), "remote": cty.StringVal(remote), "type": e.or("type", cty.StringVal(typ)),
 		"description": e.or("description", e.remark("description", cty.StringVal(desc))), "config": e.or("config", e.remark("config", mapVal(cfg))),
-	})
+	}), *e.diags
 }
 
 // maxTunnelNameLen is the longest "<bridge>-<tunnel>" interface name LXD
@@ -165,7 +165,7 @@ func (l *loader) checkTunnelNames(e *ev, aCfg *hcl.Attribute, bridge string, cfg
 			continue
 		}
 		if len(fields) != 3 || fields[1] == "" || !oneOf(fields[2], tunnelKeys) {
-			l.errorf(keyRange(aCfg, e.ctx, k), "Invalid tunnel key",
+			e.errorf(keyRange(aCfg, e.ctx, k), "Invalid tunnel key",
 				"LXD's tunnel keys are tunnel.NAME.KEY with KEY one of %s (e.g. \"tunnel.t1.protocol\"); it refuses %q.", strings.Join(tunnelKeys, ", "), k)
 			e.failed = true
 			continue
@@ -176,27 +176,24 @@ func (l *loader) checkTunnelNames(e *ev, aCfg *hcl.Attribute, bridge string, cfg
 		seen[fields[1]] = true
 		ifname := bridge + "-" + fields[1]
 		if len(ifname) > maxTunnelNameLen {
-			l.errorf(keyRange(aCfg, e.ctx, k), "Tunnel interface name too long",
+			e.errorf(keyRange(aCfg, e.ctx, k), "Tunnel interface name too long",
 				"LXD names this tunnel's interface %q (%d characters), but interface names are at most %d characters, so apply would fail. Shorten the bridge name %q or the tunnel name %q.", ifname, len(ifname), maxTunnelNameLen, bridge, fields[1])
 			e.failed = true
 		}
 	}
 }
 
-func (l *loader) evalProfile(inst *instance) cty.Value {
-	e := l.instEv(inst, inst.d.content.Attributes, inst.d.block.DefRange)
+func (l *loader) evalProfile(inst *instance) (cty.Value, hcl.Diagnostics) {
+	e := l.instEv(inst)
 	remote, _, rok := l.remoteOf(e, inst)
 	name, nameRng := l.objectName(e, inst, profileNameProblem, "profile")
 	desc, _ := e.str("description")
-	cfg, aCfg := e.strMap("config")
+	cfg, _ := l.config(e)
+	devices, _, dok := l.evalDevices(e, inst)
 	meta := l.meta(e, inst)
-	if aCfg != nil && !e.bad["config"] {
-		l.checkReservedKeys(e, aCfg, cfg)
-	}
-	devices, _, dok := l.evalDevices(inst)
 	meta.Sensitive = sensitiveFields(e, inst, cfg)
 	if !rok || e.bad["name"] {
-		return cty.NilVal
+		return cty.NilVal, *e.diags
 	}
 	if !e.failed && dok {
 		l.profiles = append(l.profiles, &profileResult{inst: inst, remote: remote, nameRange: nameRng, spec: spec.Profile{
@@ -206,12 +203,12 @@ func (l *loader) evalProfile(inst *instance) cty.Value {
 	return cty.ObjectVal(map[string]cty.Value{
 		"name": cty.StringVal(name), "remote": cty.StringVal(remote),
 		"description": e.or("description", e.remark("description", cty.StringVal(desc))), "config": e.or("config", e.remark("config", mapVal(cfg))),
-	})
+	}), *e.diags
 }
 
 // evalDevices evaluates the device blocks of a profile or node, returning
 // them with their names in declaration order.
-func (l *loader) evalDevices(inst *instance) (map[string]spec.Device, []string, bool) {
+func (l *loader) evalDevices(e *ev, inst *instance) (map[string]spec.Device, []string, bool) {
 	var devices map[string]spec.Device
 	var order []string
 	ok := true
@@ -222,18 +219,18 @@ func (l *loader) evalDevices(inst *instance) (map[string]spec.Device, []string, 
 		}
 		dname := nb.block.Labels[0]
 		if p := deviceNameProblem(dname); p != "" {
-			l.errorf(nb.block.LabelRanges[0].Ptr(), "Invalid device name", "The device name %q %s.", dname, p)
+			e.errorf(nb.block.LabelRanges[0].Ptr(), "Invalid device name", "The device name %q %s.", dname, p)
 			ok = false
 			continue
 		}
 		if prev, dup := seen[dname]; dup {
-			l.errorf(nb.block.LabelRanges[0].Ptr(), "Duplicate device",
+			e.errorf(nb.block.LabelRanges[0].Ptr(), "Duplicate device",
 				"A device named %q is already declared in this block at %s; device names must be unique per %s.", dname, prev.DefRange, inst.d.kind)
 			ok = false
 			continue
 		}
 		seen[dname] = nb.block
-		de := l.instEv(inst, nb.content.Attributes, nb.block.DefRange)
+		de := e.nested(nb.content.Attributes, nb.block.DefRange)
 		typ, _ := de.str("type")
 		l.checkOneOf(de, "type", typ, deviceTypes, "device type")
 		props, aProps := de.strMap("properties")
@@ -270,18 +267,18 @@ func (l *loader) checkDevice(e *ev, nb *nestedBlock, typ string, props map[strin
 		if a != nil {
 			rng = valueRange(a, e.ctx, key)
 		}
-		l.errorf(rng, "Invalid device property", format, args...)
+		e.errorf(rng, "Invalid device property", format, args...)
 		e.failed = true
 	}
 	if _, ok := props["type"]; ok {
-		l.errorf(keyRange(a, e.ctx, "type"), "Invalid device property",
+		e.errorf(keyRange(a, e.ctx, "type"), "Invalid device property",
 			"The device type goes in the type argument of the device block (type = %s), not in properties.", quoted(props["type"]))
 		e.failed = true
 	}
 	switch typ {
 	case "nic":
 		if props["network"] == "" && props["nictype"] == "" {
-			l.errorf(nb.block.DefRange.Ptr(), "Incomplete nic device",
+			e.errorf(nb.block.DefRange.Ptr(), "Incomplete nic device",
 				"A nic device needs \"network\" = a managed network (e.g. network.br0.name), or \"nictype\" (bridged, macvlan, physical, ...) with \"parent\".")
 			e.failed = true
 		}
@@ -313,7 +310,7 @@ func (l *loader) checkDevice(e *ev, nb *nestedBlock, typ string, props map[strin
 				if a != nil {
 					rng = a.Expr.Range().Ptr()
 				}
-				l.errorf(rng, "Incomplete proxy device", "A proxy device needs %q, like \"tcp:0.0.0.0:80\".", k)
+				e.errorf(rng, "Incomplete proxy device", "A proxy device needs %q, like \"tcp:0.0.0.0:80\".", k)
 				e.failed = true
 				continue
 			}
@@ -331,7 +328,7 @@ func (l *loader) checkDevice(e *ev, nb *nestedBlock, typ string, props map[strin
 		}
 	case "disk":
 		if props["path"] == "" && props["source"] == "" {
-			l.errorf(nb.block.DefRange.Ptr(), "Incomplete disk device", "A disk device needs \"path\" (where it appears in the instance) and usually \"source\" or \"pool\".")
+			e.errorf(nb.block.DefRange.Ptr(), "Incomplete disk device", "A disk device needs \"path\" (where it appears in the instance) and usually \"source\" or \"pool\".")
 			e.failed = true
 		}
 	}
@@ -345,8 +342,8 @@ func isTrue(s string) bool {
 	return false
 }
 
-func (l *loader) evalNode(inst *instance) cty.Value {
-	e := l.instEv(inst, inst.d.content.Attributes, inst.d.block.DefRange)
+func (l *loader) evalNode(inst *instance) (cty.Value, hcl.Diagnostics) {
+	e := l.instEv(inst)
 	remote, _, rok := l.remoteOf(e, inst)
 	name, nameRng := l.objectName(e, inst, instanceNameProblem, "instance")
 	image, _ := e.str("image")
@@ -354,7 +351,7 @@ func (l *loader) evalNode(inst *instance) cty.Value {
 	desc, _ := e.str("description")
 	state := l.choice(e, "state", spec.DefaultState, instanceState, "instance state")
 	target, _ := e.str("target")
-	cfg, aCfg := e.strMap("config")
+	cfg, _ := l.config(e)
 	meta := l.meta(e, inst)
 	profiles := []string{spec.DefaultProfile}
 	if els, a := e.elements("profiles"); a != nil && !e.bad["profiles"] {
@@ -366,24 +363,21 @@ func (l *loader) evalNode(inst *instance) cty.Value {
 				break
 			}
 			if p := profileNameProblem(n); p != "" {
-				l.errorf(a.Expr.Range().Ptr(), "Invalid profile name", "The profile name %q %s.", n, p)
+				e.errorf(a.Expr.Range().Ptr(), "Invalid profile name", "The profile name %q %s.", n, p)
 				e.failed = true
 			}
 			profiles = append(profiles, n)
 		}
 	}
-	if aCfg != nil && !e.bad["config"] {
-		l.checkReservedKeys(e, aCfg, cfg)
-	}
 	if image == "" && !meta.Adopt && !e.bad["image"] && !e.bad["adopt"] {
-		l.errorf(e.def.Ptr(), "Missing image",
+		e.errorf(e.def.Ptr(), "Missing image",
 			"A node needs image = \"ALIAS\" (an image alias or fingerprint on its remote, or \"server:alias\") to be created, unless adopt = true takes over an existing instance.")
 		e.failed = true
 	}
-	devices, order, dok := l.evalDevices(inst)
+	devices, order, dok := l.evalDevices(e, inst)
 	meta.Sensitive = sensitiveFields(e, inst, cfg)
 	if !rok || e.bad["name"] {
-		return cty.NilVal
+		return cty.NilVal, *e.diags
 	}
 	n := spec.Instance{Meta: meta, Name: name, Image: image, Type: typ, Description: desc, Profiles: profiles,
 		Config: cfg, Devices: devices, State: state, Target: target}
@@ -428,30 +422,30 @@ func (l *loader) evalNode(inst *instance) cty.Value {
 		"type": e.or("type", cty.StringVal(typ)), "state": e.or("state", cty.StringVal(state)), "target": e.or("target", cty.StringVal(target)),
 		"description": e.or("description", e.remark("description", cty.StringVal(desc))), "profiles": e.or("profiles", profList), "config": e.or("config", e.remark("config", mapVal(cfg))),
 		"ipv4": addrOr(n.IPv4), "nic": addrOr(n.NIC), "network": addrOr(n.Network),
-	})
+	}), *e.diags
 }
 
 // resolveNode turns a node reference value (node.x) into its node.
-func (l *loader) resolveNode(v cty.Value, rng *hcl.Range) (*nodeResult, bool) {
+func (l *loader) resolveNode(e *ev, v cty.Value, rng *hcl.Range) (*nodeResult, bool) {
 	ty := v.Type()
 	if ty == cty.String {
-		l.errorf(rng, "Invalid node reference",
+		e.errorf(rng, "Invalid node reference",
 			"Refer to the node block itself, like node.web1 (or node.web[\"a\"] for a for_each block, values(node.web) for all of them), not to a name string: lxnetd needs the node's remote and address.")
 		return nil, false
 	}
 	if !ty.IsObjectType() || !ty.HasAttribute("name") || !ty.HasAttribute("remote") || !ty.HasAttribute("ipv4") {
 		if holdsObjects(v, "name", "remote", "ipv4") {
 			src := l.sourceText(rng)
-			l.errorf(rng, "Invalid node reference",
+			e.errorf(rng, "Invalid node reference",
 				"%s holds several nodes (its block has for_each or count); pick one, like %s[\"KEY\"] or %s[0]. A service takes them all with nodes = values(%s).", src, src, src, src)
 			return nil, false
 		}
-		l.errorf(rng, "Invalid node reference", "This value is %s, not a node; refer to a node block, like node.web1.", withArticle(ty.FriendlyName()))
+		e.errorf(rng, "Invalid node reference", "This value is %s, not a node; refer to a node block, like node.web1.", withArticle(ty.FriendlyName()))
 		return nil, false
 	}
 	name, remote := v.GetAttr("name"), v.GetAttr("remote")
 	if name.Type() != cty.String || remote.Type() != cty.String || name.IsNull() || remote.IsNull() {
-		l.errorf(rng, "Invalid node reference", "This value is not a node; refer to a node block, like node.web1.")
+		e.errorf(rng, "Invalid node reference", "This value is not a node; refer to a node block, like node.web1.")
 		return nil, false
 	}
 	n, ok := l.nodeByID[remote.AsString()+"/"+name.AsString()]

@@ -15,7 +15,7 @@ import (
 )
 
 // evalRemote evaluates a remote block: how to reach one LXD server.
-func (l *loader) evalRemote(d *decl, ctx *hcl.EvalContext) (cty.Value, bool) {
+func (l *loader) evalRemote(d *decl, ctx *hcl.EvalContext) (cty.Value, bool, hcl.Diagnostics) {
 	e := l.newEv(d, ctx, d.content.Attributes)
 	address, aAddr := e.str("address")
 	project, _ := e.str("project")
@@ -28,7 +28,7 @@ func (l *loader) evalRemote(d *decl, ctx *hcl.EvalContext) (cty.Value, bool) {
 		// Still a remote by that name, so the blocks on it are checked.
 		return cty.ObjectVal(map[string]cty.Value{
 			"name": cty.StringVal(d.name), "address": e.or("address", cty.StringVal(address)), "project": e.or("project", cty.StringVal(strOr(project, "default"))),
-		}), true
+		}), true, *e.diags
 	}
 	def := d.block.DefRange.Ptr()
 	// clientRemote names a remote of a command-line client's configuration
@@ -46,7 +46,7 @@ func (l *loader) evalRemote(d *decl, ctx *hcl.EvalContext) (cty.Value, bool) {
 		ClientCert: l.configPath(cert), ClientKey: l.configPath(key), LXCRemote: lxcRemote, IncusRemote: incusRemote}
 	bad := false
 	fail := func(rng *hcl.Range, summary, format string, args ...any) {
-		l.errorf(rng, summary, format, args...)
+		e.errorf(rng, summary, format, args...)
 		bad = true
 	}
 	if clientRemote != "" {
@@ -143,7 +143,7 @@ func (l *loader) evalRemote(d *decl, ctx *hcl.EvalContext) (cty.Value, bool) {
 	// Even a remote with errors has a name: the blocks on it are checked too.
 	return cty.ObjectVal(map[string]cty.Value{
 		"name": cty.StringVal(r.Name), "address": e.or("address", cty.StringVal(r.Address)), "project": e.or("project", cty.StringVal(r.Project)),
-	}), true
+	}), true, *e.diags
 }
 
 // readableFile checks that p (as written, relative to the configuration

@@ -88,7 +88,7 @@ func (e *ev) namesObject(name string) bool {
 	if !e.sensitive(name) {
 		return false
 	}
-	e.l.errorf(e.attrs[name].Expr.Range().Ptr(), "Sensitive value in a name",
+	e.errorf(e.attrs[name].Expr.Range().Ptr(), "Sensitive value in a name",
 		"%s cannot be derived from a sensitive variable: it names the object in plans, logs and LXD's own lists, where it cannot be hidden. Use a value that is not secret.", name)
 	e.markBad(name)
 	return true

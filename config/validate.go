@@ -36,16 +36,26 @@ func networkNameProblem(name string) string {
 
 // instanceNameProblem: LXD instance names are hostnames.
 func instanceNameProblem(name string) string {
-	switch {
-	case len(name) < 1 || len(name) > 63:
-		return "must be 1 to 63 characters long (it becomes the instance's hostname)"
-	case strings.HasPrefix(name, "-") || strings.HasSuffix(name, "-"):
-		return "must not start or end with \"-\""
-	case !hostnameRE.MatchString(name):
-		return "may contain only letters, digits and \"-\" (it becomes the instance's hostname)"
+	const why = " (it becomes the instance's hostname)"
+	if p := hostnameProblem(name, why, why); p != "" {
+		return p
 	}
 	if _, err := strconv.ParseUint(name, 10, 64); err == nil {
 		return "must not be a number"
+	}
+	return ""
+}
+
+// hostnameProblem checks a name LXD wants to be a hostname; the problem
+// of its length ends with lengthWhy, that of its characters with charsWhy.
+func hostnameProblem(name, lengthWhy, charsWhy string) string {
+	switch {
+	case len(name) < 1 || len(name) > 63:
+		return "must be 1 to 63 characters long" + lengthWhy
+	case strings.HasPrefix(name, "-") || strings.HasSuffix(name, "-"):
+		return "must not start or end with \"-\""
+	case !hostnameRE.MatchString(name):
+		return "may contain only letters, digits and \"-\"" + charsWhy
 	}
 	return ""
 }

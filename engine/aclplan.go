@@ -15,36 +15,27 @@ import (
 // no longer declared are deleted once nothing uses them (see blockers).
 // An adopted ACL's rules become the declared set.
 func (pl *planner) acls() {
-	for _, name := range slices.Sorted(maps.Keys(pl.want.acls)) {
-		it := pl.want.acls[name]
-		want := it.obj
-		addr := Address{Kind: KindACL, Name: name}
-		obs, exists := pl.obs.acls[name]
-		if !exists {
+	planKind(pl, kindPlan[ACL]{kind: "acl", declared: pl.want.acls, observed: pl.obs.acls,
+		create: func(name string, it *item[ACL]) {
+			want := it.obj
 			want.Config = withTags(want.Config, pl.owner, nil)
-			c := &Change{Addr: addr, Action: Create, Sources: it.sources, Pos: it.pos, ACL: &want}
-			c.Diffs = append(creationDiffs(want.Description, want.Config, nil), ruleDiffs(nil, &want)...)
-			pl.add(c)
-			continue
-		}
-		own, ok := claim(pl, "acl", name, obs.Config, it)
-		if !ok {
-			continue
-		}
-		patch := &Patch{}
-		diffs := diffConfig(obs.Config, want.Config, own, pl.owner, nil, false, patch)
-		diffs = append(diffs, diffDescription(obs.Description, want.Description, patch)...)
-		if rd := ruleDiffs(&obs, &want); len(rd) > 0 {
-			diffs = append(diffs, rd...)
-			patch.Ingress, patch.Egress, patch.SetRules = want.Ingress, want.Egress, true
-		}
-		pl.update(addr, it.sources, it.pos, own, diffs, patch, func(c *Change) { c.ACL = &obs })
-	}
-	undeclaredOwned(pl, pl.obs.acls, pl.want.acls, func(a ACL) map[string]string { return a.Config },
-		func(name string, obs ACL, own ownership) {
+			pl.add(&Change{Addr: Address{Kind: KindACL, Name: name}, Action: Create, Sources: it.sources, Pos: it.pos, ACL: &want,
+				Diffs: append(creationDiffs(want.Description, want.Config, nil), ruleDiffs(nil, &want)...)})
+		},
+		update: func(name string, it *item[ACL], obs ACL, own ownership) {
+			want, patch := it.obj, &Patch{}
+			diffs := pl.diffFields(obs.fields(), want.fields(), own, patch)
+			if rd := ruleDiffs(&obs, &want); len(rd) > 0 {
+				diffs = append(diffs, rd...)
+				patch.Ingress, patch.Egress, patch.SetRules = want.Ingress, want.Egress, true
+			}
+			pl.update(Address{Kind: KindACL, Name: name}, it.sources, it.pos, own, diffs, patch, func(c *Change) { c.ACL = &obs })
+		},
+		prune: func(name string, obs ACL, own ownership) {
 			pl.add(&Change{Addr: Address{Kind: KindACL, Name: name}, Action: Delete, ACL: &obs,
 				Diffs: append(deletionDiffs(obs.Description, obs.Config, nil, own), ruleDiffs(&obs, nil)...)})
-		})
+		},
+	})
 }
 
 // ruleDiffs compares the rules of two ACLs (nil: none).
@@ -122,10 +113,7 @@ func aclDependencies(c *Change, devices map[string]map[string]string) []Address 
 }
 
 func patchACL(a ACL, p *Patch) ACL {
-	a.Config = patchConfig(a.Config, p)
-	if p.Description != nil {
-		a.Description = *p.Description
-	}
+	p.patchFields(&a.Config, &a.Description, nil)
 	if p.SetRules {
 		a.Ingress, a.Egress = slices.Clone(p.Ingress), slices.Clone(p.Egress)
 	}
@@ -133,19 +121,8 @@ func patchACL(a ACL, p *Patch) ACL {
 }
 
 func applyACL(ctx context.Context, r Remote, c *Change) error {
-	switch c.Action {
-	case Create:
-		return r.CreateACL(ctx, *c.ACL)
-	case Update:
-		return retryStale(ctx, patchACL(*c.ACL, c.Patch), func(a ACL) error { return r.UpdateACL(ctx, a) },
-			func() (ACL, error) {
-				a, err := r.GetACL(ctx, c.ACL.Name)
-				return patchACL(a, c.Patch), err
-			})
-	case Delete:
-		return ignoreNotFound(r.DeleteACL(ctx, c.ACL.Name))
-	}
-	return nil
+	w := writer[ACL]{r.CreateACL, r.GetACL, r.UpdateACL, r.DeleteACL, patchACL}
+	return w.write(ctx, c, *c.ACL, c.ACL.Name)
 }
 
 // ACLs returns every ACL the observation listed.

@@ -259,27 +259,43 @@ func verb(a Action) string {
 	return "changing"
 }
 
-// retryStale runs write with obj, and on 412 re-reads the object (one
-// targeted read; ErrNotFound when someone deleted it since the plan) and
-// retries with the patch applied to the fresh copy.
-func retryStale[T any](ctx context.Context, obj T, write func(T) error, reread func() (T, error)) error {
+// patchAndUpdate writes the observed object obs (named name) with patch
+// applied, and on 412 re-reads the object (one targeted read; ErrNotFound
+// when someone deleted it since the plan) and retries with the patch
+// applied to the fresh copy.
+func patchAndUpdate[T any](ctx context.Context, obs T, name string, patch *Patch, apply func(T, *Patch) T,
+	get func(context.Context, string) (T, error), update func(context.Context, T) error) error {
+	obj := apply(obs, patch)
 	for attempt := 0; ; attempt++ {
-		err := write(obj)
+		err := update(ctx, obj)
 		if !errors.Is(err, ErrPreconditionFailed) || attempt >= maxRetries {
 			return err
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if obj, err = reread(); err != nil {
+		fresh, err := get(ctx, name)
+		if err != nil {
 			return fmt.Errorf("re-reading after a stale etag: %w", err)
 		}
+		obj = apply(fresh, patch)
 	}
 }
 
-// patchConfig, patchDevices and patchNetwork..patchForward apply a Patch to
-// an observed object without modifying it: the planned object and, after a
-// 412, each fresh copy get the same changes.
+// patchFields applies a Patch to what objects of every kind have, and
+// patchNetwork..patchForward to a whole object, without modifying the
+// observed object: the planned object and, after a 412, each fresh copy get
+// the same changes. devices is nil for the kinds without devices.
+func (p *Patch) patchFields(config *map[string]string, description *string, devices *map[string]map[string]string) {
+	*config = patchConfig(*config, p)
+	if p.Description != nil {
+		*description = *p.Description
+	}
+	if devices != nil {
+		*devices = patchDevices(*devices, p)
+	}
+}
+
 func patchConfig(cfg map[string]string, p *Patch) map[string]string {
 	out := maps.Clone(cfg)
 	if out == nil {
@@ -307,28 +323,17 @@ func patchDevices(devs map[string]map[string]string, p *Patch) map[string]map[st
 }
 
 func patchNetwork(n Network, p *Patch) Network {
-	n.Config = patchConfig(n.Config, p)
-	if p.Description != nil {
-		n.Description = *p.Description
-	}
+	p.patchFields(&n.Config, &n.Description, nil)
 	return n
 }
 
 func patchProfile(pr Profile, p *Patch) Profile {
-	pr.Config = patchConfig(pr.Config, p)
-	pr.Devices = patchDevices(pr.Devices, p)
-	if p.Description != nil {
-		pr.Description = *p.Description
-	}
+	p.patchFields(&pr.Config, &pr.Description, &pr.Devices)
 	return pr
 }
 
 func patchInstance(i Instance, p *Patch) Instance {
-	i.Config = patchConfig(i.Config, p)
-	i.Devices = patchDevices(i.Devices, p)
-	if p.Description != nil {
-		i.Description = *p.Description
-	}
+	p.patchFields(&i.Config, &i.Description, &i.Devices)
 	if p.Profiles != nil {
 		i.Profiles = slices.Clone(p.Profiles)
 	}
@@ -336,51 +341,50 @@ func patchInstance(i Instance, p *Patch) Instance {
 }
 
 func patchForward(f Forward, p *Patch) Forward {
-	f.Config = patchConfig(f.Config, p)
-	if p.Description != nil {
-		f.Description = *p.Description
-	}
+	p.patchFields(&f.Config, &f.Description, nil)
 	if p.SetPorts {
 		f.Ports = slices.Clone(p.Ports)
 	}
 	return f
 }
 
-func applyNetwork(ctx context.Context, r Remote, c *Change) error {
+// writer is how Apply writes one kind of object that LXD creates, updates
+// (conditionally: see patchAndUpdate) and deletes by name.
+type writer[T any] struct {
+	create func(context.Context, T) error
+	get    func(context.Context, string) (T, error)
+	update func(context.Context, T) error
+	delete func(context.Context, string) error
+	patch  func(T, *Patch) T
+}
+
+// write applies c to obj, the object c carries (named name). A replace
+// deletes and re-creates (knownAction says which kinds allow it).
+func (w writer[T]) write(ctx context.Context, c *Change, obj T, name string) error {
 	switch c.Action {
 	case Create:
-		return r.CreateNetwork(ctx, *c.Network)
+		return w.create(ctx, obj)
 	case Replace:
-		if err := r.DeleteNetwork(ctx, c.Network.Name); err != nil && !errors.Is(err, ErrNotFound) {
+		if err := w.delete(ctx, name); err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
-		return r.CreateNetwork(ctx, *c.Network)
+		return w.create(ctx, obj)
 	case Update:
-		return retryStale(ctx, patchNetwork(*c.Network, c.Patch), func(n Network) error { return r.UpdateNetwork(ctx, n) },
-			func() (Network, error) {
-				n, err := r.GetNetwork(ctx, c.Network.Name)
-				return patchNetwork(n, c.Patch), err
-			})
+		return patchAndUpdate(ctx, obj, name, c.Patch, w.patch, w.get, w.update)
 	case Delete:
-		return ignoreNotFound(r.DeleteNetwork(ctx, c.Network.Name))
+		return ignoreNotFound(w.delete(ctx, name))
 	}
-	return nil
+	return fmt.Errorf("unknown action %q", c.Action.String())
+}
+
+func applyNetwork(ctx context.Context, r Remote, c *Change) error {
+	w := writer[Network]{r.CreateNetwork, r.GetNetwork, r.UpdateNetwork, r.DeleteNetwork, patchNetwork}
+	return w.write(ctx, c, *c.Network, c.Network.Name)
 }
 
 func applyProfile(ctx context.Context, r Remote, c *Change) error {
-	switch c.Action {
-	case Create:
-		return r.CreateProfile(ctx, *c.Profile)
-	case Update:
-		return retryStale(ctx, patchProfile(*c.Profile, c.Patch), func(p Profile) error { return r.UpdateProfile(ctx, p) },
-			func() (Profile, error) {
-				p, err := r.GetProfile(ctx, c.Profile.Name)
-				return patchProfile(p, c.Patch), err
-			})
-	case Delete:
-		return ignoreNotFound(r.DeleteProfile(ctx, c.Profile.Name))
-	}
-	return nil
+	w := writer[Profile]{r.CreateProfile, r.GetProfile, r.UpdateProfile, r.DeleteProfile, patchProfile}
+	return w.write(ctx, c, *c.Profile, c.Profile.Name)
 }
 
 func applyInstance(ctx context.Context, r Remote, c *Change) error {
@@ -403,12 +407,7 @@ func applyInstance(ctx context.Context, r Remote, c *Change) error {
 		return nil
 	case Update:
 		if c.Patch.writes() {
-			err := retryStale(ctx, patchInstance(*c.Instance, c.Patch), func(i Instance) error { return r.UpdateInstance(ctx, i) },
-				func() (Instance, error) {
-					i, err := r.GetInstance(ctx, name)
-					return patchInstance(i, c.Patch), err
-				})
-			if err != nil {
+			if err := patchAndUpdate(ctx, *c.Instance, name, c.Patch, patchInstance, r.GetInstance, r.UpdateInstance); err != nil {
 				return err
 			}
 		}

@@ -200,11 +200,7 @@ func (d *desired) expose(e spec.Exposure) {
 	switch e.Via {
 	case spec.ViaForward, "":
 		if e.TargetAddress == "" || e.Network == "" {
-			d.problems = append(d.problems, Problem{
-				Addr: e.Addr, Pos: e.Pos,
-				Summary: fmt.Sprintf("node %q has no static address on a network for via = \"forward\"", e.Instance),
-				Detail:  "set ipv4.address on the node's NIC device",
-			})
+			d.problems = append(d.problems, invariant(e.Addr, e.Pos, "node %q has no static address on a network for via = \"forward\"", e.Instance))
 			return
 		}
 		it := d.forward(e.Network, e.ListenAddress, src, e.Pos)
@@ -242,8 +238,18 @@ func (d *desired) expose(e spec.Exposure) {
 		inst.obj.Devices[name] = dev
 		inst.addSource(src)
 	default:
-		d.problems = append(d.problems, Problem{Addr: e.Addr, Pos: e.Pos, Summary: fmt.Sprintf("unknown via %q", e.Via)})
+		d.problems = append(d.problems, invariant(e.Addr, e.Pos, "unknown via %q", e.Via))
 	}
+}
+
+// invariant is the problem of a desired state that package config never
+// produces, because it refuses the configuration with a diagnostic first
+// (the catalogue in testdata/bad shows each): only a hand-built spec or a
+// bug reaches it. The engine does not repeat config's user-facing checks;
+// it names the broken invariant instead of panicking.
+func invariant(addr string, pos spec.Pos, format string, args ...any) Problem {
+	return Problem{Addr: addr, Pos: pos, Summary: fmt.Sprintf(format, args...),
+		Detail: "internal invariant violated: package config refuses this configuration before the engine sees it; please report a bug"}
 }
 
 // serviceAddr is the configuration address of the service an exposure
@@ -275,23 +281,20 @@ func proxyDevice(e spec.Exposure) (map[string]string, *Problem) {
 		"listen": proto + ":" + hostPort(e.ListenAddress, e.ListenPort),
 	}
 	if e.Via == spec.ViaNAT {
+		var prob Problem
 		switch {
 		case e.TargetAddress == "":
-			return nil, &Problem{Addr: e.Addr, Pos: e.Pos,
-				Summary: fmt.Sprintf("via = \"nat\" needs a static address on node %q", e.Instance),
-				Detail:  "set ipv4.address on the node's NIC device (LXD's nat mode connects to it)"}
+			prob = invariant(e.Addr, e.Pos, "via = \"nat\" needs a static address on node %q", e.Instance)
 		case e.ListenAddress == "" || e.ListenAddress == "0.0.0.0" || e.ListenAddress == "::":
-			return nil, &Problem{Addr: e.Addr, Pos: e.Pos,
-				Summary: "via = \"nat\" needs a concrete listen address",
-				Detail:  "listen on one host address, e.g. \"198.51.100.10:80\", not a wildcard"}
+			prob = invariant(e.Addr, e.Pos, "via = \"nat\" needs a concrete listen address")
 		case e.ProxyProtocol:
-			return nil, &Problem{Addr: e.Addr, Pos: e.Pos,
-				Summary: "proxy_protocol cannot be used with via = \"nat\"",
-				Detail:  "use via = \"proxy\" to send the PROXY protocol header"}
+			prob = invariant(e.Addr, e.Pos, "proxy_protocol cannot be used with via = \"nat\"")
+		default:
+			dev["nat"] = "true"
+			dev["connect"] = proto + ":" + hostPort(e.TargetAddress, target)
+			return dev, nil
 		}
-		dev["nat"] = "true"
-		dev["connect"] = proto + ":" + hostPort(e.TargetAddress, target)
-		return dev, nil
+		return nil, &prob
 	}
 	connect := e.TargetAddress
 	if connect == "" {

@@ -52,32 +52,31 @@ func (o *Observation) Digest(desired *spec.Remote, owner string) Digest {
 	want := compile(desired, obs)
 	mine := func(cfg map[string]string) bool { return ownershipOf(cfg, owner).owned }
 	d := Digest{}
-	for name, n := range obs.networks {
-		if _, ok := want.networks[name]; ok || (mine(n.Config) && n.Managed) {
-			d[Address{Kind: KindNetwork, Name: name}.String()] = networkDigest(n)
-		}
+	named := func(kind Kind) func(string) Address {
+		return func(name string) Address { return Address{Kind: kind, Name: name} }
 	}
-	for name, p := range obs.profiles {
-		if _, ok := want.profiles[name]; ok || mine(p.Config) {
-			d[Address{Kind: KindProfile, Name: name}.String()] = profileDigest(p)
-		}
-	}
-	for name, i := range obs.instances {
-		if _, ok := want.instances[name]; ok || mine(i.Config) {
-			d[Address{Kind: KindNode, Name: name}.String()] = instanceDigest(i)
-		}
-	}
-	for name, a := range obs.acls {
-		if _, ok := want.acls[name]; ok || mine(a.Config) {
-			d[Address{Kind: KindACL, Name: name}.String()] = aclDigest(a)
-		}
-	}
+	digestKind(d, obs.networks, want.networks, func(n Network) bool { return mine(n.Config) && n.Managed }, named(KindNetwork), networkDigest)
+	digestKind(d, obs.profiles, want.profiles, func(p Profile) bool { return mine(p.Config) }, named(KindProfile), profileDigest)
+	digestKind(d, obs.instances, want.instances, func(i Instance) bool { return mine(i.Config) }, named(KindNode), instanceDigest)
+	digestKind(d, obs.acls, want.acls, func(a ACL) bool { return mine(a.Config) }, named(KindACL), aclDigest)
+	// A forward is declared without its cluster member (anyMember).
 	for k, f := range obs.forwards {
 		if _, ok := want.forwards[k.anyMember()]; ok || mine(f.Config) {
 			d[k.address().String()] = forwardDigest(f)
 		}
 	}
 	return d
+}
+
+// digestKind adds to d the digest of every observed object of one kind
+// that a plan would look at: the declared ones, and those kept (owned by
+// this owner, for networks also managed by LXD).
+func digestKind[K comparable, T, D any](d Digest, observed map[K]T, declared map[K]D, kept func(T) bool, addr func(K) Address, digest func(T) ObjectDigest) {
+	for k, obj := range observed {
+		if _, ok := declared[k]; ok || kept(obj) {
+			d[addr(k).String()] = digest(obj)
+		}
+	}
 }
 
 // hashValue hashes the JSON form of v (maps marshal with sorted keys).

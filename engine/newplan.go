@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -150,130 +149,65 @@ func (pl *planner) update(addr Address, sources []string, pos spec.Pos, own owne
 	pl.add(c)
 }
 
-// claim counts an existing declared object toward Plan.Owned and reports
-// whether the plan may change it: only if it carries this owner's tag or
-// the configuration adopts it. Otherwise the object is a problem (unowned).
-func claim[T any](pl *planner, kind, name string, config map[string]string, it *item[T]) (ownership, bool) {
-	own := ownershipOf(config, pl.owner)
-	if own.owned {
-		pl.plan.Owned++
-	}
-	if !own.owned && !it.adopt {
-		pl.unowned(kind, name, own, it.sources, it.pos)
-		return own, false
-	}
-	return own, true
-}
-
-// unowned reports the problem of a declared object that exists without this
-// owner's tag.
-func (pl *planner) unowned(kind, name string, own ownership, src []string, pos spec.Pos) {
-	addr := ""
-	if len(src) > 0 {
-		addr = src[0]
-	}
-	who := "not managed by lxnetd"
-	if own.other != "" {
-		who = fmt.Sprintf("owned by lxnetd owner %q, not %q", own.other, pl.owner)
-	}
-	pl.problems = append(pl.problems, Problem{
-		Addr: addr, Pos: pos,
-		Summary: fmt.Sprintf("%s %q already exists on remote %q and is %s", kind, name, pl.plan.Remote, who),
-		Detail:  fmt.Sprintf("add adopt = true to %s to take it over, or choose another name", addr),
-	})
-}
-
 // networks, profiles, instances and forwards each plan one kind: declared
 // objects are created, updated (adopted ones included) or replaced; owned
 // objects no longer declared are deleted (instances only with
 // delete_instances). Conflicts become problems, not changes.
 func (pl *planner) networks() {
-	for _, name := range slices.Sorted(maps.Keys(pl.want.networks)) {
-		it := pl.want.networks[name]
-		want := it.obj
-		addr := Address{Kind: KindNetwork, Name: name}
-		obs, exists := pl.obs.networks[name]
-		if !exists {
-			c := &Change{Addr: addr, Action: Create, Sources: it.sources, Pos: it.pos}
-			want.Config = withTags(want.Config, pl.owner, nil)
-			c.Network = &want
-			c.Diffs = append(creationDiffs(want.Description, want.Config, nil), KeyDiff{Key: "type", After: &want.Type})
-			pl.add(c)
-			continue
-		}
-		if !obs.Managed {
-			pl.problems = append(pl.problems, Problem{Addr: it.sources[0], Pos: it.pos,
-				Summary: fmt.Sprintf("network %q exists on remote %q as a host interface LXD does not manage", name, pl.plan.Remote),
-				Detail:  "choose another name for the LXD network"})
-			continue
-		}
-		own, ok := claim(pl, "network", name, obs.Config, it)
-		if !ok {
-			continue
-		}
-		if obs.Type != want.Type {
-			c := &Change{Addr: addr, Action: Replace, Sources: it.sources, Pos: it.pos,
-				Reason: fmt.Sprintf("type changes from %q to %q, which LXD cannot change in place", obs.Type, want.Type)}
-			want.Config = withTags(want.Config, pl.owner, nil)
-			c.Network = &want
-			c.Diffs = append(creationDiffs(want.Description, want.Config, nil), KeyDiff{Key: "type", Before: &obs.Type, After: &want.Type})
-			pl.add(c)
-			continue
-		}
-		patch := &Patch{}
-		diffs := diffConfig(obs.Config, want.Config, own, pl.owner, nil, false, patch)
-		diffs = append(diffs, diffDescription(obs.Description, want.Description, patch)...)
-		pl.update(addr, it.sources, it.pos, own, diffs, patch, func(c *Change) { c.Network = &obs })
-	}
-	undeclaredOwned(pl, pl.obs.networks, pl.want.networks, func(n Network) map[string]string { return n.Config },
-		func(name string, obs Network, own ownership) {
+	planKind(pl, kindPlan[Network]{kind: "network", declared: pl.want.networks, observed: pl.obs.networks,
+		create: func(name string, it *item[Network]) { pl.createNetwork(name, it, Create, "", nil) },
+		refuse: func(name string, it *item[Network], obs Network) bool {
+			if !obs.Managed {
+				pl.problems = append(pl.problems, Problem{Addr: it.sources[0], Pos: it.pos,
+					Summary: fmt.Sprintf("network %q exists on remote %q as a host interface LXD does not manage", name, pl.plan.Remote),
+					Detail:  "choose another name for the LXD network"})
+			}
+			return !obs.Managed
+		},
+		update: func(name string, it *item[Network], obs Network, own ownership) {
+			want := it.obj
+			if obs.Type != want.Type {
+				pl.createNetwork(name, it, Replace, fmt.Sprintf("type changes from %q to %q, which LXD cannot change in place", obs.Type, want.Type), &obs.Type)
+				return
+			}
+			patch := &Patch{}
+			diffs := pl.diffFields(obs.fields(), want.fields(), own, patch)
+			pl.update(Address{Kind: KindNetwork, Name: name}, it.sources, it.pos, own, diffs, patch, func(c *Change) { c.Network = &obs })
+		},
+		prune: func(name string, obs Network, own ownership) {
 			pl.add(&Change{Addr: Address{Kind: KindNetwork, Name: name}, Action: Delete, Network: &obs,
 				Diffs: deletionDiffs(obs.Description, obs.Config, nil, own)})
-		})
+		},
+	})
 }
 
-// undeclaredOwned calls prune, in name order, for every observed object
-// that carries this owner's tag and that the configuration no longer
-// declares, counting each toward Plan.Owned.
-func undeclaredOwned[K cmp.Ordered, T, D any](pl *planner, observed map[K]T, declared map[K]D, config func(T) map[string]string, prune func(K, T, ownership)) {
-	for _, k := range slices.Sorted(maps.Keys(observed)) {
-		obs := observed[k]
-		own := ownershipOf(config(obs), pl.owner)
-		if _, ok := declared[k]; ok || !own.owned {
-			continue
-		}
-		pl.plan.Owned++
-		prune(k, obs, own)
-	}
+// createNetwork records the creation of a declared network, or (action
+// Replace) its re-creation with a new type (oldType).
+func (pl *planner) createNetwork(name string, it *item[Network], action Action, reason string, oldType *string) {
+	want := it.obj
+	want.Config = withTags(want.Config, pl.owner, nil)
+	pl.add(&Change{Addr: Address{Kind: KindNetwork, Name: name}, Action: action, Sources: it.sources, Pos: it.pos, Reason: reason, Network: &want,
+		Diffs: append(creationDiffs(want.Description, want.Config, nil), KeyDiff{Key: "type", Before: oldType, After: &want.Type})})
 }
 
 func (pl *planner) profiles() {
-	for _, name := range slices.Sorted(maps.Keys(pl.want.profiles)) {
-		it := pl.want.profiles[name]
-		want := it.obj
-		addr := Address{Kind: KindProfile, Name: name}
-		obs, exists := pl.obs.profiles[name]
-		if !exists {
+	planKind(pl, kindPlan[Profile]{kind: "profile", declared: pl.want.profiles, observed: pl.obs.profiles,
+		create: func(name string, it *item[Profile]) {
+			want := it.obj
 			want.Config = withTags(want.Config, pl.owner, want.Devices)
-			pl.add(&Change{Addr: addr, Action: Create, Sources: it.sources, Pos: it.pos, Profile: &want,
+			pl.add(&Change{Addr: Address{Kind: KindProfile, Name: name}, Action: Create, Sources: it.sources, Pos: it.pos, Profile: &want,
 				Diffs: creationDiffs(want.Description, want.Config, want.Devices)})
-			continue
-		}
-		own, ok := claim(pl, "profile", name, obs.Config, it)
-		if !ok {
-			continue
-		}
-		patch := &Patch{}
-		diffs, devs := diffDevices(obs.Devices, want.Devices, own, patch)
-		diffs = append(diffs, diffConfig(obs.Config, want.Config, own, pl.owner, devs, true, patch)...)
-		diffs = append(diffs, diffDescription(obs.Description, want.Description, patch)...)
-		pl.update(addr, it.sources, it.pos, own, diffs, patch, func(c *Change) { c.Profile = &obs })
-	}
-	undeclaredOwned(pl, pl.obs.profiles, pl.want.profiles, func(p Profile) map[string]string { return p.Config },
-		func(name string, obs Profile, own ownership) {
+		},
+		update: func(name string, it *item[Profile], obs Profile, own ownership) {
+			patch := &Patch{}
+			diffs := pl.diffFields(obs.fields(), it.obj.fields(), own, patch)
+			pl.update(Address{Kind: KindProfile, Name: name}, it.sources, it.pos, own, diffs, patch, func(c *Change) { c.Profile = &obs })
+		},
+		prune: func(name string, obs Profile, own ownership) {
 			pl.add(&Change{Addr: Address{Kind: KindProfile, Name: name}, Action: Delete, Profile: &obs,
 				Diffs: deletionDiffs(obs.Description, obs.Config, obs.Devices, own)})
-		})
+		},
+	})
 }
 
 // instanceState maps LXD's status to the configuration's state.
@@ -289,67 +223,58 @@ func instanceState(status string) string {
 }
 
 func (pl *planner) instances() {
-	for _, name := range slices.Sorted(maps.Keys(pl.want.instances)) {
-		it := pl.want.instances[name]
-		want := it.obj
-		addr := Address{Kind: KindNode, Name: name}
-		obs, exists := pl.obs.instances[name]
-		created := func(action Action, reason string, forced []KeyDiff) {
-			want.Config = withTags(want.Config, pl.owner, want.Devices)
-			c := &Change{Addr: addr, Action: action, Sources: it.sources, Pos: it.pos, Reason: reason, Instance: &want, Patch: &Patch{State: it.state}}
-			c.Diffs = creationDiffs(want.Description, want.Config, want.Devices)
-			profiles, state := profilesString(want.Profiles), it.state
-			c.Diffs = append(c.Diffs,
-				KeyDiff{Key: "image", After: &want.Image},
-				KeyDiff{Key: "profiles", After: &profiles},
-				KeyDiff{Key: "state", After: &state},
-				KeyDiff{Key: "type", After: &want.Type})
-			if want.Location != "" {
-				c.Diffs = append(c.Diffs, KeyDiff{Key: "target", After: &want.Location})
+	planKind(pl, kindPlan[Instance]{kind: "node", declared: pl.want.instances, observed: pl.obs.instances,
+		create: func(name string, it *item[Instance]) { pl.createInstance(name, it, Create, "", nil) },
+		update: func(name string, it *item[Instance], obs Instance, own ownership) {
+			// Keys LXD cannot change in place replace the instance, or block
+			// (see replace.go).
+			forced := pl.forcedKeys(it.obj, obs)
+			if pl.replacement(it, forced) {
+				pl.createInstance(name, it, Replace, replaceReason(forced), forced)
+				return
 			}
-			c.Diffs = withForced(c.Diffs, forced)
-			pl.add(c)
-		}
-		if !exists {
-			created(Create, "", nil)
-			continue
-		}
-		own, ok := claim(pl, "node", name, obs.Config, it)
-		if !ok {
-			continue
-		}
-		// Keys LXD cannot change in place replace the instance, or block
-		// (see replace.go).
-		forced := pl.forcedKeys(want, obs)
-		if pl.replacement(it, forced) {
-			created(Replace, replaceReason(forced), forced)
-			continue
-		}
-		want = keepForced(want, obs, forced)
-		patch := &Patch{}
-		diffs, devs := diffDevices(obs.Devices, want.Devices, own, patch)
-		diffs = append(diffs, diffConfig(obs.Config, want.Config, own, pl.owner, devs, true, patch)...)
-		diffs = append(diffs, diffDescription(obs.Description, want.Description, patch)...)
-		if !slices.Equal(obs.Profiles, want.Profiles) {
-			b, a := profilesString(obs.Profiles), profilesString(want.Profiles)
-			diffs = append(diffs, KeyDiff{Key: "profiles", Before: &b, After: &a})
-			patch.Profiles = want.Profiles
-		}
-		if st := instanceState(obs.Status); st != it.state {
-			diffs = append(diffs, KeyDiff{Key: "state", Before: &st, After: &it.state})
-			patch.State = it.state
-		}
-		pl.update(addr, it.sources, it.pos, own, diffs, patch, func(c *Change) { c.Instance = &obs })
-	}
-	undeclaredOwned(pl, pl.obs.instances, pl.want.instances, func(i Instance) map[string]string { return i.Config },
-		func(name string, obs Instance, own ownership) {
+			want, patch := keepForced(it.obj, obs, forced), &Patch{}
+			diffs := pl.diffFields(obs.fields(), want.fields(), own, patch)
+			if !slices.Equal(obs.Profiles, want.Profiles) {
+				b, a := profilesString(obs.Profiles), profilesString(want.Profiles)
+				diffs = append(diffs, KeyDiff{Key: "profiles", Before: &b, After: &a})
+				patch.Profiles = want.Profiles
+			}
+			if st := instanceState(obs.Status); st != it.state {
+				diffs = append(diffs, KeyDiff{Key: "state", Before: &st, After: &it.state})
+				patch.State = it.state
+			}
+			pl.update(Address{Kind: KindNode, Name: name}, it.sources, it.pos, own, diffs, patch, func(c *Change) { c.Instance = &obs })
+		},
+		prune: func(name string, obs Instance, own ownership) {
 			addr := Address{Kind: KindNode, Name: name}
 			if !pl.settings.DeleteInstances {
 				pl.plan.Orphans = append(pl.plan.Orphans, addr.String())
 				return
 			}
 			pl.add(&Change{Addr: addr, Action: Delete, Instance: &obs, Diffs: deletionDiffs(obs.Description, obs.Config, obs.Devices, own)})
-		})
+		},
+	})
+}
+
+// createInstance records the creation of a declared node, or (action
+// Replace) its re-creation for the keys forced lists.
+func (pl *planner) createInstance(name string, it *item[Instance], action Action, reason string, forced []KeyDiff) {
+	want := it.obj
+	want.Config = withTags(want.Config, pl.owner, want.Devices)
+	c := &Change{Addr: Address{Kind: KindNode, Name: name}, Action: action, Sources: it.sources, Pos: it.pos, Reason: reason, Instance: &want, Patch: &Patch{State: it.state}}
+	c.Diffs = creationDiffs(want.Description, want.Config, want.Devices)
+	profiles, state := profilesString(want.Profiles), it.state
+	c.Diffs = append(c.Diffs,
+		KeyDiff{Key: "image", After: &want.Image},
+		KeyDiff{Key: "profiles", After: &profiles},
+		KeyDiff{Key: "state", After: &state},
+		KeyDiff{Key: "type", After: &want.Type})
+	if want.Location != "" {
+		c.Diffs = append(c.Diffs, KeyDiff{Key: "target", After: &want.Location})
+	}
+	c.Diffs = withForced(c.Diffs, forced)
+	pl.add(c)
 }
 
 func (pl *planner) forwards() {

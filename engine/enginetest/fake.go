@@ -90,6 +90,34 @@ func (f *Fake) write(op, name string) error {
 	return nil
 }
 
+// creating starts a create of the object name in m (what names it in
+// errors: "network"): it records the write (op; Fail may refuse it) and
+// refuses a name that exists.
+func creating[T any](f *Fake, op string, m map[string]T, what, name string) error {
+	if err := f.write(op, name); err != nil {
+		return err
+	}
+	if _, ok := m[name]; ok {
+		return fmt.Errorf("%s %q already exists", what, name)
+	}
+	return nil
+}
+
+// stored starts an update or delete of the object name in m: it records
+// the write (op; Fail may refuse it) and returns the object, ErrNotFound
+// when there is none.
+func stored[T any](f *Fake, op string, m map[string]T, name string) (T, error) {
+	var zero T
+	if err := f.write(op, name); err != nil {
+		return zero, err
+	}
+	v, ok := m[name]
+	if !ok {
+		return zero, engine.ErrNotFound
+	}
+	return v, nil
+}
+
 func cloneMap(m map[string]string) map[string]string {
 	if m == nil {
 		return map[string]string{}
@@ -105,71 +133,11 @@ func cloneDevices(m map[string]map[string]string) map[string]map[string]string {
 	return out
 }
 
-func (f *Fake) ListNetworks(context.Context) ([]engine.Network, error) {
-	f.requests.Add(1)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []engine.Network
-	for _, k := range slices.Sorted(maps.Keys(f.Networks)) {
-		n := f.Networks[k]
-		n.Config = cloneMap(n.Config)
-		n.UsedBy = f.networkUsedBy(k)
-		out = append(out, f.withLocations(n))
-	}
-	return out, nil
-}
-
-func (f *Fake) ListProfiles(context.Context) ([]engine.Profile, error) {
-	f.requests.Add(1)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []engine.Profile
-	for _, k := range slices.Sorted(maps.Keys(f.Profiles)) {
-		p := f.Profiles[k]
-		p.Config, p.Devices = cloneMap(p.Config), cloneDevices(p.Devices)
-		p.UsedBy = f.profileUsedBy(k)
-		out = append(out, p)
-	}
-	return out, nil
-}
-
-func (f *Fake) ListInstances(context.Context) ([]engine.Instance, error) {
-	f.requests.Add(1)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []engine.Instance
-	for _, k := range slices.Sorted(maps.Keys(f.Instances)) {
-		out = append(out, f.listedInstance(f.Instances[k]))
-	}
-	return out, nil
-}
-
-func (f *Fake) ListForwards(_ context.Context, network string) ([]engine.Forward, error) {
-	f.requests.Add(1)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.forwardNetwork(network); err != nil {
-		return nil, err
-	}
-	var out []engine.Forward
-	fw := f.Forwards[network]
-	for _, k := range slices.Sorted(maps.Keys(fw)) {
-		x := fw[k]
-		x.Config = cloneMap(x.Config)
-		x.Ports = slices.Clone(x.Ports)
-		out = append(out, x)
-	}
-	return out, nil
-}
-
 func (f *Fake) CreateNetwork(_ context.Context, n engine.Network) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.write("create-network", n.Name); err != nil {
+	if err := creating(f, "create-network", f.Networks, "network", n.Name); err != nil {
 		return err
-	}
-	if _, ok := f.Networks[n.Name]; ok {
-		return fmt.Errorf("network %q already exists", n.Name)
 	}
 	if err := f.checkACLs(n.Config); err != nil {
 		return err
@@ -193,12 +161,9 @@ func (f *Fake) CreateNetwork(_ context.Context, n engine.Network) error {
 func (f *Fake) UpdateNetwork(_ context.Context, n engine.Network) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.write("update-network", n.Name); err != nil {
+	old, err := stored(f, "update-network", f.Networks, n.Name)
+	if err != nil {
 		return err
-	}
-	old, ok := f.Networks[n.Name]
-	if !ok {
-		return engine.ErrNotFound
 	}
 	if stale(n.ETag, old.ETag) {
 		return engine.ErrPreconditionFailed
@@ -217,11 +182,8 @@ func (f *Fake) UpdateNetwork(_ context.Context, n engine.Network) error {
 func (f *Fake) DeleteNetwork(_ context.Context, name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.write("delete-network", name); err != nil {
+	if _, err := stored(f, "delete-network", f.Networks, name); err != nil {
 		return err
-	}
-	if _, ok := f.Networks[name]; !ok {
-		return engine.ErrNotFound
 	}
 	if f.networkInUse(name) {
 		return fmt.Errorf("network %q is in use", name)
@@ -235,11 +197,8 @@ func (f *Fake) DeleteNetwork(_ context.Context, name string) error {
 func (f *Fake) CreateProfile(_ context.Context, p engine.Profile) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.write("create-profile", p.Name); err != nil {
+	if err := creating(f, "create-profile", f.Profiles, "profile", p.Name); err != nil {
 		return err
-	}
-	if _, ok := f.Profiles[p.Name]; ok {
-		return fmt.Errorf("profile %q already exists", p.Name)
 	}
 	if err := f.checkDevices(p.Devices); err != nil {
 		return fmt.Errorf("profile %q: %w", p.Name, err)
@@ -252,12 +211,9 @@ func (f *Fake) CreateProfile(_ context.Context, p engine.Profile) error {
 func (f *Fake) UpdateProfile(_ context.Context, p engine.Profile) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.write("update-profile", p.Name); err != nil {
+	old, err := stored(f, "update-profile", f.Profiles, p.Name)
+	if err != nil {
 		return err
-	}
-	old, ok := f.Profiles[p.Name]
-	if !ok {
-		return engine.ErrNotFound
 	}
 	if stale(p.ETag, old.ETag) {
 		return engine.ErrPreconditionFailed
@@ -273,11 +229,8 @@ func (f *Fake) UpdateProfile(_ context.Context, p engine.Profile) error {
 func (f *Fake) DeleteProfile(_ context.Context, name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.write("delete-profile", name); err != nil {
+	if _, err := stored(f, "delete-profile", f.Profiles, name); err != nil {
 		return err
-	}
-	if _, ok := f.Profiles[name]; !ok {
-		return engine.ErrNotFound
 	}
 	if u := f.profileUsedBy(name); len(u) > 0 {
 		return fmt.Errorf("profile %q is in use", name)
@@ -289,11 +242,8 @@ func (f *Fake) DeleteProfile(_ context.Context, name string) error {
 func (f *Fake) CreateInstance(_ context.Context, i engine.Instance) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.write("create-instance", i.Name); err != nil {
+	if err := creating(f, "create-instance", f.Instances, "instance", i.Name); err != nil {
 		return err
-	}
-	if _, ok := f.Instances[i.Name]; ok {
-		return fmt.Errorf("instance %q already exists", i.Name)
 	}
 	if i.Type == "" {
 		i.Type = "container"
@@ -319,12 +269,9 @@ func (f *Fake) CreateInstance(_ context.Context, i engine.Instance) error {
 func (f *Fake) UpdateInstance(_ context.Context, i engine.Instance) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.write("update-instance", i.Name); err != nil {
+	old, err := stored(f, "update-instance", f.Instances, i.Name)
+	if err != nil {
 		return err
-	}
-	old, ok := f.Instances[i.Name]
-	if !ok {
-		return engine.ErrNotFound
 	}
 	if stale(i.ETag, old.ETag) {
 		return engine.ErrPreconditionFailed
@@ -381,28 +328,12 @@ func (f *Fake) SetInstanceState(_ context.Context, name, action string, force bo
 func (f *Fake) DeleteInstance(_ context.Context, name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.write("delete-instance", name); err != nil {
-		return err
-	}
 	// A running instance is force-stopped first, as the adapter does.
-	if _, ok := f.Instances[name]; !ok {
-		return engine.ErrNotFound
+	if _, err := stored(f, "delete-instance", f.Instances, name); err != nil {
+		return err
 	}
 	delete(f.Instances, name)
 	return nil
-}
-
-func (f *Fake) ListImages(context.Context) ([]engine.Image, error) {
-	f.requests.Add(1)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []engine.Image
-	for _, k := range slices.Sorted(maps.Keys(f.Images)) {
-		im := f.Images[k]
-		im.Aliases = slices.Clone(im.Aliases)
-		out = append(out, im)
-	}
-	return out, nil
 }
 
 // AddImage stores an image under fingerprint fp with aliases (moving an

@@ -32,40 +32,11 @@ func fillRuleState(rs []engine.ACLRule) []engine.ACLRule {
 	return out
 }
 
-func (f *Fake) ListACLs(context.Context) ([]engine.ACL, error) {
-	f.requests.Add(1)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []engine.ACL
-	for _, k := range slices.Sorted(maps.Keys(f.ACLs)) {
-		a := cloneACL(f.ACLs[k])
-		a.UsedBy = f.aclUsedBy(k)
-		out = append(out, a)
-	}
-	return out, nil
-}
-
-func (f *Fake) GetACL(_ context.Context, name string) (engine.ACL, error) {
-	f.requests.Add(1)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	a, ok := f.ACLs[name]
-	if !ok {
-		return engine.ACL{}, engine.ErrNotFound
-	}
-	a = cloneACL(a)
-	a.UsedBy = f.aclUsedBy(name)
-	return a, nil
-}
-
 func (f *Fake) CreateACL(_ context.Context, a engine.ACL) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.write("create-acl", a.Name); err != nil {
+	if err := creating(f, "create-acl", f.ACLs, "network ACL", a.Name); err != nil {
 		return err
-	}
-	if _, ok := f.ACLs[a.Name]; ok {
-		return fmt.Errorf("network ACL %q already exists", a.Name)
 	}
 	if f.ACLs == nil {
 		f.ACLs = map[string]engine.ACL{}
@@ -79,12 +50,9 @@ func (f *Fake) CreateACL(_ context.Context, a engine.ACL) error {
 func (f *Fake) UpdateACL(_ context.Context, a engine.ACL) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.write("update-acl", a.Name); err != nil {
+	old, err := stored(f, "update-acl", f.ACLs, a.Name)
+	if err != nil {
 		return err
-	}
-	old, ok := f.ACLs[a.Name]
-	if !ok {
-		return engine.ErrNotFound
 	}
 	if stale(a.ETag, old.ETag) {
 		return engine.ErrPreconditionFailed
@@ -98,11 +66,8 @@ func (f *Fake) UpdateACL(_ context.Context, a engine.ACL) error {
 func (f *Fake) DeleteACL(_ context.Context, name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.write("delete-acl", name); err != nil {
+	if _, err := stored(f, "delete-acl", f.ACLs, name); err != nil {
 		return err
-	}
-	if _, ok := f.ACLs[name]; !ok {
-		return engine.ErrNotFound
 	}
 	if len(f.aclUsedBy(name)) > 0 {
 		return fmt.Errorf("network ACL %q is in use", name)

@@ -75,32 +75,26 @@ func Render(sets []Set) []byte {
 	}
 	for _, s := range sets {
 		sc := ex.scope(s)
-		for _, a := range sortedBy(s.ACLs, func(a engine.ACL) string { return a.Name }) {
-			sep()
-			sc.acl(root, a)
-		}
-		for _, n := range sortedBy(s.Networks, func(n engine.Network) string { return n.Name }) {
-			sep()
-			sc.network(root, n)
-		}
-		for _, p := range sortedBy(s.Profiles, func(p engine.Profile) string { return p.Name }) {
-			sep()
-			sc.profile(root, p)
-		}
-		for _, i := range sortedBy(s.Instances, func(i engine.Instance) string { return i.Name }) {
-			sep()
-			sc.instance(root, i)
-		}
-		for _, fw := range sortedBy(s.Forwards, func(f engine.Forward) string { return f.Network + "/" + f.ListenAddress }) {
-			sep()
-			sc.forward(root, fw)
-		}
+		appendSorted(root, sep, s.ACLs, func(a engine.ACL) string { return a.Name }, sc.acl)
+		appendSorted(root, sep, s.Networks, func(n engine.Network) string { return n.Name }, sc.network)
+		appendSorted(root, sep, s.Profiles, func(p engine.Profile) string { return p.Name }, sc.profile)
+		appendSorted(root, sep, s.Instances, func(i engine.Instance) string { return i.Name }, sc.instance)
+		appendSorted(root, sep, s.Forwards, func(f engine.Forward) string { return f.Network + "/" + f.ListenAddress }, sc.forward)
 	}
 	out := hclwrite.Format(f.Bytes())
 	if len(out) > 0 && out[len(out)-1] != '\n' {
 		out = append(out, '\n')
 	}
 	return out
+}
+
+// appendSorted appends the block of every item to root (block writes
+// it), in key order, each after sep.
+func appendSorted[T any](root *hclwrite.Body, sep func(), items []T, key func(T) string, block func(*hclwrite.Body, T)) {
+	for _, x := range sortedBy(items, key) {
+		sep()
+		block(root, x)
+	}
 }
 
 func sortedBy[T any](items []T, key func(T) string) []T {

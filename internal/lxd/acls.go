@@ -15,16 +15,7 @@ import (
 
 // ListACLs returns every network ACL of the project in one request.
 func (r *Remote) ListACLs(ctx context.Context) ([]engine.ACL, error) {
-	acls, err := r.client(ctx).GetNetworkACLs()
-	if err != nil {
-		return nil, fmt.Errorf("listing network ACLs: %w", mapError(err))
-	}
-	out := make([]engine.ACL, 0, len(acls))
-	for _, a := range acls {
-		out = append(out, aclFromAPI(a))
-	}
-	slices.SortFunc(out, func(a, b engine.ACL) int { return strings.Compare(a.Name, b.Name) })
-	return out, nil
+	return listed("network ACLs", r.client(ctx).GetNetworkACLs, aclFromAPI, sortACLs)
 }
 
 // GetACL reads one network ACL (GET /1.0/network-acls/<name>).
@@ -49,35 +40,20 @@ func aclFromAPI(a api.NetworkACL) engine.ACL {
 }
 
 func rulesFromAPI(rs []api.NetworkACLRule) []engine.ACLRule {
-	out := make([]engine.ACLRule, 0, len(rs))
-	for _, r := range rs {
-		out = append(out, engine.ACLRule(r))
-	}
-	return out
+	return convertAll(rs, func(r api.NetworkACLRule) engine.ACLRule { return engine.ACLRule(r) })
 }
 
 // aclPut is the writable part of an ACL. A rule without a state gets
 // "enabled": the API refuses an empty state (the lxc client fills it in).
 func aclPut(a engine.ACL) api.NetworkACLPut {
-	put := api.NetworkACLPut{
-		Description: a.Description,
-		Config:      nonNilMap(a.Config),
-		Ingress:     make([]api.NetworkACLRule, 0, len(a.Ingress)),
-		Egress:      make([]api.NetworkACLRule, 0, len(a.Egress)),
-	}
 	rule := func(r engine.ACLRule) api.NetworkACLRule {
 		if r.State == "" {
 			r.State = "enabled"
 		}
 		return api.NetworkACLRule(r)
 	}
-	for _, r := range a.Ingress {
-		put.Ingress = append(put.Ingress, rule(r))
-	}
-	for _, r := range a.Egress {
-		put.Egress = append(put.Egress, rule(r))
-	}
-	return put
+	return api.NetworkACLPut{Description: a.Description, Config: nonNilMap(a.Config),
+		Ingress: convertAll(a.Ingress, rule), Egress: convertAll(a.Egress, rule)}
 }
 
 // aclETag hashes an ACL's writable state as listed (see etag.go).
@@ -118,18 +94,8 @@ func (r *Remote) CreateACL(ctx context.Context, a engine.ACL) error {
 // conditional on a.ETag like UpdateNetwork. Costs two requests.
 func (r *Remote) UpdateACL(ctx context.Context, a engine.ACL) error {
 	c := r.client(ctx)
-	cur, lxdETag, err := c.GetNetworkACL(a.Name)
-	if err != nil {
-		return fmt.Errorf("updating network ACL %q: %w", a.Name, mapError(err))
-	}
-	if a.ETag != "" && aclETag(cur.Writable()) != a.ETag {
-		return fmt.Errorf("updating network ACL %q: changed since it was read: %w", a.Name, engine.ErrPreconditionFailed)
-	}
-	if err := c.UpdateNetworkACL(a.Name, aclPut(a), lxdETag); err != nil {
-		err = refusalUnlessGone(mapError(err), func() error { _, _, err := c.GetNetworkACL(a.Name); return err })
-		return fmt.Errorf("updating network ACL %q: %w", a.Name, err)
-	}
-	return nil
+	return updateIfUnchanged(fmt.Sprintf("network ACL %q", a.Name), a.Name, a.ETag, c.GetNetworkACL,
+		func(cur *api.NetworkACL) string { return aclETag(cur.Writable()) }, c.UpdateNetworkACL, aclPut(a))
 }
 
 // DeleteACL deletes an ACL (LXD refuses while a network or NIC uses it).

@@ -4,7 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strings"
+
+	"github.com/lxnetd/lxnetd/engine"
 )
 
 // ETags.
@@ -72,4 +75,25 @@ func nonNilDevices(m map[string]map[string]string) map[string]map[string]string 
 		return map[string]map[string]string{}
 	}
 	return m
+}
+
+// updateIfUnchanged is the conditional update described above of the
+// object name (what: `network "br0"`): get reads it (its state and LXD's
+// ETag); when etag, the engine's ("" for none), differs from what etagOf
+// hashes of that state, it fails with ErrPreconditionFailed; otherwise
+// update writes put with LXD's ETag.
+func updateIfUnchanged[C, P any](what, name, etag string, get func(string) (C, string, error), etagOf func(C) string,
+	update func(string, P, string) error, put P) error {
+	cur, lxdETag, err := get(name)
+	if err != nil {
+		return fmt.Errorf("updating %s: %w", what, mapError(err))
+	}
+	if etag != "" && etagOf(cur) != etag {
+		return fmt.Errorf("updating %s: changed since it was read: %w", what, engine.ErrPreconditionFailed)
+	}
+	if err := update(name, put, lxdETag); err != nil {
+		err = refusalUnlessGone(mapError(err), func() error { _, _, err := get(name); return err })
+		return fmt.Errorf("updating %s: %w", what, err)
+	}
+	return nil
 }

@@ -15,16 +15,9 @@ import (
 // each with its member as location (verified on LXD 5.0.2: the same listen
 // address may be on several members; the list ignores ?target=).
 func (r *Remote) ListForwards(ctx context.Context, network string) ([]engine.Forward, error) {
-	fwds, err := r.client(ctx).GetNetworkForwards(network)
-	if err != nil {
-		return nil, fmt.Errorf("listing forwards of network %q: %w", network, mapError(err))
-	}
-	out := make([]engine.Forward, 0, len(fwds))
-	for _, f := range fwds {
-		out = append(out, forwardFromAPI(network, f))
-	}
-	sortForwards(out)
-	return out, nil
+	list := func() ([]api.NetworkForward, error) { return r.client(ctx).GetNetworkForwards(network) }
+	conv := func(f api.NetworkForward) engine.Forward { return forwardFromAPI(network, f) }
+	return listed(fmt.Sprintf("forwards of network %q", network), list, conv, sortForwards)
 }
 
 func forwardFromAPI(network string, f api.NetworkForward) engine.Forward {
@@ -33,29 +26,22 @@ func forwardFromAPI(network string, f api.NetworkForward) engine.Forward {
 		ListenAddress: f.ListenAddress,
 		Description:   f.Description,
 		Config:        nonNilMap(f.Config),
-		Ports:         make([]engine.ForwardPort, 0, len(f.Ports)),
+		Ports:         convertAll(f.Ports, func(p api.NetworkForwardPort) engine.ForwardPort { return engine.ForwardPort(p) }),
 		Location:      f.Location,
 	}
 	if out.Location == standalone {
 		out.Location = ""
-	}
-	for _, p := range f.Ports {
-		out.Ports = append(out.Ports, engine.ForwardPort(p))
 	}
 	sortForwardPorts(out.Ports)
 	return out
 }
 
 func forwardPut(f engine.Forward) api.NetworkForwardPut {
-	put := api.NetworkForwardPut{
+	return api.NetworkForwardPut{
 		Description: f.Description,
 		Config:      nonNilMap(f.Config),
-		Ports:       make([]api.NetworkForwardPort, 0, len(f.Ports)),
+		Ports:       convertAll(f.Ports, func(p engine.ForwardPort) api.NetworkForwardPort { return api.NetworkForwardPort(p) }),
 	}
-	for _, p := range f.Ports {
-		put.Ports = append(put.Ports, api.NetworkForwardPort(p))
-	}
-	return put
 }
 
 // CreateForward creates a forward with all its ports in one request, on

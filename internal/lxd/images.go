@@ -2,9 +2,7 @@ package lxd
 
 import (
 	"context"
-	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/canonical/lxd/shared/api"
 
@@ -16,16 +14,7 @@ import (
 // resolves a node's image to the fingerprint its instance records in
 // volatile.base_image.
 func (r *Remote) ListImages(ctx context.Context) ([]engine.Image, error) {
-	imgs, err := r.client(ctx).GetImages()
-	if err != nil {
-		return nil, fmt.Errorf("listing images: %w", mapError(err))
-	}
-	out := make([]engine.Image, 0, len(imgs))
-	for _, im := range imgs {
-		out = append(out, imageFromAPI(im))
-	}
-	slices.SortFunc(out, func(a, b engine.Image) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })
-	return out, nil
+	return listed("images", r.client(ctx).GetImages, imageFromAPI, sortImages)
 }
 
 func imageFromAPI(im api.Image) engine.Image {

@@ -25,16 +25,8 @@ import (
 // 0.4-0.7 s without. The status is in recursion=1, and the addresses the
 // engine needs come from the configuration (see nicAddresses).
 func (r *Remote) ListInstances(ctx context.Context) ([]engine.Instance, error) {
-	insts, err := r.client(ctx).GetInstances(api.InstanceTypeAny)
-	if err != nil {
-		return nil, fmt.Errorf("listing instances: %w", mapError(err))
-	}
-	out := make([]engine.Instance, 0, len(insts))
-	for _, in := range insts {
-		out = append(out, instanceFromAPI(in))
-	}
-	sortInstances(out)
-	return out, nil
+	list := func() ([]api.Instance, error) { return r.client(ctx).GetInstances(api.InstanceTypeAny) }
+	return listed("instances", list, instanceFromAPI, sortInstances)
 }
 
 func instanceFromAPI(in api.Instance) engine.Instance {

@@ -53,18 +53,27 @@ var incusStaticRemotes = map[string]lxcRemote{
 // incusConfigDir returns the incus client configuration directory the way
 // incus finds it: $INCUS_CONF, else ~/.config/incus.
 func incusConfigDir(getenv func(string) string) (string, error) {
-	if dir := getenv("INCUS_CONF"); dir != "" {
-		return dir, nil
-	}
-	home := getenv("HOME")
-	if home == "" {
-		h, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("finding the incus config directory: set INCUS_CONF or HOME: %w", err)
-		}
-		home = h
+	dir, home, err := envOrHome(getenv, "INCUS_CONF", "incus")
+	if err != nil || dir != "" {
+		return dir, err
 	}
 	return filepath.Join(home, ".config", "incus"), nil
+}
+
+// envOrHome returns the client configuration directory that the
+// environment variable env names, or else (dir "") the home directory
+// under which the client (tool) has its default.
+func envOrHome(getenv func(string) string, env, tool string) (dir, home string, err error) {
+	if dir := getenv(env); dir != "" {
+		return dir, "", nil
+	}
+	if home = getenv("HOME"); home != "" {
+		return "", home, nil
+	}
+	if home, err = os.UserHomeDir(); err != nil {
+		return "", "", fmt.Errorf("finding the %s config directory: set %s or HOME: %w", tool, env, err)
+	}
+	return "", home, nil
 }
 
 // loadClientConfig reads the configuration of client tool ("lxc" or
@@ -85,16 +94,9 @@ func loadClientConfig(tool string, getenv func(string) string) (*lxcConfig, erro
 // finds it: $LXD_CONF, else the snap's ~/snap/lxd/common/config when it
 // holds a config.yml, else ~/.config/lxc.
 func lxcConfigDir(getenv func(string) string) (string, error) {
-	if dir := getenv("LXD_CONF"); dir != "" {
-		return dir, nil
-	}
-	home := getenv("HOME")
-	if home == "" {
-		h, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("finding the lxc config directory: set LXD_CONF or HOME: %w", err)
-		}
-		home = h
+	dir, home, err := envOrHome(getenv, "LXD_CONF", "lxc")
+	if err != nil || dir != "" {
+		return dir, err
 	}
 	snap := filepath.Join(home, "snap", "lxd", "common", "config")
 	if _, err := os.Stat(filepath.Join(snap, "config.yml")); err == nil {

@@ -113,16 +113,7 @@ func (r *Remote) managedNetworkNames(ctx context.Context) ([]string, error) {
 
 // listNetworksBulk lists every network in one request.
 func (r *Remote) listNetworksBulk(ctx context.Context) ([]engine.Network, error) {
-	nets, err := r.client(ctx).GetNetworks()
-	if err != nil {
-		return nil, fmt.Errorf("listing networks: %w", mapError(err))
-	}
-	out := make([]engine.Network, 0, len(nets))
-	for _, n := range nets {
-		out = append(out, networkFromAPI(n))
-	}
-	sortNetworks(out)
-	return out, nil
+	return listed("networks", r.client(ctx).GetNetworks, networkFromAPI, sortNetworks)
 }
 
 func networkFromAPI(n api.Network) engine.Network {
@@ -249,19 +240,10 @@ func (r *Remote) createClusterNetwork(ctx context.Context, req api.NetworksPost)
 // network is unchanged since it was listed; see etag.go. Costs two requests.
 func (r *Remote) UpdateNetwork(ctx context.Context, n engine.Network) error {
 	c := r.client(ctx)
-	cur, lxdETag, err := c.GetNetwork(n.Name)
-	if err != nil {
-		return fmt.Errorf("updating network %q: %w", n.Name, mapError(err))
-	}
-	if n.ETag != "" && networkETag(cur.Description, cur.Config) != n.ETag {
-		return fmt.Errorf("updating network %q: changed since it was read: %w", n.Name, engine.ErrPreconditionFailed)
-	}
 	put := api.NetworkPut{Description: n.Description, Config: maps.Clone(nonNilMap(n.Config))}
-	if err := c.UpdateNetwork(n.Name, put, lxdETag); err != nil {
-		err = refusalUnlessGone(mapError(err), func() error { _, _, err := c.GetNetwork(n.Name); return err })
-		return fmt.Errorf("updating network %q: %w", n.Name, ovsFailed(n, err))
-	}
-	return nil
+	// ovsFailed adds what an Open vSwitch bridge's failure means.
+	return ovsFailed(n, updateIfUnchanged(fmt.Sprintf("network %q", n.Name), n.Name, n.ETag, c.GetNetwork,
+		func(cur *api.Network) string { return networkETag(cur.Description, cur.Config) }, c.UpdateNetwork, put))
 }
 
 // DeleteNetwork deletes a managed network.
@@ -274,16 +256,7 @@ func (r *Remote) DeleteNetwork(ctx context.Context, name string) error {
 
 // ListProfiles returns every profile of the project in one request.
 func (r *Remote) ListProfiles(ctx context.Context) ([]engine.Profile, error) {
-	profiles, err := r.client(ctx).GetProfiles()
-	if err != nil {
-		return nil, fmt.Errorf("listing profiles: %w", mapError(err))
-	}
-	out := make([]engine.Profile, 0, len(profiles))
-	for _, p := range profiles {
-		out = append(out, profileFromAPI(p))
-	}
-	sortProfiles(out)
-	return out, nil
+	return listed("profiles", r.client(ctx).GetProfiles, profileFromAPI, sortProfiles)
 }
 
 func profileFromAPI(p api.Profile) engine.Profile {
@@ -317,23 +290,9 @@ func (r *Remote) CreateProfile(ctx context.Context, p engine.Profile) error {
 // (PUT), conditional on p.ETag like UpdateNetwork. Costs two requests.
 func (r *Remote) UpdateProfile(ctx context.Context, p engine.Profile) error {
 	c := r.client(ctx)
-	cur, lxdETag, err := c.GetProfile(p.Name)
-	if err != nil {
-		return fmt.Errorf("updating profile %q: %w", p.Name, mapError(err))
-	}
-	if p.ETag != "" && profileETag(cur.Description, cur.Config, cur.Devices) != p.ETag {
-		return fmt.Errorf("updating profile %q: changed since it was read: %w", p.Name, engine.ErrPreconditionFailed)
-	}
-	put := api.ProfilePut{
-		Description: p.Description,
-		Config:      nonNilMap(p.Config),
-		Devices:     nonNilDevices(p.Devices),
-	}
-	if err := c.UpdateProfile(p.Name, put, lxdETag); err != nil {
-		err = refusalUnlessGone(mapError(err), func() error { _, _, err := c.GetProfile(p.Name); return err })
-		return fmt.Errorf("updating profile %q: %w", p.Name, err)
-	}
-	return nil
+	put := api.ProfilePut{Description: p.Description, Config: nonNilMap(p.Config), Devices: nonNilDevices(p.Devices)}
+	return updateIfUnchanged(fmt.Sprintf("profile %q", p.Name), p.Name, p.ETag, c.GetProfile,
+		func(cur *api.Profile) string { return profileETag(cur.Description, cur.Config, cur.Devices) }, c.UpdateProfile, put)
 }
 
 // DeleteProfile deletes a profile (LXD refuses while instances use it).

@@ -2,6 +2,7 @@ package lxd
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 
 	"github.com/lxnetd/lxnetd/engine"
@@ -30,6 +31,28 @@ func byName[T any](name func(T) string) func(a, b T) int {
 	return func(a, b T) int { return cmp.Compare(name(a), name(b)) }
 }
 
+// convertAll returns conv of every element of in, in order: never nil, as
+// LXD refuses a null where it expects a list.
+func convertAll[A, E any](in []A, conv func(A) E) []E {
+	out := make([]E, 0, len(in))
+	for _, a := range in {
+		out = append(out, conv(a))
+	}
+	return out
+}
+
+// listed converts what one list call returns (list; what names the
+// objects in its error) and puts it in order (sort).
+func listed[A, E any](what string, list func() ([]A, error), conv func(A) E, sort func([]E)) ([]E, error) {
+	items, err := list()
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: %w", what, mapError(err))
+	}
+	out := convertAll(items, conv)
+	sort(out)
+	return out, nil
+}
+
 // sortNetworks orders networks by name, and each one's cluster members.
 func sortNetworks(ns []engine.Network) {
 	slices.SortFunc(ns, byName(func(n engine.Network) string { return n.Name }))
@@ -44,6 +67,14 @@ func sortProfiles(ps []engine.Profile) {
 
 func sortInstances(is []engine.Instance) {
 	slices.SortFunc(is, byName(func(i engine.Instance) string { return i.Name }))
+}
+
+func sortACLs(as []engine.ACL) {
+	slices.SortFunc(as, byName(func(a engine.ACL) string { return a.Name }))
+}
+
+func sortImages(is []engine.Image) {
+	slices.SortFunc(is, byName(func(i engine.Image) string { return i.Fingerprint }))
 }
 
 func sortForwards(fs []engine.Forward) {

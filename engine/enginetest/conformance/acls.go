@@ -22,11 +22,8 @@ func (s *suite) mustACL(name string) engine.ACL {
 
 func (s *suite) createACL(a engine.ACL) engine.ACL {
 	s.Helper()
-	if a.Name == "" {
-		a.Name = s.env.Name(s.T, "acl")
-	}
-	s.cleanup("ACL "+a.Name, func(ctx context.Context) error { return s.r.DeleteACL(ctx, a.Name) })
-	s.must("CreateACL", s.r.CreateACL(s.ctx, a))
+	a.Name = s.nameOr(a.Name, "acl")
+	create(s, "CreateACL", "ACL", a.Name, a, s.r.CreateACL, s.r.DeleteACL)
 	return a
 }
 
@@ -65,9 +62,7 @@ func acls(s *suite) {
 		[]any{got.Description, got.Config, sortedRules(got.Ingress), got.Egress}); diff != "" {
 		s.Errorf("listed ACL (-sent +listed):\n%s", diff)
 	}
-	if len(got.UsedBy) != 0 || got.ETag == "" {
-		s.Errorf("listed ACL: used by %v etag %q, want none and an etag", got.UsedBy, got.ETag)
-	}
+	s.wantUnused("listed ACL", got.UsedBy, got.ETag)
 	s.wantRefused("CreateACL of an ACL that exists", s.r.CreateACL(s.ctx, a))
 	etagCase[engine.ACL]{
 		kind:   "ACL",

@@ -151,9 +151,7 @@ func profile(s *suite) {
 	if diff := cmp.Diff([]any{p.Description, p.Config, p.Devices}, []any{got.Description, got.Config, got.Devices}); diff != "" {
 		s.Errorf("listed profile (-sent +listed):\n%s", diff)
 	}
-	if len(got.UsedBy) != 0 || got.ETag == "" {
-		s.Errorf("listed profile: used by %v etag %q, want none and an etag", got.UsedBy, got.ETag)
-	}
+	s.wantUnused("listed profile", got.UsedBy, got.ETag)
 	s.wantRefused("CreateProfile of a profile that exists", s.r.CreateProfile(s.ctx, p))
 	etagCase[engine.Profile]{
 		kind:   "Profile",

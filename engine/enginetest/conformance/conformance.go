@@ -91,6 +91,32 @@ func (s *suite) cleanup(what string, del func(ctx context.Context) error) {
 	})
 }
 
+// create makes obj, the what (e.g. "profile") called name, with the create
+// call (named call in a failure), after registering its deletion by del,
+// so that a create that half-failed is cleaned up too.
+func create[T any](s *suite, call, what, name string, obj T, create func(context.Context, T) error, del func(context.Context, string) error) {
+	s.Helper()
+	s.cleanup(what+" "+name, func(ctx context.Context) error { return del(ctx, name) })
+	s.must(call, create(s.ctx, obj))
+}
+
+// wantUnused checks what a new object (what: "listed profile") lists with:
+// used by nothing, and an ETag.
+func (s *suite) wantUnused(what string, usedBy []engine.Address, etag string) {
+	s.Helper()
+	if len(usedBy) != 0 || etag == "" {
+		s.Errorf("%s: used by %v etag %q, want none and an etag", what, usedBy, etag)
+	}
+}
+
+// nameOr is name, or a new unique name with prefix when it is "".
+func (s *suite) nameOr(name, prefix string) string {
+	if name == "" {
+		return s.env.Name(s.T, prefix)
+	}
+	return name
+}
+
 // must fails the subtest at once on err, naming the call.
 func (s *suite) must(what string, err error) {
 	s.Helper()
@@ -211,18 +237,14 @@ func (s *suite) createBridge(config map[string]string) (engine.Network, string) 
 		Config: map[string]string{"ipv4.address": gateway(cidr), "ipv6.address": "none"},
 	}
 	maps.Copy(n.Config, config)
-	s.cleanup("network "+n.Name, func(ctx context.Context) error { return s.r.DeleteNetwork(ctx, n.Name) })
-	s.must("CreateNetwork", s.r.CreateNetwork(s.ctx, n))
+	create(s, "CreateNetwork", "network", n.Name, n, s.r.CreateNetwork, s.r.DeleteNetwork)
 	return n, cidr
 }
 
 func (s *suite) createProfile(p engine.Profile) engine.Profile {
 	s.Helper()
-	if p.Name == "" {
-		p.Name = s.env.Name(s.T, "prof")
-	}
-	s.cleanup("profile "+p.Name, func(ctx context.Context) error { return s.r.DeleteProfile(ctx, p.Name) })
-	s.must("CreateProfile", s.r.CreateProfile(s.ctx, p))
+	p.Name = s.nameOr(p.Name, "prof")
+	create(s, "CreateProfile", "profile", p.Name, p, s.r.CreateProfile, s.r.DeleteProfile)
 	return p
 }
 
@@ -231,12 +253,9 @@ func (s *suite) createProfile(p engine.Profile) engine.Profile {
 // half-failed is cleaned up too.
 func (s *suite) createInstance(i engine.Instance) engine.Instance {
 	s.Helper()
-	if i.Name == "" {
-		i.Name = s.env.Name(s.T, "inst")
-	}
+	i.Name = s.nameOr(i.Name, "inst")
 	i.Image = s.env.Image
-	s.cleanup("instance "+i.Name, func(ctx context.Context) error { return s.r.DeleteInstance(ctx, i.Name) })
-	s.must("CreateInstance", s.r.CreateInstance(s.ctx, i))
+	create(s, "CreateInstance", "instance", i.Name, i, s.r.CreateInstance, s.r.DeleteInstance)
 	return i
 }
 
