@@ -54,12 +54,7 @@ func (l *loader) declare(bodies []*hclsyntax.Body) {
 			case kindLocals:
 				attrs, diags := block.Body.JustAttributes()
 				l.add(diags...)
-				list := make([]*hcl.Attribute, 0, len(attrs))
-				for _, a := range attrs {
-					list = append(list, a)
-				}
-				sort.Slice(list, func(i, j int) bool { return list[i].Range.Start.Byte < list[j].Range.Start.Byte })
-				for _, a := range list {
+				for _, a := range attributesInOrder(attrs) {
 					key := kindLocal + "." + a.Name
 					if prev, ok := l.byKey[key]; ok {
 						l.errorf(a.NameRange.Ptr(), "Duplicate local value definition",
@@ -131,12 +126,7 @@ func (l *loader) declareBlock(block *hcl.Block, kind, key string) {
 func (d *decl) expressions() []hcl.Expression {
 	var out []hcl.Expression
 	add := func(attrs hcl.Attributes) {
-		list := make([]*hcl.Attribute, 0, len(attrs))
-		for _, a := range attrs {
-			list = append(list, a)
-		}
-		sort.Slice(list, func(i, j int) bool { return list[i].Range.Start.Byte < list[j].Range.Start.Byte })
-		for _, a := range list {
+		for _, a := range attributesInOrder(attrs) {
 			out = append(out, a.Expr)
 		}
 	}
@@ -435,4 +425,16 @@ func suggest(name string, candidates []string) string {
 		}
 	}
 	return best
+}
+
+// attributesInOrder lists attrs in the order they stand in their file:
+// hcl.Attributes is a map, and diagnostics and evaluation must not depend
+// on Go's map order.
+func attributesInOrder(attrs hcl.Attributes) []*hcl.Attribute {
+	list := make([]*hcl.Attribute, 0, len(attrs))
+	for _, a := range attrs {
+		list = append(list, a)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Range.Start.Byte < list[j].Range.Start.Byte })
+	return list
 }
