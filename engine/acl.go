@@ -178,8 +178,12 @@ func (d *desired) compileACLs(r *spec.Remote) {
 	}
 }
 
-// aclNames splits a security.acls value into ACL names.
-func aclNames(v string) []string { return splitList(v) }
+// ACLNames splits a security.acls value (ACLsKey) into ACL names: the one
+// reading of that list, which export shares.
+func ACLNames(v string) []string { return splitList(v) }
+
+// aclNames is ACLNames, under the name the planner uses.
+var aclNames = ACLNames
 
 // deviceACLs are the ACLs a NIC device attaches.
 func deviceACLs(d map[string]string) []string {

@@ -2,7 +2,6 @@ package export
 
 import (
 	"slices"
-	"strings"
 
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
@@ -21,14 +20,14 @@ import (
 func selectACLs(set *Set, acls []engine.ACL, networks []string, keep func(kind, name string, cfg map[string]string) bool) {
 	attached := map[string]bool{}
 	for _, n := range set.Networks {
-		for _, a := range splitNames(n.Config[engine.ACLsKey]) {
+		for _, a := range engine.ACLNames(n.Config[engine.ACLsKey]) {
 			attached[a] = true
 		}
 	}
 	devs := func(d map[string]map[string]string) {
 		for _, dev := range d {
 			if dev["type"] == "nic" {
-				for _, a := range splitNames(dev[engine.ACLsKey]) {
+				for _, a := range engine.ACLNames(dev[engine.ACLsKey]) {
 					attached[a] = true
 				}
 			}
@@ -45,16 +44,6 @@ func selectACLs(set *Set, acls []engine.ACL, networks []string, keep func(kind, 
 			set.ACLs = append(set.ACLs, a)
 		}
 	}
-}
-
-func splitNames(v string) []string {
-	var out []string
-	for _, s := range strings.Split(v, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // acl writes an acl block with one ingress or egress block per rule.
@@ -88,7 +77,7 @@ func (sc *scope) acl(body *hclwrite.Body, a engine.ACL) {
 // exported with it (acl.web.name, or join(",", [...]) for several), the
 // literal string when any of them is not exported.
 func (sc *scope) aclRefs(v string) hclwrite.Tokens {
-	names := splitNames(v)
+	names := engine.ACLNames(v)
 	var refs []hclwrite.Tokens
 	for _, n := range names {
 		l, ok := sc.acls[n]
