@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -52,9 +51,7 @@ type Remote struct {
 	// its event websocket when it returns (see events.go).
 	dial func(ctx context.Context) (*lxdclient.ProtocolLXD, *transport, error)
 
-	watchMu sync.Mutex
-	watches map[*transport]struct{} // transports of running watches, cut by Close
-	closed  bool
+	watches closeSet[*transport] // transports of running watches, cut by Close
 
 	requests *atomic.Int64
 }
@@ -272,7 +269,6 @@ func connectEndpoint(ctx context.Context, name string, ep endpoint) (*Remote, er
 		base:       base,
 		tr:         tr,
 		dial:       dial,
-		watches:    map[*transport]struct{}{},
 		requests:   requests,
 		clustered:  srv.Environment.ServerClustered,
 		server:     serverInfo(srv),
@@ -367,12 +363,7 @@ func (r *Remote) Requests() int64 { return r.requests.Load() }
 // (a running WatchLifecycle then returns an error). The Remote must not be
 // used afterwards.
 func (r *Remote) Close() {
-	r.watchMu.Lock()
-	r.closed = true
-	watches := r.watches
-	r.watches = map[*transport]struct{}{}
-	r.watchMu.Unlock()
-	for tr := range watches {
+	for _, tr := range r.watches.close() {
 		tr.closeAll()
 	}
 	r.tr.closeAll()

@@ -139,22 +139,17 @@ func (r *Remote) watchClient(ctx context.Context) (*lxdclient.ProtocolLXD, *tran
 	if err != nil {
 		return nil, nil, err
 	}
-	r.watchMu.Lock()
-	defer r.watchMu.Unlock()
-	if r.closed {
+	if !r.watches.add(tr) {
 		tr.closeAll()
 		return nil, nil, errors.New("the connection is closed")
 	}
-	r.watches[tr] = struct{}{}
 	return c, tr, nil
 }
 
 // endWatch closes a watch's connections (its event websocket; the client's
 // goroutines then end too) and forgets its transport.
 func (r *Remote) endWatch(tr *transport) {
-	r.watchMu.Lock()
-	delete(r.watches, tr)
-	r.watchMu.Unlock()
+	r.watches.remove(tr)
 	tr.closeAll()
 }
 

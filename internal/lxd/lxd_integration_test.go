@@ -777,10 +777,8 @@ func TestWatchLifecycleStreamBreaks(t *testing.T) {
 
 // breakWatches breaks the connections of r's running watches.
 func breakWatches(r *Remote) int {
-	r.watchMu.Lock()
-	defer r.watchMu.Unlock()
 	n := 0
-	for tr := range r.watches {
+	for _, tr := range r.watches.list() {
 		n += tr.breakConns()
 	}
 	return n
@@ -833,12 +831,9 @@ func TestWatchLifecycleClosesItsConnection(t *testing.T) {
 // r's running watches.
 func watchSockets(t *testing.T, r *Remote) []string {
 	t.Helper()
-	r.watchMu.Lock()
-	defer r.watchMu.Unlock()
 	var out []string
-	for tr := range r.watches {
-		tr.mu.Lock()
-		for c := range tr.conns {
+	for _, tr := range r.watches.list() {
+		for _, c := range tr.conns.list() {
 			sc, ok := c.Conn.(syscall.Conn)
 			if !ok {
 				continue
@@ -853,7 +848,6 @@ func watchSockets(t *testing.T, r *Remote) []string {
 				}
 			})
 		}
-		tr.mu.Unlock()
 	}
 	return out
 }
@@ -890,20 +884,15 @@ func watchGoroutines() int {
 
 // openConns counts the connections of r's transport that are still open.
 func openConns(r *Remote) int {
-	r.tr.mu.Lock()
-	defer r.tr.mu.Unlock()
-	return len(r.tr.conns)
+	return len(r.tr.conns.list())
 }
 
 // breakConns closes the currently open tracked connections but keeps the
 // transport usable, to break an event stream on purpose.
 func (tr *transport) breakConns() int {
-	tr.mu.Lock()
-	conns := tr.conns
-	tr.conns = map[*trackedConn]struct{}{}
-	tr.mu.Unlock()
-	for c := range conns {
-		_ = c.Conn.Close()
+	conns := tr.conns.list()
+	for _, c := range conns {
+		_ = c.Close()
 	}
 	return len(conns)
 }

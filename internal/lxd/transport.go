@@ -29,15 +29,13 @@ type transport struct {
 	requests *atomic.Int64
 	limits   deadlines // per-request deadlines (deadline.go)
 
-	mu     sync.Mutex
-	conns  map[*trackedConn]struct{}
-	closed bool
+	conns closeSet[*trackedConn] // open connections, cut by closeAll
 }
 
 var _ lxdclient.HTTPTransporter = (*transport)(nil)
 
 func newTransport(t *http.Transport, requests *atomic.Int64, limits deadlines) *transport {
-	tr := &transport{t: t, requests: requests, limits: limits, conns: map[*trackedConn]struct{}{}}
+	tr := &transport{t: t, requests: requests, limits: limits}
 	dial := t.DialContext
 	if dial == nil {
 		// https: the client leaves DialContext unset (HTTP uses DialTLSContext);
@@ -67,24 +65,15 @@ func (tr *transport) Transport() *http.Transport { return tr.t }
 
 func (tr *transport) track(c net.Conn) net.Conn {
 	tc := &trackedConn{Conn: c, tr: tr}
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	if tr.closed {
+	if !tr.conns.add(tc) {
 		_ = c.Close()
-		return tc
 	}
-	tr.conns[tc] = struct{}{}
 	return tc
 }
 
 // closeAll closes every open tracked connection and any dialed later.
 func (tr *transport) closeAll() {
-	tr.mu.Lock()
-	tr.closed = true
-	conns := tr.conns
-	tr.conns = map[*trackedConn]struct{}{}
-	tr.mu.Unlock()
-	for c := range conns {
+	for _, c := range tr.conns.close() {
 		_ = c.Conn.Close()
 	}
 	tr.t.CloseIdleConnections()
@@ -97,10 +86,6 @@ type trackedConn struct {
 }
 
 func (c *trackedConn) Close() error {
-	c.once.Do(func() {
-		c.tr.mu.Lock()
-		delete(c.tr.conns, c)
-		c.tr.mu.Unlock()
-	})
+	c.once.Do(func() { c.tr.conns.remove(c) })
 	return c.Conn.Close()
 }
