@@ -66,6 +66,22 @@ func readAtMost(r io.Reader) (src []byte, tooBig bool, err error) {
 	return src, false, nil
 }
 
+// readChecked reads the file name with read (readLimited or
+// readFileLimited) and reports one that cannot be read (summary, then the
+// error and hint) or is too large; ok is false then.
+func (l *loader) readChecked(name string, read func() ([]byte, bool, error), summary, hint string) (src []byte, ok bool) {
+	src, tooBig, err := read()
+	switch {
+	case err != nil:
+		l.errorf(nil, summary, "%s.%s", errText(err), hint)
+		return nil, false
+	case tooBig:
+		l.add(tooBigError(name))
+		return nil, false
+	}
+	return src, true
+}
+
 func tooBigError(name string) *hcl.Diagnostic {
 	pos := hcl.Range{Filename: name, Start: hcl.InitialPos, End: hcl.InitialPos}
 	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Configuration file too large", Subject: &pos,

@@ -246,13 +246,8 @@ func (l *loader) readAll(names []string) map[string][]byte {
 	srcs := make(map[string][]byte, len(names))
 	for _, name := range names {
 		l.inDir[name] = true
-		src, tooBig, err := readLimited(l.fsys, name)
-		switch {
-		case err != nil:
-			l.errorf(nil, "Cannot read configuration file", "%s.", errText(err))
-			continue
-		case tooBig:
-			l.add(tooBigError(name))
+		src, ok := l.readChecked(name, func() ([]byte, bool, error) { return readLimited(l.fsys, name) }, "Cannot read configuration file", "")
+		if !ok {
 			continue
 		}
 		if l.total += len(src); l.total > MaxTotalBytes {

@@ -157,13 +157,8 @@ func (l *loader) loadVariables(varBodies []*hclsyntax.Body) {
 		l.assignFromBody(body)
 	}
 	for _, path := range l.opts.VarFiles {
-		src, tooBig, err := readFileLimited(path)
-		switch {
-		case err != nil:
-			l.errorf(nil, "Cannot read variables file", "%s. Check the --var-file path.", errText(err))
-			continue
-		case tooBig:
-			l.add(tooBigError(path))
+		src, ok := l.readChecked(path, func() ([]byte, bool, error) { return readFileLimited(path) }, "Cannot read variables file", " Check the --var-file path.")
+		if !ok {
 			continue
 		}
 		if _, dup := l.sources[path]; dup {

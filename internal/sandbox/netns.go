@@ -2,9 +2,7 @@ package sandbox
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -51,17 +49,4 @@ func (d *Daemon) GetFrom(url string) (string, error) {
 		return "", fmt.Errorf("curl %s in %s's namespace: %v: %s", url, d.Name, err, strings.TrimSpace(string(out)))
 	}
 	return string(out), nil
-}
-
-// holder is the pid of the process holding d's namespaces.
-func (d *Daemon) holder() (int, error) {
-	if d.Underlay == "" {
-		return 0, fmt.Errorf("sandbox daemon %s has no namespace of its own (only Cluster and NamespacedPair daemons have)", d.Name)
-	}
-	path := filepath.Join(filepath.Dir(d.Dir), d.Name+".holder")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, fmt.Errorf("namespace holder of %s: %w", d.Name, err)
-	}
-	return strconv.Atoi(strings.TrimSpace(string(b)))
 }

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -107,4 +108,17 @@ func removeStale(t testing.TB, prefix, down string) {
 			t.Logf("removing the namespaced daemons %s of dead process %d: %v\n%s", dir, pid, err, out)
 		}
 	}
+}
+
+// holder is the pid of the process holding d's namespaces.
+func (d *Daemon) holder() (int, error) {
+	if d.Underlay == "" {
+		return 0, fmt.Errorf("sandbox daemon %s has no namespace of its own (only Cluster and NamespacedPair daemons have)", d.Name)
+	}
+	path := filepath.Join(filepath.Dir(d.Dir), d.Name+".holder")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("namespace holder of %s: %w", d.Name, err)
+	}
+	return strconv.Atoi(strings.TrimSpace(string(b)))
 }

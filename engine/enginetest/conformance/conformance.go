@@ -148,12 +148,12 @@ func (s *suite) wantRefused(what string, err error) {
 	}
 }
 
-// counted runs one list call and checks it cost exactly one request: the
-// engine's claim that reads are bulk rests on it.
-func counted[T any](s *suite, what string, list func() ([]T, error)) []T {
+// counted runs one call (a list, or a targeted get) and checks it cost
+// exactly one request: the engine's claim that reads are bulk rests on it.
+func counted[R any](s *suite, what string, call func() (R, error)) R {
 	s.Helper()
 	before := s.r.Requests()
-	out, err := list()
+	out, err := call()
 	s.must(what, err)
 	if n := s.r.Requests() - before; n != 1 {
 		s.Errorf("%s cost %d requests, want 1", what, n)

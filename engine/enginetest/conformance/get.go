@@ -51,12 +51,7 @@ func get(s *suite) {
 // the list listed.
 func single[T any](s *suite, what string, listed T, get func() (T, error)) {
 	s.Helper()
-	before := s.r.Requests()
-	got, err := get()
-	s.must(what, err)
-	if n := s.r.Requests() - before; n != 1 {
-		s.Errorf("%s cost %d requests, want 1", what, n)
-	}
+	got := counted(s, what, get)
 	if diff := cmp.Diff(listed, got, portsAnyOrder); diff != "" {
 		s.Errorf("%s (-listed +read):\n%s", what, diff)
 	}
