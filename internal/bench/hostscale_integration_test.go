@@ -5,6 +5,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
@@ -32,7 +33,7 @@ var (
 	binFlag    = flag.String("lxnetd", "../../bin/lxnetd", "the lxnetd binary to measure (make bench builds it)")
 	noLxcFlag  = flag.Bool("no-lxc", false, "skip the lxc script baselines (the slowest part)")
 	idleWindow = flag.Duration("idle", 10*time.Second, "how long the daemon's idle CPU is measured")
-	daemonLog  = flag.String("daemon-log", "", "write the daemon's log, with the Go runtime's GC trace, to this file")
+	daemonLog  = flag.String("daemon-log", "", "write the daemon's log (debug level), with the Go runtime's GC trace, to this file")
 )
 
 // fixture is what one run builds on its private LXD.
@@ -115,7 +116,9 @@ func hostScale(b *testing.B, bin string) *Report {
 		Machine: machine(),
 		Scale: map[string]int{"containers": fx.containers, "running": fx.running, "profiles": len(fx.profiles),
 			"bridges": len(fx.bridges), "ports": len(fx.bridges) * fx.ports, "listen_addresses": len(fx.bridges)},
-		Log: func(r Row) { b.Logf("%s, %s: %s %+v %s", r.Phase, r.Subject, ms(r.WallMS), r.Counts, r.Note) },
+		Log: func(r Row) {
+			b.Logf("%s, %s: %s %+v CPU %.0f ms RSS %.1f MiB %s", r.Phase, r.Subject, ms(r.WallMS), r.Counts, r.CPUMS, r.RSSMiB, r.Note)
+		},
 	}
 	if *portsOnly {
 		// The state of issue 12's held-out harness: 30 containers.
@@ -451,6 +454,7 @@ func daemonPhases(b *testing.B, ctx context.Context, bin string, fx *fixture, cf
 	var logMu sync.Mutex
 	cmd.Stdout, cmd.Stderr = lockedWriter{&log, &logMu}, lockedWriter{&log, &logMu}
 	if *daemonLog != "" {
+		cmd.Args = append(cmd.Args, "--log-level", "debug")
 		cmd.Env = append(cmd.Env, "GODEBUG=gctrace=1")
 		defer func() {
 			logMu.Lock()
@@ -562,8 +566,16 @@ func daemonPhases(b *testing.B, ctx context.Context, bin string, fx *fixture, cf
 					b.Fatal(err)
 				}
 			},
-			waitPort: func(what, want string) time.Duration {
-				return waitFor(what, func() bool { return targetPort() == want })
+			port: targetPort,
+			status: func() string {
+				cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				defer cancel()
+				resp, err := daemon.Ask(cctx, sock, daemon.Request{Command: "status"})
+				if err != nil {
+					return err.Error()
+				}
+				raw, _ := json.Marshal(resp.Status)
+				return string(raw)
 			},
 			profile: fx.profiles[0], direct: direct, pid: pid, proxy: p, firstPort: 84,
 		}, rep)
