@@ -284,7 +284,7 @@ func runCLI(b *testing.B, bin string, p *Proxy, args ...string) (Row, []Request)
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	note := ""
 	if lw := LeaseWait(reqs); lw > 0 {
-		note = fmt.Sprintf("of which %s taking the lease", lw.Round(time.Millisecond))
+		note = fmt.Sprintf("lease taken → first write: %s (observing runs meanwhile)", lw.Round(time.Millisecond))
 	}
 	return Row{Note: note,
 		Subject: "lxnetd", WallMS: msOf(wall), Counts: Count(reqs),
