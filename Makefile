@@ -80,7 +80,9 @@ lint:
 # 20 bridges, 200 profiles and 2000 forward ports, against the same requests
 # issued directly and the lxc script a user would write; it prints the table
 # the README publishes. BENCH_FLAGS="-scale 0.1" for a quick run, "-json
-# FILE" for machines, "-no-lxc" to skip the (slow) lxc script.
+# FILE" for machines, "-no-lxc" to skip the (slow) lxc scripts, "-soak 10m"
+# for issue 12's memory target (default 30s), "-ports-only" for just the
+# N = 1000 ports cold apply against the lxc script.
 BENCH_FLAGS ?=
 bench: sandbox-up build
 	$(GO) test -tags integration -run '^$$' -bench 'ForwardPorts|NoOpPlan' -benchtime 1x -count 1 ./engine/

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -276,6 +277,18 @@ func TestPruneOrphansAndBlockers(t *testing.T) {
 	}
 	if d := cmp.Diff(wantBlockers, p.Blockers); d != "" {
 		t.Errorf("blockers (-want +got):\n%s", d)
+	}
+	// The observed users, by object (the profile too, though its own delete
+	// would not block): what a daemon re-plans on when one changes.
+	blockedBy := map[string][]string{}
+	for obj, users := range p.BlockedBy {
+		for _, u := range users {
+			blockedBy[obj.String()] = append(blockedBy[obj.String()], u.String())
+		}
+		slices.Sort(blockedBy[obj.String()])
+	}
+	if d := cmp.Diff(map[string][]string{"network.br0": {"node.hand", "node.web1", "profile.web"}, "profile.web": {"node.web1"}}, blockedBy); d != "" {
+		t.Errorf("blocked by (-want +got):\n%s", d)
 	}
 	if p.Deletes() != 1 || p.Owned != 4 {
 		t.Errorf("deletes %d owned %d", p.Deletes(), p.Owned)

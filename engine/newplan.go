@@ -336,17 +336,26 @@ func (pl *planner) blockers() {
 	kept := pl.plan.Changes[:0]
 	for _, c := range pl.plan.Changes {
 		var users []string
+		var usedBy []Address
 		switch {
 		case c.Action == Delete && c.Addr.Kind == KindNetwork:
-			users = pl.networkUsers(c.Network.UsedBy, c.Addr.Name, deleted)
+			usedBy = c.Network.UsedBy
+			users = pl.networkUsers(usedBy, c.Addr.Name, deleted)
 		case c.Action == Replace && c.Addr.Kind == KindNetwork:
-			users = pl.networkUsers(pl.obs.networks[c.Addr.Name].UsedBy, "", deleted)
+			usedBy = pl.obs.networks[c.Addr.Name].UsedBy
+			users = pl.networkUsers(usedBy, "", deleted)
 		case c.Action == Delete && c.Addr.Kind == KindProfile:
-			users = pl.profileUsers(c.Profile.UsedBy, c.Addr.Name, deleted)
+			usedBy = c.Profile.UsedBy
+			users = pl.profileUsers(usedBy, c.Addr.Name, deleted)
 		case c.Action == Delete && c.Addr.Kind == KindACL:
-			users = pl.aclUsers(c.ACL.UsedBy, c.Addr.Name, deleted)
+			usedBy = c.ACL.UsedBy
+			users = pl.aclUsers(usedBy, c.Addr.Name, deleted)
 		}
 		if len(users) > 0 {
+			if pl.plan.BlockedBy == nil {
+				pl.plan.BlockedBy = map[Address][]Address{}
+			}
+			pl.plan.BlockedBy[c.Addr] = usedBy
 			pl.plan.Blockers = append(pl.plan.Blockers, fmt.Sprintf("%s is not %sd: still used by %s", c.Addr, c.Action, strings.Join(users, ", ")))
 			continue
 		}

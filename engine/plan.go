@@ -27,6 +27,11 @@ type Plan struct {
 	// and replaces of nodes that neither delete_instances nor --replace
 	// allows (reported before any write).
 	Blockers []string
+	// BlockedBy maps each network, profile or ACL whose delete (or
+	// replace) Blockers left out to its observed users: when one of them
+	// changes or goes, the delete may have become possible (the daemon
+	// re-reads the object on their events and plans again).
+	BlockedBy map[Address][]Address
 	// Owned is the number of objects carrying this owner's tag that were
 	// observed (ACLs, networks, profiles, instances, forwards), for the daemon's
 	// allow_empty check.

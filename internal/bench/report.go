@@ -73,7 +73,9 @@ func (r *Report) JSON(w io.Writer) error {
 func (r *Report) Table(w io.Writer) {
 	fmt.Fprintf(w, "%s, %s; scale:", r.Date, r.Machine)
 	for _, k := range []string{"containers", "running", "profiles", "bridges", "ports", "listen_addresses"} {
-		fmt.Fprintf(w, " %d %s", r.Scale[k], strings.ReplaceAll(k, "_", " "))
+		if n, ok := r.Scale[k]; ok {
+			fmt.Fprintf(w, " %d %s", n, strings.ReplaceAll(k, "_", " "))
+		}
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w)

@@ -63,6 +63,7 @@ type Daemon struct {
 	workers   map[string]*workerHandle
 	wg        sync.WaitGroup
 	statusC   chan struct{}
+	mem       *memReturner // memory.go
 	lastLine  string
 	unhealthy bool
 	// pendingReload: a SIGHUP arrived before READY; reload right after it.
@@ -100,6 +101,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.Holder = lease.NewHolder("lxnetd run")
 	}
 	d.statusC = make(chan struct{}, 1)
+	d.mem = newMemReturner()
+	defer d.mem.timer.Stop()
 	sigs := d.Signals
 	if sigs == nil {
 		c := make(chan os.Signal, 4)
@@ -191,6 +194,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.handle(cr)
 		case <-d.statusC:
 			d.publishStatus()
+			d.mem.arm()
+		case <-d.mem.timer.C:
+			d.mem.fired()
 		case <-watchdog:
 			if d.healthy() {
 				_ = d.Notify.Watchdog()

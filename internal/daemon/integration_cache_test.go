@@ -19,7 +19,8 @@ import (
 // only the object the event names (no full read, in the repair pass or in
 // the pass its own write's echo causes); events about objects the
 // configuration does not mention cause no pass and no write; a
-// configuration edit is planned from the cache; and a full read still
+// configuration edit is planned from the cache; a delete blocked by a
+// container is made when the container's deletion event arrives; and a full read still
 // happens at every resync_interval. It logs the drift-restore
 // latency (hand delete returned → restored).
 func TestRunRepairsFromTheCache(t *testing.T) {
@@ -30,12 +31,16 @@ func TestRunRepairsFromTheCache(t *testing.T) {
 	fip := sandbox.FloatingIP(t)
 	owner := sandbox.UniqueName(t, "cown")
 	prof := sandbox.UniqueName(t, "cprof")
+	gone, user := sandbox.UniqueName(t, "cgone"), sandbox.UniqueName(t, "cuser")
 	t.Cleanup(func() {
 		_, _ = primary.LxcErr("network", "forward", "delete", br, fip)
 		_, _ = primary.LxcErr("profile", "delete", prof)
+		_, _ = primary.LxcErr("delete", "--force", user)
+		_, _ = primary.LxcErr("profile", "delete", gone)
 	})
+	goneHCL := fmt.Sprintf("\nprofile %q {\n  remote = remote.primary\n}\n", gone)
 	dir := t.TempDir()
-	config := func(resync string) string {
+	config := func(resync string, extra ...string) string {
 		return fmt.Sprintf("lxnet {\n  owner = %q\n  resync_interval = %q\n}\n\n", owner, resync) +
 			remoteHCL("primary", primary.Remote(), "") + fmt.Sprintf(`
 forward "web" {
@@ -57,9 +62,9 @@ profile %q {
     properties = { listen = "tcp:127.0.0.1:18099", connect = "tcp:127.0.0.1:80" }
   }
 }
-`, br, fip, sandbox.HostIP(cidr, 10), prof)
+`, br, fip, sandbox.HostIP(cidr, 10), prof) + strings.Join(extra, "")
 	}
-	writeFile(t, filepath.Join(dir, "lxnet.hcl"), config("1h"))
+	writeFile(t, filepath.Join(dir, "lxnet.hcl"), config("1h", goneHCL))
 	p := startLxnetd(t, dir)
 	p.waitConverged(t, 60*time.Second)
 	quiet(t, p)
@@ -127,7 +132,7 @@ profile %q {
 	}
 
 	// A configuration edit is planned from the cache too: no full read.
-	writeFile(t, filepath.Join(dir, "lxnet.hcl"), strings.Replace(config("1h"), `"user.cache" = "1"`, `"user.cache" = "3"`, 1))
+	writeFile(t, filepath.Join(dir, "lxnet.hcl"), strings.Replace(config("1h", goneHCL), `"user.cache" = "1"`, `"user.cache" = "3"`, 1))
 	edited := time.Now()
 	p.waitFor(t, "the edit applied", 60*time.Second, func(s *daemon.Status) bool {
 		r := remoteStatus(t, s, "primary")
@@ -140,6 +145,38 @@ profile %q {
 	}
 	if out, err := primary.LxcErr("profile", "get", prof, "user.cache"); err != nil || strings.TrimSpace(out) != "3" {
 		t.Errorf("user.cache after the edit: %q, %v; want 3", out, err)
+	}
+
+	// A delete blocked by a user lxnetd does not manage is made when that
+	// user goes, from its event (instance-deleted), not at the next resync:
+	// a profile dropped from the configuration stays while a container
+	// made by hand uses it, and goes with one full read (the one every
+	// delete is planned from) once the container is deleted.
+	// (An empty container: no image to unpack, and used_by counts it.)
+	primary.Lxc(t, "init", "--empty", user, "-p", "default", "-p", gone)
+	writeFile(t, filepath.Join(dir, "lxnet.hcl"), strings.Replace(config("1h"), `"user.cache" = "1"`, `"user.cache" = "3"`, 1))
+	st := p.waitFor(t, "the pass with the blocked delete", 60*time.Second, func(s *daemon.Status) bool {
+		r := remoteStatus(t, s, "primary")
+		return r.Passes > after.Passes && s.Converged() && !r.Busy
+	})
+	blocked := remoteStatus(t, st, "primary")
+	if _, err := primary.LxcErr("profile", "show", gone); err != nil {
+		t.Fatalf("profile %s deleted while %s uses it: %v", gone, user, err)
+	}
+	primary.Lxc(t, "delete", user)
+	deleted := time.Now()
+	st = p.waitFor(t, "the blocked delete made", 60*time.Second, func(s *daemon.Status) bool {
+		r := remoteStatus(t, s, "primary")
+		if r.Passes == blocked.Passes || r.Busy {
+			return false
+		}
+		_, err := primary.LxcErr("profile", "show", gone)
+		return err != nil
+	})
+	t.Logf("blocked delete made %v after its user was deleted (resync_interval 1h)", time.Since(deleted).Round(time.Millisecond))
+	after = remoteStatus(t, st, "primary")
+	if n := after.FullReads - blocked.FullReads; n != 1 {
+		t.Errorf("%d full reads to lift the block, want 1 (the delete is planned from one)", n)
 	}
 
 	// A short resync_interval: full reads come back on their own.

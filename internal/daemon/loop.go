@@ -31,6 +31,9 @@ type loop struct {
 	// the echoes of its own attempts. A configuration change still runs at
 	// once.
 	backingOff bool
+	// kicked: the pass is for a configuration change, which the watcher
+	// debounced already; it starts without the settle wait.
+	kicked bool
 }
 
 // streamErr is an event stream's end, tagged with the session it belonged
@@ -81,6 +84,9 @@ func (w *worker) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		w.mu.Lock()
+		w.rel = w.rel.withBlocked(out.Blocked)
+		w.mu.Unlock()
 		switch {
 		case w.lostDuring(pass):
 			w.setStatus(func(s *RemoteStatus) { s.Writes += int64(out.Applied) })
@@ -110,6 +116,7 @@ func (l *loop) wait(ctx context.Context) bool {
 			return false
 		case <-dirty:
 		case <-w.kick:
+			l.kicked = true
 		case <-l.retry.C:
 		case <-l.resync.C:
 			w.log.Debug("periodic resync")
@@ -129,13 +136,21 @@ func (l *loop) wait(ctx context.Context) bool {
 }
 
 // settle lets a burst of marks become one pass, then clears the marks and
-// the timers that a pass supersedes; false when ctx is done.
+// the timers that a pass supersedes; false when ctx is done. A pass for a
+// configuration change does not wait: the file watcher's debounce already
+// made a burst of edits one change, and the events that arrive meanwhile
+// are read by this pass or mark the next.
 func (l *loop) settle(ctx context.Context) bool {
 	w := l.w
+	wait := w.timings.Settle
+	if l.kicked {
+		wait = 0
+	}
+	l.kicked = false
 	select {
 	case <-ctx.Done():
 		return false
-	case <-time.After(w.timings.Settle):
+	case <-time.After(wait):
 	}
 	select {
 	case <-w.dirty:

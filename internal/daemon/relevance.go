@@ -24,6 +24,11 @@ type relevance struct {
 	profiles  map[string]bool
 	instances map[string]bool
 	acls      map[string]bool
+	// blocked are wanted whatever the configuration says: the objects
+	// whose delete the last plan left out because something uses them,
+	// and those users (Outcome.Blocked). An event on one of them may make
+	// the delete possible.
+	blocked map[engine.Address]bool
 }
 
 // newRelevance collects the names of everything desired on r, including
@@ -94,6 +99,9 @@ func (rel *relevance) addACLs(v string) {
 // about objects lxnetd never plans are not; events the adapter could not
 // read are, to be safe.
 func (rel *relevance) wants(ev engine.Event) bool {
+	if rel.blocked[ev.Object] {
+		return true
+	}
 	switch o := ev.Object; o.Kind {
 	case engine.KindNetwork:
 		return rel.networks[o.Name]
@@ -113,4 +121,15 @@ func (rel *relevance) wants(ev engine.Event) bool {
 // cache should re-read it for a plan of this configuration.
 func (rel *relevance) wantsObject(a engine.Address) bool {
 	return rel.wants(engine.Event{Object: a})
+}
+
+// withBlocked returns rel wanting also the objects of a plan's blocked
+// deletes and their users.
+func (rel *relevance) withBlocked(objs []engine.Address) *relevance {
+	out := *rel
+	out.blocked = make(map[engine.Address]bool, len(objs))
+	for _, a := range objs {
+		out.blocked[a] = true
+	}
+	return &out
 }

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lxnetd/lxnetd/engine"
@@ -59,6 +61,14 @@ type engineSession struct {
 	// fullDeletes is what the last plan made from a full read deleted,
 	// replaced or was kept from deleting (deletions).
 	fullDeletes string
+
+	// blockedMu guards blocked, which Watch reads on the event goroutine.
+	blockedMu sync.Mutex
+	// blocked maps each user of an object whose delete the last plan left
+	// out (and each such object itself) to those objects: an event on one
+	// marks them for re-reading, as their used_by changes without an event
+	// of their own (see setBlocked).
+	blocked map[engine.Address][]engine.Address
 }
 
 var _ Session = (*engineSession)(nil)
@@ -84,12 +94,13 @@ func (s *engineSession) Converge(ctx context.Context, desired *spec.Remote, sett
 		out.ObjectReads = int(now.ObjectReads - stats.ObjectReads)
 		out.Requests = s.rem.Requests() - requests
 	}()
-	rel := newRelevance(desired)
 	for round := 1; ; round++ {
+		rel := newRelevance(desired).withBlocked(s.blockedObjects())
 		p, err := s.plan(ctx, desired, settings, rel)
 		if err != nil {
 			return out, err
 		}
+		out.Blocked = s.setBlocked(p.BlockedBy)
 		out.Objects = p.Owned
 		if round == 1 {
 			for _, w := range render.Warnings(p) { // orphans and blocked deletes, worded as plan prints them
@@ -207,12 +218,41 @@ func (s *engineSession) plan(ctx context.Context, desired *spec.Remote, settings
 	}
 }
 
+// setBlocked records the blocked deletes of a plan (engine.Plan.BlockedBy:
+// object → its users) and returns the objects and users, for the worker to
+// want their events. An event on a user (an instance that lxnetd does not
+// manage stops using an orphaned profile, or is deleted) then re-reads the
+// blocked object too: its used_by changed, but LXD sends no event for it.
+// A plan without the block then deletes it, from a full read (see plan).
+func (s *engineSession) setBlocked(blockedBy map[engine.Address][]engine.Address) []engine.Address {
+	m := map[engine.Address][]engine.Address{}
+	for obj, users := range blockedBy {
+		m[obj] = append(m[obj], obj)
+		for _, u := range users {
+			m[u] = append(m[u], obj)
+		}
+	}
+	s.blockedMu.Lock()
+	s.blocked = m
+	s.blockedMu.Unlock()
+	return slices.SortedFunc(maps.Keys(m), func(a, b engine.Address) int { return strings.Compare(a.String(), b.String()) })
+}
+
+// blockedObjects are the keys of blocked (objects and users).
+func (s *engineSession) blockedObjects() []engine.Address {
+	s.blockedMu.Lock()
+	defer s.blockedMu.Unlock()
+	return slices.Collect(maps.Keys(s.blocked))
+}
+
 // deletions sums up what a plan deletes or replaces, and which deletes its
 // users block ("" for none). A plan from the cache whose deletions are
 // those of the last plan made from a full read needs no new full read: a
 // delete blocked for good (a profile an orphaned instance still uses) or
 // refused by the gate would otherwise cost one on every pass. A blocker
-// whose users went away since is thus lifted at the next full read (resync).
+// whose users go away is lifted by their events (setBlocked): the blocked
+// object is re-read, the plan now deletes it, and that plan is made again
+// from a full read.
 func deletions(p *engine.Plan) string {
 	var out []string
 	for _, c := range p.Changes {
@@ -238,6 +278,12 @@ func (s *engineSession) Watch(ctx context.Context, onEvent func(engine.Event)) e
 			return
 		}
 		s.cache.Note(ev)
+		s.blockedMu.Lock()
+		objs := s.blocked[ev.Object]
+		s.blockedMu.Unlock()
+		for _, o := range objs {
+			s.cache.Note(engine.Event{Object: o})
+		}
 		onEvent(ev)
 	})
 }

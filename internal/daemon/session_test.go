@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 
@@ -207,7 +208,9 @@ func TestConvergeDeletesFromAFullRead(t *testing.T) {
 }
 
 // A delete blocked for good (a profile an unmanaged instance uses) costs
-// one full read, not one per pass.
+// one full read, not one per pass; the blocking instance's event lifts it
+// at once (not at the next resync), at the cost of two targeted reads and
+// the full read every delete is planned from.
 func TestConvergeBlockedDeleteReadsOnce(t *testing.T) {
 	r := &fakeRemote{events: make(chan engine.Event), Fake: enginetest.New("local"), MemStore: &lease.MemStore{}}
 	s := session(t, r)
@@ -218,26 +221,65 @@ func TestConvergeBlockedDeleteReadsOnce(t *testing.T) {
 	if err := r.CreateInstance(t.Context(), engine.Instance{Name: "hand", Image: "busybox", Profiles: []string{"default", "p1"}}); err != nil {
 		t.Fatal(err)
 	}
+	hand := engine.Address{Kind: engine.KindNode, Name: "hand"}
+	p1 := engine.Address{Kind: engine.KindProfile, Name: "p1"}
 	out, err := s.Converge(t.Context(), profiles(1), st)
 	if err != nil || out.Applied != 0 || out.Observations != 1 {
 		t.Fatalf("pass with a blocked delete: %+v, %v (want one full read, nothing applied)", out, err)
+	}
+	if want := []engine.Address{hand, p1}; !slices.Equal(out.Blocked, want) {
+		t.Fatalf("blocked = %v, want %v (the worker wants their events)", out.Blocked, want)
 	}
 	for range 3 {
 		if out, err := s.Converge(t.Context(), profiles(1), st); err != nil || out.Observations != 0 || out.Applied != 0 {
 			t.Fatalf("next pass with the same blocked delete: %+v, %v (want no read)", out, err)
 		}
 	}
+	// The instance changes but still uses the profile: its event re-reads
+	// it and the profile, and nothing else happens.
+	inst := r.Instances["hand"]
+	inst.Config = map[string]string{"user.note": "x"}
+	r.Instances["hand"] = inst
+	send(t, r, s, engine.Event{Object: hand})
+	before := r.Requests()
+	if out, err := s.Converge(t.Context(), profiles(1), st); err != nil || out.Observations != 0 || out.ObjectReads != 2 || out.Applied != 0 {
+		t.Fatalf("pass after the blocking instance changed: %+v, %v (want 2 targeted reads, nothing else)", out, err)
+	}
+	if n := r.Requests() - before; n != 2 {
+		t.Fatalf("%d requests, want 2", n)
+	}
 	if err := r.DeleteInstance(t.Context(), "hand"); err != nil {
 		t.Fatal(err)
 	}
-	// The instance is not in the configuration: its event is not read, and
-	// the delete waits for the next full read (a resync; here a reconnect).
-	send(t, r, s, engine.Event{Object: engine.Address{Kind: engine.KindNode, Name: "hand"}})
-	if out, err := s.Converge(t.Context(), profiles(1), st); err != nil || out.Applied != 0 {
-		t.Fatalf("pass after the blocking instance went: %+v, %v (want nothing yet)", out, err)
+	// The instance is not in the configuration, but it blocked a delete:
+	// its event is read, with the profile, and the delete is planned again
+	// from a full read.
+	send(t, r, s, engine.Event{Object: hand})
+	out, err = s.Converge(t.Context(), profiles(1), st)
+	if err != nil || out.Applied != 1 || out.Observations != 1 || len(out.Blocked) != 0 {
+		t.Fatalf("pass after the blocking instance went: %+v, %v (want the delete after one full read)", out, err)
 	}
-	s = session(t, r)
-	if out, err := s.Converge(t.Context(), profiles(1), st); err != nil || out.Observations != 1 || out.Applied != 1 {
-		t.Fatalf("the next full read: %+v, %v (want the delete)", out, err)
+	if _, ok := r.Profiles["p1"]; ok {
+		t.Fatal("p1 not deleted")
+	}
+}
+
+// The worker wants the events of a blocked delete's objects and users
+// (Outcome.Blocked), though the configuration does not mention them, and
+// keeps wanting them across a configuration change until the next pass.
+func TestRelevanceWantsBlocked(t *testing.T) {
+	hand := engine.Event{Object: engine.Address{Kind: engine.KindNode, Name: "hand"}}
+	rel := newRelevance(profiles(1))
+	if rel.wants(hand) {
+		t.Fatal("an instance the configuration does not mention is wanted")
+	}
+	if !rel.withBlocked([]engine.Address{hand.Object}).wants(hand) {
+		t.Fatal("the user of a blocked delete is not wanted")
+	}
+	w := newWorker(profiles(1), spec.Settings{}, "h", nil, slog.New(slog.NewTextHandler(io.Discard, nil)), defaultTimings, nil)
+	w.rel = w.rel.withBlocked([]engine.Address{hand.Object})
+	w.update(profiles(2), spec.Settings{}, "h2", false)
+	if !w.rel.wants(hand) {
+		t.Fatal("a configuration change forgot the blocked delete's user")
 	}
 }

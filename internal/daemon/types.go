@@ -71,4 +71,8 @@ type Outcome struct {
 	// Requests is the number of LXD API requests the pass issued (lease
 	// renewals running meanwhile included).
 	Requests int64
+	// Blocked are the objects whose delete the pass's plan left out
+	// because something still uses them, and those users: their events
+	// wake the worker, though the configuration may not mention them.
+	Blocked []engine.Address
 }

@@ -2,7 +2,9 @@ package daemon
 
 import (
 	"log/slog"
+	"maps"
 	"reflect"
+	"slices"
 	"sync"
 	"time"
 
@@ -95,7 +97,7 @@ func (w *worker) update(r *spec.Remote, s spec.Settings, hash string, reconnect 
 		w.reconnect = true
 	}
 	w.desired, w.settings, w.hash = r, s, hash
-	w.rel = newRelevance(r)
+	w.rel = newRelevance(r).withBlocked(slices.Collect(maps.Keys(w.rel.blocked)))
 	w.st.Address = r.Address
 	w.mu.Unlock()
 	select {

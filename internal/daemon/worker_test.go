@@ -128,3 +128,31 @@ func TestWorkerCoalescesMarks(t *testing.T) {
 		}
 	})
 }
+
+// A configuration change (already debounced by the file watcher) starts
+// its pass at once; an event waits the settle time, so a burst of them is
+// one pass. Fake time: the pass times are exact.
+func TestWorkerConfigChangeSkipsSettle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sess := &scriptedSession{steps: []func() (Outcome, error){ok}}
+		w := startWorker(t, sess)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		edited := time.Now()
+		w.update(&spec.Remote{Name: "r"}, spec.Settings{Owner: "t", ResyncInterval: time.Hour}, "h2", false)
+		synctest.Wait()
+		passes := sess.passTimes()
+		if got := passes[len(passes)-1]; !got.Equal(edited) {
+			t.Fatalf("pass for the configuration change %v after it, want at once", got.Sub(edited))
+		}
+		time.Sleep(time.Second)
+		marked := time.Now()
+		w.markDirty()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		passes = sess.passTimes()
+		if got := passes[len(passes)-1].Sub(marked); got != 100*time.Millisecond {
+			t.Fatalf("pass for an event %v after it, want the settle time (100ms)", got)
+		}
+	})
+}
