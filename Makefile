@@ -29,19 +29,24 @@ build:
 # exception and run beside the others (SIDE_PKGS, its output printed after):
 # packaging/ (the .deb build and a systemd container of its own) and
 # internal/sandbox/ (sandboxes of its own), ~2.5 minutes that touch no
-# object of the shared daemons' other tests.
+# object of the shared daemons' other tests. After them, on the same side
+# chain, the examples' tests that start private daemons of their own
+# (SIDE_TESTS: scenario 7's namespaced VXLAN pair, scenario 8's cluster;
+# ~1.5 minutes together), which the main chain skips: the main chain is the
+# one CI waits for, the side chain ends minutes before it.
 TESTFLAGS ?= -p 1
 SIDE_PKGS := ./packaging/ ./internal/sandbox/
+SIDE_TESTS := ^(TestScenario7VXLAN|TestScenario8Cluster)$$
 GOTEST    := $(GO) test -tags integration -count=1 -timeout 25m $(TESTFLAGS)
 # systemd-image-prefetch first: on a fresh machine the Debian image of the
 # real-systemd test (packaging/) is built by debootstrap in the background
 # while lint and the other packages' tests run.
 test: systemd-image-prefetch lint sandbox-up build deb-tools
 	@side=$$(mktemp); \
-	$(GOTEST) $(SIDE_PKGS) >$$side 2>&1 & sidepid=$$!; \
-	$(GOTEST) $$($(GO) list -tags integration ./... | grep -v -e '/packaging$$' -e '/internal/sandbox$$'); st=$$?; \
+	{ $(GOTEST) $(SIDE_PKGS); a=$$?; $(GOTEST) -run '$(SIDE_TESTS)' ./examples/; b=$$?; [ $$a -eq 0 ] && [ $$b -eq 0 ]; } >$$side 2>&1 & sidepid=$$!; \
+	$(GOTEST) -skip '$(SIDE_TESTS)' $$($(GO) list -tags integration ./... | grep -v -e '/packaging$$' -e '/internal/sandbox$$'); st=$$?; \
 	wait $$sidepid; sidest=$$?; \
-	echo "--- $(SIDE_PKGS) (run beside the others):"; cat $$side; rm -f $$side; \
+	echo "--- $(SIDE_PKGS), then ./examples/ -run '$(SIDE_TESTS)' (run beside the others):"; cat $$side; rm -f $$side; \
 	[ $$st -eq 0 ] && [ $$sidest -eq 0 ]
 
 unit:

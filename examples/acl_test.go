@@ -26,6 +26,7 @@ import (
 // an ACL lxnetd does not own is never touched; and the ACL is deleted only
 // once no network uses it.
 func TestScenario10NetworkACL(t *testing.T) {
+	t.Parallel()
 	d := sandbox.Primary(t)
 	bridge, prefix := sandbox.UniqueName(t, "lx10"), sandbox.UniqueName(t, "s10")
 	subnet := sandbox.AllocSubnet(t)

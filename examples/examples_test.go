@@ -28,6 +28,13 @@ import (
 
 var binary string
 
+// TestMain builds lxnetd once for every test. The tests run in parallel
+// (t.Parallel, at most -parallel = GOMAXPROCS at once): each has an owner,
+// object names (sandbox.UniqueName), a subnet and floating IPs of its own and
+// looks only at objects carrying its markers, and most of their time is
+// waiting on LXD, containers booting and DHCP. Scenarios 7 and 8 start
+// private daemons and stay serial (the Makefile runs them beside the other
+// packages).
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "lxnetd-examples")
 	if err != nil {
@@ -182,7 +189,9 @@ func inventory(t *testing.T, d *sandbox.Daemon, markers ...string) []string {
 			}
 			mustJSON(t, raw, &fwds)
 			for _, f := range fwds {
-				if !has(n.Name) && !has(f.ListenAddress) {
+				// A listen address is a marker only whole: 198.51.100.1 is
+				// not in 198.51.100.12, another (parallel) test's forward.
+				if !has(n.Name) && !slices.Contains(markers, f.ListenAddress) {
 					continue
 				}
 				for _, p := range f.Ports {
@@ -359,6 +368,7 @@ func expectRemoved(t *testing.T, before, after, want []string) {
 }
 
 func TestQuickstart(t *testing.T) {
+	t.Parallel()
 	d := sandbox.Primary(t)
 	bridge, node := sandbox.UniqueName(t, "lxq"), sandbox.UniqueName(t, "qs")
 	c := cli{t: t, d: d, vars: map[string]string{
@@ -420,6 +430,7 @@ func bridgeScenario(t *testing.T, d *sandbox.Daemon, n string) (c cli, bridge, p
 
 // TestScenario1ForwardFloatingIP runs on LXD and on Incus.
 func TestScenario1ForwardFloatingIP(t *testing.T) {
+	t.Parallel()
 	for _, d := range sandbox.Servers(t) {
 		t.Run(d.Kind, func(t *testing.T) {
 			t.Parallel()
@@ -454,6 +465,7 @@ func testScenario1ForwardFloatingIP(t *testing.T, d *sandbox.Daemon) {
 }
 
 func TestScenario2ProxyProtocol(t *testing.T) {
+	t.Parallel()
 	c, bridge, prefix, fip := bridgeScenario(t, sandbox.Primary(t), "2")
 	d := c.d
 	node := prefix + "-web"
@@ -486,6 +498,7 @@ func TestScenario2ProxyProtocol(t *testing.T) {
 }
 
 func TestScenario3NATProxy(t *testing.T) {
+	t.Parallel()
 	c, bridge, prefix, fip := bridgeScenario(t, sandbox.Primary(t), "3")
 	node := prefix + "-web"
 	lifecycle{
@@ -504,6 +517,7 @@ func TestScenario3NATProxy(t *testing.T) {
 
 // TestScenario4LoopbackProxy runs on LXD and on Incus.
 func TestScenario4LoopbackProxy(t *testing.T) {
+	t.Parallel()
 	for _, d := range sandbox.Servers(t) {
 		t.Run(d.Kind, func(t *testing.T) {
 			t.Parallel()

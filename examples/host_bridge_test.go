@@ -17,6 +17,7 @@ import (
 // (host → each container, container → container), a second plan is empty,
 // and lxnetd never touches the bridge, also not on destroy.
 func TestScenario11HostBridge(t *testing.T) {
+	t.Parallel()
 	d := sandbox.Primary(t)
 	br, prefix, subnet := sandbox.UniqueName(t, "lxhb"), sandbox.UniqueName(t, "s11"), sandbox.AllocSubnet(t)
 	gw := sandbox.HostIP(subnet, 1)

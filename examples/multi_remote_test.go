@@ -19,6 +19,7 @@ import (
 // server fingerprint), reaches each through its floating IP, then moves one
 // node to the other host by changing its remote.
 func TestScenario5MultiRemote(t *testing.T) {
+	t.Parallel()
 	p, s := sandbox.Primary(t), sandbox.Secondary(t)
 	prefix := sandbox.UniqueName(t, "s5")
 	brP, brS := sandbox.UniqueName(t, "lx5p"), sandbox.UniqueName(t, "lx5s")

@@ -23,6 +23,7 @@ import (
 // or --replace, and each replaced node comes back with its static address
 // behind the same forward, serving the new image.
 func TestScenario9RollingUpgrade(t *testing.T) {
+	t.Parallel()
 	d := sandbox.Primary(t)
 	prefix, bridge := sandbox.UniqueName(t, "s9"), sandbox.UniqueName(t, "lx9")
 	v1, v2 := prefix+"-v1", prefix+"-v2"

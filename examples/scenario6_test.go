@@ -101,6 +101,7 @@ func resolve(server, name string) ([]string, error) {
 }
 
 func TestScenario6MacvlanPhysical(t *testing.T) {
+	t.Parallel()
 	d := sandbox.Primary(t)
 	bridge, prefix := sandbox.UniqueName(t, "lx6"), sandbox.UniqueName(t, "s6")
 	web, edge, probe, nas := prefix+"-web", prefix+"-edge", prefix+"-probe", prefix+"-nas"

@@ -20,6 +20,7 @@ import (
 // plan --detailed-exitcode exits 0 for warnings alone (apply would do
 // nothing) and 2 once there is a change besides them.
 func TestOrphanAndBlockerWarnings(t *testing.T) {
+	t.Parallel()
 	d := sandbox.Primary(t)
 	bridge, node := sandbox.UniqueName(t, "lxw"), sandbox.UniqueName(t, "wn")
 	prof, keep := sandbox.UniqueName(t, "wp"), sandbox.UniqueName(t, "wk")

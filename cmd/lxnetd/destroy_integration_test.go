@@ -118,6 +118,7 @@ func ownedBy(t *testing.T, d *sandbox.Daemon, owner string) []string {
 // hand or by another owner stay byte-identical; a last destroy finds
 // nothing.
 func TestDestroy(t *testing.T) {
+	t.Parallel()
 	d := sandbox.Primary(t)
 	bridge, prefix := sandbox.UniqueName(t, "lxd"), sandbox.UniqueName(t, "dst")
 	owner, subnet, fip := "t-"+prefix, sandbox.AllocSubnet(t), sandbox.FloatingIP(t)
@@ -221,6 +222,7 @@ func TestDestroy(t *testing.T) {
 // instance it does not own still uses (it reports it, before any write,
 // and leaves the instance alone), and --target limits what it deletes.
 func TestDestroyBlockedByUnownedInstance(t *testing.T) {
+	t.Parallel()
 	d := sandbox.Primary(t)
 	bridge, prefix := sandbox.UniqueName(t, "lxd"), sandbox.UniqueName(t, "dsb")
 	owner, subnet := "t-"+prefix, sandbox.AllocSubnet(t)

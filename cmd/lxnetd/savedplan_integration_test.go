@@ -34,6 +34,7 @@ func forwardConfig(d *sandbox.Daemon, owner, bridge, subnet, fip string, ports .
 // a forward port changed by hand, or a configuration file edited, after
 // plan --out makes apply FILE refuse before any write, naming what changed.
 func TestSavedPlan(t *testing.T) {
+	t.Parallel()
 	d := sandbox.Primary(t)
 	bridge, prefix := sandbox.UniqueName(t, "lxs"), sandbox.UniqueName(t, "saved")
 	owner, subnet, fip := "t-"+prefix, sandbox.AllocSubnet(t), sandbox.FloatingIP(t)
@@ -150,6 +151,7 @@ func nodeConfig(d *sandbox.Daemon, owner, bridge, subnet, node, fip string, port
 // containers start on its bridge (used_by and objects it does not depend
 // on), and goes stale when its own node is stopped by hand (status).
 func TestSavedPlanWithNode(t *testing.T) {
+	t.Parallel()
 	d := sandbox.Primary(t)
 	bridge, prefix := sandbox.UniqueName(t, "lxs"), sandbox.UniqueName(t, "savedn")
 	owner, subnet, fip := "t-"+prefix, sandbox.AllocSubnet(t), sandbox.FloatingIP(t)
@@ -215,6 +217,7 @@ func TestSavedPlanWithNode(t *testing.T) {
 // someone else's container uses that bridge (the delete became a blocker),
 // and the bridge stays.
 func TestSavedPlanBlocker(t *testing.T) {
+	t.Parallel()
 	d := sandbox.Primary(t)
 	keep, gone, prefix := sandbox.UniqueName(t, "lxs"), sandbox.UniqueName(t, "lxs"), sandbox.UniqueName(t, "savedb")
 	owner, subnet1, subnet2 := "t-"+prefix, sandbox.AllocSubnet(t), sandbox.AllocSubnet(t)

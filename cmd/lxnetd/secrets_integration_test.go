@@ -77,6 +77,7 @@ forward "fip" {
 // a changed secret, the daemon's log records, status, status --json and
 // destroy — while LXD itself holds the real values.
 func TestSensitiveNeverShown(t *testing.T) {
+	t.Parallel()
 	const secret, rotated = "Zq7SECRETx91", "Rr4ROTATEDq2"
 	d := sandbox.Primary(t)
 	bridge, prefix := sandbox.UniqueName(t, "lxs"), sandbox.UniqueName(t, "sec")

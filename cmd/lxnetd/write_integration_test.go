@@ -34,6 +34,7 @@ func gateConfig(d *sandbox.Daemon, owner, bridge, subnet string, profiles []stri
 // TestApplyDeleteGate: apply obeys max_deletes and allow_empty like the
 // daemon, refusing before any write, and the one-run flags let it through.
 func TestApplyDeleteGate(t *testing.T) {
+	t.Parallel()
 	d := sandbox.Primary(t)
 	bridge, prefix := sandbox.UniqueName(t, "lxg"), sandbox.UniqueName(t, "gate")
 	owner, subnet := "t-"+prefix, sandbox.AllocSubnet(t)
@@ -87,6 +88,12 @@ func TestApplyDeleteGate(t *testing.T) {
 	}
 }
 
+// The integration tests of this package run in parallel (t.Parallel; at
+// most -parallel = GOMAXPROCS at once), as each has its own owner, names,
+// subnet and floating IPs and most of their time is waiting on LXD. Those
+// that set the process environment the in-process CLI reads (t.Setenv:
+// TestExportAdoptsHandBuiltObjects on Incus, TestSilentRemoteIsolated) stay
+// serial, and Go runs them before the parallel ones start.
 var (
 	buildOnce sync.Once
 	binPath   string
@@ -118,6 +125,7 @@ func lxnetdBinary(t *testing.T) string {
 // starts nothing new, reports what was done and not done, and exits
 // non-zero; the next apply completes the plan.
 func TestApplyInterrupt(t *testing.T) {
+	t.Parallel()
 	d := sandbox.Primary(t)
 	bridge, prefix := sandbox.UniqueName(t, "lxi"), sandbox.UniqueName(t, "intr")
 	owner, subnet := "t-"+prefix, sandbox.AllocSubnet(t)
