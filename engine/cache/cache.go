@@ -41,7 +41,6 @@ import (
 	"errors"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -161,17 +160,7 @@ func (c *Cache) Observation(ctx context.Context, desired *spec.Remote, resync ti
 	} else if err := c.refresh(ctx, todo); err != nil {
 		return nil, false, err
 	}
-	c.mu.Lock()
-	refs := imageRefs(desired)
-	forgetImages := c.imagesChanged || refs != c.images
-	c.imagesChanged = false
-	c.mu.Unlock()
-	if forgetImages {
-		c.obs.ForgetImages()
-		c.images = refs
-	}
-	if err := c.obs.ResolveImages(ctx, c.r, desired); err != nil {
-		c.images = "" // list them again next time
+	if err := c.resolveImages(ctx, desired); err != nil {
 		return nil, full, err
 	}
 	c.obs.Requests = c.r.Requests() - before
@@ -280,19 +269,4 @@ func (c *Cache) Pending() []engine.Address {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return slices.Collect(maps.Keys(c.pending))
-}
-
-// imageRefs are the image references of desired's nodes: when they change
-// (an edit names another image), images are listed again, as an alias may
-// have been imported since.
-func imageRefs(desired *spec.Remote) string {
-	if desired == nil {
-		return ""
-	}
-	refs := make([]string, 0, len(desired.Instances))
-	for _, i := range desired.Instances {
-		refs = append(refs, i.Image)
-	}
-	slices.Sort(refs)
-	return strings.Join(slices.Compact(refs), "\x00") + "\x00"
 }
