@@ -15,13 +15,17 @@ import (
 // 5.0.2 does not inspect foreign interfaces and never answers this.
 var incusLinkRace = regexp.MustCompile(`Failed to run: ip -d -j link show \S+: exit status 1 \(Device "\S+" does not exist\.\)`)
 
-// retryIncusLinkRace runs write, and again (up to 4 tries, 100-400 ms
-// apart) while it fails with incusLinkRace.
+// retryIncusLinkRace runs write, and again while it fails with
+// incusLinkRace, for up to linkRaceBudget (100 ms apart, doubling to 1 s).
+// On a busy host (containers of other LXD or Incus daemons starting and
+// stopping) four quick tries were not enough: CI saw a sandbox create fail
+// four times in a row within 0.7 s.
 func retryIncusLinkRace(ctx context.Context, write func() error) error {
 	delay := 100 * time.Millisecond
-	for try := 1; ; try++ {
+	deadline := time.Now().Add(linkRaceBudget)
+	for {
 		err := write()
-		if err == nil || try == 4 || !incusLinkRace.MatchString(err.Error()) {
+		if err == nil || time.Now().After(deadline) || !incusLinkRace.MatchString(err.Error()) {
 			return err
 		}
 		select {
@@ -29,6 +33,9 @@ func retryIncusLinkRace(ctx context.Context, write func() error) error {
 			return err
 		case <-time.After(delay):
 		}
-		delay *= 2
+		delay = min(2*delay, time.Second)
 	}
 }
+
+// linkRaceBudget is how long retryIncusLinkRace keeps sending a write again.
+const linkRaceBudget = 20 * time.Second

@@ -4,32 +4,41 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"testing/synctest"
+	"time"
 )
 
 // TestRetryIncusLinkRace: Incus's transient "interface vanished" answer is
-// retried; any other error, and success, end at once.
+// retried for linkRaceBudget; any other error, and success, end at once.
+// The fake clock of synctest makes the 20 s budget instant.
 func TestRetryIncusLinkRace(t *testing.T) {
 	race := errors.New(`Failed to delete bridge children interfaces: Failed to run: ip -d -j link show lxa-bzo1vko6: exit status 1 (Device "lxa-bzo1vko6" does not exist.)`)
 	for _, tc := range []struct {
-		name  string
-		errs  []error
-		tries int
-		fail  bool
+		name     string
+		errs     []error // the last one repeats
+		minTries int
+		maxTries int
+		fail     bool
 	}{
-		{"race then success", []error{race, race, nil}, 3, false},
-		{"race every time", []error{race, race, race, race, race}, 4, true},
-		{"other error", []error{errors.New("Network not found")}, 1, true},
-		{"success", []error{nil}, 1, false},
+		{"race then success", []error{race, race, nil}, 3, 3, false},
+		{"race every time", []error{race}, 5, 40, true},
+		{"other error", []error{errors.New("Network not found")}, 1, 1, true},
+		{"success", []error{nil}, 1, 1, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tries := 0
-			err := retryIncusLinkRace(context.Background(), func() error {
-				tries++
-				return tc.errs[tries-1]
+			synctest.Test(t, func(t *testing.T) {
+				start, tries := time.Now(), 0
+				err := retryIncusLinkRace(context.Background(), func() error {
+					tries++
+					return tc.errs[min(tries, len(tc.errs))-1]
+				})
+				if tries < tc.minTries || tries > tc.maxTries || (err != nil) != tc.fail {
+					t.Errorf("tries = %d, err = %v; want %d to %d tries, failure %v", tries, err, tc.minTries, tc.maxTries, tc.fail)
+				}
+				if took := time.Since(start); tc.name == "race every time" && took < linkRaceBudget {
+					t.Errorf("gave up after %v, before the %v budget", took, linkRaceBudget)
+				}
 			})
-			if tries != tc.tries || (err != nil) != tc.fail {
-				t.Errorf("tries = %d, err = %v; want %d tries, failure %v", tries, err, tc.tries, tc.fail)
-			}
 		})
 	}
 }

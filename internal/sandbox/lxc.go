@@ -63,12 +63,16 @@ func (d *Daemon) lxc(stdin io.Reader, args ...string) (string, error) {
 			return "", err
 		}
 	}
-	for try := 1; ; try++ {
+	// As internal/lxd's retryIncusLinkRace: for up to 20 s, 100 ms apart
+	// doubling to 1 s (four quick tries failed in a row on a busy host).
+	delay, deadline := 100*time.Millisecond, time.Now().Add(20*time.Second)
+	for {
 		out, err := d.lxcOnce(bytes.NewReader(in), args...)
-		if err == nil || try == 4 || !incusLinkRace.MatchString(err.Error()) {
+		if err == nil || time.Now().After(deadline) || !incusLinkRace.MatchString(err.Error()) {
 			return out, err
 		}
-		time.Sleep(time.Duration(try) * 100 * time.Millisecond)
+		time.Sleep(delay)
+		delay = min(2*delay, time.Second)
 	}
 }
 
