@@ -94,18 +94,17 @@ func clientKeyPair(t *testing.T, dir string) (certFile, keyFile string) {
 
 // TestSilentRemoteIsolated: with a second remote that accepts TCP and never
 // answers, plan and apply still plan and apply the sandbox's real primary,
-// report the silent remote as an error of its own and exit 1, within a
-// bound set by the per-request deadline (2 s here) and well below the 15 s
-// connect timeout that would otherwise end it; plan --target remote.healthy
-// does not contact the silent remote at all.
+// report the silent remote as an error of its own and exit 1, ended by the
+// per-request deadline (8 s here: the error names it), not by the 15 s
+// connect timeout; plan --target remote.healthy does not contact the silent
+// remote at all. The deadline applies to the healthy remote's requests too:
+// 2 s was once too short for a network list of the sandbox LXD under CI
+// load, so it is 8 s, and the test asserts no wall-clock bound.
 func TestSilentRemoteIsolated(t *testing.T) {
 	d := sandbox.Primary(t)
 	silent := newSilentServer(t)
-	const deadline = 2 * time.Second
+	const deadline = 8 * time.Second
 	t.Setenv("LXNETD_REQUEST_TIMEOUT", deadline.String())
-	// What a run may take beyond the deadline: the primary's own plan and
-	// apply of one profile, on a machine 3x slower than a quiet one.
-	const bound = 12 * time.Second
 
 	profile, owner := sandbox.UniqueName(t, "iso"), "t-"+sandbox.UniqueName(t, "iso")
 	t.Cleanup(func() { _, _ = d.LxcErr("profile", "delete", profile) })
@@ -155,9 +154,6 @@ profile "p" {
 		t.Errorf("plan with a silent remote claims LXD matches the configuration:\n%s", out)
 	}
 	wantSilentError("plan", errs)
-	if took > bound {
-		t.Errorf("plan took %s with a %s request deadline (bound %s)", took, deadline, bound)
-	}
 
 	before := silent.accepted.Load()
 	if before == 0 {
@@ -179,8 +175,5 @@ profile "p" {
 	wantSilentError("apply", errs)
 	if got := d.Lxc(t, "profile", "get", profile, "user.role"); strings.TrimSpace(got) != "isolation" {
 		t.Fatalf("apply did not create the healthy remote's profile (user.role %q)\n%s%s", got, out, errs)
-	}
-	if took > bound {
-		t.Errorf("apply took %s with a %s request deadline (bound %s)", took, deadline, bound)
 	}
 }
