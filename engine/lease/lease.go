@@ -182,6 +182,12 @@ type viewsStore interface {
 	ServerConfigKeyViews(ctx context.Context, key string) ([]string, error)
 }
 
+// ErrUnsettled is Acquire's error when the cluster members' views of the
+// lease did not agree in time (a member slow to apply configuration changes,
+// as under heavy load): nothing is held, and the caller may try again, as
+// the daemon does after its back-off.
+var ErrUnsettled = errors.New("lease not confirmed: the cluster members disagree")
+
 // maxSettle bounds how many times Acquire reads every view, confirmDelay
 // apart, waiting for them to agree.
 const maxSettle = 15
@@ -205,7 +211,7 @@ func settledValue(ctx context.Context, store Store, key string) (string, error) 
 			return "", err
 		}
 	}
-	return "", fmt.Errorf("the cluster members' views of %s did not agree within %d reads", key, maxSettle)
+	return "", fmt.Errorf("the cluster members' views of %s did not agree within %d reads: %w", key, maxSettle, ErrUnsettled)
 }
 
 // maxConflicts bounds the compare-and-swap retries of one call. Other keys
@@ -273,6 +279,10 @@ func Acquire(ctx context.Context, store Store, owner string, holder Holder, ttl 
 		}
 		value, err = settledValue(ctx, store, key)
 		if err != nil {
+			// Unconfirmed: give back what may be ours, as above.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			_ = (&Lease{store: store, key: key, ttl: ttl, rec: rec}).Release(rctx)
 			return nil, fmt.Errorf("reading lease %s back: %w", key, err)
 		}
 		stands, err := parseRecord(key, value)

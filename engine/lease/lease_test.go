@@ -333,3 +333,36 @@ func TestKeepGivesUpBeforeExpiryWhenUnreachable(t *testing.T) {
 		}
 	})
 }
+
+// splitViews is a cluster whose second member never applies changes: its
+// view of every key stays empty, so no read-back can settle. (Not
+// embedding MemStore: it would be an atomicStore, read back never.)
+type splitViews struct{ m *MemStore }
+
+func (s splitViews) ServerConfigKey(ctx context.Context, key string) (string, string, error) {
+	return s.m.ServerConfigKey(ctx, key)
+}
+
+func (s splitViews) SetServerConfigKey(ctx context.Context, key, value, etag string) error {
+	return s.m.SetServerConfigKey(ctx, key, value, etag)
+}
+
+func (s splitViews) ServerConfigKeyViews(ctx context.Context, key string) ([]string, error) {
+	v, _, err := s.m.ServerConfigKey(ctx, key)
+	return []string{v, ""}, err
+}
+
+// An Acquire whose read-back cannot settle fails with ErrUnsettled and gives
+// back the record it wrote, so that it blocks no one until it expires.
+func TestUnsettledAcquireGivesBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := splitViews{&MemStore{}}
+		_, err := Acquire(t.Context(), s, "o", holder("a"), ttl)
+		if !errors.Is(err, ErrUnsettled) {
+			t.Fatalf("Acquire: %v, want ErrUnsettled", err)
+		}
+		if v, _, _ := s.ServerConfigKey(t.Context(), Key("o")); v != "" {
+			t.Errorf("the unconfirmed record stayed: %q", v)
+		}
+	})
+}
