@@ -63,9 +63,10 @@ func (d *Daemon) lxc(stdin io.Reader, args ...string) (string, error) {
 			return "", err
 		}
 	}
-	// As internal/lxd's retryIncusLinkRace: for up to 20 s, 100 ms apart
-	// doubling to 1 s (four quick tries failed in a row on a busy host).
-	delay, deadline := 100*time.Millisecond, time.Now().Add(20*time.Second)
+	// As internal/lxd's retryIncusLinkRace, 100 ms apart doubling to 1 s,
+	// but for up to 60 s: the tests churn host interfaces far more than a
+	// host does (20 s of tries failed in a row in CI).
+	delay, deadline := 100*time.Millisecond, time.Now().Add(60*time.Second)
 	for {
 		out, err := d.lxcOnce(bytes.NewReader(in), args...)
 		if err == nil || time.Now().After(deadline) || !incusLinkRace.MatchString(err.Error()) {

@@ -186,9 +186,9 @@ func TestAllocationsAreUnique(t *testing.T) {
 }
 
 // TestIncusBusyboxHTTP does the same on the Incus daemon, driven with the
-// incus client, and checks that the daemon says it is Incus.
+// incus client, and checks that the daemon says it is Incus. Not parallel,
+// for the reason TestScriptLifecycle is not.
 func TestIncusBusyboxHTTP(t *testing.T) {
-	t.Parallel()
 	d := Incus(t)
 	if d.Kind != KindIncus {
 		t.Fatalf("Incus().Kind = %q, want %q", d.Kind, KindIncus)
