@@ -76,6 +76,7 @@ func LoadFS(fsys fs.FS, opts Options) (*spec.Config, Diagnostics) {
 }
 
 func (l *loader) run() (*spec.Config, Diagnostics) {
+	defer relaxGC()()
 	cfg := l.load()
 	d := l.finish()
 	if d.HasErrors() {

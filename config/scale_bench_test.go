@@ -84,3 +84,27 @@ func BenchmarkScaleLocals(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkLoadHostScale: the configuration of internal/bench's host-scale
+// benchmark (20 bridges each with a 100-port forward, 200 profiles: 215 KB),
+// the load a daemon makes for every edit (LoadGCPercent).
+func BenchmarkLoadHostScale(b *testing.B) {
+	var w strings.Builder
+	w.WriteString("remote \"bench\" {\n  address = \"unix:///run/lxd.socket\"\n}\n\n")
+	for i := range 20 {
+		fmt.Fprintf(&w, "network \"br%d\" {\n  remote = remote.bench\n  type = \"bridge\"\n  config = { \"ipv4.address\" = \"10.231.%d.1/24\", \"ipv4.nat\" = true, \"ipv6.address\" = \"none\" }\n}\n\n", i, i)
+		fmt.Fprintf(&w, "forward \"f%d\" {\n  network = network.br%d\n  listen_address = \"198.51.100.%d\"\n", i, i, i+1)
+		for p := range 100 {
+			fmt.Fprintf(&w, "  port {\n    listen_port = \"%d\"\n    target_address = \"10.231.%d.%d\"\n    target_port = \"80\"\n  }\n", 10000+p, i, 10+p%50)
+		}
+		w.WriteString("}\n\n")
+	}
+	for i := range 200 {
+		fmt.Fprintf(&w, "profile \"p%d\" {\n  remote = remote.bench\n  config = { \"user.index\" = \"%d\" }\n}\n\n", i, i)
+	}
+	loadScale(b, w.String(), func(b *testing.B, cfg *spec.Config) {
+		if got := len(cfg.Remotes["bench"].Forwards); got != 20 {
+			b.Fatalf("%d forwards, want 20", got)
+		}
+	})
+}

@@ -87,10 +87,13 @@ func readsFor(remote string, desired *spec.Remote, targets []string) reads {
 
 // observe reads a remote with up to four bulk list calls (those rd asks
 // for) plus one forward list per forward-capable managed network, so its
-// cost does not grow with the number of instances, devices or ports.
+// cost does not grow with the number of instances, devices or ports. The
+// forward lists start as soon as the networks are known, beside the other
+// lists: a plan waits for the slowest chain, not for the sum.
 func observe(ctx context.Context, r Remote, rd reads) (*observed, error) {
 	var (
 		nets  []Network
+		fwds  networkForwards
 		profs []Profile
 		insts []Instance
 		acls  []ACL
@@ -98,7 +101,10 @@ func observe(ctx context.Context, r Remote, rd reads) (*observed, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	if rd.networks || rd.forwards {
 		g.Go(func() (err error) {
-			nets, err = r.ListNetworks(gctx)
+			if nets, err = r.ListNetworks(gctx); err != nil || !rd.forwards {
+				return err
+			}
+			fwds, err = listForwards(gctx, r, nets)
 			return err
 		})
 	}
@@ -137,32 +143,49 @@ func observe(ctx context.Context, r Remote, rd reads) (*observed, error) {
 	for _, a := range acls {
 		o.acls[a.Name] = a
 	}
-	var fwdNets []string
 	for _, n := range nets {
 		o.networks[n.Name] = n
-		if rd.forwards && forwardCapable(n) {
-			fwdNets = append(fwdNets, n.Name)
-			o.forwardNetworks[n.Name] = true
-		}
 	}
-	sort.Strings(fwdNets)
 	for _, p := range profs {
 		o.profiles[p.Name] = p
 	}
 	for _, i := range insts {
 		o.instances[i.Name] = i
 	}
+	for name, list := range fwds {
+		o.forwardNetworks[name] = true
+		for _, f := range list {
+			f.Network = name
+			o.forwards[fwdKey{name, normalizeListenAddress(f.ListenAddress), f.Location}] = f
+		}
+	}
+	return o, nil
+}
 
-	lists := make([][]Forward, len(fwdNets))
-	gone := make([]bool, len(fwdNets))
-	g, gctx = errgroup.WithContext(ctx)
+// networkForwards are the forwards of each network whose forwards were
+// listed, by network name.
+type networkForwards map[string][]Forward
+
+// listForwards lists the forwards of every forward-capable managed network
+// of nets, four at a time. A network deleted by someone else since it was
+// listed has no forwards, and is not a network forwards can go on: it is
+// left out.
+func listForwards(ctx context.Context, r Remote, nets []Network) (networkForwards, error) {
+	var names []string
+	for _, n := range nets {
+		if forwardCapable(n) {
+			names = append(names, n.Name)
+		}
+	}
+	sort.Strings(names)
+	lists := make([][]Forward, len(names))
+	gone := make([]bool, len(names))
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(4)
-	for i, name := range fwdNets {
+	for i, name := range names {
 		g.Go(func() (err error) {
 			lists[i], err = r.ListForwards(gctx, name)
 			if errors.Is(err, ErrNotFound) {
-				// Deleted by someone else since the network list: it has no
-				// forwards, and it is not a network forwards can go on.
 				gone[i] = true
 				return nil
 			}
@@ -172,15 +195,11 @@ func observe(ctx context.Context, r Remote, rd reads) (*observed, error) {
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	for i, name := range fwdNets {
-		if gone[i] {
-			delete(o.forwardNetworks, name)
-			continue
-		}
-		for _, f := range lists[i] {
-			f.Network = name
-			o.forwards[fwdKey{name, normalizeListenAddress(f.ListenAddress), f.Location}] = f
+	out := make(networkForwards, len(names))
+	for i, name := range names {
+		if !gone[i] {
+			out[name] = lists[i]
 		}
 	}
-	return o, nil
+	return out, nil
 }

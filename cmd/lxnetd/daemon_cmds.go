@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -148,17 +147,12 @@ func collectSecrets(load daemon.Loader, secrets *redact.Live) daemon.Loader {
 }
 
 // configLoader adapts config.Load to the daemon: diagnostics become a
-// ConfigError whose summary names the file and line.
-//
-// Evaluating the configuration is the daemon's largest allocation (a 2000-
-// port configuration holds ~15 MB live while HCL evaluates it, against ~3 MB
-// between passes), and the Go runtime keeps freed pages until a later GC
-// lets its scavenger return them: an idle daemon sat at 47 MB RSS after a
-// reload. So the loader hands them back right away: one forced GC per
-// (rare) reload, a few ms.
+// ConfigError whose summary names the file and line. The memory a load
+// frees is handed back to the kernel by the daemon shortly after the load
+// (internal/daemon/memory.go), not here: the pass that follows a changed
+// configuration would fault those pages in again.
 func configLoader(opts config.Options) daemon.Loader {
 	return func(dir string) (*spec.Config, error) {
-		defer debug.FreeOSMemory()
 		cfg, diags := config.Load(dir, opts)
 		if diags.HasErrors() {
 			var b strings.Builder

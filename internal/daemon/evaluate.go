@@ -109,6 +109,7 @@ func (d *Daemon) startLoad(req *loadRequest) {
 func (d *Daemon) loadDone(res loadResult) {
 	e := &d.eval
 	e.budget.Stop()
+	d.mem.arm() // a load frees more than any pass (memory.go)
 	req, took := e.running, time.Since(e.started).Round(time.Millisecond)
 	e.running = nil
 	switch {

@@ -6,7 +6,8 @@ import (
 )
 
 // ReturnMemoryAfter is how long after a status change (a pass starting or
-// ending) the daemon hands the memory the pass freed back to the kernel.
+// ending) or a finished load of the configuration the daemon hands the
+// memory they freed back to the kernel.
 const ReturnMemoryAfter = 2 * time.Second
 
 // memReturner gives the memory a pass freed back to the kernel soon after
