@@ -166,10 +166,10 @@ func (r *Remote) CreateNetwork(ctx context.Context, n engine.Network) error {
 		},
 	}
 	if r.clustered {
-		return r.ovsCreateFailed(ctx, n, r.createClusterNetwork(ctx, req))
+		return r.createClusterNetwork(ctx, req)
 	}
 	if err := retryIncusLinkRace(ctx, func() error { return r.client(ctx).CreateNetwork(req) }); err != nil {
-		return r.ovsCreateFailed(ctx, n, fmt.Errorf("creating network %q: %w", n.Name, mapError(err)))
+		return fmt.Errorf("creating network %q: %w", n.Name, mapError(err))
 	}
 	return nil
 }
@@ -241,9 +241,8 @@ func (r *Remote) createClusterNetwork(ctx context.Context, req api.NetworksPost)
 func (r *Remote) UpdateNetwork(ctx context.Context, n engine.Network) error {
 	c := r.client(ctx)
 	put := api.NetworkPut{Description: n.Description, Config: maps.Clone(nonNilMap(n.Config))}
-	// ovsFailed adds what an Open vSwitch bridge's failure means.
-	return ovsFailed(n, updateIfUnchanged(fmt.Sprintf("network %q", n.Name), n.Name, n.ETag, c.GetNetwork,
-		func(cur *api.Network) string { return networkETag(cur.Description, cur.Config) }, c.UpdateNetwork, put))
+	return updateIfUnchanged(fmt.Sprintf("network %q", n.Name), n.Name, n.ETag, c.GetNetwork,
+		func(cur *api.Network) string { return networkETag(cur.Description, cur.Config) }, c.UpdateNetwork, put)
 }
 
 // DeleteNetwork deletes a managed network.
