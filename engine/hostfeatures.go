@@ -19,7 +19,7 @@ import (
 //
 // A failed network create must also leave nothing behind. A standalone LXD
 // 5.0.2 deletes the network itself when the create fails (checked for GRE,
-// fan and OVN), and rolls a failed update back to the previous config. An
+// fan, OVN and the three Open vSwitch problems), and rolls a failed update back to the previous config. An
 // LXD cluster keeps a failed global create as an ERRORED network; the LXD
 // adapter (internal/lxd createClusterNetwork) deletes it at once, best
 // effort. Whatever still remains, on any Remote, is caught here: after a
@@ -27,9 +27,10 @@ import (
 // carrying this plan's owner tag is deleted, so the next plan proposes a
 // clean create again. The error says what was found.
 //
-// Each known failure is one entry of hostFeatures (a pattern of LXD's
-// message and the words for people); a new one (say, Open vSwitch without
-// its datapath) is one more entry.
+// Each known failure is one entry of hostFeatures (what recognises LXD's
+// message and the words for people); a new one is one more entry. This is
+// the one place that does it: the LXD adapter passes LXD's errors on as
+// they are, Open vSwitch's included (hostfeatures_ovs.go).
 
 // HostFeatureError is a write the remote refused because its host lacks
 // something (a kernel feature, a tool, a service) that the configuration
@@ -62,36 +63,46 @@ func (e *HostFeatureError) Unwrap() error { return e.Err }
 
 // hostFeature recognises one host-dependent failure in LXD's error text.
 type hostFeature struct {
-	match            *regexp.Regexp
+	// match reports whether msg, LXD's error for network change c, is
+	// this failure.
+	match            func(msg string, c *Change) bool
 	feature, missing string
 	hint             string
 }
 
+// pattern matches LXD's message against the regular expression re,
+// whatever the change.
+func pattern(re string) func(msg string, c *Change) bool {
+	r := regexp.MustCompile(re)
+	return func(msg string, _ *Change) bool { return r.MatchString(msg) }
+}
+
 // hostFeatures are the failures known from LXD 5.0.2 on hosts without the
-// feature (the messages are LXD's and iproute2's, quoted in the tests).
-var hostFeatures = []hostFeature{
+// feature (the messages are LXD's and iproute2's, quoted in the tests),
+// Open vSwitch's (ovsFeatures) last.
+var hostFeatures = append([]hostFeature{
 	{
 		// ip link add X type gretap …: "Error: Unknown device type."
-		match:   regexp.MustCompile(`type gretap\b.*Unknown device type`),
+		match:   pattern(`type gretap\b.*Unknown device type`),
 		feature: `GRE tunnels (tunnel.NAME.protocol = "gre")`,
 		missing: "the kernel's gretap device type (module ip_gre)",
 		hint:    `use protocol "vxlan" instead, or load ip_gre on that host (modprobe ip_gre) and apply again`,
 	},
 	{
 		// ip link add X-fan type vxlan … fan-map …: vxlan: unknown command "fan-map"
-		match:   regexp.MustCompile(`unknown command "fan-map"`),
+		match:   pattern(`unknown command "fan-map"`),
 		feature: `fan networking (bridge.mode = "fan")`,
 		missing: "Ubuntu's fan support (fan-map in iproute2 and the kernel)",
 		hint:    "span the hosts with VXLAN tunnels (tunnel.NAME.* keys on a plain bridge) instead, or run that remote on an Ubuntu host with fan support",
 	},
 	{
 		// Failed to get OVN client: … ovs-vsctl … database connection failed
-		match:   regexp.MustCompile(`Failed to get OVN client`),
+		match:   pattern(`Failed to get OVN client`),
 		feature: `OVN networks (type = "ovn")`,
 		missing: "a running OVN (Open vSwitch with ovn-controller, and the OVN databases LXD's network.ovn.northbound_connection names)",
 		hint:    `install and start OVN on that host and point network.ovn.northbound_connection at it, or use type = "bridge"`,
 	},
-}
+}, ovsFeatures...)
 
 // explainNetworkFailure turns err, the failure of network change c on r,
 // into a HostFeatureError when it is a known host-dependent one, and after a
@@ -110,7 +121,7 @@ func explainNetworkFailure(ctx context.Context, r Remote, c *Change, err error) 
 	}
 	msg := err.Error()
 	for _, f := range hostFeatures {
-		if f.match.MatchString(msg) {
+		if f.match(msg, c) {
 			return &HostFeatureError{Remote: r.Name(), Server: serverOf(r).String(),
 				Feature: f.feature, Missing: f.missing, Hint: f.hint, Aftermath: aftermath, Err: err}
 		}

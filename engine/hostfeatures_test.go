@@ -113,3 +113,75 @@ func TestHostFeatureFailureOfAnUpdate(t *testing.T) {
 		t.Error("the bridge is gone after a failed update")
 	}
 }
+
+// TestOpenvSwitchFailures classifies LXD 5.0.2's answers to creating an
+// Open vSwitch bridge (as seen in the sandbox: no OVS installed, installed
+// but not started, started without the kernel module; wrapped as the LXD
+// adapter wraps them) and leaves other errors and Linux bridges alone.
+func TestOpenvSwitchFailures(t *testing.T) {
+	ovs := map[string]string{"bridge.driver": "openvswitch"}
+	for _, tc := range []struct {
+		cfg  map[string]string
+		lxd  string
+		want string // in the hint; "" for LXD's error as it is
+	}{
+		{ovs, "Open vSwitch isn't installed on this system", "not installed"},
+		{ovs, "Failed to run: ovs-vsctl add-br ovs0: exec: \"ovs-vsctl\": executable file not found in $PATH", "not installed"},
+		{ovs, "Failed to run: ovs-vsctl add-br ovs0: exit status 1 (ovs-vsctl: unix:/var/run/openvswitch/db.sock: database connection failed (No such file or directory))", "not running"},
+		{ovs, "open /proc/sys/net/ipv6/conf/ovs0/disable_ipv6: no such file or directory", "no openvswitch module"},
+		{ovs, "Failed to run: ip link set dev ovs0 up: Cannot find device \"ovs0\"", "userspace datapath"},
+		{ovs, "Network not found", ""},
+		{ovs, `Network "ovs0" not found`, ""},
+		{ovs, "The network already exists", ""},
+		{map[string]string{}, "open /proc/sys/net/ipv6/conf/ovs0/disable_ipv6: no such file or directory", ""},
+	} {
+		f := enginetest.New("local")
+		lxdErr := fmt.Errorf("creating network %q: %w", "ovs0", errors.New(tc.lxd))
+		f.Fail = func(op, name string) error {
+			if op == "create-network" {
+				return lxdErr
+			}
+			return nil
+		}
+		want := &spec.Remote{Name: "local", Networks: []spec.Network{{Meta: spec.Meta{Addr: "network.ovs"}, Name: "ovs0", Config: tc.cfg}}}
+		_, err := engine.Apply(context.Background(), f, plan(t, f, want, spec.Settings{Owner: "o"}), engine.ApplyOptions{})
+		if !errors.Is(err, lxdErr) {
+			t.Errorf("%q: the error chain lost LXD's error: %v", tc.lxd, err)
+		}
+		var hf *engine.HostFeatureError
+		switch {
+		case tc.want == "" && errors.As(err, &hf):
+			t.Errorf("%q: want LXD's error as it is, got %v", tc.lxd, err)
+		case tc.want != "" && !errors.As(err, &hf):
+			t.Errorf("%q: %v, want a HostFeatureError", tc.lxd, err)
+		case tc.want != "" && (!strings.Contains(hf.Hint, tc.want) || !strings.Contains(err.Error(), `Open vSwitch bridges (bridge.driver = "openvswitch")`) ||
+			!strings.Contains(err.Error(), "LXD kept nothing of the network")):
+			t.Errorf("%q: %v, want the feature, a hint saying %q and what LXD kept", tc.lxd, err, tc.want)
+		}
+	}
+}
+
+// TestOpenvSwitchFailureOfAnUpdateAndADelete: a changed OVS bridge whose
+// datapath vanished gets the hint; its delete failing the same way does not
+// (removing bridge.driver is no advice for a delete).
+func TestOpenvSwitchFailureOfAnUpdateAndADelete(t *testing.T) {
+	f := enginetest.New("local")
+	s := spec.Settings{Owner: "o"}
+	want := &spec.Remote{Name: "local", Networks: []spec.Network{{Meta: spec.Meta{Addr: "network.ovs"}, Name: "ovs0",
+		Config: map[string]string{"bridge.driver": "openvswitch", "ipv4.address": "10.231.3.1/24"}}}}
+	apply(t, f, plan(t, f, want, s))
+	f.Fail = func(op, name string) error {
+		return errors.New("open /proc/sys/net/ipv6/conf/ovs0/disable_ipv6: no such file or directory")
+	}
+	want.Networks[0].Config["ipv4.address"] = "10.231.4.1/24"
+	_, err := engine.Apply(context.Background(), f, plan(t, f, want, s), engine.ApplyOptions{})
+	var hf *engine.HostFeatureError
+	if !errors.As(err, &hf) || hf.Aftermath != "" || !strings.Contains(hf.Hint, "modprobe openvswitch") {
+		t.Fatalf("update: %v, want a HostFeatureError about the datapath", err)
+	}
+	want.Networks = nil
+	_, err = engine.Apply(context.Background(), f, plan(t, f, want, s), engine.ApplyOptions{})
+	if err == nil || errors.As(err, &hf) {
+		t.Fatalf("delete: %v, want LXD's error as it is", err)
+	}
+}

@@ -266,23 +266,17 @@ func Acquire(ctx context.Context, store Store, owner string, holder Holder, ttl 
 		if err != nil {
 			return nil, fmt.Errorf("writing lease %s: %w", key, err)
 		}
+		l := &Lease{store: store, key: key, ttl: ttl, rec: rec}
 		if _, ok := store.(atomicStore); ok {
-			return &Lease{store: store, key: key, ttl: ttl, rec: rec}, nil
+			return l, nil
 		}
 		if err := sleep(ctx, max(confirmDelay, confirmFactor*wrote)); err != nil {
-			// Interrupted between writing and confirming: give back what
-			// may be ours rather than block others until it expires.
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			_ = (&Lease{store: store, key: key, ttl: ttl, rec: rec}).Release(rctx)
+			l.giveBack(ctx) // interrupted between writing and confirming
 			return nil, err
 		}
 		value, err = settledValue(ctx, store, key)
 		if err != nil {
-			// Unconfirmed: give back what may be ours, as above.
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			_ = (&Lease{store: store, key: key, ttl: ttl, rec: rec}).Release(rctx)
+			l.giveBack(ctx) // unconfirmed
 			return nil, fmt.Errorf("reading lease %s back: %w", key, err)
 		}
 		stands, err := parseRecord(key, value)
@@ -295,9 +289,18 @@ func Acquire(ctx context.Context, store Store, owner string, holder Holder, ttl 
 		case stands.Holder.ID != holder.ID:
 			return nil, &HeldError{Key: key, Record: *stands}
 		}
-		return &Lease{store: store, key: key, ttl: ttl, rec: rec}, nil
+		return l, nil
 	}
 	return nil, fmt.Errorf("lease %s: the server configuration kept changing (%d conflicting writes); try again", key, maxConflicts)
+}
+
+// giveBack releases a lease Acquire wrote but could not confirm, rather
+// than let a record that may be ours block others until it expires. It is
+// best effort, with a context of its own: ctx may be why Acquire gave up.
+func (l *Lease) giveBack(ctx context.Context) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = l.Release(rctx)
 }
 
 // Key is the lease's server configuration key.

@@ -366,3 +366,21 @@ func TestUnsettledAcquireGivesBack(t *testing.T) {
 		}
 	})
 }
+
+// An Acquire interrupted between writing and confirming (its context ends
+// during the confirm wait) gives back the record it wrote, as an unsettled
+// one does.
+func TestInterruptedAcquireGivesBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := splitViews{&MemStore{}}
+		ctx, cancel := context.WithTimeout(t.Context(), confirmDelay/2)
+		defer cancel()
+		_, err := Acquire(ctx, s, "o", holder("a"), ttl)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Acquire: %v, want the context's deadline", err)
+		}
+		if v, _, _ := s.ServerConfigKey(t.Context(), Key("o")); v != "" {
+			t.Errorf("the unconfirmed record stayed: %q", v)
+		}
+	})
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/canonical/lxd/shared/api"
 
 	"github.com/lxnetd/lxnetd/engine"
+	"github.com/lxnetd/lxnetd/internal/incusrace"
 )
 
 // ListNetworks returns every network LXD lists: the managed ones in full,
@@ -180,10 +181,10 @@ func (r *Remote) CreateNetwork(ctx context.Context, n engine.Network) error {
 		},
 	}
 	if r.clustered {
-		return r.ovsCreateFailed(ctx, n, r.createClusterNetwork(ctx, req))
+		return r.createClusterNetwork(ctx, req)
 	}
-	if err := retryIncusLinkRace(ctx, func() error { return r.client(ctx).CreateNetwork(req) }); err != nil {
-		return r.ovsCreateFailed(ctx, n, fmt.Errorf("creating network %q: %w", n.Name, mapError(err)))
+	if err := incusrace.Retry(ctx, linkRaceBudget, func() error { return r.client(ctx).CreateNetwork(req) }); err != nil {
+		return fmt.Errorf("creating network %q: %w", n.Name, mapError(err))
 	}
 	return nil
 }
@@ -255,14 +256,18 @@ func (r *Remote) createClusterNetwork(ctx context.Context, req api.NetworksPost)
 func (r *Remote) UpdateNetwork(ctx context.Context, n engine.Network) error {
 	c := r.client(ctx)
 	put := api.NetworkPut{Description: n.Description, Config: maps.Clone(nonNilMap(n.Config))}
-	// ovsFailed adds what an Open vSwitch bridge's failure means.
-	return ovsFailed(n, updateIfUnchanged(fmt.Sprintf("network %q", n.Name), n.Name, n.ETag, c.GetNetwork,
-		func(cur *api.Network) string { return networkETag(cur.Description, cur.Config) }, c.UpdateNetwork, put))
+	return updateIfUnchanged(fmt.Sprintf("network %q", n.Name), n.Name, n.ETag, c.GetNetwork,
+		func(cur *api.Network) string { return networkETag(cur.Description, cur.Config) }, c.UpdateNetwork, put)
 }
+
+// linkRaceBudget is how long CreateNetwork and DeleteNetwork send a write
+// again that Incus refused because a host interface vanished while it
+// inspected it (package incusrace).
+const linkRaceBudget = 20 * time.Second
 
 // DeleteNetwork deletes a managed network.
 func (r *Remote) DeleteNetwork(ctx context.Context, name string) error {
-	if err := retryIncusLinkRace(ctx, func() error { return r.client(ctx).DeleteNetwork(name) }); err != nil {
+	if err := incusrace.Retry(ctx, linkRaceBudget, func() error { return r.client(ctx).DeleteNetwork(name) }); err != nil {
 		return fmt.Errorf("deleting network %q: %w", name, mapError(err))
 	}
 	return nil

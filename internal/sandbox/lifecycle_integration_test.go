@@ -23,7 +23,7 @@ import (
 // chain, mount or file of it remains. Not parallel: it runs before the
 // package's parallel tests, whose clusters and pairs add and remove host
 // interfaces all the time, which Incus 6.0's bridge create trips over (it
-// inspects every host interface; see incusLinkRace).
+// inspects every host interface; see package incusrace).
 func TestScriptLifecycle(t *testing.T) {
 	Primary(t) // the shared sandbox provides leases for subnets and floating IPs
 

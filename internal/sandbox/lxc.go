@@ -7,10 +7,11 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lxnetd/lxnetd/internal/incusrace"
 )
 
 // lxcTimeout bounds one lxc invocation, so a wedged daemon fails a test
@@ -46,11 +47,12 @@ func (d *Daemon) LxcInput(t testing.TB, stdin string, args ...string) string {
 	return out
 }
 
-// incusLinkRace is the error Incus 6.0 gives a network create or delete
-// when a host interface vanished while it inspected every interface (other
-// tests' containers and bridges come and go): the request changed nothing
-// and is sent again. internal/lxd does the same for lxnetd's own writes.
-var incusLinkRace = regexp.MustCompile(`Failed to run: ip -d -j link show \S+: exit status 1 \(Device "\S+" does not exist\.\)`)
+// lxcLinkRaceBudget is how long lxc sends a command again that Incus
+// refused because a host interface vanished while it inspected every
+// interface (package incusrace): 60 s, not internal/lxd's 20 s, as the
+// tests churn host interfaces far more than a host does (20 s of tries
+// failed in a row in CI).
+const lxcLinkRaceBudget = 60 * time.Second
 
 func (d *Daemon) lxc(stdin io.Reader, args ...string) (string, error) {
 	if d.Kind != KindIncus {
@@ -63,18 +65,13 @@ func (d *Daemon) lxc(stdin io.Reader, args ...string) (string, error) {
 			return "", err
 		}
 	}
-	// As internal/lxd's retryIncusLinkRace, 100 ms apart doubling to 1 s,
-	// but for up to 60 s: the tests churn host interfaces far more than a
-	// host does (20 s of tries failed in a row in CI).
-	delay, deadline := 100*time.Millisecond, time.Now().Add(60*time.Second)
-	for {
-		out, err := d.lxcOnce(bytes.NewReader(in), args...)
-		if err == nil || time.Now().After(deadline) || !incusLinkRace.MatchString(err.Error()) {
-			return out, err
-		}
-		time.Sleep(delay)
-		delay = min(2*delay, time.Second)
-	}
+	var out string
+	err := incusrace.Retry(context.Background(), lxcLinkRaceBudget, func() error {
+		var err error
+		out, err = d.lxcOnce(bytes.NewReader(in), args...)
+		return err
+	})
+	return out, err
 }
 
 func (d *Daemon) lxcOnce(stdin io.Reader, args ...string) (string, error) {

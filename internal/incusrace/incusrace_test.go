@@ -1,4 +1,4 @@
-package lxd
+package incusrace
 
 import (
 	"context"
@@ -8,10 +8,11 @@ import (
 	"time"
 )
 
-// TestRetryIncusLinkRace: Incus's transient "interface vanished" answer is
-// retried for linkRaceBudget; any other error, and success, end at once.
-// The fake clock of synctest makes the 20 s budget instant.
-func TestRetryIncusLinkRace(t *testing.T) {
+// TestRetry: Incus's transient "interface vanished" answer is retried for
+// the budget; any other error, and success, end at once. The fake clock of
+// synctest makes the 20 s budget instant.
+func TestRetry(t *testing.T) {
+	const budget = 20 * time.Second
 	race := errors.New(`Failed to delete bridge children interfaces: Failed to run: ip -d -j link show lxa-bzo1vko6: exit status 1 (Device "lxa-bzo1vko6" does not exist.)`)
 	for _, tc := range []struct {
 		name     string
@@ -28,15 +29,15 @@ func TestRetryIncusLinkRace(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				start, tries := time.Now(), 0
-				err := retryIncusLinkRace(context.Background(), func() error {
+				err := Retry(context.Background(), budget, func() error {
 					tries++
 					return tc.errs[min(tries, len(tc.errs))-1]
 				})
 				if tries < tc.minTries || tries > tc.maxTries || (err != nil) != tc.fail {
 					t.Errorf("tries = %d, err = %v; want %d to %d tries, failure %v", tries, err, tc.minTries, tc.maxTries, tc.fail)
 				}
-				if took := time.Since(start); tc.name == "race every time" && took < linkRaceBudget {
-					t.Errorf("gave up after %v, before the %v budget", took, linkRaceBudget)
+				if took := time.Since(start); tc.name == "race every time" && took < budget {
+					t.Errorf("gave up after %v, before the %v budget", took, budget)
 				}
 			})
 		})
