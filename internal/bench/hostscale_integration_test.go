@@ -34,7 +34,21 @@ var (
 	noLxcFlag  = flag.Bool("no-lxc", false, "skip the lxc script baselines (the slowest part)")
 	idleWindow = flag.Duration("idle", 10*time.Second, "how long the daemon's idle CPU is measured")
 	daemonLog  = flag.String("daemon-log", "", "write the daemon's log (debug level), with the Go runtime's GC trace, to this file")
+	// The shape of issue 12's held-out harness (1000 ports on 10 listen
+	// addresses, 30 containers, 100 profiles):
+	// -containers 30 -profiles 100 -bridges 10.
+	containersFlag = flag.Int("containers", 0, "containers lxnetd does not manage, half of them running (0: 200, scaled)")
+	profilesFlag   = flag.Int("profiles", 0, "profiles lxnetd manages (0: 200, scaled)")
+	bridgesFlag    = flag.Int("bridges", 0, "bridges lxnetd manages, each with one listen address of 100 forward ports (0: 20, scaled)")
 )
+
+// sized is a size flag's value, or n scaled when it is not given.
+func sized(flagValue, n int) int {
+	if flagValue > 0 {
+		return flagValue
+	}
+	return scaled(n)
+}
 
 // fixture is what one run builds on its private LXD.
 type fixture struct {
@@ -102,13 +116,13 @@ func hostScale(b *testing.B, bin string) *Report {
 	}
 	direct := NewDirect(proxies["direct"].Socket)
 
-	fx := &fixture{owner: sandbox.UniqueName(b, "bench"), containers: scaled(200), profiles: nil, ports: 100}
+	fx := &fixture{owner: sandbox.UniqueName(b, "bench"), containers: sized(*containersFlag, 200), profiles: nil, ports: 100}
 	fx.running = fx.containers / 2
-	for i := range scaled(20) {
+	for i := range sized(*bridgesFlag, 20) {
 		cidr := sandbox.AllocSubnet(b)
 		fx.bridges = append(fx.bridges, bridge{name: sandbox.UniqueName(b, "lxbb"), cidr: cidr, listen: fmt.Sprintf("203.0.113.%d", 150+i)})
 	}
-	for i := range scaled(200) {
+	for i := range sized(*profilesFlag, 200) {
 		fx.profiles = append(fx.profiles, fmt.Sprintf("%s-%d", fx.owner, i))
 	}
 	rep := &Report{
@@ -149,13 +163,12 @@ func hostScale(b *testing.B, bin string) *Report {
 	// Cold apply, then the no-op plan against the same reads issued directly.
 	cold := cli("cold apply", "apply", "--yes", cfgCLI)
 	networkReadOptions(b, ctx, direct, proxies["direct"], rep)
-	var noop []Request
+	// Interleaved, so that a change of the machine's load weighs on both.
 	for range 3 {
-		noop = cli("no-op plan", "plan", cfgCLI)
-	}
-	reads := slices.DeleteFunc(slices.Clone(noop), func(r Request) bool { return r.Event() || r.Write() })
-	for range 3 {
+		noop := cli("no-op plan", "plan", cfgCLI)
+		reads := slices.DeleteFunc(slices.Clone(noop), func(r Request) bool { return r.Event() || r.Write() })
 		rep.Add(timed(b, "no-op plan", "direct (same reads)", proxies["direct"], func() error { return direct.Replay(ctx, reads, 4) }))
+		rep.Add(timed(b, "no-op plan", "direct (bulk lists)", proxies["direct"], func() error { return bulkReads(ctx, direct) }))
 	}
 
 	// One port changes its target port.
@@ -198,6 +211,37 @@ func hostScale(b *testing.B, bin string) *Report {
 	portsPhase(b, ctx, d, bin, dir, proxies, direct, rep)
 	ratios(rep)
 	return rep
+}
+
+// bulkReads reads a remote the plain way, as a script or another tool
+// would: the four bulk lists at once (networks, profiles and instances
+// with recursion=1, ACLs), then the forwards of every managed bridge,
+// four at a time.
+func bulkReads(ctx context.Context, d *Direct) error {
+	var nets []struct {
+		Name    string `json:"name"`
+		Type    string `json:"type"`
+		Managed bool   `json:"managed"`
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return d.Get(gctx, "/1.0/networks?recursion=1", &nets) })
+	for _, list := range []string{"/1.0/profiles?recursion=1", "/1.0/instances?recursion=1", "/1.0/network-acls?recursion=1"} {
+		g.Go(func() error { _, err := d.Do(gctx, http.MethodGet, list, nil); return err })
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	for _, n := range nets {
+		if n.Managed && n.Type == "bridge" {
+			g.Go(func() error {
+				_, err := d.Do(gctx, http.MethodGet, "/1.0/networks/"+n.Name+"/forwards?recursion=1", nil)
+				return err
+			})
+		}
+	}
+	return g.Wait()
 }
 
 // populate creates the containers lxnetd does not manage (half of them
@@ -642,6 +686,9 @@ func ratios(rep *Report) {
 	}
 	if plan, direct := median("no-op plan", "lxnetd"), median("no-op plan", "direct (same reads)"); direct > 0 {
 		rep.Check("no-op plan / same reads issued directly", plan/direct, "≤ 1.2", plan/direct <= 1.2)
+	}
+	if plan, bulk := median("no-op plan", "lxnetd"), median("no-op plan", "direct (bulk lists)"); bulk > 0 {
+		rep.Check("no-op plan / bulk lists issued directly", plan/bulk, "≤ 1.2", plan/bulk <= 1.2)
 	}
 	cold, packed := rep.Find("cold apply", "lxnetd").WallMS, rep.Find("cold apply", "direct (packed)").WallMS
 	observe := median("no-op plan", "lxnetd")
