@@ -29,9 +29,18 @@ func stringList(prefix string, n int) string {
 // loadScale writes src as main.hcl and loads it once per iteration.
 func loadScale(b *testing.B, src string, check func(*testing.B, *spec.Config)) {
 	b.Helper()
+	loadScaleFiles(b, []string{src}, check)
+}
+
+// loadScaleFiles writes srcs as main0.hcl, main1.hcl, … (each file at most
+// MaxFileBytes) and loads the directory once per iteration.
+func loadScaleFiles(b *testing.B, srcs []string, check func(*testing.B, *spec.Config)) {
+	b.Helper()
 	dir := b.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(src), 0o644); err != nil {
-		b.Fatal(err)
+	for i, src := range srcs {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("main%d.hcl", i)), []byte(src), 0o644); err != nil {
+			b.Fatal(err)
+		}
 	}
 	b.ResetTimer()
 	for b.Loop() {
@@ -69,16 +78,27 @@ func BenchmarkScaleForEach(b *testing.B) {
 	})
 }
 
-// BenchmarkScaleLocals: 200 000 locals, each referring to the one before.
+// BenchmarkScaleLocals: 100 000 locals, each referring to the one before,
+// in files of 25 000 (one file may hold at most MaxFileBytes, all of them
+// MaxTotalBytes).
 func BenchmarkScaleLocals(b *testing.B) {
-	const n = 200000
-	var s strings.Builder
-	s.WriteString("locals {\n  l0 = \"v\"\n")
-	for i := 1; i < n; i++ {
-		fmt.Fprintf(&s, "  l%d = local.l%d\n", i, i-1)
+	const n, perFile = 100000, 25000
+	var srcs []string
+	for first := 0; first < n; first += perFile {
+		var s strings.Builder
+		s.WriteString("locals {\n")
+		for i := first; i < first+perFile; i++ {
+			if i == 0 {
+				s.WriteString("  l0 = \"v\"\n")
+				continue
+			}
+			fmt.Fprintf(&s, "  l%d = local.l%d\n", i, i-1)
+		}
+		s.WriteString("}\n")
+		srcs = append(srcs, s.String())
 	}
-	fmt.Fprintf(&s, "}\nprofile \"p\" {\n  name = local.l%d\n}\n", n-1)
-	loadScale(b, s.String(), func(b *testing.B, cfg *spec.Config) {
+	srcs = append(srcs, fmt.Sprintf("profile \"p\" {\n  name = local.l%d\n}\n", n-1))
+	loadScaleFiles(b, srcs, func(b *testing.B, cfg *spec.Config) {
 		if got := cfg.Remotes["local"].Profiles[0].Name; got != "v" {
 			b.Fatalf("name %q", got)
 		}
