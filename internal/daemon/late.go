@@ -29,7 +29,9 @@ import (
 // the commit times measured; a commit later still is found by the next
 // full read. The cost is one targeted read and a pass that plans from the
 // cache, per profile and second, also for the echoes of lxnetd's own
-// profile writes (LXD's events cannot tell them apart).
+// profile writes (LXD's events cannot tell them apart); a burst of more
+// than cache.MaxRefresh profiles makes that pass a full read. A late
+// delivery counts in the status's events like the event itself.
 const LateRead = time.Second
 
 // lateReads delivers events a second time, LateRead after the last one
