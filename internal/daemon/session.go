@@ -46,7 +46,7 @@ func EngineConnector(dial Dialer, log *slog.Logger, parallelism int) Connector {
 		if err != nil {
 			return nil, err
 		}
-		return &engineSession{rem: rem, log: log.With("remote", r.Name), parallelism: parallelism, cache: cache.New(rem)}, nil
+		return &engineSession{rem: rem, log: log.With("remote", r.Name), parallelism: parallelism, cache: cache.New(rem), lateRead: LateRead}, nil
 	}
 }
 
@@ -58,6 +58,7 @@ type engineSession struct {
 	log         *slog.Logger
 	parallelism int
 	cache       *cache.Cache
+	lateRead    time.Duration // LateRead; tests shorten it
 	// fullDeletes is what the last plan made from a full read deleted,
 	// replaced or was kept from deleting (deletions).
 	fullDeletes string
@@ -268,15 +269,13 @@ func deletions(p *engine.Plan) string {
 // Watch follows the remote's lifecycle events: each marks its object for
 // re-reading in the cache before the worker hears of it. The stream coming
 // up reaches the worker (as a pass to run) only when the cache read
-// something before it, which it then reads again.
+// something before it, which it then reads again. An event LXD may send
+// before its change is visible (a profile's: see LateRead) is delivered
+// once more, late.
 func (s *engineSession) Watch(ctx context.Context, onEvent func(engine.Event)) error {
-	return s.rem.Watch(ctx, func(ev engine.Event) {
-		if ev.Subscribed {
-			if s.cache.Subscribed() {
-				onEvent(ev)
-			}
-			return
-		}
+	late := newLateReads(s.lateRead)
+	defer late.stop()
+	deliver := func(ev engine.Event) {
 		s.cache.Note(ev)
 		s.blockedMu.Lock()
 		objs := s.blocked[ev.Object]
@@ -285,6 +284,18 @@ func (s *engineSession) Watch(ctx context.Context, onEvent func(engine.Event)) e
 			s.cache.Note(engine.Event{Object: o})
 		}
 		onEvent(ev)
+	}
+	return s.rem.Watch(ctx, func(ev engine.Event) {
+		if ev.Subscribed {
+			if s.cache.Subscribed() {
+				onEvent(ev)
+			}
+			return
+		}
+		deliver(ev)
+		if comesEarly(ev) {
+			late.schedule(ev, deliver)
+		}
 	})
 }
 

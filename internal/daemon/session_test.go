@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lxnetd/lxnetd/engine"
 	"github.com/lxnetd/lxnetd/engine/enginetest"
@@ -281,5 +282,81 @@ func TestRelevanceWantsBlocked(t *testing.T) {
 	w.update(profiles(2), spec.Settings{}, "h2", false)
 	if !w.rel.wants(hand) {
 		t.Fatal("a configuration change forgot the blocked delete's user")
+	}
+}
+
+// TestProfileEventBeforeItsChange replays LXD's profile PATCH: the event
+// arrives, the pass reads the profile before LXD committed the change and
+// finds nothing to do, and LXD sends no second event. The late delivery
+// (LateRead) reads the profile again and the next pass restores it.
+func TestProfileEventBeforeItsChange(t *testing.T) {
+	r := &fakeRemote{events: make(chan engine.Event), Fake: enginetest.New("local"), MemStore: &lease.MemStore{}}
+	s := session(t, r)
+	s.(*engineSession).lateRead = 20 * time.Millisecond
+	desired := profiles(1)
+	desired.Profiles[0].Config = map[string]string{"user.index": "0"}
+	st := spec.Settings{Owner: "t", MaxDeletes: 10}
+	if _, err := s.Converge(t.Context(), desired, st); err != nil {
+		t.Fatal(err)
+	}
+	delivered := make(chan engine.Event, 4)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = s.Watch(ctx, func(ev engine.Event) { delivered <- ev })
+	}()
+	defer func() { cancel(); <-done }()
+	ev := profileEvent("p0")
+	r.events <- ev
+	if got := <-delivered; got != ev {
+		t.Fatalf("delivered %+v, want %+v", got, ev)
+	}
+	// The pass the event causes, made before the change is visible.
+	if out, err := s.Converge(t.Context(), desired, st); err != nil || out.Applied != 0 {
+		t.Fatalf("pass before the commit: %+v, %v; want nothing to do", out, err)
+	}
+	// LXD commits the PATCH; no event follows.
+	p, err := r.GetProfile(t.Context(), "p0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Config["user.index"] = "drift"
+	if err := r.UpdateProfile(t.Context(), p); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-delivered:
+		if got != ev {
+			t.Fatalf("late delivery %+v, want %+v", got, ev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the profile event was not delivered again")
+	}
+	if out, err := s.Converge(t.Context(), desired, st); err != nil || out.Applied != 1 || out.Observations != 0 {
+		t.Fatalf("pass after the late delivery: %+v, %v; want the profile restored from one read", out, err)
+	}
+	if p, _ := r.GetProfile(t.Context(), "p0"); p.Config["user.index"] != "0" {
+		t.Errorf("user.index = %q after the pass, want 0", p.Config["user.index"])
+	}
+}
+
+// TestLateReadsCoalesce: more events about one object while its late
+// delivery waits make one delivery, and stop cancels what is pending.
+func TestLateReadsCoalesce(t *testing.T) {
+	l := newLateReads(time.Hour)
+	got := 0
+	deliver := func(engine.Event) { got++ }
+	for range 3 {
+		l.schedule(profileEvent("p0"), deliver)
+	}
+	l.schedule(profileEvent("p1"), deliver)
+	if n := len(l.timers); n != 2 {
+		t.Errorf("%d late deliveries pending, want 2 (one per profile)", n)
+	}
+	l.stop()
+	l.schedule(profileEvent("p2"), deliver)
+	if n := len(l.timers); n != 0 || got != 0 {
+		t.Errorf("after stop: %d pending, %d delivered; want none", n, got)
 	}
 }
