@@ -384,3 +384,39 @@ func TestInterruptedAcquireGivesBack(t *testing.T) {
 		}
 	})
 }
+
+// readBackStore is a MemStore that does not say it is atomic: Acquire
+// confirms its write by reading it back.
+type readBackStore struct{ m *MemStore }
+
+func (s readBackStore) ServerConfigKey(ctx context.Context, key string) (string, string, error) {
+	return s.m.ServerConfigKey(ctx, key)
+}
+
+func (s readBackStore) SetServerConfigKey(ctx context.Context, key, value, etag string) error {
+	return s.m.SetServerConfigKey(ctx, key, value, etag)
+}
+
+// AcquireNotify says when its record is written, before the confirm wait
+// ends, once; and once too when it writes nothing.
+func TestAcquireNotifySaysWhenWritten(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := readBackStore{&MemStore{}}
+		start := time.Now()
+		var at []time.Duration
+		l, err := AcquireNotify(t.Context(), s, "o", holder("a"), ttl, func() { at = append(at, time.Since(start)) })
+		if err != nil || l == nil {
+			t.Fatalf("AcquireNotify: %v", err)
+		}
+		if len(at) != 1 || at[0] != 0 || time.Since(start) < confirmDelay {
+			t.Fatalf("written called at %v, Acquire returned after %v; want once at 0, before the confirm wait (%v)", at, time.Since(start), confirmDelay)
+		}
+		at = nil
+		if _, err := AcquireNotify(t.Context(), s, "o", holder("b"), ttl, func() { at = append(at, time.Since(start)) }); !errors.As(err, new(*HeldError)) {
+			t.Fatalf("second holder: %v, want HeldError", err)
+		}
+		if len(at) != 1 {
+			t.Fatalf("written called %d times for an Acquire that wrote nothing, want once", len(at))
+		}
+	})
+}
