@@ -96,27 +96,46 @@ func (d *Direct) Get(ctx context.Context, pathQuery string, v any) error {
 // Replay issues recorded requests again, at most parallel at a time, in
 // waves: a request starts only after every earlier request of another
 // collection (networks, profiles, forwards, ...) finished, so creates and
-// deletes keep the order between kinds that lxnetd's plan had.
+// deletes keep the order between kinds that lxnetd's plan had. Writes to
+// the forwards of one network go one at a time, as lxnetd writes them
+// (LXD 5.0.2 races on concurrent forward writes to one network; LXD-NOTES):
+// the lower bound is that of a correct writer.
 func (d *Direct) Replay(ctx context.Context, reqs []Request, parallel int) error {
 	for len(reqs) > 0 {
 		n := 1
 		for n < len(reqs) && kind(reqs[n]) == kind(reqs[0]) {
 			n++
 		}
+		// One chain per network for forward writes, one per request else.
+		var chains [][]Request
+		chainOf := map[string]int{}
+		for _, r := range reqs[:n] {
+			key := serialKey(r)
+			if i, ok := chainOf[key]; ok && key != "" {
+				chains[i] = append(chains[i], r)
+				continue
+			}
+			chainOf[key] = len(chains)
+			chains = append(chains, []Request{r})
+		}
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(parallel)
-		for _, r := range reqs[:n] {
+		for _, chain := range chains {
 			g.Go(func() error {
-				pq := r.Path
-				if r.RawQuery != "" {
-					pq += "?" + r.RawQuery
+				for _, r := range chain {
+					pq := r.Path
+					if r.RawQuery != "" {
+						pq += "?" + r.RawQuery
+					}
+					var body []byte
+					if r.Write() {
+						body = r.Body
+					}
+					if _, err := d.Do(gctx, r.Method, pq, body); err != nil {
+						return err
+					}
 				}
-				var body []byte
-				if r.Write() {
-					body = r.Body
-				}
-				_, err := d.Do(gctx, r.Method, pq, body)
-				return err
+				return nil
 			})
 		}
 		if err := g.Wait(); err != nil {
@@ -125,6 +144,18 @@ func (d *Direct) Replay(ctx context.Context, reqs []Request, parallel int) error
 		reqs = reqs[n:]
 	}
 	return nil
+}
+
+// serialKey is what requests that must not run at once share: the
+// network of a forward write ("" for any other request).
+func serialKey(r Request) string {
+	if !r.Write() {
+		return ""
+	}
+	if net, _, ok := strings.Cut(r.Path, "/forwards"); ok {
+		return net
+	}
+	return ""
 }
 
 // kind is the collection a request is about: "networks", "profiles",
