@@ -101,7 +101,11 @@ func observe(ctx context.Context, r Remote, rd reads) (*observed, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	if rd.networks || rd.forwards {
 		g.Go(func() (err error) {
-			if nets, err = r.ListNetworks(gctx); err != nil || !rd.forwards {
+			if nfl, ok := r.(NetworkForwardsLister); ok && rd.forwards {
+				if nets, fwds, err = nfl.ListNetworksAndForwards(gctx); err != nil || fwds != nil {
+					return err
+				}
+			} else if nets, err = r.ListNetworks(gctx); err != nil || !rd.forwards {
 				return err
 			}
 			fwds, err = listForwards(gctx, r, nets)
@@ -164,7 +168,20 @@ func observe(ctx context.Context, r Remote, rd reads) (*observed, error) {
 
 // networkForwards are the forwards of each network whose forwards were
 // listed, by network name.
-type networkForwards map[string][]Forward
+type networkForwards = map[string][]Forward
+
+// NetworkForwardsLister is what a Remote may offer to list the forwards of
+// each forward-capable managed network as soon as that network is read, so
+// that no forward list waits for the slowest network read (LXD answers a
+// network's GET in tens to hundreds of milliseconds: it computes its
+// used_by).
+type NetworkForwardsLister interface {
+	// ListNetworksAndForwards is ListNetworks, with the forwards of every
+	// forward-capable managed network by network name; a network missing
+	// since it was read (its forwards ErrNotFound) has no entry. forwards is
+	// nil when it listed none (the engine then lists them).
+	ListNetworksAndForwards(ctx context.Context) (nets []Network, forwards map[string][]Forward, err error)
+}
 
 // listForwards lists the forwards of every forward-capable managed network
 // of nets, four at a time. A network deleted by someone else since it was

@@ -15,6 +15,7 @@ import (
 	"github.com/canonical/lxd/shared/api"
 
 	"github.com/lxnetd/lxnetd/engine"
+	"github.com/lxnetd/lxnetd/engine/spec"
 	"github.com/lxnetd/lxnetd/internal/incusrace"
 )
 
@@ -41,9 +42,23 @@ import (
 // remains is LXD's used_by per managed network. When the project cannot be
 // read or names no network, it falls back to the bulk list.
 func (r *Remote) ListNetworks(ctx context.Context) ([]engine.Network, error) {
+	nets, _, err := r.listNetworks(ctx, false)
+	return nets, err
+}
+
+// ListNetworksAndForwards is ListNetworks that lists the forwards of each
+// forward-capable managed network right after its GET, in the same one of
+// the four slots (engine.NetworkForwardsLister). It lists none (forwards
+// nil) when it falls back to the bulk list.
+func (r *Remote) ListNetworksAndForwards(ctx context.Context) ([]engine.Network, map[string][]engine.Forward, error) {
+	return r.listNetworks(ctx, true)
+}
+
+func (r *Remote) listNetworks(ctx context.Context, withForwards bool) ([]engine.Network, map[string][]engine.Forward, error) {
 	managed, err := r.managedNetworkNames(ctx)
 	if err != nil || len(managed) == 0 {
-		return r.listNetworksBulk(ctx)
+		nets, err := r.listNetworksBulk(ctx)
+		return nets, nil, err
 	}
 	var names []string
 	g, gctx := errgroup.WithContext(ctx)
@@ -55,6 +70,8 @@ func (r *Remote) ListNetworks(ctx context.Context) ([]engine.Network, error) {
 		return nil
 	})
 	nets := make([]*api.Network, len(managed))
+	fwds := make([][]engine.Forward, len(managed))
+	listedFwds := make([]bool, len(managed))
 	for i, name := range managed {
 		g.Go(func() error {
 			n, _, err := r.client(gctx).GetNetwork(name)
@@ -65,11 +82,28 @@ func (r *Remote) ListNetworks(ctx context.Context) ([]engine.Network, error) {
 				return fmt.Errorf("reading network %q: %w", name, mapError(err))
 			}
 			nets[i] = n
-			return nil
+			if !withForwards || !n.Managed || !spec.ForwardCapable(n.Type) {
+				return nil
+			}
+			fwds[i], err = r.ListForwards(gctx, name)
+			if errors.Is(err, engine.ErrNotFound) {
+				return nil // deleted since its GET: no network forwards can go on
+			}
+			listedFwds[i] = err == nil
+			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	var forwards map[string][]engine.Forward
+	if withForwards {
+		forwards = map[string][]engine.Forward{}
+		for i, n := range nets {
+			if listedFwds[i] {
+				forwards[n.Name] = fwds[i]
+			}
+		}
 	}
 	out := make([]engine.Network, 0, len(names))
 	for _, n := range nets {
@@ -83,7 +117,7 @@ func (r *Remote) ListNetworks(ctx context.Context) ([]engine.Network, error) {
 		}
 	}
 	sortNetworks(out)
-	return out, nil
+	return out, forwards, nil
 }
 
 // managedNetworkNames reads the managed networks' names from the used_by of
