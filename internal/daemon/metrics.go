@@ -4,81 +4,107 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/VictoriaMetrics/metrics"
 )
 
-// Metrics exposes the daemon's status to Prometheus. It is a collector over
-// the latest Status snapshot, so the numbers on /metrics are exactly those
-// `lxnetd status` shows.
+// Metrics exposes the daemon's status to Prometheus. /metrics renders the
+// latest Status snapshot, so the numbers there are exactly those `lxnetd
+// status` shows, followed by the Go runtime's and the process's metrics
+// (go_*, process_*).
+//
+// The snapshot is written in Prometheus's text format by writeStatus, and
+// the runtime's metrics by github.com/VictoriaMetrics/metrics, not with
+// Prometheus's own client: that client brings protobuf, ~1.7 MB of the
+// binary, and on a kernel that maps a binary's text whole (README,
+// "Memory") every megabyte of it is a megabyte of the daemon's RSS, whose
+// target is 30 MB.
 type Metrics struct {
 	mu   sync.Mutex
 	last *Status
 }
 
-var (
-	mConverged   = prometheus.NewDesc("lxnetd_remote_converged", "1 when the remote converged to the current configuration.", []string{"remote"}, nil)
-	mConnected   = prometheus.NewDesc("lxnetd_remote_connected", "1 while connected to the remote.", []string{"remote"}, nil)
-	mObjects     = prometheus.NewDesc("lxnetd_remote_objects", "Objects lxnetd owns on the remote.", []string{"remote"}, nil)
-	mPasses      = prometheus.NewDesc("lxnetd_remote_passes_total", "Convergence passes run.", []string{"remote"}, nil)
-	mWrites      = prometheus.NewDesc("lxnetd_remote_writes_total", "Changes written to LXD.", []string{"remote"}, nil)
-	mDrift       = prometheus.NewDesc("lxnetd_remote_drift_corrections_total", "Changes that undid drift in LXD.", []string{"remote"}, nil)
-	mEvents      = prometheus.NewDesc("lxnetd_remote_events_total", "LXD lifecycle events received.", []string{"remote"}, nil)
-	mReconnects  = prometheus.NewDesc("lxnetd_remote_reconnects_total", "Event stream reconnections.", []string{"remote"}, nil)
-	mFullReads   = prometheus.NewDesc("lxnetd_remote_full_reads_total", "Full reads of the remote (bulk lists) into its cache.", []string{"remote"}, nil)
-	mObjectReads = prometheus.NewDesc("lxnetd_remote_object_reads_total", "Objects re-read one by one into the cache (after events and writes).", []string{"remote"}, nil)
-	mRequests    = prometheus.NewDesc("lxnetd_remote_lxd_requests_total", "LXD API requests of convergence passes.", []string{"remote"}, nil)
-	mLastConv    = prometheus.NewDesc("lxnetd_remote_last_converged_timestamp_seconds", "Unix time of the last successful pass.", []string{"remote"}, nil)
-	mLeaseHeld   = prometheus.NewDesc("lxnetd_remote_lease_held", "1 while this daemon holds the one-writer lease of the remote (0: standby, or not taken yet).", []string{"remote"}, nil)
-	mConfigError = prometheus.NewDesc("lxnetd_config_rejected", "1 while the directory holds a rejected edit.", nil, nil)
-)
+// metric is one per-remote metric family.
+type metric struct {
+	name, help, kind string
+	value            func(r RemoteStatus, st *Status) (float64, bool)
+}
 
-// Describe implements prometheus.Collector.
-func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{mConverged, mConnected, mObjects, mPasses, mWrites, mDrift, mEvents, mReconnects, mFullReads, mObjectReads, mRequests, mLastConv, mLeaseHeld, mConfigError} {
-		ch <- d
+func gauge(name, help string, v func(RemoteStatus, *Status) float64) metric {
+	return metric{name, help, "gauge", func(r RemoteStatus, st *Status) (float64, bool) { return v(r, st), true }}
+}
+
+func counter(name, help string, v func(RemoteStatus) int64) metric {
+	return metric{name, help, "counter", func(r RemoteStatus, _ *Status) (float64, bool) { return float64(v(r)), true }}
+}
+
+func bit(v bool) float64 {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+var remoteMetrics = []metric{
+	gauge("lxnetd_remote_converged", "1 when the remote converged to the current configuration.",
+		func(r RemoteStatus, st *Status) float64 {
+			return bit(r.State == StateConverged && r.ConfigHash == st.ConfigHash)
+		}),
+	gauge("lxnetd_remote_connected", "1 while connected to the remote.", func(r RemoteStatus, _ *Status) float64 { return bit(r.Connected) }),
+	gauge("lxnetd_remote_objects", "Objects lxnetd owns on the remote.", func(r RemoteStatus, _ *Status) float64 { return float64(r.Objects) }),
+	gauge("lxnetd_remote_lease_held", "1 while this daemon holds the one-writer lease of the remote (0: standby, or not taken yet).",
+		func(r RemoteStatus, _ *Status) float64 { return bit(r.Lease == LeaseHeld) }),
+	counter("lxnetd_remote_passes_total", "Convergence passes run.", func(r RemoteStatus) int64 { return int64(r.Passes) }),
+	counter("lxnetd_remote_writes_total", "Changes written to LXD.", func(r RemoteStatus) int64 { return int64(r.Writes) }),
+	counter("lxnetd_remote_drift_corrections_total", "Changes that undid drift in LXD.", func(r RemoteStatus) int64 { return int64(r.DriftCorrections) }),
+	counter("lxnetd_remote_events_total", "LXD lifecycle events received.", func(r RemoteStatus) int64 { return int64(r.Events) }),
+	counter("lxnetd_remote_reconnects_total", "Event stream reconnections.", func(r RemoteStatus) int64 { return int64(r.Reconnects) }),
+	counter("lxnetd_remote_full_reads_total", "Full reads of the remote (bulk lists) into its cache.", func(r RemoteStatus) int64 { return int64(r.FullReads) }),
+	counter("lxnetd_remote_object_reads_total", "Objects re-read one by one into the cache (after events and writes).", func(r RemoteStatus) int64 { return int64(r.ObjectReads) }),
+	counter("lxnetd_remote_lxd_requests_total", "LXD API requests of convergence passes.", func(r RemoteStatus) int64 { return int64(r.Requests) }),
+	{"lxnetd_remote_last_converged_timestamp_seconds", "Unix time of the last successful pass.", "gauge",
+		func(r RemoteStatus, _ *Status) (float64, bool) {
+			return float64(r.LastConverged.UnixNano()) / 1e9, !r.LastConverged.IsZero()
+		}},
+}
+
+// labelValue escapes a label value as the text format wants it.
+var labelValue = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+
+// writeStatus writes st in Prometheus's text exposition format: each
+// family's HELP and TYPE once, then one sample per remote.
+func writeStatus(w io.Writer, st *Status) {
+	family := func(name, help, kind string) { fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, kind) }
+	value := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	family("lxnetd_config_rejected", "1 while the directory holds a rejected edit.", "gauge")
+	fmt.Fprintf(w, "lxnetd_config_rejected %s\n", value(bit(st.ConfigError != "")))
+	for _, m := range remoteMetrics {
+		family(m.name, m.help, m.kind)
+		for _, r := range st.Remotes {
+			if v, ok := m.value(r, st); ok {
+				fmt.Fprintf(w, "%s{remote=\"%s\"} %s\n", m.name, labelValue.Replace(r.Name), value(v))
+			}
+		}
 	}
 }
 
-// Collect implements prometheus.Collector.
-func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
+// ServeHTTP answers /metrics.
+func (m *Metrics) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	m.mu.Lock()
 	st := m.last
 	m.mu.Unlock()
-	if st == nil {
-		return
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	if st != nil {
+		writeStatus(w, st)
 	}
-	b := func(v bool) float64 {
-		if v {
-			return 1
-		}
-		return 0
-	}
-	ch <- prometheus.MustNewConstMetric(mConfigError, prometheus.GaugeValue, b(st.ConfigError != ""))
-	for _, r := range st.Remotes {
-		conv := r.State == StateConverged && r.ConfigHash == st.ConfigHash
-		ch <- prometheus.MustNewConstMetric(mConverged, prometheus.GaugeValue, b(conv), r.Name)
-		ch <- prometheus.MustNewConstMetric(mConnected, prometheus.GaugeValue, b(r.Connected), r.Name)
-		ch <- prometheus.MustNewConstMetric(mObjects, prometheus.GaugeValue, float64(r.Objects), r.Name)
-		ch <- prometheus.MustNewConstMetric(mLeaseHeld, prometheus.GaugeValue, b(r.Lease == LeaseHeld), r.Name)
-		ch <- prometheus.MustNewConstMetric(mPasses, prometheus.CounterValue, float64(r.Passes), r.Name)
-		ch <- prometheus.MustNewConstMetric(mWrites, prometheus.CounterValue, float64(r.Writes), r.Name)
-		ch <- prometheus.MustNewConstMetric(mDrift, prometheus.CounterValue, float64(r.DriftCorrections), r.Name)
-		ch <- prometheus.MustNewConstMetric(mEvents, prometheus.CounterValue, float64(r.Events), r.Name)
-		ch <- prometheus.MustNewConstMetric(mReconnects, prometheus.CounterValue, float64(r.Reconnects), r.Name)
-		ch <- prometheus.MustNewConstMetric(mFullReads, prometheus.CounterValue, float64(r.FullReads), r.Name)
-		ch <- prometheus.MustNewConstMetric(mObjectReads, prometheus.CounterValue, float64(r.ObjectReads), r.Name)
-		ch <- prometheus.MustNewConstMetric(mRequests, prometheus.CounterValue, float64(r.Requests), r.Name)
-		if !r.LastConverged.IsZero() {
-			ch <- prometheus.MustNewConstMetric(mLastConv, prometheus.GaugeValue, float64(r.LastConverged.UnixNano())/1e9, r.Name)
-		}
-	}
+	metrics.WriteProcessMetrics(w)
 }
 
 func (m *Metrics) update(st *Status) {
@@ -90,10 +116,8 @@ func (m *Metrics) update(st *Status) {
 // ServeMetrics serves /metrics on addr (e.g. "127.0.0.1:9477") until ctx is
 // done. It returns once listening, so a bad address fails start-up.
 func ServeMetrics(ctx context.Context, addr string, m *Metrics) error {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(m, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/metrics", m)
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listening for metrics on %s: %w", addr, err)

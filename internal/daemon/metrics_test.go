@@ -55,6 +55,18 @@ func TestMetricsEndpoint(t *testing.T) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
+	// The text format allows one HELP and one TYPE per family.
+	for _, m := range remoteMetrics {
+		if n := strings.Count(body, "# HELP "+m.name+" "); n != 1 {
+			t.Errorf("%d HELP lines for %s, want 1", n, m.name)
+		}
+		if n := strings.Count(body, "# TYPE "+m.name+" "+m.kind+"\n"); n != 1 {
+			t.Errorf("%d TYPE lines for %s, want 1", n, m.name)
+		}
+	}
+	if got, want := labelValue.Replace("a\"b\\c\nd"), `a\"b\\c\nd`; got != want {
+		t.Errorf("label value escaped as %s, want %s", got, want)
+	}
 	if err := ServeMetrics(ctx, addr, m); err == nil || !strings.Contains(err.Error(), "listening for metrics") {
 		t.Errorf("second listener on %s: %v, want an error", addr, err)
 	}
