@@ -110,12 +110,13 @@ func (d *Direct) Replay(ctx context.Context, reqs []Request, parallel int) error
 		var chains [][]Request
 		chainOf := map[string]int{}
 		for _, r := range reqs[:n] {
-			key := serialKey(r)
-			if i, ok := chainOf[key]; ok && key != "" {
-				chains[i] = append(chains[i], r)
-				continue
+			if key := serialKey(r); key != "" {
+				if i, ok := chainOf[key]; ok {
+					chains[i] = append(chains[i], r)
+					continue
+				}
+				chainOf[key] = len(chains)
 			}
-			chainOf[key] = len(chains)
 			chains = append(chains, []Request{r})
 		}
 		g, gctx := errgroup.WithContext(ctx)
